@@ -1,0 +1,24 @@
+"""dualad: exact derivatives of plain NumPy code.
+
+Forward mode on dual numbers (``jvp``), reverse mode on a tape (``vjp``,
+``grad``), and any nesting of the two (``hvp``, ``hessian``).  Write your
+function with ordinary NumPy calls; dualad's values flow through them.
+
+>>> import numpy as np, dualad as ad
+>>> f = lambda x: np.sum(np.tanh(x) ** 2)
+>>> x = np.array([0.3, -1.2]); v = np.ones(2)
+>>> np.allclose(ad.hvp(f, x, v), ad.hessian(f)(x) @ v)
+True
+"""
+
+from .api import (HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize,
+                  tree_flatten, tree_unflatten, value_and_grad, vjp)
+from .core import LeakedValueError, Primitive, elementwise, register
+from .rules import all_primitives
+
+__version__ = "0.1.0"
+
+__all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
+           "hessian", "linearize", "tree_flatten", "tree_unflatten", "HVP_MODES",
+           "Primitive", "elementwise", "register", "LeakedValueError",
+           "all_primitives"]

@@ -1,0 +1,560 @@
+"""The public transformations: jvp, vjp, grad, hvp, jacobians, linearize.
+
+Signatures follow JAX where JAX has the function.  Arguments and results
+may be pytrees: nested tuples, lists and dicts whose leaves are arrays or
+scalars (``None`` is an empty subtree).  Differentiated leaves must be
+floating point; Python and NumPy scalars are differentiated as float64.
+
+Every call opens a fresh trace (level), so transformations nest freely and
+never confuse their perturbations (see :mod:`dualad.core`).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from . import rules  # noqa: F401  (fills the dispatch tables)
+from .core import Box, primal
+from .forward import Dual, ForwardTrace
+from .reverse import Tape, TapeValue
+
+__all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
+           "hessian", "linearize", "tree_flatten", "tree_unflatten", "HVP_MODES"]
+
+HVP_MODES = ("fwd-over-rev", "rev-over-fwd", "rev-over-rev", "fwd-over-fwd")
+
+
+# ---- pytrees --------------------------------------------------------------------
+class TreeDef:
+    """The structure of a pytree: ``kind`` is 'leaf', 'none', tuple, list or dict."""
+
+    __slots__ = ("kind", "keys", "children", "num_leaves")
+
+    def __init__(self, kind, keys=None, children=()):
+        self.kind = kind
+        self.keys = keys
+        self.children = children
+        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
+
+    def __eq__(self, other):
+        return (isinstance(other, TreeDef) and self.kind == other.kind
+                and self.keys == other.keys and self.children == other.children)
+
+    def __repr__(self):
+        if self.kind == "leaf":
+            return "*"
+        if self.kind == "none":
+            return "None"
+        if self.kind is dict:
+            return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children)) + "}"
+        inner = ", ".join(map(repr, self.children))
+        return f"({inner},)" if self.kind is tuple else f"[{inner}]"
+
+
+def tree_flatten(tree) -> tuple[list, TreeDef]:
+    """Leaves of a pytree, in order, and its structure."""
+    leaves: list = []
+
+    def walk(node):
+        if node is None:
+            return TreeDef("none")
+        if type(node) in (tuple, list):
+            return TreeDef(type(node), None, tuple(walk(c) for c in node))
+        if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
+            return TreeDef(tuple, None, tuple(walk(c) for c in node))
+        if isinstance(node, dict):
+            keys = tuple(sorted(node, key=repr))
+            return TreeDef(dict, keys, tuple(walk(node[k]) for k in keys))
+        leaves.append(node)
+        return TreeDef("leaf")
+
+    return leaves, walk(tree)
+
+
+def tree_unflatten(treedef: TreeDef, leaves: Sequence):
+    """Inverse of :func:`tree_flatten`."""
+    it = iter(leaves)
+
+    def build(td):
+        if td.kind == "leaf":
+            return next(it)
+        if td.kind == "none":
+            return None
+        children = [build(c) for c in td.children]
+        if td.kind is dict:
+            return dict(zip(td.keys, children))
+        return td.kind(children)
+
+    return build(treedef)
+
+
+# ---- checking and converting inputs ---------------------------------------------
+def _float_leaf(x, where: str):
+    """A differentiable input leaf as a float array (boxes pass through)."""
+    if isinstance(x, Box):
+        kind = np.result_type(primal(x)).kind
+        if kind != "f":
+            raise TypeError(f"{where} has dtype {np.result_type(primal(x))}; dualad "
+                            "differentiates floating-point values only.")
+        return x
+    if isinstance(x, bool) or (isinstance(x, (int, np.integer)) and not isinstance(x, np.floating)):
+        raise TypeError(
+            f"{where} is the integer {x!r}; dualad differentiates floating-point "
+            f"values only. Pass a float instead (e.g. {float(x)!r}).")
+    try:
+        arr = np.asarray(x)
+    except Exception as exc:  # pragma: no cover - exotic objects
+        raise TypeError(f"{where} is a {type(x).__name__}, not an array or scalar") from exc
+    kind = arr.dtype.kind
+    if kind == "f":
+        return arr
+    if kind in "iub":
+        raise TypeError(
+            f"{where} has dtype {arr.dtype}; dualad differentiates floating-point "
+            "values only. Pass floats, e.g. x.astype(float).")
+    if kind == "c":
+        raise TypeError(f"{where} is complex ({arr.dtype}); dualad differentiates "
+                        "real floating-point values only.")
+    raise TypeError(f"{where} has dtype {arr.dtype}, which cannot be differentiated; "
+                    "pass a float array.")
+
+
+def _tangent_leaf(t, x, where: str, batch: bool):
+    """A tangent or cotangent leaf checked against the shape of ``x``."""
+    want = np.shape(primal(x))
+    if not isinstance(t, Box):
+        t = np.asarray(t)
+        if t.dtype.kind not in "fiub":
+            raise TypeError(f"{where} has dtype {t.dtype}; expected real numbers")
+        if t.dtype.kind != "f":
+            t = t.astype(np.result_type(primal(x)))
+    have = np.shape(primal(t))
+    if batch:
+        if len(have) != len(want) + 1 or have[1:] != want:
+            raise ValueError(f"{where} has shape {have}; expected (k,) + {want} in vector mode")
+    elif have != want:
+        raise ValueError(f"{where} has shape {have}; expected {want} (the shape of "
+                         "the corresponding primal)")
+    return t
+
+
+def _check_tuple(value, name: str) -> tuple:
+    if not isinstance(value, (tuple, list)):
+        raise TypeError(f"{name} must be a tuple of arguments, e.g. (x,), not "
+                        f"{type(value).__name__}")
+    return tuple(value)
+
+
+def _zeros(x, lead=()):
+    p = primal(x)
+    dtype = np.result_type(p)
+    return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind == "f" else np.float64)
+
+
+# ---- forward mode -----------------------------------------------------------------------
+def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = False):
+    """Jacobian-vector product of ``f`` at ``primals`` in direction ``tangents``.
+
+    Returns ``(f(*primals), J @ tangents)``.  With ``batched=True`` (vector
+    mode) every tangent leaf carries a leading axis of ``k`` directions and
+    so does the output tangent: ``k`` JVPs in one pass.
+
+    >>> import numpy as np, dualad as ad
+    >>> y, y_dot = ad.jvp(np.sin, (0.0,), (2.0,))
+    >>> float(y), float(y_dot)
+    (0.0, 2.0)
+    """
+    primals = _check_tuple(primals, "primals")
+    tangents = _check_tuple(tangents, "tangents")
+    p_leaves, p_tree = tree_flatten(primals)
+    t_leaves, t_tree = tree_flatten(tangents)
+    if p_tree != t_tree:
+        raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}, the "
+                         "structure of primals")
+    p_leaves = [_float_leaf(x, f"primal leaf {i}") for i, x in enumerate(p_leaves)]
+    t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
+                for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
+    lead = ()
+    if batched and t_leaves:
+        ks = {np.shape(primal(t))[0] for t in t_leaves}
+        if len(ks) != 1:
+            raise ValueError(f"batched tangents disagree on the number of directions: {sorted(ks)}")
+        lead = (ks.pop(),)
+    trace = ForwardTrace(batch=batched)
+    boxed = [Dual(x, t, trace) for x, t in zip(p_leaves, t_leaves)]
+    try:
+        out = f(*tree_unflatten(p_tree, boxed))
+    finally:
+        trace.active = False
+    o_leaves, o_tree = tree_flatten(out)
+    outs, out_tangents = [], []
+    for o in o_leaves:
+        if isinstance(o, Dual) and o._trace is trace:
+            outs.append(o._value)
+            out_tangents.append(o.tangent)
+        else:
+            outs.append(o)
+            out_tangents.append(_zeros(o, lead))
+    return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
+
+
+# ---- reverse mode -------------------------------------------------------------------
+def _record(f, primals, origin):
+    """Run ``f`` on tape inputs; returns (tape, input leaves, tree, output)."""
+    p_leaves, p_tree = tree_flatten(tuple(primals))
+    p_leaves = [_float_leaf(x, f"primal leaf {i}") for i, x in enumerate(p_leaves)]
+    tape = Tape(origin)
+    boxed = [tape.new_input(x) for x in p_leaves]
+    try:
+        out = f(*tree_unflatten(p_tree, boxed))
+    finally:
+        tape.active = False
+    return tape, p_leaves, p_tree, [b._pos for b in boxed], out
+
+
+def _strip(tape, tree_value):
+    """Output leaves with this tape's boxes removed, and their tape positions."""
+    leaves, tree = tree_flatten(tree_value)
+    values, positions = [], []
+    for o in leaves:
+        if isinstance(o, TapeValue) and o._trace is tape:
+            values.append(o._value)
+            positions.append(o._pos)
+        else:
+            values.append(o)
+            positions.append(None)
+    return values, positions, tree
+
+
+def vjp(f: Callable, *primals, has_aux: bool = False):
+    """Vector-Jacobian product: returns ``(f(*primals), pullback)`` (and ``aux``).
+
+    ``pullback(cotangent)`` gives a tuple with one cotangent ``uᵀJ`` per
+    primal.  It may be called any number of times; dropping it frees the
+    tape.  With ``has_aux=True``, ``f`` returns ``(output, aux)`` and the
+    result is ``(output, pullback, aux)``.
+
+    >>> import numpy as np, dualad as ad
+    >>> y, pullback = ad.vjp(lambda x: x ** 2, np.array([1.0, 3.0]))
+    >>> pullback(np.ones(2))[0].tolist()
+    [2.0, 6.0]
+    """
+    tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "vjp")
+    aux = None
+    if has_aux:
+        if not (isinstance(out, (tuple, list)) and len(out) == 2):
+            raise TypeError("with has_aux=True, f must return a pair (output, aux)")
+        out, aux = out
+        aux_vals, _, aux_tree = _strip(tape, aux)
+        aux = tree_unflatten(aux_tree, aux_vals)
+    out_vals, out_pos, out_tree = _strip(tape, out)
+    out_value = tree_unflatten(out_tree, out_vals)
+
+    def pullback(cotangent):
+        c_leaves, c_tree = tree_flatten(cotangent)
+        if c_tree != out_tree:
+            raise ValueError(f"cotangent has structure {c_tree}; expected {out_tree}, "
+                             "the structure of f's output")
+        seeds = []
+        for i, (c, o, pos) in enumerate(zip(c_leaves, out_vals, out_pos)):
+            c = _tangent_leaf(c, o, f"cotangent leaf {i}", False)
+            if pos is not None:
+                seeds.append((pos, c))
+        cts = tape.backward(seeds, in_pos)
+        leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
+        return tree_unflatten(p_tree, leaves)
+
+    pullback.__doc__ = "Cotangents of the primals given a cotangent of the output."
+    if has_aux:
+        return out_value, pullback, aux
+    return out_value, pullback
+
+
+def _check_argnums(argnums, nargs: int) -> tuple:
+    single = not isinstance(argnums, (tuple, list))
+    nums = (argnums,) if single else tuple(argnums)
+    for a in nums:
+        if isinstance(a, bool) or not isinstance(a, (int, np.integer)):
+            raise TypeError(f"argnums must be an int or a tuple of ints, got {argnums!r}")
+        if not -nargs <= a < nargs:
+            raise ValueError(f"argnums {argnums!r} is out of range for a function "
+                             f"called with {nargs} positional argument(s)")
+    if not nums:
+        raise ValueError("argnums must name at least one argument")
+    return tuple(a % nargs for a in nums)
+
+
+def _scalar_seed(out, fname: str):
+    p = primal(out)
+    if isinstance(out, (tuple, list, dict)) or np.ndim(p) != 0:
+        shape = np.shape(p) if not isinstance(out, (tuple, list, dict)) else type(out).__name__
+        raise TypeError(
+            f"{fname} needs f to return a scalar, but it returned shape {shape}. "
+            "For a vector output use dualad.jacrev (the Jacobian) or dualad.vjp "
+            "(a vector-Jacobian product); or reduce it, e.g. np.sum(...).")
+    if np.result_type(p).kind != "f":
+        raise TypeError(f"{fname} needs a floating-point output, got {np.result_type(p)}")
+    return np.ones((), dtype=np.result_type(p))
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """``f``'s value and gradient in one reverse pass.
+
+    >>> import numpy as np, dualad as ad
+    >>> value, g = ad.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
+    >>> float(value), g.tolist()
+    (5.0, [2.0, 4.0])
+    """
+    def wrapped(*args, **kwargs):
+        nums = _check_argnums(argnums, len(args))
+
+        def partial(*diff):
+            full = list(args)
+            for i, d in zip(nums, diff):
+                full[i] = d
+            return f(*full, **kwargs)
+
+        res = vjp(partial, *[args[i] for i in nums], has_aux=has_aux)
+        out, pullback = res[0], res[1]
+        g = pullback(_scalar_seed(out, "grad"))
+        g = g[0] if not isinstance(argnums, (tuple, list)) else g
+        if has_aux:
+            return (out, res[2]), g
+        return out, g
+
+    wrapped.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
+    return wrapped
+
+
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+    """Gradient of a scalar function (reverse mode).
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.grad(lambda x: np.sum(np.sin(x)))(np.zeros(2)).tolist()
+    [1.0, 1.0]
+    """
+    vg = value_and_grad(f, argnums, has_aux)
+
+    def wrapped(*args, **kwargs):
+        (value, g) = vg(*args, **kwargs)
+        if has_aux:
+            return g, value[1]
+        return g
+
+    wrapped.__name__ = f"grad({getattr(f, '__name__', 'f')})"
+    return wrapped
+
+
+def linearize(f: Callable, *primals):
+    """Evaluate ``f`` once and return ``(f(*primals), f_jvp)``.
+
+    ``f_jvp(*tangents)`` equals ``jvp(f, primals, tangents)[1]`` but replays
+    the recorded computation with JVP rules only, reusing the primal values
+    (and, after the first call, the derivative factors of elementwise
+    operations).  ``f_jvp(*tangents, batched=True)`` takes ``k`` directions
+    at once.
+
+    >>> import numpy as np, dualad as ad
+    >>> y, f_jvp = ad.linearize(np.exp, 0.0)
+    >>> float(f_jvp(3.0))
+    3.0
+    """
+    tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "linearize")
+    out_vals, out_pos, out_tree = _strip(tape, out)
+
+    def f_jvp(*tangents, batched: bool = False):
+        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        if t_tree != p_tree:
+            raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
+        t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
+                    for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
+        lead = (np.shape(primal(t_leaves[0]))[0],) if batched and t_leaves else ()
+        wanted = [p for p in out_pos if p is not None]
+        res = iter(tape.forward_sweep(list(zip(in_pos, t_leaves)), wanted, batched))
+        leaves = []
+        for o, p in zip(out_vals, out_pos):
+            t = next(res) if p is not None else None
+            leaves.append(t if t is not None else _zeros(o, lead))
+        return tree_unflatten(out_tree, leaves)
+
+    return tree_unflatten(out_tree, out_vals), f_jvp
+
+
+# ---- second order -------------------------------------------------------------------
+def _tree_vdot(a, b):
+    la, _ = tree_flatten(a)
+    lb, _ = tree_flatten(b)
+    total = 0.0
+    for x, y in zip(la, lb):
+        total = total + np.sum(x * y)
+    return total
+
+
+def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
+    """Hessian-vector product ``∇²f(x) v`` of a scalar function, without forming H.
+
+    ``mode`` picks the nesting: ``"fwd-over-rev"`` (``jvp`` of ``grad``, the
+    cheapest), ``"rev-over-fwd"``, ``"rev-over-rev"`` or ``"fwd-over-fwd"``
+    (n forward passes in vector mode).  All four agree.
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.ones(2)).tolist()
+    [6.0, 12.0]
+    """
+    if mode == "fwd-over-rev":
+        return jvp(grad(f), (x,), (v,))[1]
+    if mode == "rev-over-fwd":
+        return grad(lambda y: jvp(f, (y,), (v,))[1])(x)
+    if mode == "rev-over-rev":
+        return grad(lambda y: _tree_vdot(grad(f)(y), v))(x)
+    if mode == "fwd-over-fwd":
+        return _jacfwd_flat(lambda y: jvp(f, (y,), (v,))[1], x, None, scalar_out=True)
+    raise ValueError(f"unknown hvp mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
+
+
+# ---- Jacobians ---------------------------------------------------------------------
+def _ravel(tree):
+    leaves, td = tree_flatten(tree)
+    leaves = [_float_leaf(x, f"input leaf {i}") for i, x in enumerate(leaves)]
+    shapes = [np.shape(primal(x)) for x in leaves]
+    sizes = [int(np.prod(s)) for s in shapes]
+    return leaves, td, shapes, sizes
+
+
+def _basis_chunks(shapes, sizes, chunk, dtype):
+    """Yield (start, stop, tangent leaves) with a batch of unit directions."""
+    n = sum(sizes)
+    offsets = np.cumsum([0] + sizes)
+    for start in range(0, n, chunk):
+        stop = min(n, start + chunk)
+        k = stop - start
+        eye = np.zeros((k, n), dtype=dtype)
+        eye[np.arange(k), np.arange(start, stop)] = 1.0
+        yield start, stop, [eye[:, offsets[i]:offsets[i + 1]].reshape((k,) + shapes[i])
+                            for i in range(len(shapes))]
+
+
+def _jacfwd_flat(f, x, chunk_size, scalar_out=False):
+    """Forward-mode derivative of f at x (a pytree); for scalar_out the result
+    is shaped like x (a gradient), else out.shape + x.shape per leaf."""
+    leaves, td, shapes, sizes = _ravel(x)
+    n = sum(sizes)
+    chunk = n if chunk_size is None else int(chunk_size)
+    if chunk < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk = max(1, min(chunk, n))
+    dtype = np.result_type(*[primal(l) for l in leaves]) if leaves else np.float64
+    pieces = []
+    out_tree = None
+    out_val = None
+    for start, stop, basis in _basis_chunks(shapes, sizes, chunk, dtype):
+        out_val, t_out = jvp(lambda *ls: f(tree_unflatten(td, ls)), tuple(leaves),
+                             tuple(basis), batched=True)
+        t_leaves, out_tree = tree_flatten(t_out)
+        pieces.append(t_leaves)
+    if n == 0:
+        out_val = f(tree_unflatten(td, leaves))
+        o_leaves, out_tree = tree_flatten(out_val)
+        pieces = [[np.zeros((0,) + np.shape(primal(o))) for o in o_leaves]]
+    columns = [np.concatenate([p[j] for p in pieces], axis=0) if len(pieces) > 1 else pieces[0][j]
+               for j in range(out_tree.num_leaves)]
+    offsets = np.cumsum([0] + sizes)
+    results = []
+    for col in columns:
+        # col: (n,) + out_shape  ->  out_shape + x_shape for each input leaf
+        out_shape = np.shape(primal(col))[1:]
+        per_leaf = []
+        for i, s in enumerate(shapes):
+            block = col[offsets[i]:offsets[i + 1]]
+            block = np.moveaxis(block, 0, -1) if out_shape else block
+            per_leaf.append(np.reshape(block, out_shape + s))
+        results.append(tree_unflatten(td, per_leaf))
+    if scalar_out:
+        return results[0]
+    return tree_unflatten(out_tree, results)
+
+
+def _partial(f, args, kwargs, argnums):
+    """f as a function of the differentiated argument(s) alone, and their value."""
+    nums = _check_argnums(argnums, len(args))
+    single = not isinstance(argnums, (tuple, list))
+
+    def partial(diff):
+        full = list(args)
+        for i, d in zip(nums, (diff,) if single else diff):
+            full[i] = d
+        return f(*full, **kwargs)
+
+    x = args[nums[0]] if single else tuple(args[i] for i in nums)
+    return partial, x
+
+
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None):
+    """Jacobian by forward mode: ``out.shape + in.shape``.
+
+    Uses vector mode: ``chunk_size`` directions per pass (default all n at
+    once), so a Jacobian needs ``ceil(n / chunk_size)`` passes.  Pytrees: the
+    result is the output's structure holding, per output leaf, the input's
+    structure of Jacobian blocks (as in JAX).
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    def jac(*args, **kwargs):
+        partial, x = _partial(f, args, kwargs, argnums)
+        return _jacfwd_flat(partial, x, chunk_size)
+
+    jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
+    return jac
+
+
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0):
+    """Jacobian by reverse mode (one tape, one pullback per output entry):
+    ``out.shape + in.shape``.
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
+    [[2.0, 0.0], [0.0, 4.0]]
+    """
+    def jac(*args, **kwargs):
+        partial, x = _partial(f, args, kwargs, argnums)
+        out, pullback = vjp(partial, x)
+        o_leaves, o_tree = tree_flatten(out)
+        in_leaves, in_tree = tree_flatten(x)
+        in_shapes = [np.shape(primal(v)) for v in in_leaves]
+        results = []
+        for j, o in enumerate(o_leaves):
+            o_shape = np.shape(primal(o))
+            m = int(np.prod(o_shape))
+            rows = [[] for _ in in_leaves]
+            for r in range(m):
+                seeds = [_zeros(ol) for ol in o_leaves]
+                flat = np.zeros(m, dtype=seeds[j].dtype)
+                flat[r] = 1.0
+                seeds[j] = flat.reshape(o_shape)
+                (ct,) = pullback(tree_unflatten(o_tree, seeds))
+                for i, c in enumerate(tree_flatten(ct)[0]):
+                    rows[i].append(c)
+            blocks = [np.reshape(np.stack(rows[i]) if m else np.zeros((0,) + s), o_shape + s)
+                      for i, s in enumerate(in_shapes)]
+            results.append(tree_unflatten(in_tree, blocks))
+        return tree_unflatten(o_tree, results)
+
+    jac.__name__ = f"jacrev({getattr(f, '__name__', 'f')})"
+    return jac
+
+
+def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None):
+    """Dense Hessian, forward-over-reverse: ``jacfwd(jacrev(f))``, shaped
+    ``out.shape + in.shape + in.shape``; ``chunk_size`` as in :func:`jacfwd`.
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
+    [[6.0, 0.0], [0.0, 12.0]]
+    """
+    return jacfwd(jacrev(f, argnums), argnums, chunk_size=chunk_size)

@@ -1,0 +1,527 @@
+"""Primitives, boxed values and levels: the dispatch that every mode shares.
+
+What this module lets you do
+----------------------------
+Declare a *primitive* -- a NumPy-level operation with a JVP rule and a VJP
+rule -- and call it on plain arrays or on *boxed* values.  A boxed value is a
+primal value wrapped by one transformation in progress: a :class:`Dual` of
+forward mode (``dualad.forward``) or a :class:`TapeValue` of reverse mode
+(``dualad.reverse``).  Both are subclasses of :class:`Box`, and both hook
+into NumPy through ``__array_ufunc__`` / ``__array_function__``, so user code
+written against plain NumPy reaches the primitives unchanged.
+
+The invariant
+-------------
+Every transformation in progress is a :class:`Trace` with an integer
+``level``, taken from one global counter, so a trace opened later has a
+higher level.  When a primitive is called, the box of the *highest* level
+among its arguments handles the call: it unwraps its own boxes (one layer
+only), calls the primitive again on what is left -- boxes of lower levels
+are treated as constants at this level and are handled by the recursive
+call -- and then does its own work (push a tangent, or record a tape
+entry).  Raw NumPy values are reached when no box is left.
+
+Why levels: perturbation confusion
+----------------------------------
+Take ``d/dx [x * d/dy (x + y)]`` at ``x = 1``.  The inner derivative is 1
+(``x`` does not depend on ``y``), so the answer is 1.  A dual-number
+implementation that does not tell the two derivatives apart adds ``x``'s
+tangent to ``y``'s inside ``x + y`` and answers 2.  Here the outer
+transformation has level 1 and the inner one level 2; in ``x + y`` the
+level-2 box (``y``) handles the call and sees the level-1 box ``x`` as a
+constant, so ``x``'s perturbation never leaks into the inner derivative.
+
+Rules are written with NumPy calls on the values they are handed (which
+may themselves be boxes of lower levels) -- never on unwrapped primal
+arrays.  That is what makes any nesting work: a tape whose values are duals
+runs its VJP rules on duals, which is forward-over-reverse for free.
+
+Global state
+------------
+The only global state in dualad is ``_LEVELS`` (a counter) and the rule
+tables ``UFUNC_RULES`` / ``FUNCTION_RULES`` filled at import time.  Traces
+are reached only through the boxes that refer to them, so threads never see
+each other's transformations.
+"""
+
+from __future__ import annotations
+
+import itertools
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+__all__ = [
+    "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of",
+    "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
+    "unbroadcast", "nondiff", "elementwise",
+]
+
+# NumPy function -> callable implementing it for boxed arguments.
+UFUNC_RULES: dict = {}
+FUNCTION_RULES: dict = {}
+
+_LEVELS = itertools.count(1)
+
+
+class LeakedValueError(TypeError):
+    """A boxed value was used after the transformation that made it ended."""
+
+
+class Trace:
+    """One transformation in progress (a ``jvp``, ``vjp``, ``linearize`` ...).
+
+    ``level`` orders nested transformations; ``active`` turns false when the
+    transformation returns, so a boxed value that escaped it is caught the
+    next time it is used instead of giving a silently wrong derivative.
+    """
+
+    __slots__ = ("level", "active", "origin")
+
+    def __init__(self, origin: str):
+        self.level = next(_LEVELS)
+        self.active = True
+        self.origin = origin
+
+    def process(self, prim: "Primitive", args: tuple, params: dict):
+        raise NotImplementedError
+
+
+def primal(x):
+    """The raw NumPy value under any number of boxes."""
+    while isinstance(x, Box):
+        x = x._value
+    return x
+
+
+def shape_of(x) -> tuple:
+    return np.shape(primal(x))
+
+
+def ndim_of(x) -> int:
+    return np.ndim(primal(x))
+
+
+def _no_conversion(what: str):
+    def method(self, *args):
+        raise TypeError(
+            f"{what} of a value that dualad is differentiating would drop its "
+            "derivative. Keep the computation in NumPy functions instead: "
+            "use np.where for branches on values, np.stack / np.concatenate "
+            "to build arrays, and NumPy ufuncs (np.sin, np.exp, ...) instead "
+            "of the math module.")
+    method.__name__ = what
+    return method
+
+
+class Box:
+    """A primal value wrapped by one transformation (base of Dual and TapeValue).
+
+    Boxes behave like read-only NumPy arrays: operators, ``np.*`` functions
+    with rules, attributes such as ``.shape`` and the common methods.
+    """
+
+    __slots__ = ("_value", "_trace")
+    __array_priority__ = 1000.0
+
+    # ---- NumPy protocol -------------------------------------------------
+    def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        name = getattr(ufunc, "__name__", repr(ufunc))
+        if method != "__call__":
+            raise TypeError(
+                f"dualad has no rule for the ufunc method {name}.{method}; "
+                "call the ufunc itself or the matching NumPy function "
+                "(for example np.sum instead of np.add.reduce).")
+        if kwargs:
+            out = kwargs.pop("out", None)
+            if out is not None:
+                raise TypeError(
+                    f"dualad cannot write {name}'s result in place (out=...): "
+                    "derivatives need every intermediate value. Assign the "
+                    "result to a new variable instead.")
+            kwargs.pop("casting", None)
+            kwargs.pop("order", None)
+            dtype = kwargs.pop("dtype", None)
+            if dtype is not None and np.dtype(dtype).kind != "f":
+                raise TypeError(f"dualad cannot differentiate {name} with dtype={dtype}")
+            if kwargs:
+                raise TypeError(
+                    f"dualad does not support the argument(s) {sorted(kwargs)} "
+                    f"of the ufunc {name}; use np.where for masking.")
+        rule = UFUNC_RULES.get(ufunc)
+        if rule is None:
+            raise TypeError(_missing_rule_message(ufunc))
+        return rule(*inputs)
+
+    def __array_function__(self, func, types, args, kwargs):
+        rule = FUNCTION_RULES.get(func)
+        if rule is None:
+            raise TypeError(_missing_rule_message(func))
+        return rule(*args, **kwargs)
+
+    __array__ = _no_conversion("Converting to a NumPy array (np.asarray / np.array, or assigning into a NumPy array)")
+    __float__ = _no_conversion("float()")
+    __int__ = _no_conversion("int()")
+    __complex__ = _no_conversion("complex()")
+    __index__ = _no_conversion("Using as an index")
+    item = _no_conversion(".item()")
+    tolist = _no_conversion(".tolist()")
+
+    def __setitem__(self, key, value):
+        raise TypeError(
+            "dualad values are immutable: item assignment (x[i] = v) would "
+            "lose the derivative of the overwritten entries. Build the new "
+            "array instead, e.g. with np.where(mask, v, x), np.concatenate "
+            "or np.stack.")
+
+    # ---- array attributes ---------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return np.shape(primal(self))
+
+    @property
+    def ndim(self) -> int:
+        return np.ndim(primal(self))
+
+    @property
+    def size(self) -> int:
+        return int(np.size(primal(self)))
+
+    @property
+    def dtype(self):
+        return np.result_type(primal(self))
+
+    def __len__(self) -> int:
+        shape = self.shape
+        if not shape:
+            raise TypeError("len() of a 0-d value")
+        return shape[0]
+
+    def __iter__(self):
+        return (self[i] for i in range(len(self)))
+
+    def __bool__(self) -> bool:
+        # Control flow on values is fine: the derivative is that of the branch taken.
+        return bool(primal(self))
+
+    __hash__ = None  # comparisons are elementwise, as for arrays
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({primal(self)!r}, level={self._trace.level})"
+
+
+def _missing_rule_message(func) -> str:
+    module = getattr(func, "__module__", None) or "numpy"
+    if isinstance(func, np.ufunc):
+        module = "numpy"
+        try:
+            import scipy.special as sp
+            if getattr(sp, func.__name__, None) is func:
+                module = "scipy.special"
+        except ImportError:  # pragma: no cover
+            pass
+    name = getattr(func, "__name__", repr(func))
+    return (f"dualad has no derivative rule for {module}.{name}. Declare one with "
+            "dualad.Primitive(...) and register it with dualad.register("
+            f"{module}.{name}, ...) -- see 'Adding a primitive' in the README.")
+
+
+def register(numpy_function, implementation: Callable) -> None:
+    """Make ``numpy_function`` (a ufunc or any NumPy/SciPy function that
+    dispatches through ``__array_function__``) call ``implementation`` when
+    one of its arguments is a dualad value.
+
+    >>> import numpy as np, dualad as ad
+    >>> softplus = ad.elementwise("softplus", lambda x: np.logaddexp(0, x),
+    ...                           lambda out, x: 1 / (1 + np.exp(-x)))
+    >>> float(ad.grad(lambda x: softplus(x))(0.0))
+    0.5
+    """
+    if isinstance(numpy_function, np.ufunc):
+        UFUNC_RULES[numpy_function] = implementation
+    else:
+        FUNCTION_RULES[numpy_function] = implementation
+
+
+def nondiff(fn: Callable) -> Callable:
+    """Wrap a function whose output has zero derivative (comparisons,
+    rounding, ``sign``...): it runs on the raw primal values."""
+    def wrapper(*args, **kwargs):
+        return fn(*[primal(a) for a in args],
+                  **{k: primal(v) for k, v in kwargs.items()})
+    wrapper.__name__ = getattr(fn, "__name__", "nondiff")
+    wrapper.__doc__ = fn.__doc__
+    return wrapper
+
+
+class Primitive:
+    """One differentiable operation: an implementation with its JVP and VJP rules.
+
+    Parameters
+    ----------
+    name : str
+    impl : callable
+        ``impl(*args, **params)`` on raw NumPy values.  ``params`` are static
+        keyword arguments (axes, shapes...) that are never differentiated.
+    jvp : tuple or callable
+        Either one function per positional argument,
+        ``jvp_i(t, out, *args, **params) -> tangent of out`` (``None`` for an
+        argument with no derivative), which dualad sums over the arguments
+        whose tangent is not zero; or a single function
+        ``jvp(tangents, out, *args, **params)`` receiving the list of
+        tangents (``None`` stands for a zero tangent).
+    vjp : tuple or callable
+        Either one function per argument, ``vjp_i(g, out, *args, **params)
+        -> cotangent of args[i]``, called only for arguments that need one; or
+        ``vjp(g, out, *args, **params) -> tuple`` of cotangents (``None`` for
+        zero).  If only one of ``jvp``/``vjp`` is given, the other is derived
+        by transposing it (both are linear maps written with NumPy calls).
+    elementwise : bool
+        Output shape is the broadcast of the inputs' shapes.  dualad then
+        pads batched tangents to the output's rank and sums cotangents over
+        broadcast axes itself, so the rules can ignore broadcasting.
+    multiple_results : bool
+        ``impl`` returns a tuple of arrays; tangents and cotangents of the
+        output are tuples too (with ``None`` for zeros).
+
+    Rules must use NumPy calls (or other primitives) on the values they are
+    given, never their raw ``primal()``: those values may be boxes of outer
+    transformations, and the rules' own operations are what get
+    differentiated at higher order.  Tangents may carry leading batch axes
+    (vector mode): write shape logic relative to the *trailing* axes,
+    e.g. with negative ``axis`` values.
+    """
+
+    __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
+                 "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
+                 "doc")
+
+    def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
+                 elementwise: bool = False, multiple_results: bool = False,
+                 doc: str | None = None):
+        if jvp is None and vjp is None:
+            raise ValueError(f"primitive {name!r} needs a jvp rule, a vjp rule, or both")
+        self.name = name
+        self.impl = impl
+        self.elementwise = elementwise
+        self.multiple_results = multiple_results
+        self.jvp_rule = jvp if jvp is not None else _jvp_from_vjp(self)
+        self.vjp_rule = vjp if vjp is not None else _vjp_from_jvp(self)
+        self._jvp_per_arg = isinstance(self.jvp_rule, (tuple, list))
+        self._vjp_per_arg = isinstance(self.vjp_rule, (tuple, list))
+        self.derivs = None
+        self.doc = doc or getattr(impl, "__doc__", None)
+
+    def __repr__(self) -> str:
+        return f"<dualad primitive {self.name}>"
+
+    def __call__(self, *args, **params):
+        top = None
+        for a in args:
+            if isinstance(a, Box):
+                t = a._trace
+                if top is None or t.level > top.level:
+                    top = t
+        if top is None:
+            return self.impl(*args, **params)
+        if not top.active:
+            raise LeakedValueError(
+                f"{self.name} was called on a value boxed by a {top.origin} "
+                "transformation that has already returned (for example one "
+                "stored in a global or a closure during grad/jvp and used "
+                "later). Its derivative would be wrong; pass the value "
+                "through the function's arguments and return it instead.")
+        return top.process(self, args, params)
+
+    # ---- rules, with the one place for batch and broadcast handling ---------
+    def apply_jvp(self, tangents: Sequence, out, args: Sequence, params: dict,
+                  batch: bool):
+        """Tangent of ``out`` given the arguments' tangents (``None`` = zero).
+
+        ``batch`` says whether tangents carry one leading batch axis (vector
+        mode).  For elementwise primitives, batched tangents of arguments of
+        lower rank than the output are padded with unit axes so that NumPy's
+        broadcasting (which aligns trailing axes) lines them up correctly.
+        """
+        if self.elementwise:
+            out_nd = np.ndim(primal(out))
+            if batch:
+                tangents = [_pad_batched(t, a, out_nd) for t, a in zip(tangents, args)]
+        if self._jvp_per_arg:
+            result = None
+            for rule, t in zip(self.jvp_rule, tangents):
+                if t is None or rule is None:
+                    continue
+                contribution = rule(t, out, *args, **params)
+                result = contribution if result is None else result + contribution
+        else:
+            result = self.jvp_rule(tangents, out, *args, **params)
+        if result is not None and self.elementwise:
+            want = np.shape(primal(out))
+            have = shape_of(result)
+            if have[len(have) - len(want):] != want or len(have) < len(want):
+                lead = have[:1] if batch else ()
+                result = np.broadcast_to(result, lead + want)
+        return result
+
+    def apply_vjp(self, g, out, needs: Sequence[bool], args: Sequence, params: dict):
+        """Cotangents of the arguments (``None`` = zero) given that of ``out``."""
+        if self._vjp_per_arg:
+            cts = [rule(g, out, *args, **params) if (need and rule is not None) else None
+                   for rule, need in zip(self.vjp_rule, needs)]
+        else:
+            cts = list(self.vjp_rule(g, out, *args, **params))
+        if self.elementwise:
+            for i, c in enumerate(cts):
+                if c is not None:
+                    s = shape_of(args[i])
+                    if shape_of(c) != s:
+                        cts[i] = unbroadcast(c, s)
+        return cts
+
+
+def elementwise(name: str, impl: Callable, *derivs: Callable | None,
+                doc: str | None = None) -> Primitive:
+    """Declare an elementwise primitive from its partial derivatives.
+
+    ``derivs[i](out, *args, **params)`` is ∂out/∂args[i], elementwise, written
+    with NumPy calls (``None`` for an argument with no derivative).  One
+    formula gives both rules -- JVP ``t * d`` and VJP ``g * d`` -- so the two
+    modes cannot drift apart; broadcasting is undone by dualad.
+
+    >>> import numpy as np, dualad as ad
+    >>> softplus = ad.elementwise("softplus", lambda x: np.logaddexp(0, x),
+    ...                           lambda out, x: 1 / (1 + np.exp(-x)))
+    >>> float(ad.grad(softplus)(0.0))
+    0.5
+    """
+    def scale(d):
+        if d is None:
+            return None
+        return lambda t, out, *args, **params: t * d(out, *args, **params)
+    rules = tuple(scale(d) for d in derivs)
+    prim = Primitive(name, impl, rules, rules, elementwise=True, doc=doc)
+    prim.derivs = derivs
+    return prim
+
+
+def _pad_batched(t, arg, out_nd):
+    """Give a batched tangent ``t`` of ``arg`` the output's rank (k, 1.., *arg.shape)."""
+    if t is None:
+        return None
+    arg_nd = ndim_of(arg)
+    if arg_nd >= out_nd:
+        return t
+    s = shape_of(t)
+    return np.reshape(t, s[:1] + (1,) * (out_nd - arg_nd) + s[1:])
+
+
+def unbroadcast(g, shape: tuple):
+    """Sum ``g`` over the axes that broadcasting added to an argument of ``shape``.
+
+    The one place where broadcasting is undone: every binary rule's cotangent
+    passes through here.
+    """
+    gshape = shape_of(g)
+    if gshape == tuple(shape):
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        lead + i for i, n in enumerate(shape) if n == 1 and gshape[lead + i] != 1)
+    if axes:
+        g = np.sum(g, axis=axes, keepdims=True)
+    return np.reshape(g, shape)
+
+
+def _jvp_from_vjp(prim: Primitive):
+    """Forward rule derived from a reverse rule by transposition.
+
+    The VJP rule u -> J_i^T u is linear and written with NumPy calls, so
+    reverse mode applied to it, with cotangent t_i, gives J_i t_i.
+    """
+    def jvp(tangents, out, *args, **params):
+        from .api import vjp as _vjp  # the API layer is loaded by then
+        result = None
+        nargs = len(args)
+        for i, t in enumerate(tangents):
+            if t is None:
+                continue
+            def vjp_i(u, i=i):
+                cts = _call_vjp(prim, u, out, args, params, nargs)
+                c = cts[i]
+                return c if c is not None else np.zeros(shape_of(args[i]))
+            u0 = np.zeros(shape_of(out))
+            _, pullback = _vjp(vjp_i, u0)
+            (contribution,) = pullback(t)
+            result = contribution if result is None else result + contribution
+        return result
+    return jvp
+
+
+def _vjp_from_jvp(prim: Primitive):
+    """Reverse rule derived from a forward rule by transposition."""
+    def vjp(g, out, *args, **params):
+        from .api import vjp as _vjp
+        cts = []
+        for i, a in enumerate(args):
+            if not isinstance(a, (np.ndarray, np.generic, float, Box)):
+                cts.append(None)
+                continue
+            def jvp_i(t, i=i):
+                ts = [None] * len(args)
+                ts[i] = t
+                r = _call_jvp(prim, ts, out, args, params)
+                return r if r is not None else np.zeros(shape_of(out))
+            _, pullback = _vjp(jvp_i, np.zeros(shape_of(a)))
+            (c,) = pullback(g)
+            cts.append(c)
+        return tuple(cts)
+    return vjp
+
+
+def _call_vjp(prim, g, out, args, params, nargs):
+    if prim._vjp_per_arg:
+        return [rule(g, out, *args, **params) if rule is not None else None
+                for rule in prim.vjp_rule]
+    return list(prim.vjp_rule(g, out, *args, **params))
+
+
+def _call_jvp(prim, tangents, out, args, params):
+    if prim._jvp_per_arg:
+        result = None
+        for rule, t in zip(prim.jvp_rule, tangents):
+            if t is None or rule is None:
+                continue
+            c = rule(t, out, *args, **params)
+            result = c if result is None else result + c
+        return result
+    return prim.jvp_rule(tangents, out, *args, **params)
+
+
+def _install_operators():
+    """Python operators on boxes call the same rules as the NumPy ufuncs."""
+    binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
+              "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul,
+              "mod": np.remainder, "floordiv": np.floor_divide}
+
+    def make(ufunc, reflected):
+        if reflected:
+            def op(self, other):
+                return UFUNC_RULES[ufunc](other, self)
+        else:
+            def op(self, other):
+                return UFUNC_RULES[ufunc](self, other)
+        return op
+
+    for name, ufunc in binary.items():
+        setattr(Box, f"__{name}__", make(ufunc, False))
+        setattr(Box, f"__r{name}__", make(ufunc, True))
+    compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater,
+               "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal}
+    for name, ufunc in compare.items():
+        setattr(Box, f"__{name}__", make(ufunc, False))
+    for name, ufunc in {"neg": np.negative, "pos": np.positive, "abs": np.absolute}.items():
+        setattr(Box, f"__{name}__", (lambda u: lambda self: UFUNC_RULES[u](self))(ufunc))
+
+
+_install_operators()

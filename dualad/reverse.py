@@ -1,0 +1,186 @@
+"""Reverse mode: a flat tape in execution order and a reversed loop over it.
+
+What this module lets you do
+----------------------------
+Evaluate a function on :class:`TapeValue` inputs.  Every primitive applied
+to a TapeValue appends one entry to the trace's tape -- the primitive, the
+values it was applied to, its static parameters, the tape positions of its
+traced inputs and its output -- so the tape is the Wengert list of the
+computation, in execution order.  :meth:`Tape.backward` then walks the tape
+*once, backwards*, pulling a cotangent through each entry's VJP rule and
+adding it into the cotangents of the entry's inputs:
+
+    v̄_i = Σ_{children j of i} v̄_j ∂v_j/∂v_i
+
+Because entries are only appended after their inputs, the reversed list is
+already a valid order for this sum: no topological sort, no recursion (a
+chain of a million operations is just a long loop), and cotangents are kept
+in a list indexed by tape position, returned functionally -- nothing is
+stored on the values, so a pullback can run any number of times and can
+itself be differentiated.
+
+:meth:`Tape.forward_sweep` is the other use of the same list: pushing
+tangents forward through the entries' JVP rules reuses the recorded primal
+values, which is what ``linearize`` (and ``HessianOperator``) need.
+
+Design notes
+------------
+* Cotangents are ``None`` until something flows in: a symbolic zero that
+  costs nothing and is materialised only at the API boundary.
+* Only values that depend on the inputs are boxed: a constant never reaches
+  the tape.
+* Rejected alternative: storing ``.grad`` on nodes (micrograd, early
+  PyTorch).  It needs manual zeroing and makes higher order impossible.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .core import Box, Trace, primal, shape_of
+
+__all__ = ["Tape", "TapeValue"]
+
+
+class Tape(Trace):
+    """A reverse-mode transformation and its tape (a flat list of entries).
+
+    An entry is ``(prim, args, params, parents, out)``; ``parents[i]`` is the
+    tape position of ``args[i]`` when it is traced at this level, else None.
+    A multiple-output entry's outputs are addressed as ``(position, slot)``.
+    """
+
+    __slots__ = ("entries", "_cache")
+
+    def __init__(self, origin: str = "vjp"):
+        super().__init__(origin)
+        self.entries: list = []
+        self._cache = None
+
+    def new_input(self, value) -> "TapeValue":
+        pos = len(self.entries)
+        self.entries.append((None, (), None, (), value))
+        return TapeValue(value, self, pos)
+
+    def process(self, prim, args, params):
+        vals = []
+        parents = []
+        for a in args:
+            if isinstance(a, TapeValue) and a._trace is self:
+                vals.append(a._value)
+                parents.append(a._pos)
+            else:
+                vals.append(a)
+                parents.append(None)
+        out = prim(*vals, **params)
+        pos = len(self.entries)
+        self.entries.append((prim, vals, params, parents, out))
+        if prim.multiple_results:
+            return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
+        return TapeValue(out, self, pos)
+
+    # ---- reverse sweep --------------------------------------------------
+    def backward(self, seeds, wanted):
+        """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs)."""
+        entries = self.entries
+        cts: list = [None] * len(entries)
+        for pos, g in seeds:
+            _accumulate(cts, pos, g, entries)
+        for i in range(len(entries) - 1, -1, -1):
+            g = cts[i]
+            if g is None:
+                continue
+            prim, vals, params, parents, out = entries[i]
+            if prim is None:  # an input: keep its cotangent
+                continue
+            cts[i] = None  # free it as soon as it has been pulled back
+            if prim.multiple_results:
+                if all(x is None for x in g):
+                    continue
+                g = tuple(g)
+            needs = [p is not None for p in parents]
+            for p, c in zip(parents, prim.apply_vjp(g, out, needs, vals, params)):
+                if p is not None and c is not None:
+                    _accumulate(cts, p, c, entries)
+        return [cts[p] for p in wanted]
+
+    # ---- forward sweep (linearize) --------------------------------------
+    def forward_sweep(self, seeds, wanted, batch: bool):
+        """Tangents at positions ``wanted`` given input tangents, reusing the
+        recorded primals; the x-dependent factors of elementwise rules are
+        computed on the first sweep and cached for the next ones."""
+        entries = self.entries
+        if self._cache is None:
+            self._cache = [None] * len(entries)
+        cache = self._cache
+        tans: list = [None] * len(entries)
+        for pos, t in seeds:
+            tans[pos] = t
+        for i, (prim, vals, params, parents, out) in enumerate(entries):
+            if prim is None:
+                continue
+            ts = [None if p is None else _lookup(tans, p) for p in parents]
+            if all(t is None for t in ts):
+                continue
+            if prim.elementwise and prim._jvp_per_arg and getattr(prim, "derivs", None):
+                tans[i] = _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i)
+            else:
+                tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
+        return [_lookup(tans, p) for p in wanted]
+
+
+def _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i):
+    factors = cache[i]
+    if factors is None:
+        factors = cache[i] = [None] * len(vals)
+    result = None
+    out_nd = np.ndim(primal(out))
+    for j, t in enumerate(ts):
+        if t is None:
+            continue
+        if factors[j] is None:
+            factors[j] = prim.derivs[j](out, *vals, **params)
+        if batch:
+            arg_nd = np.ndim(primal(vals[j]))
+            if arg_nd < out_nd:
+                s = shape_of(t)
+                t = np.reshape(t, s[:1] + (1,) * (out_nd - arg_nd) + s[1:])
+        c = t * factors[j]
+        result = c if result is None else result + c
+    if result is not None:
+        want = np.shape(primal(out))
+        have = shape_of(result)
+        if len(have) < len(want) or have[len(have) - len(want):] != want:
+            result = np.broadcast_to(result, have[:1] + want if batch else want)
+    return result
+
+
+def _lookup(store, p):
+    if type(p) is tuple:
+        pos, slot = p
+        v = store[pos]
+        return None if v is None else v[slot]
+    return store[p]
+
+
+def _accumulate(cts, p, c, entries):
+    if type(p) is tuple:
+        pos, slot = p
+        cur = cts[pos]
+        if cur is None:
+            cur = cts[pos] = [None] * len(entries[pos][4])
+        cur[slot] = c if cur[slot] is None else cur[slot] + c
+        return
+    cur = cts[p]
+    cts[p] = c if cur is None else cur + c
+
+
+class TapeValue(Box):
+    """A primal value recorded at tape position ``_pos`` of one reverse-mode level."""
+
+    __slots__ = ("_pos",)
+
+    def __init__(self, value, trace: Tape, pos):
+        self._value = value
+        self._trace = trace
+        self._pos = pos
