@@ -47,6 +47,7 @@ each other's transformations.
 from __future__ import annotations
 
 import itertools
+import sys
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -54,12 +55,15 @@ import numpy as np
 __all__ = [
     "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of",
     "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
-    "unbroadcast", "nondiff", "elementwise",
+    "unbroadcast", "nondiff", "elementwise", "REPLACEMENTS",
 ]
 
 # NumPy function -> callable implementing it for boxed arguments.
 UFUNC_RULES: dict = {}
 FUNCTION_RULES: dict = {}
+# (package prefix, function name) -> dualad replacement, named in the error
+# raised when that function converts a traced value with np.asarray.
+REPLACEMENTS: dict = {}
 
 _LEVELS = itertools.count(1)
 
@@ -102,14 +106,31 @@ def ndim_of(x) -> int:
     return np.ndim(primal(x))
 
 
+def _replacement_hint() -> str:
+    """If a known untraceable function (e.g. scipy.special.logsumexp) is on
+    the stack, name its dualad replacement."""
+    frame = sys._getframe(2)
+    for _ in range(40):
+        if frame is None:
+            break
+        module = frame.f_globals.get("__name__", "")
+        for (prefix, name), replacement in REPLACEMENTS.items():
+            if frame.f_code.co_name == name and module.startswith(prefix):
+                return (f" {prefix}.{name} converts its input with np.asarray and "
+                        f"cannot be traced: use {replacement} instead, which has the "
+                        "same signature.")
+        frame = frame.f_back
+    return ""
+
+
 def _no_conversion(what: str):
-    def method(self, *args):
+    def method(self, *args, **kwargs):
         raise TypeError(
             f"{what} of a value that dualad is differentiating would drop its "
             "derivative. Keep the computation in NumPy functions instead: "
             "use np.where for branches on values, np.stack / np.concatenate "
             "to build arrays, and NumPy ufuncs (np.sin, np.exp, ...) instead "
-            "of the math module.")
+            "of the math module." + _replacement_hint())
     method.__name__ = what
     return method
 
@@ -341,13 +362,22 @@ class Primitive:
         ``batch`` says whether tangents carry one leading batch axis (vector
         mode).  For elementwise primitives, batched tangents of arguments of
         lower rank than the output are padded with unit axes so that NumPy's
-        broadcasting (which aligns trailing axes) lines them up correctly.
+        broadcasting (which aligns trailing axes) lines them up correctly,
+        and a tangent that broadcasting left smaller than the output is
+        broadcast to the output's shape.
         """
-        if self.elementwise:
+        if self.elementwise and batch and len(args) > 1:
             out_nd = np.ndim(primal(out))
-            if batch:
-                tangents = [_pad_batched(t, a, out_nd) for t, a in zip(tangents, args)]
-        if self._jvp_per_arg:
+            tangents = [_pad_batched(t, a, out_nd) for t, a in zip(tangents, args)]
+        derivs = self.derivs
+        if derivs is not None:  # elementwise, from its derivative formulas
+            result = None
+            for i, t in enumerate(tangents):
+                if t is None or derivs[i] is None:
+                    continue
+                contribution = t * derivs[i](out, *args, **params)
+                result = contribution if result is None else result + contribution
+        elif self._jvp_per_arg:
             result = None
             for rule, t in zip(self.jvp_rule, tangents):
                 if t is None or rule is None:
@@ -356,26 +386,29 @@ class Primitive:
                 result = contribution if result is None else result + contribution
         else:
             result = self.jvp_rule(tangents, out, *args, **params)
-        if result is not None and self.elementwise:
-            want = np.shape(primal(out))
-            have = shape_of(result)
-            if have[len(have) - len(want):] != want or len(have) < len(want):
-                lead = have[:1] if batch else ()
-                result = np.broadcast_to(result, lead + want)
+        if result is not None and self.elementwise and len(args) > 1:
+            want = out.shape if isinstance(out, np.ndarray) else np.shape(primal(out))
+            have = result.shape
+            if len(have) < len(want) or have[len(have) - len(want):] != want:
+                result = np.broadcast_to(result, (have[:1] if batch else ()) + want)
         return result
 
     def apply_vjp(self, g, out, needs: Sequence[bool], args: Sequence, params: dict):
         """Cotangents of the arguments (``None`` = zero) given that of ``out``."""
-        if self._vjp_per_arg:
+        derivs = self.derivs
+        if derivs is not None:
+            cts = [g * d(out, *args, **params) if (need and d is not None) else None
+                   for d, need in zip(derivs, needs)]
+        elif self._vjp_per_arg:
             cts = [rule(g, out, *args, **params) if (need and rule is not None) else None
                    for rule, need in zip(self.vjp_rule, needs)]
         else:
             cts = list(self.vjp_rule(g, out, *args, **params))
-        if self.elementwise:
+        if self.elementwise and len(args) > 1:
             for i, c in enumerate(cts):
                 if c is not None:
                     s = shape_of(args[i])
-                    if shape_of(c) != s:
+                    if c.shape != s:
                         cts[i] = unbroadcast(c, s)
         return cts
 

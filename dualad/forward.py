@@ -46,14 +46,17 @@ class ForwardTrace(Trace):
     def process(self, prim, args, params):
         primals = []
         tangents = []
+        lower = False  # are boxes of outer transformations left?
         for a in args:
-            if isinstance(a, Dual) and a._trace is self:
+            if type(a) is Dual and a._trace is self:
                 primals.append(a._value)
                 tangents.append(a.tangent)
             else:
+                if isinstance(a, Box):
+                    lower = True
                 primals.append(a)
                 tangents.append(None)
-        out = prim(*primals, **params)
+        out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         t_out = prim.apply_jvp(tangents, out, primals, params, self.batch)
         if prim.multiple_results:
             if t_out is None:

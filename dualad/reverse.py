@@ -65,14 +65,17 @@ class Tape(Trace):
     def process(self, prim, args, params):
         vals = []
         parents = []
+        lower = False  # are boxes of outer transformations left?
         for a in args:
-            if isinstance(a, TapeValue) and a._trace is self:
+            if type(a) is TapeValue and a._trace is self:
                 vals.append(a._value)
                 parents.append(a._pos)
             else:
+                if isinstance(a, Box):
+                    lower = True
                 vals.append(a)
                 parents.append(None)
-        out = prim(*vals, **params)
+        out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         pos = len(self.entries)
         self.entries.append((prim, vals, params, parents, out))
         if prim.multiple_results:

@@ -55,6 +55,8 @@ register(np.degrees, rad2deg)
 
 # ---- powers and logarithms ------------------------------------------------
 def _power_dx(out, x, y):
+    if type(y) in (int, float) and y == 2:  # the common square: one pass, not two
+        return 2 * x
     return y * x ** (y - 1)
 
 

@@ -1,0 +1,3 @@
+"""Traceable versions of SciPy functions that dualad's values cannot pass through."""
+
+from . import special  # noqa: F401
