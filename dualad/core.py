@@ -375,7 +375,7 @@ class Primitive:
             for i, t in enumerate(tangents):
                 if t is None or derivs[i] is None:
                     continue
-                contribution = t * derivs[i](out, *args, **params)
+                contribution = scale(t, derivs[i], out, args, params)
                 result = contribution if result is None else result + contribution
         elif self._jvp_per_arg:
             result = None
@@ -397,7 +397,7 @@ class Primitive:
         """Cotangents of the arguments (``None`` = zero) given that of ``out``."""
         derivs = self.derivs
         if derivs is not None:
-            cts = [g * d(out, *args, **params) if (need and d is not None) else None
+            cts = [scale(g, d, out, args, params) if (need and d is not None) else None
                    for d, need in zip(derivs, needs)]
         elif self._vjp_per_arg:
             cts = [rule(g, out, *args, **params) if (need and rule is not None) else None
@@ -418,7 +418,8 @@ def elementwise(name: str, impl: Callable, *derivs: Callable | None,
     """Declare an elementwise primitive from its partial derivatives.
 
     ``derivs[i](out, *args, **params)`` is ∂out/∂args[i], elementwise, written
-    with NumPy calls (``None`` for an argument with no derivative).  One
+    with NumPy calls (``None`` for an argument with no derivative, a float
+    for a constant one such as ``1.0``).  One
     formula gives both rules -- JVP ``t * d`` and VJP ``g * d`` -- so the two
     modes cannot drift apart; broadcasting is undone by dualad.
 
@@ -428,14 +429,27 @@ def elementwise(name: str, impl: Callable, *derivs: Callable | None,
     >>> float(ad.grad(softplus)(0.0))
     0.5
     """
-    def scale(d):
+    derivs = tuple(float(d) if isinstance(d, (int, float)) else d for d in derivs)
+
+    def rule(d):
         if d is None:
             return None
-        return lambda t, out, *args, **params: t * d(out, *args, **params)
-    rules = tuple(scale(d) for d in derivs)
+        return lambda t, out, *args, **params: scale(t, d, out, args, params)
+    rules = tuple(rule(d) for d in derivs)
     prim = Primitive(name, impl, rules, rules, elementwise=True, doc=doc)
     prim.derivs = derivs
     return prim
+
+
+def scale(t, d, out, args, params):
+    """``t`` times the partial derivative ``d`` (a formula, or a constant ±1/number)."""
+    if type(d) is float:
+        if d == 1.0:
+            return t
+        if d == -1.0:
+            return -t
+        return t * d
+    return t * d(out, *args, **params)
 
 
 def _pad_batched(t, arg, out_nd):

@@ -29,7 +29,9 @@ True
 
 from __future__ import annotations
 
-from .core import Box, Trace
+import numpy as np
+
+from .core import Box, Trace, scale, shape_of
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -44,6 +46,15 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim, args, params):
+        if len(args) == 1 and prim.derivs is not None:
+            # Fast path for unary elementwise primitives (most of a typical
+            # program): out = f(x), tangent = t * f'(x).
+            a = args[0]
+            x = a._value
+            out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
+            return Dual(out, scale(a.tangent, prim.derivs[0], out, (x,), params), self)
+        if len(args) == 2 and prim.derivs is not None and not self.batch:
+            return self._binary(prim, args, params)
         primals = []
         tangents = []
         lower = False  # are boxes of outer transformations left?
@@ -51,6 +62,8 @@ class ForwardTrace(Trace):
             if type(a) is Dual and a._trace is self:
                 primals.append(a._value)
                 tangents.append(a.tangent)
+                if isinstance(primals[-1], Box):
+                    lower = True
             else:
                 if isinstance(a, Box):
                     lower = True
@@ -66,6 +79,35 @@ class ForwardTrace(Trace):
         if t_out is None:
             return out
         return Dual(out, t_out, self)
+
+
+    def _binary(self, prim, args, params):
+        """Fast path for binary elementwise primitives (unbatched)."""
+        a, b = args
+        if type(a) is Dual and a._trace is self:
+            xa, ta = a._value, a.tangent
+        else:
+            xa, ta = a, None
+        if type(b) is Dual and b._trace is self:
+            xb, tb = b._value, b.tangent
+        else:
+            xb, tb = b, None
+        vals = (xa, xb)
+        if isinstance(xa, Box) or isinstance(xb, Box):
+            out = prim(xa, xb, **params)
+        else:
+            out = prim.impl(xa, xb, **params)
+        da, db = prim.derivs
+        t = None if ta is None or da is None else scale(ta, da, out, vals, params)
+        if tb is not None and db is not None:
+            c = scale(tb, db, out, vals, params)
+            t = c if t is None else t + c
+        if t is None:
+            return out
+        want = out.shape if type(out) is np.ndarray else shape_of(out)
+        if t.shape != want:
+            t = np.broadcast_to(t, want)
+        return Dual(out, t, self)
 
 
 class Dual(Box):

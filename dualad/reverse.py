@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Box, Trace, primal, shape_of
+from .core import Box, Trace, primal, scale, shape_of, unbroadcast
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -70,6 +70,8 @@ class Tape(Trace):
             if type(a) is TapeValue and a._trace is self:
                 vals.append(a._value)
                 parents.append(a._pos)
+                if isinstance(vals[-1], Box):
+                    lower = True
             else:
                 if isinstance(a, Box):
                     lower = True
@@ -97,6 +99,31 @@ class Tape(Trace):
             if prim is None:  # an input: keep its cotangent
                 continue
             cts[i] = None  # free it as soon as it has been pulled back
+            if len(parents) == 1 and prim.derivs is not None:
+                # Fast path for unary elementwise primitives.
+                p = parents[0]
+                c = scale(g, prim.derivs[0], out, vals, params)
+                if type(p) is int:
+                    cur = cts[p]
+                    cts[p] = c if cur is None else cur + c
+                else:
+                    _accumulate(cts, p, c, entries)
+                continue
+            if len(parents) == 2 and prim.derivs is not None:
+                # Fast path for binary elementwise primitives.
+                for p, d, v in zip(parents, prim.derivs, vals):
+                    if p is None or d is None:
+                        continue
+                    c = scale(g, d, out, vals, params)
+                    s = v.shape if type(v) is np.ndarray else shape_of(v)
+                    if c.shape != s:
+                        c = unbroadcast(c, s)
+                    if type(p) is int:
+                        cur = cts[p]
+                        cts[p] = c if cur is None else cur + c
+                    else:
+                        _accumulate(cts, p, c, entries)
+                continue
             if prim.multiple_results:
                 if all(x is None for x in g):
                     continue
@@ -141,14 +168,21 @@ def _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i):
     for j, t in enumerate(ts):
         if t is None:
             continue
+        d = prim.derivs[j]
+        if d is None:
+            continue
         if factors[j] is None:
-            factors[j] = prim.derivs[j](out, *vals, **params)
+            factors[j] = d if type(d) is float else d(out, *vals, **params)
         if batch:
             arg_nd = np.ndim(primal(vals[j]))
             if arg_nd < out_nd:
                 s = shape_of(t)
                 t = np.reshape(t, s[:1] + (1,) * (out_nd - arg_nd) + s[1:])
-        c = t * factors[j]
+        f = factors[j]
+        if type(f) is float:
+            c = t if f == 1.0 else (-t if f == -1.0 else t * f)
+        else:
+            c = t * f
         result = c if result is None else result + c
     if result is not None:
         want = np.shape(primal(out))

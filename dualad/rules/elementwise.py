@@ -28,22 +28,10 @@ def _ufunc(ufunc, *derivs):
 
 
 # ---- linear ---------------------------------------------------------------
-add = Primitive("add", np.add,
-                jvp=(lambda t, out, x, y: t, lambda t, out, x, y: t),
-                vjp=(lambda g, out, x, y: g, lambda g, out, x, y: g),
-                elementwise=True)
-subtract = Primitive("subtract", np.subtract,
-                     jvp=(lambda t, out, x, y: t, lambda t, out, x, y: -t),
-                     vjp=(lambda g, out, x, y: g, lambda g, out, x, y: -g),
-                     elementwise=True)
-negative = Primitive("negative", np.negative, jvp=(lambda t, out, x: -t,),
-                     vjp=(lambda g, out, x: -g,), elementwise=True)
-positive = Primitive("positive", np.positive, jvp=(lambda t, out, x: t,),
-                     vjp=(lambda g, out, x: g,), elementwise=True)
-register(np.add, add)
-register(np.subtract, subtract)
-register(np.negative, negative)
-register(np.positive, positive)
+add = _ufunc(np.add, 1.0, 1.0)
+subtract = _ufunc(np.subtract, 1.0, -1.0)
+negative = _ufunc(np.negative, -1.0)
+positive = _ufunc(np.positive, 1.0)
 
 multiply = _ufunc(np.multiply, lambda out, x, y: y, lambda out, x, y: x)
 divide = _ufunc(np.true_divide, lambda out, x, y: 1 / y, lambda out, x, y: -out / y)
