@@ -295,12 +295,12 @@ l2norm_p = Primitive(
 
 def norm(x, ord=None, axis=None, keepdims=False):
     nd = ndim_of(x)
-    if axis is None and ord is not None and nd == 2:
-        axis = (0, 1)
     if axis is None:
-        if ord is not None and nd != 1:
+        if ord is None:  # 2-norm of the flattened array, whatever its rank
+            return l2norm_p(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
+        if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
-        return l2norm_p(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
+        axis = tuple(range(nd))  # then ``ord`` is the vector or the matrix norm's
     axes = normalize_axes(axis, nd)
     if len(axes) == 1:
         if ord is None or ord == 2:
@@ -337,20 +337,38 @@ register(np.linalg.norm, norm)
 
 # ---- solve, inv, det, slogdet ---------------------------------------------------------
 def _solve_any(a, rhs, vector: bool):
-    """solve(a, rhs) where rhs is a vector (…, n) or a matrix (…, n, m), with
-    any leading batch axes of a tangent rhs kept in front."""
+    """solve(a, rhs) where rhs is a vector (…, n) or a matrix (…, n, m)."""
     if vector:
         return solve_p(a, rhs[..., None])[..., 0]
     return solve_p(a, rhs)
 
 
+def _align_batched(t, x, nd):
+    """A batched tangent ``t`` of ``x`` with unit axes inserted after its
+    batch axes, so that its own part has rank ``nd``.  Needed where ``x``
+    has fewer broadcast (stack) axes than the other operand: NumPy aligns
+    trailing axes, so the batch axis would otherwise meet the other
+    operand's stack axes.  Unbatched tangents broadcast by themselves."""
+    bd = ndim_of(t) - ndim_of(x)
+    if not bd or ndim_of(x) >= nd:
+        return t
+    s = shape_of(t)
+    return reshape(t, s[:bd] + (1,) * (nd - ndim_of(x)) + s[bd:])
+
+
 def _solve_jvp_a(t, out, a, b):
+    # d(A⁻¹b) = -A⁻¹ dA x
     vector = ndim_of(b) == 1
+    t = _align_batched(t, a, max(ndim_of(a), ndim_of(out)))
     x_col = out[..., None] if vector else out
     dx = -matmul_p(t, x_col)
     if vector:
         dx = dx[..., 0]
     return _solve_any(a, dx, vector)
+
+
+def _solve_jvp_b(t, out, a, b):
+    return _solve_any(a, _align_batched(t, b, ndim_of(out)), ndim_of(b) == 1)
 
 
 def _solve_vjp_b(g, out, a, b):
@@ -369,7 +387,7 @@ def _solve_vjp_a(g, out, a, b):
 
 solve_p = Primitive(
     "solve", np.linalg.solve,
-    jvp=(_solve_jvp_a, lambda t, out, a, b: _solve_any(a, t, ndim_of(b) == 1)),
+    jvp=(_solve_jvp_a, _solve_jvp_b),
     vjp=(_solve_vjp_a, _solve_vjp_b))
 
 inv_p = Primitive(
