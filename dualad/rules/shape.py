@@ -259,9 +259,11 @@ def _scatter_jvp(t, out, g, index, shape):
     bd = _bd(t, g)
     if not bd:
         return scatter_add_p(t, index=index, shape=shape)
+    lead = shape_of(t)[:bd]
     if index.front:
+        # NumPy puts the advanced-index dimensions in front of the batch axes
         t = moveaxis(t, list(range(bd)), list(range(index.adv_nd, index.adv_nd + bd)))
-    return scatter_add_p(t, index=_BatchedIndex(index, bd), shape=shape_of(t)[:bd] + shape)
+    return scatter_add_p(t, index=_BatchedIndex(index, bd), shape=lead + shape)
 
 
 class _BatchedIndex(Index):
