@@ -315,7 +315,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
-                 "doc")
+                 "accumulate", "doc")
 
     def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
                  elementwise: bool = False, multiple_results: bool = False,
@@ -331,6 +331,9 @@ class Primitive:
         self._jvp_per_arg = isinstance(self.jvp_rule, (tuple, list))
         self._vjp_per_arg = isinstance(self.vjp_rule, (tuple, list))
         self.derivs = None
+        # Optional accumulate(acc, g, out, *args, **params): add the cotangent of
+        # a one-argument linear primitive into the raw array ``acc`` in place.
+        self.accumulate = None
         self.doc = doc or getattr(impl, "__doc__", None)
 
     def __repr__(self) -> str:

@@ -86,11 +86,37 @@ class Tape(Trace):
 
     # ---- reverse sweep --------------------------------------------------
     def backward(self, seeds, wanted):
-        """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs)."""
+        """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs).
+
+        Cotangents flowing into one position are summed.  A sum that dualad
+        allocated itself (``owned``) is raw, fresh and referenced nowhere
+        else, so further contributions are added into it in place, and an
+        indexing primitive adds its cotangent straight into the slice
+        (``prim.accumulate``) instead of scattering into a new zero array.
+        """
         entries = self.entries
         cts: list = [None] * len(entries)
+        owned: set = set()
+
+        def add(p, c, fresh=False):
+            if type(p) is not int:
+                _accumulate(cts, p, c, entries)
+                return
+            cur = cts[p]
+            if cur is None:
+                cts[p] = c
+                if fresh and type(c) is np.ndarray:
+                    owned.add(p)
+            elif (p in owned and type(c) is np.ndarray and c.shape == cur.shape
+                  and c.dtype == cur.dtype):
+                cur += c
+            else:
+                cur = cts[p] = cur + c
+                if type(cur) is np.ndarray:
+                    owned.add(p)
+
         for pos, g in seeds:
-            _accumulate(cts, pos, g, entries)
+            add(pos, g)
         for i in range(len(entries) - 1, -1, -1):
             g = cts[i]
             if g is None:
@@ -99,30 +125,31 @@ class Tape(Trace):
             if prim is None:  # an input: keep its cotangent
                 continue
             cts[i] = None  # free it as soon as it has been pulled back
-            if len(parents) == 1 and prim.derivs is not None:
+            owned.discard(i)
+            derivs = prim.derivs
+            if derivs is not None and len(parents) == 1:
                 # Fast path for unary elementwise primitives.
-                p = parents[0]
-                c = scale(g, prim.derivs[0], out, vals, params)
-                if type(p) is int:
-                    cur = cts[p]
-                    cts[p] = c if cur is None else cur + c
-                else:
-                    _accumulate(cts, p, c, entries)
+                add(parents[0], scale(g, derivs[0], out, vals, params))
                 continue
-            if len(parents) == 2 and prim.derivs is not None:
+            if derivs is not None and len(parents) == 2:
                 # Fast path for binary elementwise primitives.
-                for p, d, v in zip(parents, prim.derivs, vals):
+                for p, d, v in zip(parents, derivs, vals):
                     if p is None or d is None:
                         continue
                     c = scale(g, d, out, vals, params)
                     s = v.shape if type(v) is np.ndarray else shape_of(v)
                     if c.shape != s:
                         c = unbroadcast(c, s)
-                    if type(p) is int:
-                        cur = cts[p]
-                        cts[p] = c if cur is None else cur + c
-                    else:
-                        _accumulate(cts, p, c, entries)
+                    add(p, c)
+                continue
+            if prim.accumulate is not None and type(g) is np.ndarray:
+                p = parents[0]
+                cur = cts[p] if type(p) is int else None
+                if cur is not None and p in owned and cur.dtype == g.dtype:
+                    prim.accumulate(cur, g, out, *vals, **params)
+                else:
+                    (c,) = prim.apply_vjp(g, out, (True,), vals, params)
+                    add(p, c, fresh=True)
                 continue
             if prim.multiple_results:
                 if all(x is None for x in g):
@@ -131,7 +158,7 @@ class Tape(Trace):
             needs = [p is not None for p in parents]
             for p, c in zip(parents, prim.apply_vjp(g, out, needs, vals, params)):
                 if p is not None and c is not None:
-                    _accumulate(cts, p, c, entries)
+                    add(p, c)
         return [cts[p] for p in wanted]
 
     # ---- forward sweep (linearize) --------------------------------------
