@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import Box, primal
+from .core import Box, LeakedValueError, primal
 from .forward import Dual, ForwardTrace
 from .reverse import Tape, TapeValue
 
@@ -30,7 +30,8 @@ HVP_MODES = ("fwd-over-rev", "rev-over-fwd", "rev-over-rev", "fwd-over-fwd")
 
 # ---- pytrees --------------------------------------------------------------------
 class TreeDef:
-    """The structure of a pytree: ``kind`` is 'leaf', 'none', tuple, list or dict."""
+    """The structure of a pytree: ``kind`` is 'leaf', 'none', tuple, list, dict
+    or a namedtuple class."""
 
     __slots__ = ("kind", "keys", "children", "num_leaves")
 
@@ -52,7 +53,10 @@ class TreeDef:
         if self.kind is dict:
             return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children)) + "}"
         inner = ", ".join(map(repr, self.children))
-        return f"({inner},)" if self.kind is tuple else f"[{inner}]"
+        if self.kind is list:
+            return f"[{inner}]"
+        name = "" if self.kind is tuple else self.kind.__name__
+        return f"{name}({inner},)"
 
 
 def tree_flatten(tree) -> tuple[list, TreeDef]:
@@ -65,7 +69,7 @@ def tree_flatten(tree) -> tuple[list, TreeDef]:
         if type(node) in (tuple, list):
             return TreeDef(type(node), None, tuple(walk(c) for c in node))
         if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
-            return TreeDef(tuple, None, tuple(walk(c) for c in node))
+            return TreeDef(type(node), None, tuple(walk(c) for c in node))
         if isinstance(node, dict):
             keys = tuple(sorted(node, key=repr))
             return TreeDef(dict, keys, tuple(walk(node[k]) for k in keys))
@@ -87,6 +91,8 @@ def tree_unflatten(treedef: TreeDef, leaves: Sequence):
         children = [build(c) for c in td.children]
         if td.kind is dict:
             return dict(zip(td.keys, children))
+        if td.kind not in (tuple, list):  # a namedtuple
+            return td.kind(*children)
         return td.kind(children)
 
     return build(treedef)
@@ -130,8 +136,12 @@ def _tangent_leaf(t, x, where: str, batch: bool):
         t = np.asarray(t)
         if t.dtype.kind not in "fiub":
             raise TypeError(f"{where} has dtype {t.dtype}; expected real numbers")
-        if t.dtype.kind != "f":
-            t = t.astype(np.result_type(primal(x)))
+        x_dtype = np.result_type(primal(x))
+        if x_dtype.kind == "f" and t.dtype != x_dtype:
+            # a float32 primal has float32 tangents, as its zeros do
+            t = t.astype(x_dtype)
+        elif t.dtype.kind != "f":
+            t = t.astype(np.float64)
     have = np.shape(primal(t))
     if batch:
         if len(have) != len(want) + 1 or have[1:] != want:
@@ -147,6 +157,55 @@ def _check_tuple(value, name: str) -> tuple:
         raise TypeError(f"{name} must be a tuple of arguments, e.g. (x,), not "
                         f"{type(value).__name__}")
     return tuple(value)
+
+
+def _check_not_leaked(value, trace):
+    """Refuse to hand back a box whose transformation (other than ``trace``,
+    which has just returned) has already returned."""
+    while isinstance(value, Box):
+        if value._trace is not trace and not value._trace.active:
+            raise LeakedValueError(
+                f"f returned a value boxed by a {value._trace.origin} transformation "
+                "that had already returned (for example one stored in a global or a "
+                "closure and returned later). Its derivative would be wrong; pass "
+                "the value through the function's arguments instead.")
+        value = value._value
+
+
+def _call(f, args):
+    """``f(*args)``, with NumPy's ValueError about assigning a traced value into
+    an array turned back into the TypeError that explains it.
+
+    ``a[i] = traced`` makes NumPy call ``float()`` on the box; our TypeError
+    is then replaced by "setting an array element with a sequence" (the box
+    has ``__getitem__``), which says nothing useful.
+    """
+    try:
+        return f(*args)
+    except ValueError as exc:
+        cause = exc.__cause__
+        if isinstance(cause, TypeError) and _raised_in_dualad(cause):
+            raise TypeError(
+                f"Assigning a value that dualad is differentiating into a NumPy "
+                f"array (a[i] = ...) is not supported. {cause}") from exc
+        raise
+
+
+def _raised_in_dualad(exc) -> bool:
+    tb = exc.__traceback__
+    while tb is not None and tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("dualad.")
+
+
+def _batch_lead(t_leaves, batched: bool) -> tuple:
+    """``(k,)``, the number of directions of batched tangents, or ``()``."""
+    if not (batched and t_leaves):
+        return ()
+    ks = {np.shape(primal(t))[0] for t in t_leaves}
+    if len(ks) != 1:
+        raise ValueError(f"batched tangents disagree on the number of directions: {sorted(ks)}")
+    return (ks.pop(),)
 
 
 def _zeros(x, lead=()):
@@ -178,21 +237,17 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     p_leaves = [_float_leaf(x, f"primal leaf {i}") for i, x in enumerate(p_leaves)]
     t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
                 for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
-    lead = ()
-    if batched and t_leaves:
-        ks = {np.shape(primal(t))[0] for t in t_leaves}
-        if len(ks) != 1:
-            raise ValueError(f"batched tangents disagree on the number of directions: {sorted(ks)}")
-        lead = (ks.pop(),)
+    lead = _batch_lead(t_leaves, batched)
     trace = ForwardTrace(batch=batched)
     boxed = [Dual(x, t, trace) for x, t in zip(p_leaves, t_leaves)]
     try:
-        out = f(*tree_unflatten(p_tree, boxed))
+        out = _call(f, tree_unflatten(p_tree, boxed))
     finally:
         trace.active = False
     o_leaves, o_tree = tree_flatten(out)
     outs, out_tangents = [], []
     for o in o_leaves:
+        _check_not_leaked(o, trace)
         if isinstance(o, Dual) and o._trace is trace:
             outs.append(o._value)
             out_tangents.append(o.tangent)
@@ -210,7 +265,7 @@ def _record(f, primals, origin):
     tape = Tape(origin)
     boxed = [tape.new_input(x) for x in p_leaves]
     try:
-        out = f(*tree_unflatten(p_tree, boxed))
+        out = _call(f, tree_unflatten(p_tree, boxed))
     finally:
         tape.active = False
     return tape, p_leaves, p_tree, [b._pos for b in boxed], out
@@ -221,6 +276,7 @@ def _strip(tape, tree_value):
     leaves, tree = tree_flatten(tree_value)
     values, positions = [], []
     for o in leaves:
+        _check_not_leaked(o, tape)
         if isinstance(o, TapeValue) and o._trace is tape:
             values.append(o._value)
             positions.append(o._pos)
@@ -285,7 +341,10 @@ def _check_argnums(argnums, nargs: int) -> tuple:
                              f"called with {nargs} positional argument(s)")
     if not nums:
         raise ValueError("argnums must name at least one argument")
-    return tuple(a % nargs for a in nums)
+    nums = tuple(a % nargs for a in nums)
+    if len(set(nums)) != len(nums):
+        raise ValueError(f"argnums {argnums!r} names the same argument twice")
+    return nums
 
 
 def _scalar_seed(out, fname: str):
@@ -372,7 +431,7 @@ def linearize(f: Callable, *primals):
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
         t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
-        lead = (np.shape(primal(t_leaves[0]))[0],) if batched and t_leaves else ()
+        lead = _batch_lead(t_leaves, batched)
         wanted = [p for p in out_pos if p is not None]
         res = iter(tape.forward_sweep(list(zip(in_pos, t_leaves)), wanted, batched))
         leaves = []
@@ -405,15 +464,22 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
     >>> ad.hvp(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]), np.ones(2)).tolist()
     [6.0, 12.0]
     """
+    if mode not in HVP_MODES:
+        raise ValueError(f"unknown hvp mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
+    x_leaves, x_tree = tree_flatten(x)
+    v_leaves, v_tree = tree_flatten(v)
+    if v_tree != x_tree:
+        raise ValueError(f"v has structure {v_tree}; expected {x_tree}, the structure of x")
+    for i, (vi, xi) in enumerate(zip(v_leaves, x_leaves)):
+        # rev-over-rev only multiplies by v, which would broadcast a wrong shape
+        _tangent_leaf(vi, xi, f"v leaf {i}", False)
     if mode == "fwd-over-rev":
         return jvp(grad(f), (x,), (v,))[1]
     if mode == "rev-over-fwd":
         return grad(lambda y: jvp(f, (y,), (v,))[1])(x)
     if mode == "rev-over-rev":
         return grad(lambda y: _tree_vdot(grad(f)(y), v))(x)
-    if mode == "fwd-over-fwd":
-        return _jacfwd_flat(lambda y: jvp(f, (y,), (v,))[1], x, None, scalar_out=True)
-    raise ValueError(f"unknown hvp mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
+    return _jacfwd_flat(lambda y: jvp(f, (y,), (v,))[1], x, None, scalar_out=True)
 
 
 # ---- Jacobians ---------------------------------------------------------------------
