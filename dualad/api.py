@@ -198,6 +198,14 @@ def _raised_in_dualad(exc) -> bool:
     return tb is not None and tb.tb_frame.f_globals.get("__name__", "").startswith("dualad.")
 
 
+def _unalias(results: list, given: list) -> list:
+    """Copy any result leaf that *is* one of the caller's arrays (the tangent
+    of an identity is the input tangent), so that updating a result in place
+    never changes the caller's tangents or cotangents."""
+    ids = {id(a) for a in given if isinstance(a, np.ndarray)}
+    return [r.copy() if id(r) in ids else r for r in results]
+
+
 def _batch_lead(t_leaves, batched: bool) -> tuple:
     """``(k,)``, the number of directions of batched tangents, or ``()``."""
     if not (batched and t_leaves):
@@ -254,6 +262,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         else:
             outs.append(o)
             out_tangents.append(_zeros(o, lead))
+    out_tangents = _unalias(out_tangents, tree_flatten(tangents)[0])
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
 
 
@@ -322,6 +331,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
                 seeds.append((pos, c))
         cts = tape.backward(seeds, in_pos)
         leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
+        leaves = _unalias(leaves, tree_flatten(cotangent)[0])
         return tree_unflatten(p_tree, leaves)
 
     pullback.__doc__ = "Cotangents of the primals given a cotangent of the output."
@@ -438,6 +448,7 @@ def linearize(f: Callable, *primals):
         for o, p in zip(out_vals, out_pos):
             t = next(res) if p is not None else None
             leaves.append(t if t is not None else _zeros(o, lead))
+        leaves = _unalias(leaves, tree_flatten(tangents)[0])
         return tree_unflatten(out_tree, leaves)
 
     return tree_unflatten(out_tree, out_vals), f_jvp

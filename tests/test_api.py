@@ -545,3 +545,23 @@ def test_readonly_inputs_work_and_stay_equal():
     np.testing.assert_array_equal(x, keep_x)
     np.testing.assert_array_equal(v, keep_v)
 
+
+
+def test_results_never_alias_the_callers_tangents_or_cotangents():
+    # the derivative of an identity is the given tangent / cotangent itself;
+    # updating the result in place must not change the caller's array
+    x = np.array([1.0, 2.0])
+    t = np.array([3.0, 4.0])
+    T = np.array([[3.0, 4.0], [5.0, 6.0]])
+    u1, u2 = np.array([5.0, 6.0]), np.array([7.0, 8.0])
+    keep = [a.copy() for a in (t, T, u1, u2)]
+    _, out_t = ad.jvp(lambda x: x, (x,), (t,))
+    _, out_T = ad.jvp(lambda x: x, (x,), (T,), batched=True)
+    _, pullback = ad.vjp(lambda a, b: (a, b), x, x)
+    ca, cb = pullback((u1, u2))
+    _, f_jvp = ad.linearize(lambda x: x, x)
+    lin_t = f_jvp(t)
+    for result in (out_t, out_T, ca, cb, lin_t):
+        result *= 100.0
+    for a, k in zip((t, T, u1, u2), keep):
+        np.testing.assert_array_equal(a, k)
