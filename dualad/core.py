@@ -555,12 +555,22 @@ def _install_operators():
               "mod": np.remainder, "floordiv": np.floor_divide}
 
     def make(ufunc, reflected):
+        # With a raw other operand, this box's trace handles the call
+        # directly (the common `x * 2.0`); otherwise dispatch by level.
         if reflected:
             def op(self, other):
-                return UFUNC_RULES[ufunc](other, self)
+                rule = UFUNC_RULES[ufunc]
+                trace = self._trace
+                if type(rule) is Primitive and not isinstance(other, Box) and trace.active:
+                    return trace.process(rule, (other, self), {})
+                return rule(other, self)
         else:
             def op(self, other):
-                return UFUNC_RULES[ufunc](self, other)
+                rule = UFUNC_RULES[ufunc]
+                trace = self._trace
+                if type(rule) is Primitive and not isinstance(other, Box) and trace.active:
+                    return trace.process(rule, (self, other), {})
+                return rule(self, other)
         return op
 
     for name, ufunc in binary.items():
