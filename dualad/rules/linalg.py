@@ -161,11 +161,6 @@ def _parse_einsum(subscripts: str, shapes):
         out = ell + "".join(sorted(c for c in set(joined) if joined.count(c) == 1 and c not in ell))
     else:
         out = out.replace("...", ell)
-    for sub in ins:
-        if len(set(sub)) != len(sub):
-            raise TypeError(
-                f"dualad's einsum does not support a repeated index within one operand "
-                f"({sub!r}); use np.diagonal or np.trace for that part.")
     return ins, out
 
 
@@ -201,8 +196,15 @@ def _einsum_vjp_i(i):
         others = [op for j, op in enumerate(ops) if j != i]
         other_subs = [s for j, s in enumerate(ins) if j != i]
         r = einsum_p(g, *others, ins=(out,) + tuple(other_subs), out=target)
+        shape = shape_of(ops[i])
+        sizes = dict(zip(ins[i], shape))
+        # an axis of size 1 that einsum broadcast against the other operands
+        spread = tuple(j - len(target) for j, (c, n) in enumerate(zip(target, shape_of(r)))
+                       if sizes[c] == 1 and n != 1)
+        if spread:
+            r = sum_p(r, axis=spread, keepdims=True)
         if target != ins[i]:
-            shape = shape_of(ops[i])
+            # letters only in this operand were summed out: broadcast back
             r = reshape(r, tuple(n if c in present else 1 for c, n in zip(ins[i], shape)))
             r = np.broadcast_to(r, shape)
         return r
@@ -222,6 +224,18 @@ def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
     if not isinstance(subscripts, str):
         raise TypeError("dualad supports np.einsum with a subscripts string only")
     ins, outs = _parse_einsum(subscripts, [shape_of(o) for o in operands])
+    operands = list(operands)
+    for i, sub in enumerate(ins):
+        # A letter repeated within one operand ("ii", "iji") takes a
+        # diagonal: do that first with np.diagonal, which moves the diagonal
+        # to the last axis, so einsum_p only sees distinct letters.
+        for c in sub:
+            while sub.count(c) > 1:
+                p1 = sub.index(c)
+                p2 = sub.index(c, p1 + 1)
+                operands[i] = diagonal(operands[i], 0, p1, p2)
+                sub = sub[:p1] + sub[p1 + 1:p2] + sub[p2 + 1:] + c
+        ins[i] = sub
     return einsum_p(*operands, ins=tuple(ins), out=outs)
 
 
@@ -257,10 +271,10 @@ def diag(v, k=0):
 
 def _triangle(lower):
     def f(m, k=0):
-        rows, cols = shape_of(m)[-2:]
-        mask = np.tri(rows, cols, k, dtype=bool)
+        dims = shape_of(m)[-2:]  # a 1-D input is broadcast to a square, as NumPy does
+        mask = np.tri(*dims, k=k, dtype=bool)
         if not lower:
-            mask = ~np.tri(rows, cols, k - 1, dtype=bool)
+            mask = ~np.tri(*dims, k=k - 1, dtype=bool)
         return np.where(mask, m, 0.0)
     return f
 
