@@ -300,6 +300,17 @@ scatter_add_p = Primitive(
     doc="The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.")
 
 
+def _getitem_accumulate(acc, g, out, x, index):
+    """Add getitem's cotangent into an accumulated raw array, in place."""
+    if index.basic:
+        acc[index.key] += g
+    else:
+        np.add.at(acc, index.key, g)
+
+
+getitem_p.accumulate = _getitem_accumulate
+
+
 def getitem(x, key):
     return getitem_p(x, index=Index(key, ndim_of(x)))
 
@@ -311,9 +322,18 @@ def take(a, indices, axis=None, out=None, mode="raise"):
     if out is not None:
         raise TypeError("dualad cannot write np.take's result in place (out=...)")
     if axis is None:
-        return getitem(reshape(a, (-1,)), np.asarray(primal(indices)))
+        a = reshape(a, (-1,))
+        axis = 0
     (axis,) = normalize_axes(axis, ndim_of(a))
-    return getitem(a, (Ellipsis, np.asarray(primal(indices))) + (slice(None),) * (-axis - 1))
+    indices = np.asarray(primal(indices))
+    n = shape_of(a)[axis]
+    if mode == "wrap":
+        indices = np.mod(indices, n)
+    elif mode == "clip":  # NumPy clips negative indices to 0 too
+        indices = np.clip(indices, 0, n - 1)
+    elif mode != "raise":
+        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
+    return getitem(a, (Ellipsis, indices) + (slice(None),) * (-axis - 1))
 
 
 def take_along_axis(arr, indices, axis):
