@@ -241,6 +241,9 @@ add_args("where-bcast", lambda x, y: np.where(x > 0, np.sin(x), y),
 add_args("where-bcast-cond", lambda x, y: np.where(np.array([True, False, True]), x, y),
          [[0.5, -1.2, 2.0], [-0.3, 0.8, -0.9]], [[0.1], [0.2]])
 add_args("where-scalar", lambda x, y: np.where(x > 0, x ** 2, y), 0.7, -0.4)
+add_args("where-scalar-branches", lambda x, y: np.where(np.array([[True, False, True]] * 2), x, y),
+         0.7, [0.1, -0.4, 2.0])
+add_args("where-traced-condition-source", lambda x: np.where(x > 0, x, -2 * x), [[0.5, -1.2, 2.0]])
 
 
 # ---- reductions ---------------------------------------------------------------------------
@@ -336,10 +339,24 @@ for _spec, _shapes in [
     add_args(f"einsum-{_spec.replace('...', 'ell').replace('->', '_to_').replace(',', '_')}",
              lambda *ops, s=_spec: np.einsum(s, *ops),
              *[rand(*sh, seed=i) for i, sh in enumerate(_shapes)])
+add_args("einsum-ellipsis-bcast-size1", lambda a, b: np.einsum("...ij,...jk->...ik", a, b),
+         rand(1, 2, 3), rand(2, 3, 2, seed=1))
+add_args("einsum-ellipsis-rank-bcast", lambda a, b: np.einsum("...ij,jk->...ik", a, b),
+         rand(2, 2, 3), rand(3, 2, seed=1))
+add_args("einsum-trace-ii", lambda a: np.einsum("ii", a), rand(3, 3))
+add_args("einsum-explicit-bcast-size1", lambda a, b: np.einsum("ij,ij->ij", a, b), rand(1, 3), rand(2, 3, seed=1))
+add_args("einsum-repeated-three", lambda a: np.einsum("iii->i", a), rand(2, 2, 2))
+add_args("einsum-repeated-two-letters", lambda a: np.einsum("ijij->ij", a), rand(2, 3, 2, 3))
+add_args("einsum-diag-ii-i", lambda a: np.einsum("ii->i", a), rand(3, 3))
+add_args("einsum-repeated-mixed", lambda a, b: np.einsum("iji,j->i", a, b), rand(2, 3, 2), rand(3, seed=1))
+add_args("einsum-const-operand", lambda b: np.einsum("ij,j->i", rand(2, 3, seed=9), b), rand(3, seed=1))
 add("trace-matrix", np.trace, U(-2, 2), (3, 3))
 add("trace-offset", lambda a: np.trace(a, offset=1), U(-2, 2), (3, 4))
 add("trace-3d-axes", lambda a: np.trace(a, axis1=1, axis2=2), U(-2, 2), (2, 3, 3))
 add("trace-method", lambda a: a.trace(), U(-2, 2), (3, 3))
+add("trace-3d-default-axes", np.trace, U(-2, 2), (3, 3, 2))
+add("diagonal-3d-default-axes", np.diagonal, U(-2, 2), (3, 3, 2))
+add("diagonal-negative-offset", lambda a: np.diagonal(a, offset=-1), U(-2, 2), (3, 3))
 add("diag-vector", np.diag, U(-2, 2), (3,))
 add("diag-vector-k1", lambda v: np.diag(v, k=1), U(-2, 2), (3,))
 add("diag-vector-k-2", lambda v: np.diag(v, k=-2), U(-2, 2), (2,))
@@ -354,6 +371,7 @@ for _name, _fn in [("tril", np.tril), ("triu", np.triu)]:
     add(f"{_name}-k1", lambda a, f=_fn: f(a, k=1), U(-2, 2), (3, 4))
     add(f"{_name}-k-1", lambda a, f=_fn: f(a, k=-1), U(-2, 2), (4, 3))
     add(f"{_name}-batched", _fn, U(-2, 2), (2, 3, 3))
+    add(f"{_name}-vector-input", _fn, U(-2, 2), (3,))
 add("norm-vector", np.linalg.norm, S(0.2, 2), (3,))
 add("norm-vector-ord2", lambda x: np.linalg.norm(x, 2), S(0.2, 2), (3,))
 add("norm-vector-ord1", lambda x: np.linalg.norm(x, 1), S(0.2, 2), (3,))
@@ -365,6 +383,11 @@ add("norm-rows-axis1", lambda a: np.linalg.norm(a, axis=1), U(-2, 2), (2, 3))
 add("norm-axis0-keepdims", lambda a: np.linalg.norm(a, axis=0, keepdims=True), U(-2, 2), (2, 3))
 add("norm-3d-fro-axes", lambda a: np.linalg.norm(a, axis=(1, 2)), U(-2, 2), (2, 2, 3))
 add("norm-matrix-ord1", lambda a: np.linalg.norm(a, 1), U(0.2, 2), (2, 3))
+add("norm-matrix-ord-inf", lambda a: np.linalg.norm(a, np.inf), U(0.2, 2), (2, 3))
+add("norm-matrix-ord-1", lambda a: np.linalg.norm(a, -1), U(0.2, 2), (2, 3))
+add("norm-vector-ord1-keepdims", lambda x: np.linalg.norm(x, 1, keepdims=True), S(0.2, 2), (3,))
+add("norm-scalar", np.linalg.norm, S(0.2, 2), ())
+add("norm-3d-default", np.linalg.norm, U(-2, 2), (2, 2, 3))
 add_args("solve-vector", np.linalg.solve, well_conditioned(3), rand(3, seed=1))
 add_args("solve-matrix", np.linalg.solve, well_conditioned(3), rand(3, 2, seed=1))
 add_args("solve-batched", np.linalg.solve, well_conditioned(3, batch=(2,)), rand(2, 3, 2, seed=1))
@@ -472,6 +495,10 @@ add("take-flat", lambda x: np.take(x, [0, 4, 4, 1]), _X23, (2, 3))
 add("take-axis0", lambda x: np.take(x, [1, 0, 1], axis=0), _X23, (2, 3))
 add("take-axis1-2d-indices", lambda x: np.take(x, [[0, 2], [1, 1]], axis=1), _X23, (2, 3))
 add("take-method", lambda x: x.take([2, 0]), _X23, (3,))
+add("take-scalar-index", lambda x: np.take(x, 1), _X23, (2, 3))
+add("take-negative-index", lambda x: np.take(x, [-1, 0], axis=1), _X23, (2, 3))
+add("take-mode-wrap", lambda x: np.take(x, [4, -1], mode="wrap"), _X23, (3,))
+add("take-mode-clip", lambda x: np.take(x, [5, -1, 1], axis=0, mode="clip"), _X23, (3, 2))
 add("take_along_axis", lambda x: np.take_along_axis(x, np.array([[2, 0], [1, 1]]), axis=1),
     _X23, (2, 3))
 add("sort", lambda x: np.sort(x, axis=1), _X23, (2, 3))
@@ -533,9 +560,24 @@ def _assert_trees_close(a, b, what, rtol=1e-10, atol=1e-12):
         np.testing.assert_allclose(x, y, rtol=rtol, atol=atol, err_msg=what)
 
 
+def _random_tree_like(tree, seed):
+    leaves, treedef = ad.tree_flatten(tree)
+    rng = np.random.default_rng(seed)
+    return ad.tree_unflatten(treedef, [rng.standard_normal(np.shape(x)) for x in leaves])
+
+
 @pytest.mark.parametrize("case", CASES, ids=IDS)
 def test_check_grads(case):
     check_grads(case.f, case.args, order=2, modes=("fwd", "rev"), **case.tol)
+    # and the derivatives have the shapes of what they belong to (a cotangent
+    # shaped like a broadcast of its primal passes the dot-product identity)
+    out, t_out = ad.jvp(case.f, case.args, _random_tree_like(case.args, 5))
+    for o, t in zip(ad.tree_flatten(out)[0], ad.tree_flatten(t_out)[0]):
+        assert np.shape(t) == np.shape(o), f"tangent {np.shape(t)} of an output {np.shape(o)}"
+    _, pullback = ad.vjp(case.f, *case.args)
+    cts = pullback(_random_tree_like(out, 6))
+    for x, c in zip(ad.tree_flatten(case.args)[0], ad.tree_flatten(cts)[0]):
+        assert np.shape(c) == np.shape(x), f"cotangent {np.shape(c)} of an input {np.shape(x)}"
 
 
 def _vector_mode_agrees(f, args, k=3, seed=7):
@@ -553,12 +595,6 @@ def _vector_mode_agrees(f, args, k=3, seed=7):
             assert b.shape == (k,) + s.shape, f"batched tangent shape {b.shape}, single {s.shape}"
             np.testing.assert_allclose(b[i], s, rtol=1e-10, atol=1e-12,
                                        err_msg=f"direction {i} of the batched JVP")
-
-
-def _random_tree_like(tree, seed):
-    leaves, treedef = ad.tree_flatten(tree)
-    rng = np.random.default_rng(seed)
-    return ad.tree_unflatten(treedef, [rng.standard_normal(np.shape(x)) for x in leaves])
 
 
 @pytest.mark.parametrize("case", CASES, ids=IDS)
@@ -633,19 +669,27 @@ def test_table_names_every_function_of_the_coverage_list():
 
 
 def test_table_exercises_every_registered_primitive(monkeypatch):
-    """Running the table under jvp and vjp reaches every declared primitive."""
+    """Running the table under jvp and vjp reaches every declared primitive
+    (seen where a primitive is applied: Primitive.__call__ or a trace's
+    process, which fast paths call directly)."""
+    from dualad.forward import ForwardTrace
+    from dualad.reverse import Tape
     used = set()
-    original = core.Primitive.__call__
 
-    def spy(self, *args, **params):
-        used.add(self.name)
-        return original(self, *args, **params)
-    monkeypatch.setattr(core.Primitive, "__call__", spy)
+    def spy(cls, attr):
+        original = getattr(cls, attr)
+
+        def wrapper(self, prim, *rest, **kw):
+            used.add(prim.name if attr == "process" else self.name)
+            return original(self, prim, *rest, **kw)
+        monkeypatch.setattr(cls, attr, wrapper)
+    spy(core.Primitive, "__call__")
+    spy(ForwardTrace, "process")
+    spy(Tape, "process")
     for case in CASES:
-        _, pullback = ad.vjp(case.f, *case.args)
-        out = case.f(*case.args)
-        pullback(ad.tree_unflatten(ad.tree_flatten(out)[1],
-                                   [np.ones(np.shape(o)) for o in ad.tree_flatten(out)[0]]))
+        ad.jvp(case.f, case.args, _random_tree_like(case.args, 0))
+        out, pullback = ad.vjp(case.f, *case.args)
+        pullback(_random_tree_like(out, 1))
     missing = sorted({p.name for p in ad.all_primitives()} - used)
     assert not missing, f"primitives not exercised by the table: {missing}"
 
