@@ -520,10 +520,10 @@ def _jacfwd_flat(f, x, chunk_size, scalar_out=False):
     is shaped like x (a gradient), else out.shape + x.shape per leaf."""
     leaves, td, shapes, sizes = _ravel(x)
     n = sum(sizes)
-    chunk = n if chunk_size is None else int(chunk_size)
-    if chunk < 1:
+    if chunk_size is not None and (isinstance(chunk_size, bool) or int(chunk_size) != chunk_size
+                                   or chunk_size < 1):
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
-    chunk = max(1, min(chunk, n))
+    chunk = max(1, n if chunk_size is None else min(int(chunk_size), n))
     dtype = np.result_type(*[primal(l) for l in leaves]) if leaves else np.float64
     pieces = []
     out_tree = None

@@ -357,6 +357,13 @@ def test_jacfwd_chunk_sizes_agree(f, n):
                                    rtol=1e-13, atol=1e-15)
 
 
+def test_jacobians_of_empty_input():
+    f = lambda x: np.concatenate([x * 2.0, np.ones(2)])
+    for jac in (ad.jacfwd(f), ad.jacfwd(f, chunk_size=3), ad.jacrev(f)):
+        J = jac(np.zeros(0))
+        assert J.shape == (2, 0)
+
+
 def test_jacobian_shapes_follow_jax():
     f = lambda A: A.T @ np.sin(A)          # (2, 3) -> (3, 3)
     A = np.arange(6.0).reshape(2, 3) / 4

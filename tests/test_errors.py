@@ -169,8 +169,11 @@ def test_bad_argnums(argnums, error):
 
 
 def test_bad_chunk_size():
-    with pytest.raises(ValueError, match="chunk_size"):
-        ad.jacfwd(np.sin, chunk_size=0)(X)
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match="chunk_size"):
+            ad.jacfwd(np.sin, chunk_size=bad)(X)
+        with pytest.raises(ValueError, match="chunk_size"):
+            ad.hessian(lambda x: np.sum(x ** 3), chunk_size=bad)(X)
 
 
 # ---- NumPy functions without a rule, and escapes from tracing ---------------------
