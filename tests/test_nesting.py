@@ -364,3 +364,47 @@ def test_broadcasting_batched_jvp_of_grad():
     assert hv.shape == (3, 2, 1)
     for k in range(3):
         np.testing.assert_allclose(hv[k], fd_hvp(f, p, directions[k]), rtol=1e-6, atol=1e-8)
+
+
+# ---- tangents that are themselves traced ------------------------------------------
+def _jvp_along_self(x):
+    f = lambda y: np.sin(y) * np.sum(y ** 2)
+    return np.sum(ad.jvp(f, (x,), (x,))[1] ** 2)
+
+
+def _batched_jvp_along_traced(x):
+    f = lambda y: np.sin(y) * np.sum(y ** 2)
+    return np.sum(ad.jvp(f, (x,), (np.stack([x, x ** 2]),), batched=True)[1] ** 2)
+
+
+def _linearize_along_traced(x):
+    f = lambda y: np.sin(y) * np.sum(y ** 2)
+    _, f_jvp = ad.linearize(f, x)
+    return np.sum(f_jvp(np.stack([x, x ** 2]), batched=True) ** 2) + np.sum(f_jvp(x))
+
+
+@pytest.mark.parametrize("h", [_jvp_along_self, _batched_jvp_along_traced,
+                               _linearize_along_traced])
+def test_grad_through_jvp_whose_tangent_depends_on_the_input(h):
+    # both the point and the direction move with x
+    x = np.array([0.3, -1.2, 2.0])
+    g = ad.grad(h)(x)
+    for e in np.eye(3):
+        assert float(np.dot(g, e)) == pytest.approx(float(numerical_jvp(h, (x,), (e,))),
+                                                    rel=1e-7)
+
+
+def test_batched_jvp_nested_in_batched_jvp():
+    # d/dx [x * d/dy (x + y)] with k directions at both levels: x * I, whose
+    # derivative along e_i is e_i e_i^T -- confusion would add the outer
+    # directions into the inner Jacobian.
+    def inner_jacobian_times_x(x):
+        jac = ad.jvp(lambda y: x + y, (np.zeros(2),), (np.eye(2),), batched=True)[1]
+        return x * jac
+
+    _, t = ad.jvp(inner_jacobian_times_x, (np.ones(2),), (np.eye(2),), batched=True)
+    assert t.shape == (2, 2, 2)
+    for i in range(2):
+        e = np.eye(2)[i]
+        np.testing.assert_allclose(t[i], numerical_jvp(inner_jacobian_times_x, (np.ones(2),), (e,)),
+                                   rtol=1e-8, atol=1e-10)
