@@ -51,8 +51,14 @@ class ForwardTrace(Trace):
             # program): out = f(x), tangent = t * f'(x).
             a = args[0]
             x = a._value
-            out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
-            return Dual(out, scale(a.tangent, prim.derivs[0], out, (x,), params), self)
+            d = prim.derivs[0]
+            if params:
+                out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
+                return Dual(out, scale(a.tangent, d, out, (x,), params), self)
+            out = prim(x) if isinstance(x, Box) else prim.impl(x)
+            if type(d) is float:
+                return Dual(out, scale(a.tangent, d, out, (x,), params), self)
+            return Dual(out, a.tangent * d(out, x), self)
         if len(args) == 2 and prim.derivs is not None and not self.batch:
             return self._binary(prim, args, params)
         primals = []
