@@ -485,7 +485,7 @@ def _gaps(w):
     return np.where(eye, 0.0, 1.0 / np.where(eye, 1.0, diff))
 
 
-def _eigh_jvp(tangents, out, a):
+def _eigh_jvp(tangents, out, a, UPLO):
     (t,) = tangents
     w, V = out
     m = matmul_p(matmul_p(_mT(V), _sym(t)), V)
@@ -494,7 +494,7 @@ def _eigh_jvp(tangents, out, a):
     return dw, dV
 
 
-def _eigh_vjp(g, out, a):
+def _eigh_vjp(g, out, a, UPLO):
     gw, gV = g
     w, V = out
     inner_ = 0.0
@@ -506,14 +506,16 @@ def _eigh_vjp(g, out, a):
     return (_sym(matmul_p(matmul_p(V, inner_), _mT(V))),)
 
 
-eigh_p = Primitive("eigh", lambda a: tuple(np.linalg.eigh(a)),
+# ``UPLO`` only says which triangle NumPy reads: it keeps the primal value
+# equal to NumPy's; the derivative is that of the symmetric part either way.
+eigh_p = Primitive("eigh", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO)),
                    jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True)
 
 
 def eigh(a, UPLO="L"):
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, V = eigh_p(a)
+    w, V = eigh_p(a, UPLO=UPLO)
     return _EighResult(w, V)
 
 
