@@ -429,6 +429,7 @@ add_args("eigh-eigenvector-signfixed",
          spd_free(3, seed=3))
 add_args("eigh-both", lambda a: (lambda w, V: w[:, None] * V * V)(*np.linalg.eigh(_sym(a))),
          spd_free(3, seed=4))
+add_args("eigh-upper", lambda a: np.linalg.eigh(_sym(a), UPLO="U")[0], spd_free(3, seed=6))
 add_args("eigh-batched", lambda a: (lambda w, V: (w, V * V))(*np.linalg.eigh(_sym(a))),
          spd_free(3, batch=(2,), seed=5))
 
@@ -785,3 +786,82 @@ def test_missing_rule_raises_type_error_naming_the_function(fn, name, mode):
             ad.jvp(fn, (x,), (np.ones(3),))
         else:
             ad.vjp(fn, x)
+
+
+# ---- conventions at kinks (documented in the rule modules) ------------------------------------
+def _both_modes_grad(f, x):
+    """The gradient of a scalar f by reverse mode, and the same by forward mode."""
+    g = ad.grad(f)(x)
+    fwd = ad.jacfwd(f)(x)
+    np.testing.assert_array_equal(g, fwd)
+    return g
+
+
+def test_abs_has_derivative_zero_at_zero():
+    g = _both_modes_grad(lambda x: np.sum(np.abs(x)), np.array([0.0, -2.0, 3.0]))
+    np.testing.assert_array_equal(g, [0.0, -1.0, 1.0])
+
+
+@pytest.mark.parametrize("fn", [np.maximum, np.minimum, np.fmax, np.fmin],
+                         ids=["maximum", "minimum", "fmax", "fmin"])
+def test_binary_extremum_splits_a_tie(fn):
+    x = np.array([1.0, 2.0, 0.0])
+    y = np.array([1.0, 1.0, 1.0])
+    gx, gy = ad.grad(lambda a, b: np.sum(fn(a, b)), argnums=(0, 1))(x, y)
+    wins = fn(x, y) == x
+    np.testing.assert_array_equal(gx, np.where(x == y, 0.5, wins * 1.0))
+    np.testing.assert_array_equal(gy, np.where(x == y, 0.5, (~wins) * 1.0))
+
+
+@pytest.mark.parametrize("fn", [np.max, np.min], ids=["max", "min"])
+def test_reduction_extremum_shares_a_tie(fn):
+    x = np.array([[3.0, -1.0, 3.0], [-1.0, 0.5, 2.0]])
+    g = _both_modes_grad(lambda a: fn(a) * 1.0, x)
+    hit = x == fn(x)
+    np.testing.assert_array_equal(g, hit / hit.sum())
+
+
+def test_clip_includes_its_bounds():
+    x = np.array([-0.5, 0.7, 2.0, -3.0, 0.1])
+    g = _both_modes_grad(lambda a: np.sum(np.clip(a, -0.5, 0.7)), x)
+    np.testing.assert_array_equal(g, [1.0, 1.0, 0.0, 0.0, 1.0])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_where_passes_only_the_branch_taken():
+    # the branch not taken has an infinite derivative at x = 0: it must not leak
+    x = np.array([0.0, 4.0])
+    f = lambda a: np.where(a > 0, np.sqrt(np.abs(a)), 2 * a)
+    _, t = ad.jvp(f, (x,), (np.ones(2),))
+    np.testing.assert_array_equal(t, [2.0, 0.25])
+    gx, gy = ad.grad(lambda a, b: np.sum(np.where(np.array([True, False]), a, b)),
+                     argnums=(0, 1))(x, x)
+    np.testing.assert_array_equal(gx, [1.0, 0.0])
+    np.testing.assert_array_equal(gy, [0.0, 1.0])
+
+
+def test_norm_has_derivative_zero_at_zero():
+    g = _both_modes_grad(lambda a: np.linalg.norm(a), np.zeros(3))
+    np.testing.assert_array_equal(g, np.zeros(3))
+
+
+def test_power_exponent_derivative_is_zero_at_base_zero():
+    g = _both_modes_grad(lambda y: np.sum(np.power(np.zeros(2), y)), np.array([2.0, 3.0]))
+    np.testing.assert_array_equal(g, np.zeros(2))
+    assert np.all(np.isfinite(g))
+
+
+def test_prod_with_zeros_is_exact():
+    # the product of the others, not out / x (which would be 0/0)
+    x = np.array([2.0, 0.0, 3.0])
+    np.testing.assert_array_equal(_both_modes_grad(np.prod, x), [0.0, 6.0, 0.0])
+    x = np.array([2.0, 0.0, 0.0])
+    np.testing.assert_array_equal(_both_modes_grad(np.prod, x), [0.0, 0.0, 0.0])
+
+
+def test_traced_values_match_numpy():
+    """Every table entry computes the same value traced as in plain NumPy."""
+    for case in CASES:
+        plain = case.f(*case.args)
+        traced, _ = ad.jvp(case.f, case.args, _random_tree_like(case.args, 0))
+        _assert_trees_close(traced, plain, case.id, rtol=1e-13, atol=1e-14)
