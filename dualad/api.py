@@ -11,6 +11,7 @@ never confuse their perturbations (see :mod:`dualad.core`).
 
 from __future__ import annotations
 
+import contextlib
 import math
 import operator
 from typing import Any, Callable, Sequence
@@ -18,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import Box, LeakedValueError, primal
+from .core import STATE, Box, LeakedValueError, primal
 from .forward import Dual, ForwardTrace
 from .reverse import Tape, TapeValue
 
@@ -222,6 +223,36 @@ def _zeros(x, lead=()):
     return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind == "f" else np.float64)
 
 
+# ---- NaN-safe retry ---------------------------------------------------------------
+def _has_nan(values) -> bool:
+    for v in values:
+        if v is None:
+            continue
+        p = primal(v)
+        if np.result_type(p).kind == "f" and np.isnan(p).any():
+            return True
+    return False
+
+
+@contextlib.contextmanager
+def _nan_safe():
+    """Recompute with ``0 × inf = 0`` in chain-rule products (see core.STATE).
+
+    A derivative that comes out NaN is computed once more in this mode: an
+    exactly zero tangent or cotangent -- such as the one ``np.where`` sends
+    into the branch it did not take -- then contributes nothing even where
+    that branch's derivative is infinite or NaN.  It costs nothing when no
+    NaN appears and one more pass when one does; a NaN that does not come
+    from such a product stays NaN.
+    """
+    previous = STATE.nan_safe
+    STATE.nan_safe = True
+    try:
+        yield
+    finally:
+        STATE.nan_safe = previous
+
+
 # ---- forward mode -----------------------------------------------------------------------
 def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = False):
     """Jacobian-vector product of ``f`` at ``primals`` in direction ``tangents``.
@@ -262,6 +293,9 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         else:
             outs.append(o)
             out_tangents.append(_zeros(o, lead))
+    if not STATE.nan_safe and _has_nan(out_tangents):
+        with _nan_safe():
+            return jvp(f, primals, tangents, batched=batched)
     out_tangents = _unalias(out_tangents, tree_flatten(tangents)[0])
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
 
@@ -330,6 +364,9 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
             if pos is not None:
                 seeds.append((pos, c))
         cts = tape.backward(seeds, in_pos)
+        if not STATE.nan_safe and _has_nan(cts):
+            with _nan_safe():
+                cts = tape.backward(seeds, in_pos)
         leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
         leaves = _unalias(leaves, tree_flatten(cotangent)[0])
         return tree_unflatten(p_tree, leaves)
@@ -443,7 +480,12 @@ def linearize(f: Callable, *primals):
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
         lead = _batch_lead(t_leaves, batched)
         wanted = [p for p in out_pos if p is not None]
-        res = iter(tape.forward_sweep(list(zip(in_pos, t_leaves)), wanted, batched))
+        seeds = list(zip(in_pos, t_leaves))
+        res = tape.forward_sweep(seeds, wanted, batched)
+        if not STATE.nan_safe and _has_nan(res):
+            with _nan_safe():
+                res = tape.forward_sweep(seeds, wanted, batched)
+        res = iter(res)
         leaves = []
         for o, p in zip(out_vals, out_pos):
             t = next(res) if p is not None else None

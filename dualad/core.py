@@ -48,6 +48,7 @@ from __future__ import annotations
 
 import itertools
 import sys
+import threading
 from typing import Any, Callable, Sequence
 
 import numpy as np
@@ -444,6 +445,24 @@ def elementwise(name: str, impl: Callable, *derivs: Callable | None,
     return prim
 
 
+class _State(threading.local):
+    """Per-thread switches; the only mutable global state of dualad.
+
+    ``nan_safe``: while true, the chain-rule product of a tangent or
+    cotangent with an elementwise partial derivative treats ``0 × inf`` and
+    ``0 × nan`` as 0 -- an exactly zero tangent contributes nothing, even
+    through a branch whose derivative is infinite (``sqrt`` at 0, the
+    untaken side of ``np.where``).  The API turns it on only to recompute a
+    derivative that came out NaN (see ``api._nan_safe_retry``).
+    """
+
+    def __init__(self):
+        self.nan_safe = False
+
+
+STATE = _State()
+
+
 def scale(t, d, out, args, params):
     """``t`` times the partial derivative ``d`` (a formula, or a constant ±1/number)."""
     if type(d) is float:
@@ -452,6 +471,8 @@ def scale(t, d, out, args, params):
         if d == -1.0:
             return -t
         return t * d
+    if STATE.nan_safe:
+        return np.where(primal(t) == 0, 0.0, t * d(out, *args, **params))
     return t * d(out, *args, **params)
 
 

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import Box, Trace, scale, shape_of
+from .core import STATE, Box, Trace, scale, shape_of
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -56,7 +56,7 @@ class ForwardTrace(Trace):
                 out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
                 return Dual(out, scale(a.tangent, d, out, (x,), params), self)
             out = prim(x) if isinstance(x, Box) else prim.impl(x)
-            if type(d) is float:
+            if type(d) is float or STATE.nan_safe:
                 return Dual(out, scale(a.tangent, d, out, (x,), params), self)
             return Dual(out, a.tangent * d(out, x), self)
         if len(args) == 2 and prim.derivs is not None and not self.batch:
