@@ -84,7 +84,15 @@ def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
 
 
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=False, **kw):
-    return np.sqrt(_var(a, axis=axis, out=out, ddof=ddof, keepdims=keepdims, **kw))
+    """The 2-norm of the centred values over sqrt(N - ddof): at a constant
+    input its derivative is the norm's subgradient 0, not sqrt's 0 · inf."""
+    _check_unsupported("std", out, **kw)
+    from .linalg import l2norm_p
+    shape = np.shape(primal(a))
+    axes = normalize_axes(axis, len(shape))
+    count = int(np.prod([shape[i] for i in axes]))
+    centred = a - sum_p(a, axis=axes, keepdims=True) / count
+    return l2norm_p(centred, axis=axes, keepdims=bool(keepdims)) / np.sqrt(count - ddof)
 
 
 register(np.sum, _sum)
