@@ -341,12 +341,15 @@ class Primitive:
         return f"<dualad primitive {self.name}>"
 
     def __call__(self, *args, **params):
-        top = None
-        for a in args:
-            if isinstance(a, Box):
-                t = a._trace
-                if top is None or t.level > top.level:
-                    top = t
+        if len(args) == 1:
+            top = args[0]._trace if isinstance(args[0], Box) else None
+        else:
+            top = None
+            for a in args:
+                if isinstance(a, Box):
+                    t = a._trace
+                    if top is None or t.level > top.level:
+                        top = t
         if top is None:
             return self.impl(*args, **params)
         if not top.active:
