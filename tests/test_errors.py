@@ -16,7 +16,7 @@ def suggests_numpy_alternatives(message: str) -> bool:
 
 
 def in_every_transformation(f, x=X):
-    """Run f under grad, jvp, vjp and hvp in turn (each must raise)."""
+    """Calls running f under grad, jvp, vjp, hvp and jacfwd (each must raise)."""
     scalar = lambda y: np.sum(f(y))
     return [lambda: ad.grad(scalar)(x),
             lambda: ad.jvp(f, (x,), (np.ones_like(x),)),
