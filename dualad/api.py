@@ -118,7 +118,9 @@ def _float_leaf(x, where: str):
         raise TypeError(f"{where} is a {type(x).__name__}, not an array or scalar") from exc
     kind = arr.dtype.kind
     if kind == "f":
-        return arr
+        # Python and NumPy scalars are differentiated as float64; arrays keep
+        # their floating dtype.
+        return arr.astype(np.float64) if isinstance(x, np.generic) else arr
     if kind in "iub":
         raise TypeError(
             f"{where} has dtype {arr.dtype}; dualad differentiates floating-point "
