@@ -78,7 +78,11 @@ def check_jvp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 
     rng = np.random.default_rng(0) if rng is None else rng
     args = tuple(args)
     tangents = _random_like(args, rng)
-    _, t_out = jvp(f, args, tangents)
+    out, t_out = jvp(f, args, tangents)
+    for i, (t, o) in enumerate(zip(_leaves(t_out), _leaves(out))):
+        if np.shape(t) != np.shape(o):
+            raise AssertionError(f"JVP of {getattr(f, '__name__', 'f')}: tangent leaf {i} "
+                                 f"has shape {np.shape(t)}, its output has {np.shape(o)}")
     _assert_close(t_out, numerical_jvp(f, args, tangents, eps), atol, rtol,
                   f"JVP of {getattr(f, '__name__', 'f')} vs finite differences")
 
@@ -92,7 +96,12 @@ def check_vjp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 
     out, pullback = vjp(f, *args)
     u = _random_like(out, rng)
     v = _random_like(args, rng)
-    ct_dot_v = _vdot(pullback(u), v)
+    cts = pullback(u)
+    for i, (c, x) in enumerate(zip(_leaves(cts), _leaves(args))):
+        if np.shape(c) != np.shape(x):
+            raise AssertionError(f"VJP of {getattr(f, '__name__', 'f')}: cotangent leaf {i} "
+                                 f"has shape {np.shape(c)}, its input has {np.shape(x)}")
+    ct_dot_v = _vdot(cts, v)
     u_dot_jv = _vdot(u, numerical_jvp(f, args, v, eps))
     scale = max(1.0, abs(u_dot_jv))
     name = getattr(f, "__name__", "f")

@@ -104,3 +104,13 @@ def test_check_grads_catches_reverse_rule_that_disagrees_with_forward():
 def test_check_grads_rejects_unknown_mode():
     with pytest.raises(ValueError):
         check_grads(np.sin, (X,), modes=("forward",))
+
+
+def test_check_grads_catches_a_cotangent_of_the_wrong_shape():
+    # A VJP rule whose cotangent is broadcast to a larger shape would pass the
+    # dot-product identity (the inner product broadcasts); the shape check fails it.
+    bad = ad.Primitive("bad_shape", lambda x: x * 1.0, jvp=(lambda t, out, x: t,),
+                       vjp=(lambda g, out, x: np.broadcast_to(g, (2,) + g.shape) / 2,))
+    x = np.array([0.3, -1.2, 2.0])
+    with pytest.raises(AssertionError, match="shape"):
+        check_grads(bad, (x,), order=1)
