@@ -162,16 +162,6 @@ class _Ravel:
                              "(one per entry of x0), or a pytree shaped like x0")
         return flat
 
-    def flatten_bound(self, b):
-        """A bound given as a pytree like x0 becomes flat; anything else is kept."""
-        if self.single or b is None:
-            return b
-        leaves, treedef = tree_flatten(b)
-        if treedef != self.treedef:
-            return b
-        return np.concatenate([np.broadcast_to(np.asarray(l, dtype=float), s).reshape(-1)
-                               for l, s in zip(leaves, self.shapes)])
-
 
 def _as_vector(v, n: int, dtype, what: str):
     """A product's input as a flat float vector (SciPy probes with int8 vectors)."""
@@ -307,7 +297,7 @@ class HessianOperator(LinearOperator):
         if self._f_jvp is not None:
             return np.asarray(self._f_jvp(v)[1])
         if self._pullback is not None:
-            return np.asarray(self._pullback((np.zeros((), self.dtype), v)))
+            return np.asarray(self._pullback((np.zeros((), self.dtype), v))[0])
         return np.asarray(hvp(self._f_flat, self.x, v, mode=self._mode))
 
     def _matmat(self, V):
@@ -775,7 +765,7 @@ def _wrap_constraint(con, ravel: _Ravel, key: str):
         elif key == "trust-constr" and isinstance(con.hess, _so.BFGS):
             new_hess = _constraint_hess(vf.F_flat)
         return _so.NonlinearConstraint(
-            vf.value if wants_jac else vf.plain, ravel.flatten_bound(con.lb), ravel.flatten_bound(con.ub), jac=new_jac,
+            vf.value if wants_jac else vf.plain, con.lb, con.ub, jac=new_jac,
             hess=new_hess, keep_feasible=con.keep_feasible,
             finite_diff_rel_step=con.finite_diff_rel_step,
             finite_diff_jac_sparsity=con.finite_diff_jac_sparsity)
@@ -881,10 +871,6 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
         else:
             sp_hess = obj.hess_dense
 
-    sp_bounds = bounds
-    if isinstance(bounds, _so.Bounds):
-        sp_bounds = _so.Bounds(ravel.flatten_bound(bounds.lb), ravel.flatten_bound(bounds.ub),
-                               keep_feasible=bounds.keep_feasible)
     sp_constraints = constraints
     if constraints is not None and key in _CONSTRAINED + ("_custom",):
         many = isinstance(constraints, (list, tuple))
@@ -894,7 +880,7 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
             sp_constraints = sp_constraints[0]
 
     res = _so.minimize(sp_fun, ravel.x0, method=method, jac=sp_jac, hess=sp_hess,
-                       hessp=sp_hessp, bounds=sp_bounds, constraints=sp_constraints,
+                       hessp=sp_hessp, bounds=bounds, constraints=sp_constraints,
                        tol=tol, callback=_wrap_callback(callback, ravel), options=options)
     res.x_flat = res.x
     res.x = ravel.unravel_result(res.x)
@@ -946,10 +932,6 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
             return fun(ravel.unravel(x), *args, **kwargs)
         sp_jac = jac if not callable(jac) else \
             (lambda x: jac(ravel.unravel(x), *args, **kwargs))
-    if isinstance(bounds, _so.Bounds):
-        bounds = _so.Bounds(ravel.flatten_bound(bounds.lb), ravel.flatten_bound(bounds.ub))
-    elif isinstance(bounds, (tuple, list)) and len(bounds) == 2:
-        bounds = tuple(ravel.flatten_bound(b) for b in bounds)
     if x_scale is not None:
         options["x_scale"] = x_scale
     res = _so.least_squares(sp_fun, ravel.x0, jac=sp_jac, bounds=bounds, method=method,
