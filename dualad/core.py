@@ -148,6 +148,14 @@ class Box:
 
     # ---- NumPy protocol -------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
+        if method != "__call__" or kwargs:
+            return self._ufunc_with_options(ufunc, method, inputs, kwargs)
+        rule = UFUNC_RULES.get(ufunc)
+        if rule is None:
+            raise TypeError(_missing_rule_message(ufunc))
+        return rule(*inputs)
+
+    def _ufunc_with_options(self, ufunc, method, inputs, kwargs):
         name = getattr(ufunc, "__name__", repr(ufunc))
         if method != "__call__":
             raise TypeError(
