@@ -10,7 +10,7 @@ Two workloads (from the core issue):
   <= 3x f, HVP <= 6x f; SciPy's hand-written rosen_der is shown as the
   practical limit.
 
-All figures are ratios measured in this one run (medians of repeats), so
+All figures are ratios measured in this one run (best of repeats), so
 they are comparable even on a noisy shared machine.  Optional peers (HIPS
 autograd, JAX) are timed only if importable.
 """
@@ -27,7 +27,11 @@ import dualad as ad
 
 
 def timeit(fn, repeat: int, number: int = 1) -> float:
-    """Median seconds per call over ``repeat`` batches of ``number`` calls."""
+    """Seconds per call: the best of ``repeat`` batches of ``number`` calls.
+
+    The best batch is the one least disturbed by other processes on a shared
+    machine, so ratios of best times are the most repeatable figures here.
+    """
     fn()  # warm up
     times = []
     for _ in range(repeat):
@@ -35,7 +39,7 @@ def timeit(fn, repeat: int, number: int = 1) -> float:
         for _ in range(number):
             fn()
         times.append((time.perf_counter() - t0) / number)
-    return float(np.median(times))
+    return float(np.min(times))
 
 
 def chain(y):
@@ -50,7 +54,7 @@ def rosen(x):
 
 def report(title, base, rows):
     print(f"\n{title}")
-    print(f"  {'what':<28}{'time':>12}{'ratio':>9}")
+    print(f"  {'what':<28}{'best time':>12}{'ratio':>9}")
     print(f"  {'f (plain NumPy)':<28}{base * 1e6:>10.1f}us{1.0:>9.2f}")
     for name, t in rows:
         print(f"  {name:<28}{t * 1e6:>10.1f}us{t / base:>9.2f}")
