@@ -217,6 +217,10 @@ class _Counting:
 
     # -- patching ------------------------------------------------------------------------
     def __enter__(self):
+        # Tapes can be kept alive by reference cycles until the cyclic collector
+        # runs; a collection before each new tape releases the dead ones from the
+        # count.  Freezing what exists now keeps those collections cheap.
+        gc.freeze()
         for prim in self._primitives:
             self._wrap_impl(prim)
         self._patch(ForwardTrace, "process", self._forward_process)
@@ -238,6 +242,7 @@ class _Counting:
         for owner, name, value in reversed(self._saved):
             setattr(owner, name, value)
         self._saved.clear()
+        gc.unfreeze()
         return False
 
     def _patch(self, owner, name, make):
@@ -358,6 +363,7 @@ class _Counting:
         counting = self
 
         def init(tape, *args, **kwargs):
+            gc.collect()
             original(tape, *args, **kwargs)
             entries = _Entries(tape.entries)
             entries._counting = counting
