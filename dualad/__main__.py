@@ -207,9 +207,22 @@ def _cmd_sweep(args) -> int:
                          repeat=args.repeat, modes=args.modes, chunk_size=args.chunk_size,
                          max_seconds=args.max_seconds, seed=args.seed,
                          progress=_progress(args.quiet))
-    print(report.to_markdown() if args.markdown else report.to_text())
+    for i, table in enumerate(args.table):
+        if i:
+            print()
+        print(report.to_markdown(table) if args.markdown else report.to_text(table))
     _write_outputs(report, args)
     return 0
+
+
+def _tables(text: str) -> list[str]:
+    tables = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [t for t in tables if t not in costs.SweepReport.TABLES]
+    if bad or not tables:
+        raise argparse.ArgumentTypeError(
+            f"unknown table(s) {', '.join(bad) or text!r}; choose from "
+            f"{', '.join(costs.SweepReport.TABLES)}")
+    return tables
 
 
 def _cmd_problems(args) -> int:
@@ -279,6 +292,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--vary", choices=("n", "m"), default="n",
                    help="which size the sizes set (default n, with --m fixed)")
     p.add_argument("--n", type=_positive_int, help="the fixed input size when --vary m")
+    p.add_argument("--table", type=_tables, default=["time"],
+                   help="which tables to print, comma-separated: time (default), work, memory")
     _common(p, repeat=3)
     p.set_defaults(run=_cmd_sweep)
 

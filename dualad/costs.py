@@ -14,7 +14,7 @@ same over a range of sizes and finds where jacfwd and jacrev cross::
 
     >>> import numpy as np
     >>> from dualad import costs
-    >>> report = costs.compare(lambda x: np.sum(np.tanh(x) ** 2), np.ones(50), repeat=2)
+    >>> report = costs.compare(lambda x: np.sum(np.tanh(x) ** 2), np.ones(500), repeat=2)
     >>> report.recommendation["jacobian"], report["vjp"].work.ops >= report["f"].work.ops
     ('jacrev', True)
 
@@ -39,8 +39,12 @@ call only -- not thread-safe):
   application costs the same times the number of arguments it differentiates
   and times the number of directions it carries in vector mode (the
   arithmetic of primitives a rule calls is in that estimate);
-* ``units = work + OVERHEAD * ops`` puts the two on one scale, so that
-  ``units`` divided by f's is a predicted time ratio.  ``OVERHEAD`` = 10 000
+* ``passes`` counts passes through the API: each trace or tape opened, each
+  backward pass and each ``linearize`` sweep; one costs about as much as
+  ``PASS_OPS`` = 10 operations (checking and flattening arguments, seeds);
+* ``units = work + OVERHEAD * (ops + PASS_OPS * passes)`` puts it all on one
+  scale, so that ``units`` divided by f's is a predicted time ratio.
+  ``OVERHEAD`` = 10 000
   comes from a least-squares fit of measured times against ops and work
   over the built-in problems on this project's machines (2 µs per op,
   0.2 ns per element operation); plain NumPy in ``f`` itself pays about a
@@ -89,6 +93,11 @@ OVERHEAD = 10_000
 NUMPY_OVERHEAD = 2_000
 """Element operations that one plain NumPy call in ``f`` itself is worth."""
 
+PASS_OPS = 10
+"""Dispatched operations that one pass through the API is worth: opening a
+trace or a tape, or running a backward pass or a ``linearize`` sweep (checking
+and flattening arguments, building seeds)."""
+
 MODES = ("f", "jvp", "vjp", "hvp:fwd-over-rev", "hvp:rev-over-fwd", "hvp:rev-over-rev",
          "hvp:fwd-over-fwd", "operator-build", "hvp:operator", "jacfwd", "jacrev", "hessian")
 """Every mode :func:`compare` knows, in report order."""
@@ -110,6 +119,7 @@ class Work:
     tape_entries: int = 0
     tape_bytes: int = 0
     peak_memory: int = 0
+    passes: int = 0
     overhead: float = OVERHEAD
 
     @property
@@ -124,8 +134,9 @@ class Work:
 
     @property
     def units(self) -> float:
-        """``work + overhead * ops``: arithmetic and interpreter overhead on one scale."""
-        return self.work + self.overhead * self.ops
+        """``work + overhead * (ops + PASS_OPS * passes)``: arithmetic and
+        interpreter overhead on one scale."""
+        return self.work + self.overhead * (self.ops + PASS_OPS * self.passes)
 
     def to_dict(self) -> dict:
         d = asdict(self)
@@ -224,6 +235,7 @@ class _Counting:
         for prim in self._primitives:
             self._wrap_impl(prim)
         self._patch(ForwardTrace, "process", self._forward_process)
+        self._patch(ForwardTrace, "__init__", self._trace_init)
         self._patch(Tape, "backward", self._backward)
         self._patch(Tape, "forward_sweep", self._forward_sweep)
         self._patch(Tape, "__init__", self._tape_init)
@@ -263,6 +275,15 @@ class _Counting:
         self._saved.append((prim, "impl", original))
         prim.impl = impl
 
+    def _trace_init(self, original):
+        work = self.work
+
+        def init(trace, *args, **kwargs):
+            original(trace, *args, **kwargs)
+            work.passes += 1
+
+        return init
+
     # -- forward mode: one rule application per operation with a tangent -----------------
     def _forward_process(self, original):
         work = self.work
@@ -296,6 +317,7 @@ class _Counting:
         work = self.work
 
         def backward(tape, seeds, wanted):
+            work.passes += 1
             entries = tape.entries
             reach = bytearray(len(entries))
             all_raw = True
@@ -330,6 +352,7 @@ class _Counting:
         work = self.work
 
         def forward_sweep(tape, seeds, wanted, batch):
+            work.passes += 1
             entries = tape.entries
             reach = bytearray(len(entries))
             all_raw, k = True, 1
@@ -365,6 +388,7 @@ class _Counting:
         def init(tape, *args, **kwargs):
             gc.collect()
             original(tape, *args, **kwargs)
+            counting.work.passes += 1
             entries = _Entries(tape.entries)
             entries._counting = counting
             entries._cell = [0]
@@ -672,7 +696,7 @@ def _best_chunk(n: int, per_pass: Work, per_direction_work: float, peak_per_dire
                 memory_limit: float) -> int:
     """Smallest chunk whose per-pass cost (overhead and primal work) is at most
     10% of the arithmetic of its directions, within the memory limit."""
-    per_pass_cost = OVERHEAD * per_pass.ops + per_pass.eval_work
+    per_pass_cost = OVERHEAD * (per_pass.ops + PASS_OPS * per_pass.passes) + per_pass.eval_work
     k = math.ceil(10 * per_pass_cost / max(per_direction_work, 1.0))
     k = min(max(k, 1), n)
     if peak_per_direction > 0:
@@ -686,6 +710,7 @@ def _jacfwd_work(n: int, chunk: int, one_jvp: Work) -> Work:
     passes = -(-n // chunk)
     return Work(evals=passes * one_jvp.evals, rule_apps=passes * one_jvp.rule_apps,
                 eval_work=passes * one_jvp.eval_work, rule_work=n * one_jvp.rule_work,
+                passes=passes * one_jvp.passes,
                 tape_entries=passes * one_jvp.tape_entries,
                 tape_bytes=one_jvp.tape_bytes * min(chunk, n),
                 peak_memory=int(one_jvp.peak_memory * min(chunk, n)))
@@ -697,6 +722,7 @@ def _jacrev_work(m: int, record: Work, pullback: Work) -> Work:
                 rule_apps=record.rule_apps + m * pullback.rule_apps,
                 eval_work=record.eval_work + m * pullback.eval_work,
                 rule_work=record.rule_work + m * pullback.rule_work,
+                passes=record.passes + m * pullback.passes,
                 tape_entries=record.tape_entries, tape_bytes=record.tape_bytes,
                 peak_memory=record.peak_memory + pullback.peak_memory)
 
@@ -824,7 +850,8 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
 
     # Jacobians
     one_dir_peak = max(w_jvp.peak_memory - w_f.peak_memory, 8 * n)
-    chunk = chunk_size or _best_chunk(n, Work(w_jvp.evals, w_jvp.rule_apps, w_jvp.eval_work),
+    chunk = chunk_size or _best_chunk(n, Work(w_jvp.evals, w_jvp.rule_apps, w_jvp.eval_work,
+                                              passes=w_jvp.passes),
                                       w_jvp.rule_work, one_dir_peak, memory_limit / 4)
     if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
         raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
@@ -860,7 +887,7 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
             measure("hvp:operator", lambda: holder["op"](v))
             holder.clear()
         if w_fr is not None:
-            per_pass = Work(w_fr.evals, w_fr.rule_apps, w_fr.eval_work)
+            per_pass = Work(w_fr.evals, w_fr.rule_apps, w_fr.eval_work, passes=w_fr.passes)
             hess_chunk = chunk_size or _best_chunk(
                 n, per_pass, w_fr.rule_work, max(w_fr.peak_memory - w_vjp.peak_memory, 8 * n),
                 memory_limit / 4)
@@ -1034,23 +1061,39 @@ class SweepReport:
                 fh.write(text + "\n")
         return text
 
-    def _render(self, markdown: bool) -> str:
+    TABLES = {"time": "median time (× f)", "work": "ops (work units × f)",
+              "memory": "tape bytes / peak memory"}
+
+    def _cell(self, key: str, res: ModeResult | None, table: str) -> str:
+        if res is None:
+            return "-"
+        if table == "memory":
+            if res.work is None:
+                return "-"
+            peak = "-" if res.predicted else _fmt_bytes(res.work.peak_memory)
+            return f"{_fmt_bytes(res.work.tape_bytes)} / {peak}"
+        if table == "work":
+            if res.work is None:
+                return "-"
+            return (f"{_fmt_count(res.work.ops)}{'*' if res.predicted else ''} "
+                    f"({_fmt_ratio(res.work_ratio)}×)")
+        if res.timing is None:
+            return "-" if res.work_ratio is None else f"({_fmt_ratio(res.work_ratio)}×*)"
+        if key == "f":
+            return _fmt_time(res.seconds)
+        return f"{_fmt_time(res.seconds)} ({_fmt_ratio(res.ratio)}×)"
+
+    def _render(self, markdown: bool, table: str = "time") -> str:
+        if table not in self.TABLES:
+            raise ValueError(f"table must be one of {', '.join(self.TABLES)}, got {table!r}")
         keys = self.modes()
         header = [self.vary] + [("f" if k == "f" else k.replace("hvp:", "HVP ")) for k in keys]
         rows = []
         for size, r in zip(self.sizes, self.reports):
             row = [f"{size} (n={r.n}, m={r.m})"]
-            for k in keys:
-                res = r.results.get(k)
-                if res is None or res.timing is None:
-                    row.append("-" if res is None or res.work_ratio is None
-                               else f"({_fmt_ratio(res.work_ratio)}×*)")
-                elif k == "f":
-                    row.append(_fmt_time(res.seconds))
-                else:
-                    row.append(f"{_fmt_time(res.seconds)} ({_fmt_ratio(res.ratio)}×)")
+            row += [self._cell(k, r.results.get(k), table) for k in keys]
             rows.append(row)
-        title = f"{self.problem}: cost against {self.vary} (median time, × f)"
+        title = f"{self.problem}: cost against {self.vary}, {self.TABLES[table]}"
         parts = [f"### {title}" if markdown else title, "", _table(header, rows, markdown), ""]
         cross = self.crossover()
         if "jacfwd" in keys or "jacrev" in keys:
@@ -1067,14 +1110,17 @@ class SweepReport:
                     parts.append(f"jacfwd/jacrev crossover ({what}): between {self.vary} = {c[0]} "
                                  f"and {c[1]}, ≈ {c[2]:.3g}")
         if any(r.predicted for rep in self.reports for r in rep.results.values()):
-            parts.append("(×*) skipped at that size; work ratio predicted from counted components")
+            parts.append("* not run at that size (too big for max_seconds or memory_limit); "
+                         "work predicted from counted components")
         return "\n".join(parts)
 
-    def to_markdown(self) -> str:
-        return self._render(True)
+    def to_markdown(self, table: str = "time") -> str:
+        """A Markdown table: ``table`` is 'time', 'work' or 'memory'."""
+        return self._render(True, table)
 
-    def to_text(self) -> str:
-        return self._render(False)
+    def to_text(self, table: str = "time") -> str:
+        """A plain-text table: ``table`` is 'time', 'work' or 'memory'."""
+        return self._render(False, table)
 
     __str__ = to_text
 
@@ -1129,9 +1175,9 @@ def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None 
     not given); with ``vary="m"`` each size is the problem's second size and
     ``n`` stays fixed.
 
-    >>> s = sweep("tanh", [4, 400], m=10, repeat=1, modes=["jacfwd", "jacrev"])
+    >>> s = sweep("tanh", [4, 2000], m=10, repeat=1, modes=["jacfwd", "jacrev"])
     >>> [r.n for r in s.reports], s.crossover()["work"] is not None
-    ([4, 400], True)
+    ([4, 2000], True)
     """
     from . import problems
 
