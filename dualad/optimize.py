@@ -81,10 +81,9 @@ MINIMIZE_METHODS = ("Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-
                     "TNC", "COBYLA", "COBYQA", "SLSQP", "trust-constr", "dogleg",
                     "trust-ncg", "trust-exact", "trust-krylov")
 _CONSTRAINED = ("cobyla", "cobyqa", "slsqp", "trust-constr")
-_FD_STRINGS = ("2-point", "3-point", "cs")
 # Batched products keep one (k, size) tangent per tape entry alive; chunk k so
 # that k * n stays about this many numbers.
-_BATCH_ELEMENTS = 2 ** 18
+_BATCH_ELEMENTS = 2 ** 16
 
 
 # ---- flat vectors and pytrees ---------------------------------------------------
@@ -489,7 +488,7 @@ class _ScalarObjective:
         self.ravel = ravel
         self.record = record
         self._x = None
-        self._value = self._grad = self._f_jvp = None
+        self._value = self._grad = self._f_jvp = self._H = None
         self.nhvp = 0
 
         def f_flat(z):
@@ -518,6 +517,7 @@ class _ScalarObjective:
         self._value = float(np.reshape(value, ()))
         self._grad = np.asarray(g, dtype=self.ravel.dtype).reshape(-1)
         self._f_jvp = f_jvp
+        self._H = None
 
     def value(self, x) -> float:
         """The value only, without AD (derivative-free methods)."""
@@ -534,12 +534,16 @@ class _ScalarObjective:
 
     def hess_operator(self, x) -> HessianOperator:
         self._evaluate(x, True)
-        return HessianOperator._from_linearization(self._x, self._value, self._grad,
-                                                   self._counted_jvp, self.ravel.dtype)
+        if self._H is None:
+            f_jvp = self._f_jvp  # this x's recording, even after the cache moves on
 
-    def _counted_jvp(self, t, batched=False):
-        self.nhvp += np.shape(t)[0] if batched else 1
-        return self._f_jvp(t, batched=batched)
+            def counted_jvp(t, batched=False):
+                self.nhvp += np.shape(t)[0] if batched else 1
+                return f_jvp(t, batched=batched)
+
+            self._H = HessianOperator._from_linearization(self._x, self._value, self._grad,
+                                                          counted_jvp, self.ravel.dtype)
+        return self._H
 
     def hessp(self, x, p):
         self._evaluate(x, True)
@@ -554,9 +558,8 @@ class _ScalarObjective:
 class _VectorFunction:
     """Value and Jacobian (dense or operator) of a vector function at the last x."""
 
-    def __init__(self, fun: Callable, ravel: _Ravel, args: tuple, what: str):
+    def __init__(self, fun: Callable, ravel: _Ravel, args: tuple):
         self.ravel = ravel
-        self.what = what
         self._x = None
         self._op = None
 
@@ -740,7 +743,7 @@ def _wrap_constraint(con, ravel: _Ravel, key: str):
         con = dict(con)
         args = con.get("args", ())
         args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
-        vf = _VectorFunction(con["fun"], ravel, args, "constraint")
+        vf = _VectorFunction(con["fun"], ravel, args)
         user_jac = con.get("jac")
         con["args"] = ()
         con["fun"] = vf.plain
@@ -754,7 +757,7 @@ def _wrap_constraint(con, ravel: _Ravel, key: str):
                                                hess=_constraint_hess(vf.F_flat))
         return con
     if isinstance(con, _so.NonlinearConstraint):
-        vf = _VectorFunction(con.fun, ravel, (), "constraint")
+        vf = _VectorFunction(con.fun, ravel, ())
         new_jac, new_hess = con.jac, con.hess
         if callable(con.jac):
             new_jac = lambda x, f=con.jac: f(ravel.unravel(x))
@@ -919,7 +922,7 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     if not isinstance(method, str) or method not in ("trf", "dogbox", "lm"):
         raise ValueError(f"unknown method {method!r}; least_squares methods are: "
                          "trf, dogbox, lm")
-    vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args, "fun")
+    vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args)
     if jac is None:
         dense = method == "lm" or tr_solver == "exact" or \
             (isinstance(x_scale, str) and x_scale == "jac")

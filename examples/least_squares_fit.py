@@ -10,7 +10,8 @@ never formed.  The fit is checked against the dense-Jacobian solution
 parameters the data were made with.
 
     python examples/least_squares_fit.py            # 4,000 points, 12 peaks
-    python examples/least_squares_fit.py --small    # 400 points, 4 peaks (also DUALAD_EXAMPLES_SMALL=1)
+    python examples/least_squares_fit.py --small    # 400 points, 4 peaks
+                                                    # (also DUALAD_EXAMPLES_SMALL=1)
 """
 
 from __future__ import annotations

@@ -332,6 +332,20 @@ def test_minimize_second_order_records_once_per_iterate():
     assert res.nhvp == res.nhev > len(calls)
 
 
+def test_hessian_from_minimize_cache_stays_at_its_point():
+    """An operator handed to SciPy keeps multiplying by H(x1) after fun moved on."""
+    x1, x2 = rosen_x0(6), np.linspace(-1, 1, 6)
+    obj = opt._ScalarObjective(rosen, opt._Ravel(x1), (), record=True)
+    H1 = obj.hess_operator(x1)
+    assert obj.hess_operator(x1) is H1  # one operator per x
+    obj.fun_and_grad(x2)
+    v = np.arange(6.0)
+    np.testing.assert_allclose(H1 @ v, so.rosen_hess_prod(x1, v), rtol=1e-12)
+    np.testing.assert_allclose(obj.hess_operator(x2) @ v, so.rosen_hess_prod(x2, v), rtol=1e-12)
+    np.testing.assert_allclose(obj.hessp(x1, v), so.rosen_hess_prod(x1, v), rtol=1e-12)
+    assert obj.nhvp == 3
+
+
 # ---- pytrees -------------------------------------------------------------------
 def test_minimize_pytree_round_trip():
     target = {"w": np.array([[1.0, -2.0], [0.5, 3.0]]), "b": (0.25, np.array([4.0]))}
@@ -630,7 +644,8 @@ def test_non_scalar_objective_is_a_clear_error():
     with pytest.raises(ValueError, match="jac=True"):
         opt.minimize(lambda x: (np.sum(x), x), np.ones(3), method="BFGS")
     # a size-1 array is a scalar, as in SciPy
-    res = opt.minimize(lambda x: np.reshape(np.sum((x - 2) ** 2), (1, 1)), np.ones(2), method="BFGS")
+    res = opt.minimize(lambda x: np.reshape(np.sum((x - 2) ** 2), (1, 1)), np.ones(2),
+                       method="BFGS")
     np.testing.assert_allclose(res.x, [2.0, 2.0], atol=1e-6)
 
 
