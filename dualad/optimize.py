@@ -41,7 +41,8 @@ every product at one iterate cost one recorded pass plus one sweep each.
 Conventions
 -----------
 * SciPy works on flat float vectors.  A pytree ``x0`` (dicts, tuples, lists
-  of arrays) is flattened into one; ``fun`` and constraint functions still
+  of arrays) is flattened into one (a list or tuple of plain numbers is an
+  array, as in SciPy); ``fun`` and constraint functions still
   receive the pytree, ``result.x`` comes back in ``x0``'s structure and
   ``result.x_flat`` is the flat vector.  ``bounds`` and the ``jac``,
   ``hess``, ``hessp`` that SciPy sees refer to the flat vector.
@@ -96,6 +97,8 @@ class _Ravel:
     """
 
     def __init__(self, x0, what: str = "x0"):
+        if type(x0) in (list, tuple) and _all_numbers(x0):
+            x0 = np.asarray(x0)  # SciPy's x0=[1.0, 2.0]: an array, not a pytree
         leaves, self.treedef = tree_flatten(x0)
         if not leaves:
             raise ValueError(f"{what} has no entries to optimise")
@@ -160,6 +163,12 @@ class _Ravel:
             raise ValueError(f"{what} returned {flat.size} numbers; expected {self.n} "
                              "(one per entry of x0), or a pytree shaped like x0")
         return flat
+
+
+def _all_numbers(seq) -> bool:
+    """A (nested) list or tuple holding only Python or NumPy scalars."""
+    return all(_all_numbers(e) if type(e) in (list, tuple)
+               else isinstance(e, (int, float, np.number, np.bool_)) for e in seq)
 
 
 def _as_vector(v, n: int, dtype, what: str):

@@ -396,6 +396,42 @@ def test_minimize_scalar_and_integer_x0_like_scipy():
     np.testing.assert_allclose(res.x, [1.5, 1.5], atol=1e-6)
 
 
+def test_list_of_numbers_is_an_array_like_in_scipy():
+    res = opt.minimize(lambda x: np.sum((x - 3.0) ** 2), [1, 2.0], method="BFGS")
+    assert isinstance(res.x, np.ndarray) and res.x.shape == (2,)
+    np.testing.assert_allclose(res.x, [3.0, 3.0], atol=1e-6)
+    res = opt.least_squares(lambda x: x - np.array([1.0, 2.0]), (0.0, 0.0))
+    assert isinstance(res.x, np.ndarray)
+    np.testing.assert_allclose(res.x, [1.0, 2.0], atol=1e-8)
+    H = HessianOperator(lambda x: np.sum(x ** 3), [1.0, 2.0])
+    np.testing.assert_allclose(H.toarray(), np.diag([6.0, 12.0]))
+    # a tuple holding an array stays a pytree
+    res = opt.minimize(lambda p: np.sum((p[0] - 1.0) ** 2) + (p[1] - 2.0) ** 2,
+                       (np.zeros(2), 0.0), method="BFGS")
+    assert isinstance(res.x, tuple)
+
+
+def test_custom_method_gets_value_and_gradient():
+    seen = {}
+
+    def custom(fun, x0, args=(), jac=None, **kwargs):
+        seen["jac"] = jac  # SciPy has split our jac=True objective into fun and jac
+        x = x0 - 0.5 * jac(x0)  # one exact Newton step for sum((x - 1)^2)
+        return so.OptimizeResult(x=x, fun=fun(x), success=True, nit=1)
+
+    res = opt.minimize(lambda x: np.sum((x - 1.0) ** 2), np.zeros(3), method=custom)
+    assert callable(seen["jac"])
+    np.testing.assert_allclose(res.x, np.ones(3))
+
+
+def test_float32_point():
+    x = rosen_x0(4).astype(np.float32)
+    H = HessianOperator(rosen, x)
+    assert H.dtype == np.float32
+    np.testing.assert_allclose(H @ np.ones(4), so.rosen_hess_prod(x.astype(float), np.ones(4)),
+                               rtol=1e-5)
+
+
 def test_least_squares_pytree():
     t = np.linspace(0, 1, 15)
     y = 2.0 * np.exp(-3.0 * t) + 0.5
