@@ -858,7 +858,7 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     chunk = min(int(chunk), n)
     fwd_pred = _jacfwd_work(n, chunk, w_jvp)
     rev_pred = _jacrev_work(m, w_record, w_pullback)
-    jac_bytes = 8.0 * n * m
+    jac_bytes = 24.0 * n * m  # the Jacobian, its pieces and a reshaped copy
 
     hess_chunk = chunk
     w_fr = None
@@ -897,7 +897,8 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     if scalar and "hessian" in wanted and w_fr is not None:
         hess_pred = _jacfwd_work(n, hess_chunk, w_fr)
         hess_pred.peak_memory = int(w_fr.peak_memory * hess_chunk)
-        maybe("hessian", lambda: hessian(f, chunk_size=hess_chunk)(x), hess_pred, 8.0 * n * n)
+        # the result, its pieces before concatenation and a reshaped copy
+        maybe("hessian", lambda: hessian(f, chunk_size=hess_chunk)(x), hess_pred, 24.0 * n * n)
     if "hvp:fwd-over-rev" in results and "hvp:fwd-over-rev" not in wanted:
         del results["hvp:fwd-over-rev"]
 
@@ -1132,6 +1133,7 @@ class SweepReport:
         FigureCanvasAgg(fig)
         ax = fig.add_subplot(1, 1, 1)
         styles = {"f": dict(color="black", lw=2.2)}
+        predicted_any = False
         for key in self.modes():
             pts = [(s, r.results[key].timing) for s, r in zip(self.sizes, self.reports)
                    if key in r.results and r.results[key].timing is not None]
@@ -1142,8 +1144,19 @@ class SweepReport:
             lo = med - np.array([p[1].min for p in pts])
             hi = np.array([p[1].max for p in pts]) - med
             label = "f (plain NumPy)" if key == "f" else key.replace("hvp:", "HVP ")
-            ax.errorbar(xs, med, yerr=[lo, hi], marker="o", ms=4, capsize=2, label=label,
-                        **styles.get(key, {}))
+            line = ax.errorbar(xs, med, yerr=[lo, hi], marker="o", ms=4, capsize=2, label=label,
+                               **styles.get(key, {}))
+            # sizes where the mode was not run: its work ratio times f's time
+            guess = [(s, r.results[key].work_ratio * r.results["f"].seconds)
+                     for s, r in zip(self.sizes, self.reports)
+                     if key in r.results and r.results[key].timing is None
+                     and r.results[key].work_ratio is not None]
+            if guess:
+                last = [(xs[-1], med[-1])] if xs[-1] < guess[0][0] else []
+                gx, gy = zip(*(last + guess))
+                ax.plot(gx, gy, ls=":", marker="o", mfc="none", ms=5,
+                        color=line.lines[0].get_color())
+                predicted_any = True
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.set_xlabel(self.vary)
@@ -1152,6 +1165,9 @@ class SweepReport:
         fixed = f"m = {r0.m}" if self.vary == "n" else f"n = {r0.n}"
         ax.set_title(f"{self.problem}: cost against {self.vary} ({fixed})")
         ax.grid(True, which="both", alpha=0.3)
+        if predicted_any:
+            ax.plot([], [], ls=":", marker="o", mfc="none", color="grey",
+                    label="not run: predicted from work counts")
         ax.legend(fontsize="small", ncol=2)
         c = self.crossover()["measured"]
         if c is not None:
