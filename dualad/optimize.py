@@ -902,9 +902,12 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
 
 # ---- least squares ---------------------------------------------------------------------
 def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method: str = "trf",
-                  *, tr_solver: str | None = None, x_scale=None, args: Any = (),
-                  kwargs: dict | None = None, callback: Callable | None = None,
-                  **options) -> _so.OptimizeResult:
+                  ftol: float | None = 1e-8, xtol: float | None = 1e-8,
+                  gtol: float | None = 1e-8, x_scale=None, loss="linear", f_scale: float = 1.0,
+                  diff_step=None, tr_solver: str | None = None, tr_options: dict | None = None,
+                  jac_sparsity=None, max_nfev: int | None = None, verbose: int = 0,
+                  args: Any = (), kwargs: dict | None = None, callback: Callable | None = None,
+                  workers=None) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.least_squares`` with exact Jacobians from dualad.
 
     With ``jac=None`` (the default here) the Jacobian is a
@@ -915,8 +918,8 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     you pass (a callable or a finite-difference string) is used as given.
 
     ``x0`` may be a pytree as in :func:`minimize`; ``result.x`` then has
-    its structure and ``result.x_flat`` is the flat vector.  Every other
-    keyword goes to SciPy unchanged.
+    its structure and ``result.x_flat`` is the flat vector.  The parameters
+    are SciPy's, in SciPy's order, and the others go to SciPy unchanged.
 
     >>> import numpy as np
     >>> from dualad.optimize import least_squares
@@ -944,10 +947,17 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
             return fun(ravel.unravel(x), *args, **kwargs)
         sp_jac = jac if not callable(jac) else \
             (lambda x: jac(ravel.unravel(x), *args, **kwargs))
-    if x_scale is not None:
+    options = dict(ftol=ftol, xtol=xtol, gtol=gtol, loss=loss, f_scale=f_scale,
+                   diff_step=diff_step, tr_solver=tr_solver, tr_options=tr_options,
+                   jac_sparsity=jac_sparsity, max_nfev=max_nfev, verbose=verbose,
+                   callback=_wrap_callback(callback, ravel))
+    if x_scale is not None:  # SciPy's own default differs between versions
         options["x_scale"] = x_scale
+    if workers is not None:
+        options["workers"] = workers
+    if tr_options is None:
+        del options["tr_options"]
     res = _so.least_squares(sp_fun, ravel.x0, jac=sp_jac, bounds=bounds, method=method,
-                            tr_solver=tr_solver, callback=_wrap_callback(callback, ravel),
                             **options)
     res.x_flat = res.x
     res.x = ravel.unravel_result(res.x)
