@@ -1091,7 +1091,7 @@ class SweepReport:
         header = [self.vary] + [("f" if k == "f" else k.replace("hvp:", "HVP ")) for k in keys]
         rows = []
         for size, r in zip(self.sizes, self.reports):
-            row = [f"{size} (n={r.n}, m={r.m})"]
+            row = [f"{size} (m={r.m})" if self.vary == "n" else f"{size} (n={r.n})"]
             row += [self._cell(k, r.results.get(k), table) for k in keys]
             rows.append(row)
         title = f"{self.problem}: cost against {self.vary}, {self.TABLES[table]}"
