@@ -817,16 +817,20 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
 
     ``x0`` may be a pytree (dict, tuple or list of arrays); ``fun`` then
     receives that structure, ``result.x`` has it too, and ``result.x_flat``
-    is the flat vector SciPy worked on (also set for array ``x0``).
-    ``method=None`` picks Newton-CG for an unconstrained problem (exact
+    is the flat vector SciPy worked on (also set for array ``x0``).  Your
+    ``jac``, ``hess``, ``hessp``, constraint functions and ``callback`` also
+    receive x (and ``hessp`` its p) in x0's structure; ``jac`` may return a
+    pytree like x0 or a flat vector; ``bounds`` and constraint Jacobians
+    refer to the flat vector.  ``method=None`` picks Newton-CG for an unconstrained problem (exact
     Hessian products make it the natural choice) and SciPy's own choice
     (SLSQP with constraints, L-BFGS-B with bounds) otherwise.
 
     Raises ``ValueError`` for an unknown method (listing the valid ones) or
     an objective returning more than one number, and ``TypeError`` for a
     complex or non-numeric ``x0``; integer ``x0`` is converted to float64,
-    as SciPy does.  Returns SciPy's ``OptimizeResult``; ``result.nhvp``
-    counts the AD Hessian-vector products.
+    as SciPy does.  NaN or inf values go to SciPy unchanged, which then
+    behaves as it documents for the method.  Returns SciPy's
+    ``OptimizeResult``; ``result.nhvp`` counts the AD Hessian-vector products.
 
     >>> import numpy as np
     >>> from dualad.optimize import minimize
