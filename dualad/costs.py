@@ -70,7 +70,6 @@ import math
 import os
 import platform
 import statistics
-import sys
 import time
 import tracemalloc
 import weakref
@@ -84,8 +83,9 @@ from .core import Box, Primitive, primal
 from .forward import Dual, ForwardTrace
 from .reverse import Tape
 
-__all__ = ["compare", "sweep", "CostReport", "SweepReport", "ModeResult", "Work",
-           "Timing", "MODES", "OVERHEAD", "PlotUnavailableError"]
+__all__ = ["compare", "sweep", "count", "CostReport", "SweepReport", "ModeResult", "Work",
+           "Timing", "MODES", "OVERHEAD", "NUMPY_OVERHEAD", "PASS_OPS",
+           "PlotUnavailableError"]
 
 OVERHEAD = 10_000
 """Element operations that one operation dispatched by dualad is worth (see the module doc)."""
@@ -525,8 +525,9 @@ def _fmt_bytes(b: float | None) -> str:
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]], markdown: bool) -> str:
     if markdown:
+        left = {0, len(header) - 1} if header[-1] == "note" else {0}
         lines = ["| " + " | ".join(header) + " |",
-                 "|" + "|".join(":---" if i == 0 else "---:" for i in range(len(header))) + "|"]
+                 "|" + "|".join(":---" if i in left else "---:" for i in range(len(header))) + "|"]
         lines += ["| " + " | ".join(r) + " |" for r in rows]
         return "\n".join(lines)
     widths = [max(len(str(c)) for c in col) for col in zip(header, *rows)]

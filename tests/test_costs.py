@@ -16,7 +16,6 @@ import scipy.optimize
 
 import dualad as ad
 from dualad import costs, problems
-from dualad.core import Primitive
 from dualad.forward import ForwardTrace
 from dualad.reverse import Tape
 
