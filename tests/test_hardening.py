@@ -128,6 +128,16 @@ KINKS = [
       for fn, pts in ((np.floor, [1.0, -2.0, 0.0]), (np.ceil, [1.0, -2.0, 0.0]),
                       (np.round, [0.5, 1.5, -2.5]), (np.rint, [0.5, 1.5, -2.5]),
                       (np.trunc, [1.0, -2.0, 0.0]))],
+    # remainder: the slope on either side of a jump (d/dx (rem(x, 1) x) = 1 x + rem(x, 1))
+    Kink("remainder-at-jumps", lambda x: np.sum(np.remainder(x, 1.0) * x), [1.0, 2.0],
+         [1.0, 2.0], np.diag([2.0, 2.0])),
+    # prod with zeros: products of the other entries, never 0/0
+    Kink("prod-one-zero", lambda x: np.prod(x), [2.0, 0.0, 3.0], [0.0, 6.0, 0.0],
+         [[0.0, 3.0, 0.0], [3.0, 0.0, 2.0], [0.0, 2.0, 0.0]]),
+    Kink("prod-two-zeros", lambda x: np.prod(x), [2.0, 0.0, 0.0], [0.0, 0.0, 0.0],
+         [[0.0, 0.0, 0.0], [0.0, 0.0, 2.0], [0.0, 2.0, 0.0]]),
+    # 0 ** y: the exponent's derivative 0 ** y * log(0) is taken as 0
+    Kink("power-base-0", lambda y: np.sum(np.power(0.0, y)), [2.0, 3.0], [0.0, 0.0], _zeros_h(2)),
     # a subgradient at 0; second order only promised finite and mode-independent
     Kink("norm-at-0", lambda x: np.linalg.norm(x), [0.0, 0.0], [0.0, 0.0], None),
     Kink("norm-axis-zero-row", lambda x: np.sum(np.linalg.norm(x.reshape(2, 2), axis=1)),
@@ -180,6 +190,21 @@ def test_sqrt_at_zero_with_a_zero_tangent_or_cotangent_is_zero_not_nan():
     assert_exact(ad.vjp(np.sqrt, 0.0)[1](0.0)[0], 0.0)
     _, f_jvp = ad.linearize(np.sqrt, np.array([0.0, 4.0]))
     assert_exact(f_jvp(np.array([0.0, 1.0])), [0.0, 0.25])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("f", [lambda x: np.sqrt(np.sum(x ** 2)),
+                               lambda x: np.sum(np.sqrt(x * x))],
+                         ids=["sqrt(sum(x**2))", "sum(sqrt(x*x))"])
+def test_zero_times_inf_is_zero_in_reverse_mode_as_in_forward_mode(f):
+    # At x = 0 forward mode meets 0 (tangent 2x t) times inf (sqrt'(0)) and the
+    # NaN-safe retry makes it 0.  Reverse mode meets the same product the other
+    # way round -- cotangent inf times partial 2x = 0 -- and must agree.
+    x = np.zeros(2)
+    assert_exact(ad.jacfwd(f)(x), np.zeros(2), "jacfwd")
+    assert_exact(ad.jvp(f, (x,), (np.ones(2),))[1], 0.0, "jvp")
+    assert_exact(ad.grad(f)(x), np.zeros(2), "grad")
+    assert_exact(ad.jacrev(f)(x), np.zeros(2), "jacrev")
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
@@ -932,7 +957,7 @@ def _wrong_in_vector_mode():
 def _wrong_cotangent_shape():
     # forgets to sum the cotangent of the broadcast scalar a
     return ad.Primitive("scale", lambda a, b: a * b,
-                        jvp=(lambda t, out, a, b: t * b, lambda t, out, a, b: a * t),
+                        jvp=(lambda t, out, a, b: t[..., None] * b, lambda t, out, a, b: a * t),
                         vjp=(lambda g, out, a, b: g * b, lambda g, out, a, b: g * a))
 
 

@@ -32,7 +32,7 @@ settings.register_profile(
     "ci", max_examples=250, deadline=None, derandomize=True, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.register_profile(
-    "dev", max_examples=400, deadline=None, print_blob=True,
+    "dev", max_examples=3000, deadline=None, print_blob=True,
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 settings.load_profile(os.environ.get("DUALAD_HYPOTHESIS_PROFILE", "ci"))
 
