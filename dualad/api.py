@@ -63,40 +63,42 @@ class TreeDef:
 def tree_flatten(tree) -> tuple[list, TreeDef]:
     """Leaves of a pytree, in order, and its structure."""
     leaves: list = []
+    return leaves, _walk(tree, leaves)
 
-    def walk(node):
-        if node is None:
-            return TreeDef("none")
-        if type(node) in (tuple, list):
-            return TreeDef(type(node), None, tuple(walk(c) for c in node))
-        if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
-            return TreeDef(type(node), None, tuple(walk(c) for c in node))
-        if isinstance(node, dict):
-            keys = tuple(sorted(node, key=repr))
-            return TreeDef(dict, keys, tuple(walk(node[k]) for k in keys))
-        leaves.append(node)
-        return TreeDef("leaf")
 
-    return leaves, walk(tree)
+# Module-level recursion on purpose: a nested recursive closure would form a
+# reference cycle holding the leaves (and with them a whole tape) until the
+# cyclic garbage collector ran.
+def _walk(node, leaves):
+    if node is None:
+        return TreeDef("none")
+    if type(node) in (tuple, list):
+        return TreeDef(type(node), None, tuple(_walk(c, leaves) for c in node))
+    if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
+        return TreeDef(type(node), None, tuple(_walk(c, leaves) for c in node))
+    if isinstance(node, dict):
+        keys = tuple(sorted(node, key=repr))
+        return TreeDef(dict, keys, tuple(_walk(node[k], leaves) for k in keys))
+    leaves.append(node)
+    return TreeDef("leaf")
 
 
 def tree_unflatten(treedef: TreeDef, leaves: Sequence):
     """Inverse of :func:`tree_flatten`."""
-    it = iter(leaves)
+    return _build(treedef, iter(leaves))
 
-    def build(td):
-        if td.kind == "leaf":
-            return next(it)
-        if td.kind == "none":
-            return None
-        children = [build(c) for c in td.children]
-        if td.kind is dict:
-            return dict(zip(td.keys, children))
-        if td.kind not in (tuple, list):  # a namedtuple
-            return td.kind(*children)
-        return td.kind(children)
 
-    return build(treedef)
+def _build(td, it):
+    if td.kind == "leaf":
+        return next(it)
+    if td.kind == "none":
+        return None
+    children = [_build(c, it) for c in td.children]
+    if td.kind is dict:
+        return dict(zip(td.keys, children))
+    if td.kind not in (tuple, list):  # a namedtuple
+        return td.kind(*children)
+    return td.kind(children)
 
 
 # ---- checking and converting inputs ---------------------------------------------
