@@ -9,9 +9,9 @@ Three measurements, each printed as figures from this one run:
    operation, is measured with tracemalloc (current memory after recording,
    minus the baseline, divided by the number of operations), and so is
    what is left once the pullback is dropped.
-2. checkpoint(fn).  A long chain on 1000-element arrays, plain and split
-   into ~sqrt(n) checkpointed segments: tracemalloc peak of a gradient
-   (memory saving) and its time (recomputation cost), as ratios.
+2. checkpoint(fn).  A long chain on 1000-element and on 10-element arrays,
+   plain and split into ~sqrt(n) checkpointed segments: tracemalloc peak of
+   a gradient (memory saving) and its time (recomputation cost), as ratios.
 3. The NaN-safe retry.  The same function at inputs where ``np.where``'s
    untaken branch is NaN (the reverse pass comes out NaN and is recomputed
    with 0 * inf = 0) and at inputs where it is not: gradient times and
@@ -227,7 +227,8 @@ def main():
     quick = parser.parse_args().quick
     print(f"dualad {ad.__version__}, NumPy {np.__version__}")
     bench_tape(100_000 if quick else 1_000_000)
-    bench_checkpoint(steps=400 if quick else 2500, size=1000, repeat=3 if quick else 5)
+    for size in (1000, 10):   # big arrays: memory-bound; small ones: Python-bound
+        bench_checkpoint(steps=400 if quick else 2500, size=size, repeat=3 if quick else 5)
     with np.errstate(invalid="ignore"):     # sqrt(-x) on the untaken side, as in NumPy
         bench_retry(size=10_000 if quick else 100_000, repeat=3 if quick else 7)
 

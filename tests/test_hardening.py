@@ -13,6 +13,7 @@ from __future__ import annotations
 import gc
 import math
 import operator
+import sys
 import threading
 import tracemalloc
 from concurrent.futures import ThreadPoolExecutor
@@ -620,8 +621,15 @@ def _task(i):
 def test_concurrent_gradients_equal_serial_ones():
     tasks = range(400)                                      # 8 workers x 50 tasks
     serial = [_task(i) for i in tasks]
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        parallel = list(pool.map(_task, tasks))
+    # a task takes well under the GIL's 5 ms switch interval: switch far more
+    # often, so that threads really interleave inside their transformations
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            parallel = list(pool.map(_task, tasks))
+    finally:
+        sys.setswitchinterval(interval)
     for i, (a, b) in enumerate(zip(serial, parallel)):
         np.testing.assert_array_equal(a, b, err_msg=f"task {i}")
         assert np.all(np.isfinite(a)), f"task {i}"
@@ -696,16 +704,22 @@ def test_pullback_called_twice_and_from_many_threads_gives_the_same_answer():
     assert np.all(np.isfinite(first))
     (second,) = pullback(u)
     np.testing.assert_array_equal(second, first)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        many = list(pool.map(lambda _: pullback(u)[0], range(64)))
-    for r in many:
-        np.testing.assert_array_equal(r, first)
-    # and a linearized map likewise
     _, f_jvp = ad.linearize(f, x)
     t0 = f_jvp(u)
-    with ThreadPoolExecutor(max_workers=8) as pool:
-        for t in pool.map(lambda _: f_jvp(u), range(64)):
-            np.testing.assert_array_equal(t, t0)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            many = list(pool.map(lambda _: pullback(u)[0], range(64)))
+            # and a linearized map likewise (its cache fills on first use)
+            _, fresh = ad.linearize(f, x)
+            tangents = list(pool.map(lambda _: fresh(u), range(64)))
+    finally:
+        sys.setswitchinterval(interval)
+    for r in many:
+        np.testing.assert_array_equal(r, first)
+    for t in tangents:
+        np.testing.assert_array_equal(t, t0)
 
 
 # =====================================================================================
@@ -726,7 +740,7 @@ def test_a_million_operation_tape_completes():
 
 
 def test_tape_memory_is_released_when_the_pullback_is_dropped():
-    steps = 100_000                                       # 2 * 10^5 primitives
+    steps = 50_000                                        # 10^5 primitives
     x = np.array([0.1, 0.5, -0.3])
     f = lambda y: _linear_chain(y, steps, 0.999999, 1e-7)
     short = lambda y: _linear_chain(y, steps // 10, 0.999999, 1e-7)
