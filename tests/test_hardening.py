@@ -368,7 +368,7 @@ def _out_dict(x):
     (_out_dict, {"a": X, "c": 1.0}, "'b'"),                # wrong key
     (_out_dict, {"a": X, "b": 1.0, "c": 1.0}, "'b'"),      # extra key
     (_out_dict, (X, 1.0), "'a'"),                          # tuple for a dict
-    (lambda x: np.sum(x), (1.0,), "*"),                    # tuple for a scalar
+    (lambda x: np.sum(x), (1.0,), "expected *,"),          # tuple for a scalar
 ], ids=["list-for-tuple", "missing", "extra", "nested", "none", "array-for-pair", "wrong-key",
         "extra-key", "tuple-for-dict", "tuple-for-scalar"])
 def test_cotangent_of_wrong_structure_shows_expected_and_got(f, cotangent, expected_text):
