@@ -204,11 +204,23 @@ def _raised_in_dualad(exc) -> bool:
 
 
 def _unalias(results: list, given: list) -> list:
-    """Copy any result leaf that *is* one of the caller's arrays (the tangent
-    of an identity is the input tangent), so that updating a result in place
-    never changes the caller's tangents or cotangents."""
-    ids = {id(a) for a in given if isinstance(a, np.ndarray)}
-    return [r.copy() if id(r) in ids else r for r in results]
+    """Make every derivative handed back a fresh, writable array.
+
+    Shape rules return views (the tangent of ``reshape`` is a reshaped view of
+    the input tangent, a ``sum``'s cotangent is a read-only broadcast), so a
+    result that may share memory with one of the caller's arrays, or that is
+    read-only, is copied: updating a result in place never changes the
+    caller's arrays, the tape, or the next result of the same pullback.
+    """
+    arrays = [a for a in given if isinstance(a, np.ndarray)]
+    fresh = []
+    for r in results:
+        if isinstance(r, np.ndarray) and (
+                not r.flags.writeable
+                or any(np.may_share_memory(r, a) for a in arrays)):
+            r = r.copy()
+        fresh.append(r)
+    return fresh
 
 
 def _batch_lead(t_leaves, batched: bool) -> tuple:
@@ -302,7 +314,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     if not STATE.nan_safe and _has_nan(out_tangents):
         with _nan_safe():
             return jvp(f, primals, tangents, batched=batched)
-    out_tangents = _unalias(out_tangents, tree_flatten(tangents)[0])
+    out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
 
 
@@ -374,7 +386,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
             with _nan_safe():
                 cts = tape.backward(seeds, in_pos)
         leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
-        leaves = _unalias(leaves, tree_flatten(cotangent)[0])
+        leaves = _unalias(leaves, c_leaves + p_leaves + out_vals)
         return tree_unflatten(p_tree, leaves)
 
     pullback.__doc__ = "Cotangents of the primals given a cotangent of the output."
@@ -496,7 +508,7 @@ def linearize(f: Callable, *primals):
         for o, p in zip(out_vals, out_pos):
             t = next(res) if p is not None else None
             leaves.append(t if t is not None else _zeros(o, lead))
-        leaves = _unalias(leaves, tree_flatten(tangents)[0])
+        leaves = _unalias(leaves, t_leaves + p_leaves)
         return tree_unflatten(out_tree, leaves)
 
     return tree_unflatten(out_tree, out_vals), f_jvp

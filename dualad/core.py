@@ -56,7 +56,7 @@ import numpy as np
 __all__ = [
     "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of",
     "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
-    "unbroadcast", "nondiff", "elementwise", "REPLACEMENTS",
+    "unbroadcast", "nondiff", "elementwise", "REPLACEMENTS", "safe_product",
 ]
 
 # NumPy function -> callable implementing it for boxed arguments.
@@ -461,9 +461,9 @@ class _State(threading.local):
 
     ``nan_safe``: while true, the chain-rule product of a tangent or
     cotangent with an elementwise partial derivative treats ``0 × inf`` and
-    ``0 × nan`` as 0 -- an exactly zero tangent contributes nothing, even
-    through a branch whose derivative is infinite (``sqrt`` at 0, the
-    untaken side of ``np.where``).  The API turns it on only to recompute a
+    ``0 × nan`` as 0 -- an exactly zero tangent, cotangent or partial
+    derivative contributes nothing, even next to an infinite one (``sqrt``
+    at 0, the untaken side of ``np.where``).  The API turns it on only to recompute a
     derivative that came out NaN (see ``api._nan_safe_retry``).
     """
 
@@ -483,8 +483,14 @@ def scale(t, d, out, args, params):
             return -t
         return t * d
     if STATE.nan_safe:
-        return np.where(primal(t) == 0, 0.0, t * d(out, *args, **params))
+        return safe_product(t, d(out, *args, **params))
     return t * d(out, *args, **params)
+
+
+def safe_product(t, d):
+    """``t * d`` with ``0 × inf = 0 × nan = 0``: an exactly zero tangent (or
+    cotangent), or an exactly zero partial derivative, contributes nothing."""
+    return np.where((primal(t) == 0) | (primal(d) == 0), 0.0, t * d)
 
 
 def _pad_batched(t, arg, out_nd):
@@ -531,10 +537,17 @@ def _jvp_from_vjp(prim: Primitive):
             def vjp_i(u, i=i):
                 cts = _call_vjp(prim, u, out, args, params, nargs)
                 c = cts[i]
-                return c if c is not None else np.zeros(shape_of(args[i]))
+                if c is None:
+                    return np.zeros(shape_of(args[i]))
+                if prim.elementwise and shape_of(c) != shape_of(args[i]):
+                    c = unbroadcast(c, shape_of(args[i]))
+                return c
             u0 = np.zeros(shape_of(out))
             _, pullback = _vjp(vjp_i, u0)
-            (contribution,) = pullback(t)
+            if ndim_of(t) > ndim_of(args[i]):  # vector mode: one pullback per direction
+                contribution = np.stack([pullback(t[j])[0] for j in range(shape_of(t)[0])])
+            else:
+                (contribution,) = pullback(t)
             result = contribution if result is None else result + contribution
         return result
     return jvp

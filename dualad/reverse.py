@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, primal, scale, shape_of, unbroadcast
+from .core import STATE, Box, Trace, primal, safe_product, scale, shape_of, unbroadcast
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -209,7 +209,7 @@ def _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i):
         if type(f) is float:
             c = t if f == 1.0 else (-t if f == -1.0 else t * f)
         elif STATE.nan_safe:
-            c = np.where(primal(t) == 0, 0.0, t * f)
+            c = safe_product(t, f)
         else:
             c = t * f
         result = c if result is None else result + c

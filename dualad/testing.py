@@ -5,7 +5,8 @@ What this module lets you do
 Check any function's derivatives -- a new primitive's rules, or your own
 code -- without ever comparing a rule against its own formula:
 
-* JVPs against central finite differences in random directions;
+* JVPs against central finite differences in random directions, and in
+  vector mode (k directions in one pass) against single JVPs;
 * VJPs through the dot-product identity ``⟨u, J v⟩ = ⟨Jᵀu, v⟩``, with
   ``J v`` from finite differences and, exactly, from forward mode;
 * order 2 by recursion on the derivative maps themselves: the JVP map
@@ -79,12 +80,26 @@ def check_jvp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 
     args = tuple(args)
     tangents = _random_like(args, rng)
     out, t_out = jvp(f, args, tangents)
+    _check_vector_mode(f, args, tangents, rng, atol, rtol)
     for i, (t, o) in enumerate(zip(_leaves(t_out), _leaves(out))):
         if np.shape(t) != np.shape(o):
             raise AssertionError(f"JVP of {getattr(f, '__name__', 'f')}: tangent leaf {i} "
                                  f"has shape {np.shape(t)}, its output has {np.shape(o)}")
     _assert_close(t_out, numerical_jvp(f, args, tangents, eps), atol, rtol,
                   f"JVP of {getattr(f, '__name__', 'f')} vs finite differences")
+
+
+def _check_vector_mode(f, args, tangents, rng, atol, rtol):
+    """Vector mode (k = 2 directions in one pass) equals two single JVPs."""
+    other = _random_like(args, rng)
+    both = _map(lambda a, b: np.stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)]),
+                tangents, other)
+    _, t_both = jvp(f, args, both, batched=True)
+    singles = [jvp(f, args, tangents)[1], jvp(f, args, other)[1]]
+    expected = _map(lambda a, b: np.stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)]),
+                    *singles)
+    _assert_close(t_both, expected, atol, rtol,
+                  f"vector-mode JVP of {getattr(f, '__name__', 'f')} vs two single JVPs")
 
 
 def check_vjp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 1e-5,

@@ -57,7 +57,8 @@ def _power_dy(out, x, y):
 power = _ufunc(np.power, _power_dx, _power_dy)
 register(np.float_power, power)
 square = _ufunc(np.square, lambda out, x: 2 * x)
-sqrt = _ufunc(np.sqrt, lambda out, x: 0.5 / out)
+# out + 0.0 turns sqrt(-0.0) = -0.0 into +0.0: the derivative at 0 is +inf either way.
+sqrt = _ufunc(np.sqrt, lambda out, x: 0.5 / (out + 0.0))
 cbrt = _ufunc(np.cbrt, lambda out, x: 1 / (3 * out * out))
 reciprocal = _ufunc(np.reciprocal, lambda out, x: -(out * out))
 exp = _ufunc(np.exp, lambda out, x: out)
