@@ -324,7 +324,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
-                 "accumulate", "doc")
+                 "accumulate", "linear_map", "doc")
 
     def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
                  elementwise: bool = False, multiple_results: bool = False,
@@ -343,6 +343,10 @@ class Primitive:
         # Optional accumulate(acc, g, out, *args, **params): add the cotangent of
         # a one-argument linear primitive into the raw array ``acc`` in place.
         self.accumulate = None
+        # Optional linear_map(vals, params, batch) -> (t -> tangent of out), or
+        # None: for a one-argument linear primitive, the JVP as a function of
+        # the tangent alone, built once when linearize compiles its sweep.
+        self.linear_map = None
         self.doc = doc or getattr(impl, "__doc__", None)
 
     def __repr__(self) -> str:

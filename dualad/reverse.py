@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, primal, safe_product, scale, shape_of, unbroadcast
+from .core import STATE, Box, Trace, scale, shape_of, unbroadcast
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -164,61 +164,146 @@ class Tape(Trace):
     # ---- forward sweep (linearize) --------------------------------------
     def forward_sweep(self, seeds, wanted, batch: bool):
         """Tangents at positions ``wanted`` given input tangents, reusing the
-        recorded primals; the x-dependent factors of elementwise rules are
-        computed on the first sweep and cached for the next ones."""
-        entries = self.entries
+        recorded primals.
+
+        The first sweep for a given set of seeded and wanted positions
+        compiles the tape into a *program*: only entries that depend on a
+        seeded input and feed a wanted output are kept, and each becomes one
+        small closure with its parents' slots and the x-dependent factors of
+        elementwise rules bound in.  Later sweeps just run the closures --
+        the per-product cost that ``linearize`` and ``HessianOperator`` pay.
+        """
+        if STATE.nan_safe:
+            return self._sweep_generic(seeds, wanted, batch)
+        key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
         if self._cache is None:
-            self._cache = [None] * len(entries)
-        cache = self._cache
-        tans: list = [None] * len(entries)
+            self._cache = {}
+        program = self._cache.get(key)
+        if program is None:
+            program = self._cache[key] = _compile(self.entries, key[0], wanted, batch)
+        tans: list = [None] * len(self.entries)
         for pos, t in seeds:
             tans[pos] = t
-        for i, (prim, vals, params, parents, out) in enumerate(entries):
+        for step in program:
+            step(tans)
+        return [_lookup(tans, p) for p in wanted]
+
+    def _sweep_generic(self, seeds, wanted, batch: bool):
+        """The same sweep, entry by entry, with no compiled program."""
+        tans: list = [None] * len(self.entries)
+        for pos, t in seeds:
+            tans[pos] = t
+        for i, (prim, vals, params, parents, out) in enumerate(self.entries):
             if prim is None:
                 continue
             ts = [None if p is None else _lookup(tans, p) for p in parents]
             if all(t is None for t in ts):
                 continue
-            if prim.elementwise and prim._jvp_per_arg and getattr(prim, "derivs", None):
-                tans[i] = _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i)
-            else:
-                tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
+            tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
         return [_lookup(tans, p) for p in wanted]
 
 
-def _cached_elementwise_jvp(prim, ts, out, vals, params, batch, cache, i):
-    factors = cache[i]
-    if factors is None:
-        factors = cache[i] = [None] * len(vals)
-    result = None
-    out_nd = np.ndim(primal(out))
-    for j, t in enumerate(ts):
-        if t is None:
+def _slot(p):
+    return p if type(p) is int else p[0]
+
+
+def _compile(entries, seeded, wanted, batch):
+    """The closures of a forward sweep (see ``Tape.forward_sweep``)."""
+    n = len(entries)
+    live = [False] * n  # depends on a seeded input
+    for pos in seeded:
+        live[pos] = True
+    for i, (prim, vals, params, parents, out) in enumerate(entries):
+        if prim is not None and any(p is not None and live[_slot(p)] for p in parents):
+            live[i] = True
+    needed = [False] * n  # feeds a wanted output
+    for p in wanted:
+        needed[_slot(p)] = True
+    for i in range(n - 1, -1, -1):
+        prim, vals, params, parents, out = entries[i]
+        if needed[i] and prim is not None:
+            for p in parents:
+                if p is not None:
+                    needed[_slot(p)] = True
+    program = []
+    for i, (prim, vals, params, parents, out) in enumerate(entries):
+        if prim is None or not (live[i] and needed[i]):
             continue
+        in_use = [p if p is not None and live[_slot(p)] else None for p in parents]
+        step = None
+        if prim.derivs is not None:
+            step = _elementwise_step(i, prim, in_use, vals, params, out, batch)
+        elif prim.linear_map is not None and len(in_use) == 1 and type(in_use[0]) is int:
+            fn = prim.linear_map(vals, params, batch)
+            if fn is not None:
+                step = _linear_step(i, in_use[0], fn)
+        if step is None:
+            step = _generic_step(i, prim, in_use, vals, params, out, batch)
+        program.append(step)
+    return program
+
+
+def _linear_step(i, p, fn):
+    def step(tans):
+        tans[i] = fn(tans[p])
+    return step
+
+
+def _generic_step(i, prim, in_use, vals, params, out, batch):
+    def step(tans):
+        ts = [None if p is None else _lookup(tans, p) for p in in_use]
+        tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
+    return step
+
+
+def _elementwise_step(i, prim, in_use, vals, params, out, batch):
+    """One elementwise entry: t_out = Σ_j t_j · ∂out/∂x_j, factors computed now."""
+    terms = []
+    out_shape = shape_of(out)
+    shapes = []
+    for j, p in enumerate(in_use):
         d = prim.derivs[j]
-        if d is None:
+        if p is None or d is None or type(p) is not int:
+            if p is not None and type(p) is not int:
+                return None  # a slot of a multiple-output entry: take the general path
             continue
-        if factors[j] is None:
-            factors[j] = d if type(d) is float else d(out, *vals, **params)
-        if batch:
-            arg_nd = np.ndim(primal(vals[j]))
-            if arg_nd < out_nd:
-                s = shape_of(t)
-                t = np.reshape(t, s[:1] + (1,) * (out_nd - arg_nd) + s[1:])
-        f = factors[j]
-        if type(f) is float:
-            c = t if f == 1.0 else (-t if f == -1.0 else t * f)
-        elif STATE.nan_safe:
-            c = safe_product(t, f)
+        factor = d if type(d) is float else d(out, *vals, **params)
+        arg_shape = shape_of(vals[j])
+        pad = batch and len(arg_shape) < len(out_shape)
+        terms.append((p, factor, pad, arg_shape))
+        shapes.append(arg_shape if type(factor) is float else
+                      np.broadcast_shapes(arg_shape, shape_of(factor)))
+    if not terms:
+        return lambda tans: None
+    broadcast = (np.broadcast_shapes(*shapes) != out_shape)
+    if len(terms) == 1 and not broadcast and not terms[0][2]:
+        p, factor, _, _ = terms[0]
+        if type(factor) is float and factor == 1.0:
+            def step(tans):
+                tans[i] = tans[p]
+        elif type(factor) is float and factor == -1.0:
+            def step(tans):
+                tans[i] = -tans[p]
         else:
-            c = t * f
-        result = c if result is None else result + c
-    if result is not None:
-        want = np.shape(primal(out))
-        have = shape_of(result)
-        if len(have) < len(want) or have[len(have) - len(want):] != want:
-            result = np.broadcast_to(result, have[:1] + want if batch else want)
-    return result
+            def step(tans):
+                tans[i] = tans[p] * factor
+        return step
+    n_out = len(out_shape)
+
+    def step(tans):
+        result = None
+        for p, factor, pad, arg_shape in terms:
+            t = tans[p]
+            if pad:
+                s = shape_of(t)
+                t = np.reshape(t, s[:1] + (1,) * (n_out - len(arg_shape)) + s[1:])
+            c = t if (type(factor) is float and factor == 1.0) else t * factor
+            result = c if result is None else result + c
+        if broadcast:
+            lead = shape_of(result)[:1] if batch else ()
+            result = np.broadcast_to(result, lead + out_shape)
+        tans[i] = result
+    return step
 
 
 def _lookup(store, p):

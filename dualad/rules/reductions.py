@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from ..core import Primitive, primal, register, shape_of
+from ..core import Box, Primitive, primal, register, shape_of
 
 __all__ = ["normalize_axes", "sum_p", "max_p", "min_p", "prod_p", "cumsum_p"]
 
@@ -59,6 +59,16 @@ sum_p = Primitive(
     "sum", lambda x, axis, keepdims: np.sum(x, axis=axis, keepdims=keepdims),
     jvp=(lambda t, out, x, axis, keepdims: sum_p(t, axis=axis, keepdims=keepdims),),
     vjp=(lambda g, out, x, axis, keepdims: _expand(g, x, axis, keepdims),))
+
+
+def _sum_linear_map(vals, params, batch):
+    axis, keepdims = params["axis"], params["keepdims"]
+    add_reduce = np.add.reduce
+    return lambda t: (sum_p(t, axis=axis, keepdims=keepdims) if isinstance(t, Box)
+                      else add_reduce(t, axis=axis, keepdims=keepdims))
+
+
+sum_p.linear_map = _sum_linear_map
 
 
 def _sum(a, axis=None, dtype=None, out=None, keepdims=False, **kw):

@@ -311,6 +311,34 @@ def _getitem_accumulate(acc, g, out, x, index):
 getitem_p.accumulate = _getitem_accumulate
 
 
+def _getitem_linear_map(vals, params, batch):
+    index = params["index"]
+    if batch and index.front:
+        return None
+    key = index.batched(1) if batch else index.key
+    return lambda t: t[key] if not isinstance(t, Box) else getitem_p(
+        t, index=_BatchedIndex(index, 1) if batch else index)
+
+
+def _scatter_linear_map(vals, params, batch):
+    if batch:
+        return None
+    index, shape = params["index"], params["shape"]
+    return lambda t: (_scatter_impl(t, index, shape) if not isinstance(t, Box)
+                      else scatter_add_p(t, index=index, shape=shape))
+
+
+getitem_p.linear_map = _getitem_linear_map
+reshape_p.linear_map = lambda vals, params, batch: (
+    (lambda t: np.reshape(t, shape_of(t)[:1] + params["shape"])) if batch
+    else (lambda t: np.reshape(t, params["shape"])))
+transpose_p.linear_map = lambda vals, params, batch: (
+    lambda t: np.transpose(t, _batched_perm(params["axes"], 1) if batch else params["axes"]))
+broadcast_to_p.linear_map = lambda vals, params, batch: (
+    None if batch else (lambda t: np.broadcast_to(t, params["shape"])))
+scatter_add_p.linear_map = _scatter_linear_map
+
+
 def getitem(x, key):
     return getitem_p(x, index=Index(key, ndim_of(x)))
 
