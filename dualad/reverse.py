@@ -225,22 +225,86 @@ def _compile(entries, seeded, wanted, batch):
             for p in parents:
                 if p is not None:
                     needed[_slot(p)] = True
-    program = []
-    for i, (prim, vals, params, parents, out) in enumerate(entries):
-        if prim is None or not (live[i] and needed[i]):
+    kept = [i for i, e in enumerate(entries)
+            if e[0] is not None and live[i] and needed[i]]
+    in_use = {}
+    uses = [0] * n
+    for p in wanted:
+        uses[_slot(p)] += 1
+    for i in kept:
+        in_use[i] = [p if p is not None and live[_slot(p)] else None for p in entries[i][3]]
+        for p in in_use[i]:
+            if p is not None:
+                uses[_slot(p)] += 1
+    # Chains of scalings (t_i = t_p * factor, p used only by i) fold into one
+    # step with the product of the factors, computed once here.
+    scales: dict = {}
+    folded = set()
+    for i in kept:
+        prim, vals, params, parents, out = entries[i]
+        if prim.derivs is None:
             continue
-        in_use = [p if p is not None and live[_slot(p)] else None for p in parents]
+        term = _scale_term(prim, in_use[i], vals, params, out, batch)
+        if term is None:
+            continue
+        p, factor = term
+        if p in scales and uses[p] == 1:
+            p_first, first = scales.pop(p)
+            folded.add(p)
+            p, factor = p_first, first * factor
+        scales[i] = (p, factor)
+    program = []
+    for i in kept:
+        if i in folded:
+            continue
+        if i in scales:
+            program.append(_scale_step(i, *scales[i]))
+            continue
+        prim, vals, params, parents, out = entries[i]
         step = None
         if prim.derivs is not None:
-            step = _elementwise_step(i, prim, in_use, vals, params, out, batch)
-        elif prim.linear_map is not None and len(in_use) == 1 and type(in_use[0]) is int:
+            step = _elementwise_step(i, prim, in_use[i], vals, params, out, batch)
+        elif prim.linear_map is not None and len(in_use[i]) == 1 and type(in_use[i][0]) is int:
             fn = prim.linear_map(vals, params, batch)
             if fn is not None:
-                step = _linear_step(i, in_use[0], fn)
+                step = _linear_step(i, in_use[i][0], fn)
         if step is None:
-            step = _generic_step(i, prim, in_use, vals, params, out, batch)
+            step = _generic_step(i, prim, in_use[i], vals, params, out, batch)
         program.append(step)
     return program
+
+
+def _scale_term(prim, in_use, vals, params, out, batch):
+    """``(p, factor)`` if this elementwise entry is t_out = t_p * factor with
+    no padding or broadcasting; else None."""
+    live = [(j, p) for j, p in enumerate(in_use) if p is not None and prim.derivs[j] is not None]
+    if len(live) != 1:
+        return None
+    j, p = live[0]
+    if type(p) is not int:
+        return None
+    d = prim.derivs[j]
+    factor = d if type(d) is float else d(out, *vals, **params)
+    arg_shape = shape_of(vals[j])
+    out_shape = shape_of(out)
+    if arg_shape != out_shape:
+        return None
+    if type(factor) is not float and np.broadcast_shapes(arg_shape, shape_of(factor)) != out_shape:
+        return None
+    return p, factor
+
+
+def _scale_step(i, p, factor):
+    if type(factor) is float and factor == 1.0:
+        def step(tans):
+            tans[i] = tans[p]
+    elif type(factor) is float and factor == -1.0:
+        def step(tans):
+            tans[i] = -tans[p]
+    else:
+        def step(tans):
+            tans[i] = tans[p] * factor
+    return step
 
 
 def _linear_step(i, p, fn):
