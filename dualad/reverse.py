@@ -63,6 +63,14 @@ class Tape(Trace):
         return TapeValue(value, self, pos)
 
     def process(self, prim, args, params):
+        if len(args) == 1 and not prim.multiple_results:
+            # Fast path for one-argument primitives (the argument is ours).
+            a = args[0]
+            v = a._value
+            out = prim(v, **params) if isinstance(v, Box) else prim.impl(v, **params)
+            entries = self.entries
+            entries.append((prim, (v,), params, (a._pos,), out))
+            return TapeValue(out, self, len(entries) - 1)
         vals = []
         parents = []
         lower = False  # are boxes of outer transformations left?
@@ -79,7 +87,7 @@ class Tape(Trace):
                 parents.append(None)
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         pos = len(self.entries)
-        self.entries.append((prim, vals, params, parents, out))
+        self.entries.append((prim, tuple(vals), params, tuple(parents), out))
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)
