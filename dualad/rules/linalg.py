@@ -50,6 +50,17 @@ def _matmul_tangent(t, a, b, which):
     if not bd:
         return matmul_p(t, b) if which == 0 else matmul_p(a, t)
     lead = shape_of(t)[:bd]
+    na, nb = ndim_of(a), ndim_of(b)
+    if bd == 1 and na <= 2 and nb <= 2:
+        # k directions as one matrix product instead of k stacked ones.
+        if which == 1 and na == 2 and nb == 1:    # A @ t_b: (k, n) @ Aᵀ -> (k, m)
+            return matmul_p(t, _mT(a))
+        if which == 0 and na == 1:                 # t_a @ b: (k, n) @ b
+            return matmul_p(t, b)
+        if which == 0 and na == 2:                 # t_a @ b: (k·m, n) @ b
+            k, m, n = shape_of(t)
+            r = matmul_p(reshape(t, (k * m, n)), b)
+            return reshape(r, (k, m) + shape_of(b)[1:])
     sa2, sb2 = _promoted(a, b)
     own, other = (sa2, sb2) if which == 0 else (sb2, sa2)
     batch_rank = max(len(own), len(other)) - 2
