@@ -60,10 +60,27 @@ class TreeDef:
         return f"{name}({inner},)"
 
 
+_LEAF = TreeDef("leaf")
+_NONE = TreeDef("none")
+
+
 def tree_flatten(tree) -> tuple[list, TreeDef]:
     """Leaves of a pytree, in order, and its structure."""
+    if type(tree) is tuple and all(type(x) is np.ndarray for x in tree):
+        # the common case (a tuple of arrays), without the walk
+        return list(tree), _flat_tuple(len(tree))
     leaves: list = []
     return leaves, _walk(tree, leaves)
+
+
+_FLAT_TUPLES: dict = {}
+
+
+def _flat_tuple(n: int) -> TreeDef:
+    td = _FLAT_TUPLES.get(n)
+    if td is None:
+        td = _FLAT_TUPLES[n] = TreeDef(tuple, None, (_LEAF,) * n)
+    return td
 
 
 # Module-level recursion on purpose: a nested recursive closure would form a
@@ -71,7 +88,7 @@ def tree_flatten(tree) -> tuple[list, TreeDef]:
 # cyclic garbage collector ran.
 def _walk(node, leaves):
     if node is None:
-        return TreeDef("none")
+        return _NONE
     if type(node) in (tuple, list):
         return TreeDef(type(node), None, tuple(_walk(c, leaves) for c in node))
     if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
@@ -80,7 +97,7 @@ def _walk(node, leaves):
         keys = tuple(sorted(node, key=repr))
         return TreeDef(dict, keys, tuple(_walk(node[k], leaves) for k in keys))
     leaves.append(node)
-    return TreeDef("leaf")
+    return _LEAF
 
 
 def tree_unflatten(treedef: TreeDef, leaves: Sequence):
@@ -247,7 +264,10 @@ def _has_nan(values) -> bool:
         p = primal(v)
         # One reduction, no temporary: a NaN anywhere makes the sum NaN (so
         # does inf - inf, which only costs a harmless recomputation).
-        if np.result_type(p).kind == "f" and np.isnan(np.sum(p)):
+        if type(p) is np.ndarray:
+            if p.dtype.kind == "f" and np.isnan(np.add.reduce(p, axis=None)):
+                return True
+        elif np.result_type(p).kind == "f" and np.isnan(np.sum(p)):
             return True
     return False
 
