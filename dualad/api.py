@@ -462,13 +462,33 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
                 full[i] = d
             return f(*full, **kwargs)
 
-        res = vjp(partial, *[args[i] for i in nums], has_aux=has_aux)
-        out, pullback = res[0], res[1]
-        g = pullback(_scalar_seed(out, "grad"))
+        # vjp's steps, without re-checking a seed that is ours
+        tape, p_leaves, p_tree, in_pos, out = _record(
+            partial, [args[i] for i in nums], "grad")
+        aux = None
+        if has_aux:
+            if not (isinstance(out, (tuple, list)) and len(out) == 2):
+                raise TypeError("with has_aux=True, f must return a pair (output, aux)")
+            out, aux = out
+            aux_vals, _, aux_tree = _strip(tape, aux)
+            aux = tree_unflatten(aux_tree, aux_vals)
+        if isinstance(out, (tuple, list, dict)):
+            _scalar_seed(out, "grad")  # raises
+        (value,), (pos,), _ = _strip(tape, out)
+        seed = _scalar_seed(value, "grad")
+        if pos is None:
+            cts = [None] * len(in_pos)
+        else:
+            cts = tape.backward([(pos, seed)], in_pos)
+            if not STATE.nan_safe and _has_nan(cts):
+                with _nan_safe():
+                    cts = tape.backward([(pos, seed)], in_pos)
+        leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
+        g = tree_unflatten(p_tree, _unalias(leaves, p_leaves + [value]))
         g = g[0] if not isinstance(argnums, (tuple, list)) else g
         if has_aux:
-            return (out, res[2]), g
-        return out, g
+            return (value, aux), g
+        return value, g
 
     wrapped.__name__ = f"value_and_grad({getattr(f, '__name__', 'f')})"
     return wrapped

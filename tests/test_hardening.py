@@ -292,7 +292,7 @@ LEAKERS = {
     "linearize": (lambda f: ad.linearize(f, X), ("linearize",)),
     "jacfwd": (lambda f: ad.jacfwd(f)(X), ("jacfwd", "jvp")),
     "jacrev": (lambda f: ad.jacrev(f)(X), ("jacrev", "vjp")),
-    "hvp": (lambda f: ad.hvp(f, X, np.ones(3)), ("hvp", "jvp", "vjp")),
+    "hvp": (lambda f: ad.hvp(f, X, np.ones(3)), ("hvp", "jvp", "vjp", "grad")),
     "hessian": (lambda f: ad.hessian(f)(X), ("hessian", "jvp", "vjp")),
 }
 
