@@ -153,6 +153,9 @@ def _float_leaf(x, where: str):
 
 def _tangent_leaf(t, x, where: str, batch: bool):
     """A tangent or cotangent leaf checked against the shape of ``x``."""
+    if (not batch and type(t) is np.ndarray and type(x) is np.ndarray
+            and t.dtype == x.dtype and t.shape == x.shape and t.dtype.kind == "f"):
+        return t  # already right: the common case, checked cheaply
     want = np.shape(primal(x))
     if not isinstance(t, Box):
         t = np.asarray(t)
@@ -529,15 +532,15 @@ def linearize(f: Callable, *primals):
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "linearize")
     out_vals, out_pos, out_tree = _strip(tape, out)
+    wanted = [p for p in out_pos if p is not None]
 
     def f_jvp(*tangents, batched: bool = False):
-        t_leaves, t_tree = tree_flatten(tuple(tangents))
+        t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
         t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
         lead = _batch_lead(t_leaves, batched)
-        wanted = [p for p in out_pos if p is not None]
         seeds = list(zip(in_pos, t_leaves))
         res = tape.forward_sweep(seeds, wanted, batched)
         if not STATE.nan_safe and _has_nan(res):
