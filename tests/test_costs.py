@@ -323,8 +323,7 @@ def test_problem_sizes_and_references():
 # ---- docs -------------------------------------------------------------------------------------
 def test_how_it_works_snippets_run():
     page = ROOT / "docs" / "how-it-works.md"
-    if not page.exists():
-        pytest.skip("docs/how-it-works.md not written yet")
+    assert page.exists(), "docs/how-it-works.md is missing"
     blocks = re.findall(r"```python\n(.*?)```", page.read_text(), re.S)
     assert len(blocks) >= 5
     namespace: dict = {}
