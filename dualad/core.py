@@ -197,6 +197,10 @@ class Box:
     item = _no_conversion(".item()")
     tolist = _no_conversion(".tolist()")
 
+    def __round__(self, ndigits=None):
+        # Rounding has derivative zero: the value, as a constant.
+        return np.round(primal(self), ndigits or 0)
+
     def __setitem__(self, key, value):
         raise TypeError(
             "dualad values are immutable: item assignment (x[i] = v) would "
@@ -238,6 +242,22 @@ class Box:
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({primal(self)!r}, level={self._trace.level})"
+
+
+def _no_inplace(name: str, instead: str):
+    def method(self, *args, **kwargs):
+        raise TypeError(
+            f"x.{name}() changes an array in place, which dualad's values do not "
+            f"allow (the derivative of the old entries would be lost). Use {instead} "
+            "and keep the result instead.")
+    method.__name__ = name
+    return method
+
+
+for _name, _instead in {"sort": "np.sort(x)", "fill": "np.full_like / np.where",
+                        "resize": "np.reshape or np.concatenate", "put": "np.where",
+                        "partition": "np.sort(x)", "setfield": "np.where"}.items():
+    setattr(Box, _name, _no_inplace(_name, _instead))
 
 
 def _missing_rule_message(func) -> str:

@@ -297,3 +297,22 @@ def test_outer_traced_value_in_closure_is_not_a_leak():
 
     g = ad.grad(outer)(X)
     assert g.shape == (3,) and np.all(np.isfinite(g))
+
+
+@pytest.mark.parametrize("method,hint", [("sort", "np.sort"), ("fill", "np.where"),
+                                         ("resize", "np.reshape"), ("put", "np.where")])
+def test_in_place_array_methods_raise_a_type_error_with_the_way_out(method, hint):
+    def f(x):
+        getattr(x, method)(*(() if method in ("sort",) else (1.0,) if method != "put" else (0, 1.0)))
+        return np.sum(x)
+    x = np.array([3.0, 1.0, 2.0])
+    with pytest.raises(TypeError, match="in place") as info:
+        ad.grad(f)(x)
+    assert hint in str(info.value)
+    np.testing.assert_array_equal(x, [3.0, 1.0, 2.0])
+
+
+def test_round_of_a_traced_scalar_is_a_constant():
+    # round() has derivative zero: d/dx [x * round(x)] = round(x) (a.e.)
+    assert ad.grad(lambda x: x * round(x))(2.3) == 2.0
+    assert ad.jvp(lambda x: x * round(x), (2.3,), (1.0,))[1] == 2.0
