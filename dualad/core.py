@@ -416,15 +416,8 @@ class Primitive:
                     continue
                 contribution = scale(t, derivs[i], out, args, params)
                 result = contribution if result is None else result + contribution
-        elif self._jvp_per_arg:
-            result = None
-            for rule, t in zip(self.jvp_rule, tangents):
-                if t is None or rule is None:
-                    continue
-                contribution = rule(t, out, *args, **params)
-                result = contribution if result is None else result + contribution
         else:
-            result = self.jvp_rule(tangents, out, *args, **params)
+            result = _call_jvp(self, tangents, out, args, params)
         if result is not None and self.elementwise and len(args) > 1:
             want = out.shape if isinstance(out, np.ndarray) else np.shape(primal(out))
             have = result.shape

@@ -349,17 +349,7 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch):
         return lambda tans: None
     broadcast = (np.broadcast_shapes(*shapes) != out_shape)
     if len(terms) == 1 and not broadcast and not terms[0][2]:
-        p, factor, _, _ = terms[0]
-        if type(factor) is float and factor == 1.0:
-            def step(tans):
-                tans[i] = tans[p]
-        elif type(factor) is float and factor == -1.0:
-            def step(tans):
-                tans[i] = -tans[p]
-        else:
-            def step(tans):
-                tans[i] = tans[p] * factor
-        return step
+        return _scale_step(i, terms[0][0], terms[0][1])
     n_out = len(out_shape)
 
     def step(tans):
