@@ -865,3 +865,23 @@ def test_traced_values_match_numpy():
         plain = case.f(*case.args)
         traced, _ = ad.jvp(case.f, case.args, _random_tree_like(case.args, 0))
         _assert_trees_close(traced, plain, case.id, rtol=1e-13, atol=1e-14)
+
+
+# ---- composites added after the table: diff, cross, polyval ---------------------------
+@pytest.mark.parametrize("kwargs", [{}, {"n": 2}, {"axis": 0}, {"prepend": 0.5}],
+                         ids=["n1", "n2", "axis0", "prepend"])
+def test_diff(kwargs):
+    x = np.array([[0.3, -1.2, 2.0, 0.5], [1.0, 2.0, 3.0, 5.0]])
+    f = lambda x: np.diff(x, **kwargs)
+    check_grads(f, (x,), order=2)
+    np.testing.assert_allclose(ad.jvp(f, (x,), (x,))[0], np.diff(x, **kwargs))
+
+
+def test_cross_and_polyval():
+    a = np.array([[0.3, -1.2, 2.0], [1.0, 2.0, 3.0]])
+    b = np.array([0.5, 0.1, -0.7])
+    check_grads(np.cross, (a, b), order=2)
+    np.testing.assert_allclose(ad.jvp(np.cross, (a, b), (a, b))[0], np.cross(a, b))
+    p, x = np.array([1.0, -2.0, 0.5]), np.array([0.3, 1.2])
+    check_grads(np.polyval, (p, x), order=2)
+    np.testing.assert_allclose(ad.jvp(np.polyval, (p, x), (p, x))[0], np.polyval(p, x))

@@ -531,3 +531,33 @@ def eigh(a, UPLO="L"):
 
 
 register(np.linalg.eigh, eigh)
+
+
+# ---- cross products and polynomials -----------------------------------------------------
+def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
+    """np.cross of 3-vectors along the last axis, from indexing and products."""
+    if axis is not None:
+        axisa = axisb = axisc = axis
+    a = moveaxis(a, axisa, -1)
+    b = moveaxis(b, axisb, -1)
+    if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
+        raise TypeError("dualad supports np.cross of 3-vectors only")
+    ax, ay, az = (a[..., i] for i in range(3))
+    bx, by, bz = (b[..., i] for i in range(3))
+    from .shape import stack
+    c = stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
+    return moveaxis(c, -1, axisc)
+
+
+def polyval(p, x):
+    """np.polyval by Horner's rule (p and x may both be traced)."""
+    if ndim_of(p) != 1:
+        raise TypeError("dualad supports np.polyval with a 1-D coefficient array")
+    y = p[0] * np.ones_like(primal(x), dtype=float) if ndim_of(x) else p[0] + 0.0 * x
+    for k in range(1, shape_of(p)[0]):
+        y = y * x + p[k]
+    return y
+
+
+register(np.cross, cross)
+register(np.polyval, polyval)

@@ -602,3 +602,26 @@ def astype(x, dtype, *args, **kwargs):
 register(np.copy, lambda a, *args, **kw: a)
 register(np.real, lambda val: val)
 register(np.asarray_chkfinite, lambda a, *args, **kw: a)
+
+
+# ---- differences ----------------------------------------------------------------------
+def diff(a, n=1, axis=-1, prepend=None, append=None):
+    """np.diff as slices and a subtraction (so every order comes for free)."""
+    if prepend is not None or append is not None:
+        parts = ([np.broadcast_to(prepend, _edge_shape(a, axis))] if prepend is not None else []) \
+            + [a] + ([np.broadcast_to(append, _edge_shape(a, axis))] if append is not None else [])
+        a = concatenate(parts, axis=axis)
+    (ax,) = normalize_axes(axis, ndim_of(a))
+    tail = (slice(None),) * (-ax - 1)
+    for _ in range(n):
+        a = getitem(a, (Ellipsis, slice(1, None)) + tail) - getitem(a, (Ellipsis, slice(None, -1)) + tail)
+    return a
+
+
+def _edge_shape(a, axis):
+    shape = list(shape_of(a))
+    shape[axis] = 1
+    return tuple(shape)
+
+
+register(np.diff, diff)
