@@ -297,8 +297,10 @@ def _scale_term(prim, in_use, vals, params, out, batch):
     out_shape = shape_of(out)
     if arg_shape != out_shape:
         return None
-    if type(factor) is not float and np.broadcast_shapes(arg_shape, shape_of(factor)) != out_shape:
-        return None
+    if type(factor) is not float:
+        fs = factor.shape if type(factor) is np.ndarray else shape_of(factor)
+        if fs != out_shape and fs != () and np.broadcast_shapes(arg_shape, fs) != out_shape:
+            return None
     return p, factor
 
 
