@@ -293,6 +293,8 @@ def _scale_term(prim, in_use, vals, params, out, batch):
         return None
     d = prim.derivs[j]
     factor = d if type(d) is float else d(out, *vals, **params)
+    if type(factor) is int:
+        factor = float(factor)
     arg_shape = shape_of(vals[j])
     out_shape = shape_of(out)
     if arg_shape != out_shape:
@@ -342,6 +344,8 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch):
                 return None  # a slot of a multiple-output entry: take the general path
             continue
         factor = d if type(d) is float else d(out, *vals, **params)
+        if type(factor) is int:
+            factor = float(factor)
         arg_shape = shape_of(vals[j])
         pad = batch and len(arg_shape) < len(out_shape)
         terms.append((p, factor, pad, arg_shape))
@@ -352,6 +356,23 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch):
     broadcast = (np.broadcast_shapes(*shapes) != out_shape)
     if len(terms) == 1 and not broadcast and not terms[0][2]:
         return _scale_step(i, terms[0][0], terms[0][1])
+    if (len(terms) == 2 and not broadcast and not batch
+            and all(type(f) is float and abs(f) == 1.0 for _, f, _, _ in terms)):
+        # t_a ± t_b in one operation (a sum or difference of two tangents)
+        (pa, fa, _, _), (pb, fb, _, _) = terms
+        if fa == 1.0 and fb == 1.0:
+            def step(tans):
+                tans[i] = tans[pa] + tans[pb]
+        elif fa == 1.0:
+            def step(tans):
+                tans[i] = tans[pa] - tans[pb]
+        elif fb == 1.0:
+            def step(tans):
+                tans[i] = tans[pb] - tans[pa]
+        else:
+            def step(tans):
+                tans[i] = -(tans[pa] + tans[pb])
+        return step
     n_out = len(out_shape)
 
     def step(tans):
