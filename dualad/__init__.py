@@ -16,6 +16,7 @@ from .api import (HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize,
 from .core import LeakedValueError, Primitive, elementwise, register
 from .rules import all_primitives
 from .checkpoint import checkpoint
+from .allocator import tune_allocator
 from . import scipy  # noqa: F401  (dualad.scipy.special)
 
 __version__ = "0.1.0"
@@ -23,4 +24,4 @@ __version__ = "0.1.0"
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "hessian", "linearize", "tree_flatten", "tree_unflatten", "HVP_MODES",
            "Primitive", "elementwise", "register", "LeakedValueError",
-           "all_primitives", "checkpoint"]
+           "all_primitives", "checkpoint", "tune_allocator"]

@@ -572,3 +572,16 @@ def test_results_never_alias_the_callers_tangents_or_cotangents():
         result *= 100.0
     for a, k in zip((t, T, u1, u2), keep):
         np.testing.assert_array_equal(a, k)
+
+
+def test_tune_allocator_reports_whether_it_applied_and_changes_no_result():
+    import sys
+    x = np.linspace(-1.0, 1.0, 5)
+    before = ad.grad(lambda x: np.sum(np.sin(x) ** 2))(x)
+    applied = ad.tune_allocator()
+    assert isinstance(applied, bool)
+    if sys.platform.startswith("linux"):
+        import platform
+        if platform.libc_ver()[0] == "glibc":
+            assert applied
+    np.testing.assert_array_equal(ad.grad(lambda x: np.sum(np.sin(x) ** 2))(x), before)
