@@ -46,6 +46,8 @@ each other's transformations.
 
 from __future__ import annotations
 
+import dis
+import inspect
 import itertools
 import sys
 import threading
@@ -344,7 +346,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
-                 "accumulate", "linear_map", "doc")
+                 "residuals", "accumulate", "linear_map", "doc")
 
     def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
                  elementwise: bool = False, multiple_results: bool = False,
@@ -360,6 +362,9 @@ class Primitive:
         self._jvp_per_arg = isinstance(self.jvp_rule, (tuple, list))
         self._vjp_per_arg = isinstance(self.vjp_rule, (tuple, list))
         self.derivs = None
+        # For elementwise primitives: per argument, which of (out, *args) its
+        # derivative formula reads (see _used_inputs); None = keep everything.
+        self.residuals = None
         # Optional accumulate(acc, g, out, *args, **params): add the cotangent of
         # a one-argument linear primitive into the raw array ``acc`` in place.
         self.accumulate = None
@@ -470,7 +475,70 @@ def elementwise(name: str, impl: Callable, *derivs: Callable | None,
     rules = tuple(rule(d) for d in derivs)
     prim = Primitive(name, impl, rules, rules, elementwise=True, doc=doc)
     prim.derivs = derivs
+    prim.residuals = tuple(_used_inputs(d) for d in derivs)
     return prim
+
+
+class Residual:
+    """Stands on the tape for a value that no derivative formula will read:
+    only its shape and dtype are kept, so the array itself is freed as soon
+    as the user's code drops it.  Any arithmetic on it is an error."""
+
+    __slots__ = ("shape", "ndim", "dtype")
+
+    def __init__(self, value):
+        p = primal(value)
+        self.shape = np.shape(p)
+        self.ndim = len(self.shape)
+        self.dtype = np.result_type(p)
+
+    def __repr__(self) -> str:
+        return f"Residual(shape={self.shape}, dtype={self.dtype})"
+
+
+# Arrays at least this large are replaced by a Residual when unneeded; for
+# smaller ones the bookkeeping would cost more than the memory saved.
+RESIDUAL_MIN_SIZE = 4096
+
+
+def prune(value, keep: bool):
+    """``value``, or a Residual standing for it when it is large and unneeded."""
+    if keep:
+        return value
+    p = primal(value)
+    if type(p) is np.ndarray and p.size >= RESIDUAL_MIN_SIZE:
+        return Residual(value)
+    return value
+
+
+_ALL = None  # "every input of the formula may be used"
+
+
+def _used_inputs(d):
+    """Which of ``(out, *args)`` a derivative formula reads: a frozenset of
+    positions (0 = out, 1.. = args), or ``_ALL`` when that cannot be told.
+
+    Reverse mode keeps on its tape only the values that the VJP will read,
+    so that a large intermediate nobody needs again is freed at once, as in
+    plain NumPy.  The formula's own bytecode says which of its parameters it
+    loads; anything unusual (``*args``, nested scopes reading them) keeps all.
+    """
+    if d is None or type(d) is float:
+        return frozenset()
+    code = getattr(d, "__code__", None)
+    if code is None or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
+        return _ALL
+    names = code.co_varnames[:code.co_argcount]
+    if set(names) & set(code.co_cellvars):
+        return _ALL  # a parameter captured by an inner function
+    used = set()
+    for instr in dis.get_instructions(code):
+        if instr.opname.startswith("LOAD_FAST") or instr.opname.startswith("LOAD_DEREF"):
+            values = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
+            used.update(v for v in values if v in names)
+        elif instr.opname in ("LOAD_CLOSURE", "DELETE_FAST", "STORE_FAST") and instr.argval in names:
+            return _ALL
+    return frozenset(names.index(v) for v in used)
 
 
 class _State(threading.local):

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, scale, shape_of, unbroadcast
+from .core import STATE, Box, Trace, prune, scale, shape_of, unbroadcast
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -69,7 +69,13 @@ class Tape(Trace):
             v = a._value
             out = prim(v, **params) if isinstance(v, Box) else prim.impl(v, **params)
             entries = self.entries
-            entries.append((prim, (v,), params, (a._pos,), out))
+            residuals = prim.residuals
+            if residuals is not None and residuals[0] is not None:
+                uses = residuals[0]
+                entries.append((prim, (prune(v, 1 in uses),), params, (a._pos,),
+                                prune(out, 0 in uses)))
+            else:
+                entries.append((prim, (v,), params, (a._pos,), out))
             return TapeValue(out, self, len(entries) - 1)
         vals = []
         parents = []
@@ -87,7 +93,21 @@ class Tape(Trace):
                 parents.append(None)
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         pos = len(self.entries)
-        self.entries.append((prim, tuple(vals), params, tuple(parents), out))
+        stored = out
+        residuals = prim.residuals
+        if residuals is not None:
+            # keep only what the derivative formulas of the traced arguments read
+            needed = set()
+            for p, uses in zip(parents, residuals):
+                if p is not None:
+                    if uses is None:
+                        needed = None
+                        break
+                    needed |= uses
+            if needed is not None:
+                stored = prune(out, 0 in needed)
+                vals = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
+        self.entries.append((prim, tuple(vals), params, tuple(parents), stored))
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)

@@ -1,0 +1,81 @@
+"""The tape: values no derivative formula reads are not kept (Residual), and
+derivatives are the same whether or not they are kept."""
+
+import numpy as np
+import pytest
+import scipy.special as sp
+
+import dualad as ad
+from dualad import core
+from dualad.api import _record
+from dualad.testing import check_grads
+
+X = np.array([0.3, 0.7, 1.6])
+Y = np.array([[1.2], [0.4]])
+
+UNARY = [np.sin, np.cos, np.tan, np.exp, np.expm1, np.log, np.log1p, np.sqrt,
+         np.cbrt, np.square, np.reciprocal, np.tanh, np.sinh, np.cosh, np.arctan,
+         np.arcsinh, np.abs, sp.expit, sp.erf, sp.gammaln, sp.digamma,
+         lambda x: np.arcsin(x / 2), lambda x: np.arccosh(x + 1.5), lambda x: np.arctanh(x / 2),
+         lambda x: sp.logit(x / 2)]
+BINARY = [np.add, np.subtract, np.multiply, np.divide, np.power, np.hypot,
+          np.logaddexp, np.arctan2, np.maximum, np.minimum, sp.xlogy]
+
+
+@pytest.fixture
+def prune_everything(monkeypatch):
+    monkeypatch.setattr(core, "RESIDUAL_MIN_SIZE", 0)
+
+
+@pytest.mark.parametrize("f", UNARY, ids=lambda f: getattr(f, "__name__", "lambda"))
+def test_unary_rules_hold_when_unneeded_values_are_dropped(prune_everything, f):
+    check_grads(lambda x: f(x) * f(x * 0.9 + 0.05) * x, (X,), order=2)
+
+
+@pytest.mark.parametrize("f", BINARY, ids=lambda f: f.__name__)
+def test_binary_rules_hold_when_unneeded_values_are_dropped(prune_everything, f):
+    check_grads(lambda x, y: f(x + 1.0, y) * f(y, x + 2.0), (X, Y), order=2)
+
+
+def test_hvp_modes_agree_with_and_without_dropping(monkeypatch):
+    x = np.linspace(0.2, 1.5, 5000)
+    v = np.cos(np.arange(5000.0))
+
+    def f(x):
+        return np.sum(np.exp(np.sin(x) ** 2) * np.log1p(x) - np.sqrt(x) * x[::-1])
+
+    kept = {m: ad.hvp(f, x, v, mode=m) for m in ad.HVP_MODES[:3]}
+    monkeypatch.setattr(core, "RESIDUAL_MIN_SIZE", 0)
+    for m in ad.HVP_MODES[:3]:
+        np.testing.assert_allclose(ad.hvp(f, x, v, mode=m), kept["fwd-over-rev"],
+                                   rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(kept[m], kept["fwd-over-rev"], rtol=1e-12, atol=1e-12)
+
+
+def test_large_unneeded_outputs_are_not_kept_on_the_tape():
+    x = np.linspace(0.1, 1.0, 10_000)
+    tape, *_ = _record(lambda x: np.sum(np.sin(x) * 3.0), (x,), "test")
+    by_name = {e[0].name: e for e in tape.entries if e[0] is not None}
+    # sin's derivative reads x, not sin(x); a multiplication by a constant reads
+    # neither its output nor the traced factor.
+    assert isinstance(by_name["sin"][4], core.Residual)
+    assert by_name["sin"][1][0] is x
+    assert isinstance(by_name["multiply"][4], core.Residual)
+    assert isinstance(by_name["multiply"][1][0], core.Residual)
+    # exp's derivative is its output: kept
+    tape, *_ = _record(lambda x: np.sum(np.exp(x)), (x,), "test")
+    exp_entry = next(e for e in tape.entries if e[0] is not None and e[0].name == "exp")
+    assert isinstance(exp_entry[4], np.ndarray)
+
+
+def test_a_formula_that_reads_an_argument_keeps_it():
+    # a user primitive whose derivative reads both arguments and the output
+    f = ad.elementwise("f", lambda a, b: a * np.exp(b),
+                       lambda out, a, b: out / a, lambda out, a, b: out)
+    assert f.residuals == (frozenset({0, 1}), frozenset({0}))
+    g = ad.elementwise("g", np.sin, lambda *args: np.cos(args[1]))
+    assert g.residuals == (None,)  # *args: cannot tell, keeps everything
+    x = np.linspace(0.5, 1.5, 5000)
+    check_grads(lambda x: np.sum(f(x, x * 0.5)) + np.sum(g(x)), (x[:7],), order=2)
+    np.testing.assert_allclose(ad.grad(lambda x: np.sum(f(x, x * 0.5)))(x),
+                               np.exp(0.5 * x) * (1 + 0.5 * x), rtol=1e-12)
