@@ -38,10 +38,11 @@ runs its VJP rules on duals, which is forward-over-reverse for free.
 
 Global state
 ------------
-The only global state in dualad is ``_LEVELS`` (a counter) and the rule
-tables ``UFUNC_RULES`` / ``FUNCTION_RULES`` filled at import time.  Traces
-are reached only through the boxes that refer to them, so threads never see
-each other's transformations.
+All of dualad's global state is here: ``_LEVELS`` (a counter), the rule
+tables ``UFUNC_RULES`` / ``FUNCTION_RULES`` and ``REPLACEMENTS`` filled at
+import time, the constant ``RESIDUAL_MIN_SIZE``, and ``STATE``, a per-thread
+switch (``nan_safe``).  Traces are reached only through the boxes that refer
+to them, so threads never see each other's transformations.
 """
 
 from __future__ import annotations

@@ -27,6 +27,15 @@ Design notes
 ------------
 * Cotangents are ``None`` until something flows in: a symbolic zero that
   costs nothing and is materialised only at the API boundary.
+* An entry keeps only what its derivative formulas read: a large output or
+  argument that no formula of a traced argument reads is stored as a
+  ``core.Residual`` (shape and dtype), so the array is freed as soon as the
+  user's code drops it, as in plain NumPy.
+* Cotangent sums that the backward pass allocated itself are updated in
+  place, and indexing adds its cotangent straight into the slice.
+* ``forward_sweep`` compiles the tape once per set of seeded and wanted
+  positions: dead entries dropped, chains of scalings folded, one closure
+  per remaining entry with its x-dependent factors bound.
 * Only values that depend on the inputs are boxed: a constant never reaches
   the tape.
 * Rejected alternative: storing ``.grad`` on nodes (micrograd, early
