@@ -46,7 +46,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, prune, scale, shape_of, unbroadcast
+from . import core
+from .core import STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -79,12 +80,32 @@ class Tape(Trace):
             out = prim(v, **params) if isinstance(v, Box) else prim.impl(v, **params)
             entries = self.entries
             residuals = prim.residuals
-            if residuals is not None and residuals[0] is not None:
+            if residuals is not None and residuals[0] is not None and _large(out):
                 uses = residuals[0]
                 entries.append((prim, (prune(v, 1 in uses),), params, (a._pos,),
                                 prune(out, 0 in uses)))
             else:
                 entries.append((prim, (v,), params, (a._pos,), out))
+            return TapeValue(out, self, len(entries) - 1)
+        if len(args) == 2 and not prim.multiple_results:
+            # Fast path for two-argument primitives.
+            a, b = args
+            if type(a) is TapeValue and a._trace is self:
+                va, pa = a._value, a._pos
+            else:
+                va, pa = a, None
+            if type(b) is TapeValue and b._trace is self:
+                vb, pb = b._value, b._pos
+            else:
+                vb, pb = b, None
+            if isinstance(va, Box) or isinstance(vb, Box):
+                out = prim(va, vb, **params)
+            else:
+                out = prim.impl(va, vb, **params)
+            entries = self.entries
+            if prim.residuals is not None and _large(out):
+                return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
+            entries.append((prim, (va, vb), params, (pa, pb), out))
             return TapeValue(out, self, len(entries) - 1)
         vals = []
         parents = []
@@ -101,25 +122,30 @@ class Tape(Trace):
                 vals.append(a)
                 parents.append(None)
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
+        if prim.residuals is not None and _large(out):
+            return self._record_pruned(prim, vals, params, parents, out)
         pos = len(self.entries)
-        stored = out
-        residuals = prim.residuals
-        if residuals is not None:
-            # keep only what the derivative formulas of the traced arguments read
-            needed = set()
-            for p, uses in zip(parents, residuals):
-                if p is not None:
-                    if uses is None:
-                        needed = None
-                        break
-                    needed |= uses
-            if needed is not None:
-                stored = prune(out, 0 in needed)
-                vals = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
-        self.entries.append((prim, tuple(vals), params, tuple(parents), stored))
+        self.entries.append((prim, tuple(vals), params, tuple(parents), out))
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)
+
+    def _record_pruned(self, prim, vals, params, parents, out):
+        """Record an elementwise entry keeping only what the derivative
+        formulas of its traced arguments read (the rest as Residuals)."""
+        needed = set()
+        for p, uses in zip(parents, prim.residuals):
+            if p is not None:
+                if uses is None:
+                    needed = None
+                    break
+                needed |= uses
+        stored = out
+        if needed is not None:
+            stored = prune(out, 0 in needed)
+            vals = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
+        self.entries.append((prim, tuple(vals), params, tuple(parents), stored))
+        return TapeValue(out, self, len(self.entries) - 1)
 
     # ---- reverse sweep --------------------------------------------------
     def backward(self, seeds, wanted):
@@ -154,6 +180,7 @@ class Tape(Trace):
 
         for pos, g in seeds:
             add(pos, g)
+        safe = STATE.nan_safe
         for i in range(len(entries) - 1, -1, -1):
             g = cts[i]
             if g is None:
@@ -166,18 +193,35 @@ class Tape(Trace):
             derivs = prim.derivs
             if derivs is not None and len(parents) == 1:
                 # Fast path for unary elementwise primitives.
-                add(parents[0], scale(g, derivs[0], out, vals, params))
+                d = derivs[0]
+                if params or safe or type(d) is float:
+                    c = scale(g, d, out, vals, params)
+                else:
+                    c = g * d(out, vals[0])
+                p = parents[0]
+                if type(p) is int and cts[p] is None:
+                    cts[p] = c
+                else:
+                    add(p, c)
                 continue
             if derivs is not None and len(parents) == 2:
                 # Fast path for binary elementwise primitives.
                 for p, d, v in zip(parents, derivs, vals):
                     if p is None or d is None:
                         continue
-                    c = scale(g, d, out, vals, params)
+                    if type(d) is float:
+                        c = g if d == 1.0 else (-g if d == -1.0 else g * d)
+                    elif params or safe:
+                        c = scale(g, d, out, vals, params)
+                    else:
+                        c = g * d(out, vals[0], vals[1])
                     s = v.shape if type(v) is np.ndarray else shape_of(v)
                     if c.shape != s:
                         c = unbroadcast(c, s)
-                    add(p, c)
+                    if type(p) is int and cts[p] is None:
+                        cts[p] = c
+                    else:
+                        add(p, c)
                 continue
             if prim.accumulate is not None and type(g) is np.ndarray:
                 p = parents[0]
@@ -238,6 +282,12 @@ class Tape(Trace):
                 continue
             tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
         return [_lookup(tans, p) for p in wanted]
+
+
+def _large(out) -> bool:
+    """Is an elementwise output (and so each of its inputs) worth pruning?"""
+    p = out if type(out) is np.ndarray else primal(out)
+    return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
 def _slot(p):
