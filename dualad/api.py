@@ -534,7 +534,9 @@ def linearize(f: Callable, *primals):
     out_vals, out_pos, out_tree = _strip(tape, out)
     wanted = [p for p in out_pos if p is not None]
 
-    def f_jvp(*tangents, batched: bool = False):
+    def f_jvp(*tangents, batched: bool = False, _outputs=None):
+        # _outputs (internal, used by dualad.optimize): a tuple of output leaf
+        # indices; only those are computed, and returned as a list.
         t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
@@ -542,6 +544,16 @@ def linearize(f: Callable, *primals):
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
         lead = _batch_lead(t_leaves, batched)
         seeds = list(zip(in_pos, t_leaves))
+        if _outputs is not None:
+            want = [out_pos[j] for j in _outputs if out_pos[j] is not None]
+            res = tape.forward_sweep(seeds, want, batched)
+            if not STATE.nan_safe and _has_nan(res):
+                with _nan_safe():
+                    res = tape.forward_sweep(seeds, want, batched)
+            res = iter(res)
+            leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j], lead)
+                      for j in _outputs]
+            return _unalias(leaves, t_leaves + p_leaves)
         res = tape.forward_sweep(seeds, wanted, batched)
         if not STATE.nan_safe and _has_nan(res):
             with _nan_safe():

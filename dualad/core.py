@@ -347,7 +347,7 @@ class Primitive:
 
     __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
-                 "residuals", "accumulate", "linear_map", "doc")
+                 "residuals", "accumulate", "linear_map", "add_into", "doc")
 
     def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
                  elementwise: bool = False, multiple_results: bool = False,
@@ -373,6 +373,10 @@ class Primitive:
         # None: for a one-argument linear primitive, the JVP as a function of
         # the tangent alone, built once when linearize compiles its sweep.
         self.linear_map = None
+        # Optional add_into(params) -> (acc, t -> None): for a primitive whose
+        # output is zeros with its argument placed in it (scatter), add the
+        # argument into an existing raw array in place instead.
+        self.add_into = None
         self.doc = doc or getattr(impl, "__doc__", None)
 
     def __repr__(self) -> str:

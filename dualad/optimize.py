@@ -302,8 +302,8 @@ class HessianOperator(LinearOperator):
     def _matvec(self, v):
         v = _as_vector(v, self.shape[1], self.dtype, "the vector")
         self.nprod += 1
-        if self._f_jvp is not None:
-            return np.asarray(self._f_jvp(v)[1])
+        if self._f_jvp is not None:  # the gradient's tangent only
+            return np.asarray(self._f_jvp(v, _outputs=(1,))[0])
         if self._pullback is not None:
             return np.asarray(self._pullback((np.zeros((), self.dtype), v))[0])
         return np.asarray(hvp(self._f_flat, self.x, v, mode=self._mode))
@@ -318,7 +318,7 @@ class HessianOperator(LinearOperator):
         out = np.empty((n, k), dtype=self.dtype)
         for a, b in _chunks(k, n):
             out[:, a:b] = np.asarray(self._f_jvp(np.ascontiguousarray(V[:, a:b].T),
-                                                 batched=True)[1]).T
+                                                 batched=True, _outputs=(1,))[0]).T
         self.nprod += k
         return out
 
@@ -546,9 +546,9 @@ class _ScalarObjective:
         if self._H is None:
             f_jvp = self._f_jvp  # this x's recording, even after the cache moves on
 
-            def counted_jvp(t, batched=False):
+            def counted_jvp(t, batched=False, _outputs=None):
                 self.nhvp += np.shape(t)[0] if batched else 1
-                return f_jvp(t, batched=batched)
+                return f_jvp(t, batched=batched, _outputs=_outputs)
 
             self._H = HessianOperator._from_linearization(self._x, self._value, self._grad,
                                                           counted_jvp, self.ravel.dtype)
@@ -558,7 +558,7 @@ class _ScalarObjective:
         self._evaluate(x, True)
         self.nhvp += 1
         p = _as_vector(p, self.ravel.n, self.ravel.dtype, "p")
-        return np.asarray(self._f_jvp(p)[1])
+        return np.asarray(self._f_jvp(p, _outputs=(1,))[0])
 
     def hess_dense(self, x) -> np.ndarray:
         return self.hess_operator(x).toarray()

@@ -340,12 +340,34 @@ def _compile(entries, seeded, wanted, batch):
             folded.add(p)
             p, factor = p_first, first * factor
         scales[i] = (p, factor)
+    # Sums of scatters (the cotangent of x built from x[1:], x[:-1] ...) become
+    # one zero array with each piece added into place, instead of one zero
+    # array per piece and a sum.
+    pieces: dict = {}
+    if not batch:
+        for i in kept:
+            if i in scales or i in folded:
+                continue
+            prim, vals, params, parents, out = entries[i]
+            src = in_use[i]
+            if prim.add_into is not None and len(src) == 1 and type(src[0]) is int:
+                pieces[i] = [(src[0], prim.add_into(params),
+                              prim.linear_map(vals, params, batch))]
+            elif (prim.derivs == (1.0, 1.0) and len(src) == 2
+                  and all(type(p) is int and p in pieces and uses[p] == 1 for p in src)
+                  and all(shape_of(v) == shape_of(out) for v in vals)
+                  and src[0] != src[1]):
+                pieces[i] = pieces.pop(src[0]) + pieces.pop(src[1])
+                folded.update(src)
     program = []
     for i in kept:
         if i in folded:
             continue
         if i in scales:
             program.append(_scale_step(i, *scales[i]))
+            continue
+        if i in pieces and len(pieces[i]) > 1:
+            program.append(_scatter_sum_step(i, pieces[i], shape_of(entries[i][4])))
             continue
         prim, vals, params, parents, out = entries[i]
         step = None
@@ -395,6 +417,23 @@ def _scale_step(i, p, factor):
     else:
         def step(tans):
             tans[i] = tans[p] * factor
+    return step
+
+
+def _scatter_sum_step(i, pieces, shape):
+    def step(tans):
+        ts = [tans[p] for p, _, _ in pieces]
+        if all(type(t) is np.ndarray for t in ts):
+            acc = np.zeros(shape, np.result_type(*ts))
+            for t, (_, add_into, _) in zip(ts, pieces):
+                add_into(acc, t)
+            tans[i] = acc
+        else:  # boxed tangents: the same sum, through the primitives
+            result = None
+            for t, (_, _, linear_map) in zip(ts, pieces):
+                c = linear_map(t)
+                result = c if result is None else result + c
+            tans[i] = result
     return step
 
 

@@ -329,6 +329,8 @@ def _scatter_linear_map(vals, params, batch):
 
 
 getitem_p.linear_map = _getitem_linear_map
+scatter_add_p.add_into = lambda params: (
+    lambda acc, t: _getitem_accumulate(acc, t, None, None, params["index"]))
 reshape_p.linear_map = lambda vals, params, batch: (
     (lambda t: np.reshape(t, shape_of(t)[:1] + params["shape"])) if batch
     else (lambda t: np.reshape(t, params["shape"])))
