@@ -284,6 +284,17 @@ class Tape(Trace):
         return [_lookup(tans, p) for p in wanted]
 
 
+def _shape(v) -> tuple:
+    t = type(v)
+    if t is np.ndarray or t is core.Residual:
+        return v.shape
+    return shape_of(v)
+
+
+def _broadcast(a: tuple, b: tuple) -> tuple:
+    return a if a == b or not b else np.broadcast_shapes(a, b)
+
+
 def _large(out) -> bool:
     """Is an elementwise output (and so each of its inputs) worth pruning?"""
     p = out if type(out) is np.ndarray else primal(out)
@@ -297,32 +308,36 @@ def _slot(p):
 def _compile(entries, seeded, wanted, batch):
     """The closures of a forward sweep (see ``Tape.forward_sweep``)."""
     n = len(entries)
+    # each entry's parents as plain tape positions (a slot of a multiple-output
+    # entry counts as that entry)
+    slots = [[p if type(p) is int else p[0] for p in e[3] if p is not None] for e in entries]
     live = [False] * n  # depends on a seeded input
     for pos in seeded:
         live[pos] = True
-    for i, (prim, vals, params, parents, out) in enumerate(entries):
-        if prim is not None and any(p is not None and live[_slot(p)] for p in parents):
-            live[i] = True
+    for i in range(n):
+        if entries[i][0] is not None:
+            for q in slots[i]:
+                if live[q]:
+                    live[i] = True
+                    break
     needed = [False] * n  # feeds a wanted output
     for p in wanted:
         needed[_slot(p)] = True
     for i in range(n - 1, -1, -1):
-        prim, vals, params, parents, out = entries[i]
-        if needed[i] and prim is not None:
-            for p in parents:
-                if p is not None:
-                    needed[_slot(p)] = True
-    kept = [i for i, e in enumerate(entries)
-            if e[0] is not None and live[i] and needed[i]]
+        if needed[i]:
+            for q in slots[i]:
+                needed[q] = True
+    kept = [i for i in range(n) if live[i] and needed[i] and entries[i][0] is not None]
     in_use = {}
     uses = [0] * n
     for p in wanted:
         uses[_slot(p)] += 1
     for i in kept:
-        in_use[i] = [p if p is not None and live[_slot(p)] else None for p in entries[i][3]]
-        for p in in_use[i]:
+        row = in_use[i] = [p if p is not None and live[p if type(p) is int else p[0]] else None
+                           for p in entries[i][3]]
+        for p in row:
             if p is not None:
-                uses[_slot(p)] += 1
+                uses[p if type(p) is int else p[0]] += 1
     # Chains of scalings (t_i = t_p * factor, p used only by i) fold into one
     # step with the product of the factors, computed once here.
     scales: dict = {}
@@ -355,7 +370,7 @@ def _compile(entries, seeded, wanted, batch):
                               prim.linear_map(vals, params, batch))]
             elif (prim.derivs == (1.0, 1.0) and len(src) == 2
                   and all(type(p) is int and p in pieces and uses[p] == 1 for p in src)
-                  and all(shape_of(v) == shape_of(out) for v in vals)
+                  and all(_shape(v) == _shape(out) for v in vals)
                   and src[0] != src[1]):
                 pieces[i] = pieces.pop(src[0]) + pieces.pop(src[1])
                 folded.update(src)
@@ -396,12 +411,12 @@ def _scale_term(prim, in_use, vals, params, out, batch):
     factor = d if type(d) is float else d(out, *vals, **params)
     if type(factor) is int:
         factor = float(factor)
-    arg_shape = shape_of(vals[j])
-    out_shape = shape_of(out)
+    arg_shape = _shape(vals[j])
+    out_shape = _shape(out)
     if arg_shape != out_shape:
         return None
     if type(factor) is not float:
-        fs = factor.shape if type(factor) is np.ndarray else shape_of(factor)
+        fs = _shape(factor)
         if fs != out_shape and fs != () and np.broadcast_shapes(arg_shape, fs) != out_shape:
             return None
     return p, factor
@@ -453,7 +468,7 @@ def _generic_step(i, prim, in_use, vals, params, out, batch):
 def _elementwise_step(i, prim, in_use, vals, params, out, batch):
     """One elementwise entry: t_out = Σ_j t_j · ∂out/∂x_j, factors computed now."""
     terms = []
-    out_shape = shape_of(out)
+    out_shape = _shape(out)
     shapes = []
     for j, p in enumerate(in_use):
         d = prim.derivs[j]
@@ -464,14 +479,14 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch):
         factor = d if type(d) is float else d(out, *vals, **params)
         if type(factor) is int:
             factor = float(factor)
-        arg_shape = shape_of(vals[j])
+        arg_shape = _shape(vals[j])
         pad = batch and len(arg_shape) < len(out_shape)
         terms.append((p, factor, pad, arg_shape))
         shapes.append(arg_shape if type(factor) is float else
-                      np.broadcast_shapes(arg_shape, shape_of(factor)))
+                      _broadcast(arg_shape, _shape(factor)))
     if not terms:
         return lambda tans: None
-    broadcast = (np.broadcast_shapes(*shapes) != out_shape)
+    broadcast = any(sh != out_shape for sh in shapes) and np.broadcast_shapes(*shapes) != out_shape
     if len(terms) == 1 and not broadcast and not terms[0][2]:
         return _scale_step(i, terms[0][0], terms[0][1])
     if (len(terms) == 2 and not broadcast and not batch
