@@ -324,16 +324,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         out = _call(f, tree_unflatten(p_tree, boxed))
     finally:
         trace.active = False
-    o_leaves, o_tree = tree_flatten(out)
-    outs, out_tangents = [], []
-    for o in o_leaves:
-        _check_not_leaked(o, trace)
-        if isinstance(o, Dual) and o._trace is trace:
-            outs.append(o._value)
-            out_tangents.append(o.tangent)
-        else:
-            outs.append(o)
-            out_tangents.append(_zeros(o, lead))
+    outs, out_tangents, o_tree = _strip(trace, out, "tangent")
+    out_tangents = [_zeros(o, lead) if t is None else t for o, t in zip(outs, out_tangents)]
     if not STATE.nan_safe and _has_nan(out_tangents):
         with _nan_safe():
             return jvp(f, primals, tangents, batched=batched)
@@ -355,19 +347,20 @@ def _record(f, primals, origin):
     return tape, p_leaves, p_tree, [b._pos for b in boxed], out
 
 
-def _strip(tape, tree_value):
-    """Output leaves with this tape's boxes removed, and their tape positions."""
+def _strip(trace, tree_value, attr: str = "_pos"):
+    """Output leaves with this trace's boxes removed, with what each box
+    carried (``attr``: a tape position, or a tangent), None for the others."""
     leaves, tree = tree_flatten(tree_value)
-    values, positions = [], []
+    values, carried = [], []
     for o in leaves:
-        _check_not_leaked(o, tape)
-        if isinstance(o, TapeValue) and o._trace is tape:
+        _check_not_leaked(o, trace)
+        if isinstance(o, Box) and o._trace is trace:
             values.append(o._value)
-            positions.append(o._pos)
+            carried.append(getattr(o, attr))
         else:
             values.append(o)
-            positions.append(None)
-    return values, positions, tree
+            carried.append(None)
+    return values, carried, tree
 
 
 def vjp(f: Callable, *primals, has_aux: bool = False):
