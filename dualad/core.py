@@ -200,6 +200,17 @@ class Box:
     item = _no_conversion(".item()")
     tolist = _no_conversion(".tolist()")
 
+    # ---- in-place accumulation (used only by the reverse pass) ------------------
+    def _inplace_ok(self) -> bool:
+        """May the reverse pass add into this box's own arrays?  Only boxes it
+        allocated itself are ever asked; the default is no."""
+        return False
+
+    def _add_in_place(self, other, index=None) -> bool:
+        """Add ``other`` into this box (at ``index``, an indexing key object),
+        in place; False when that is not possible and a new sum is needed."""
+        return False
+
     def __round__(self, ndigits=None):
         # Rounding has derivative zero: the value, as a constant.
         return np.round(primal(self), ndigits or 0)

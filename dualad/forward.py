@@ -141,6 +141,36 @@ class Dual(Box):
         self.tangent = tangent
         self._trace = trace
 
+    def _inplace_ok(self) -> bool:
+        return type(self._value) is np.ndarray and type(self.tangent) is np.ndarray
+
+    def _add_in_place(self, other, index=None) -> bool:
+        # The reverse pass of forward-over-reverse sums cotangents that are
+        # duals; adding both parts in place saves a new primal and tangent.
+        if type(other) is not Dual or other._trace is not self._trace:
+            return False
+        v, t, ov, ot = self._value, self.tangent, other._value, other.tangent
+        if not (type(ov) is np.ndarray and type(ot) is np.ndarray
+                and ov.dtype == v.dtype and ot.dtype == t.dtype):
+            return False
+        if index is None:
+            if ov.shape != v.shape or ot.shape != t.shape:
+                return False
+            v += ov
+            t += ot
+            return True
+        bd = t.ndim - v.ndim
+        if bd and index.front:
+            return False
+        tkey = index.batched(bd) if bd else index.key
+        if index.basic:
+            v[index.key] += ov
+            t[tkey] += ot
+        else:
+            np.add.at(v, index.key, ov)
+            np.add.at(t, tkey, ot)
+        return True
+
 
 _NO_PARAMS: dict = {}  # shared, never mutated
 

@@ -168,14 +168,23 @@ class Tape(Trace):
             cur = cts[p]
             if cur is None:
                 cts[p] = c
-                if fresh and type(c) is np.ndarray:
+                if fresh and (type(c) is np.ndarray or (isinstance(c, Box) and c._inplace_ok())):
                     owned.add(p)
-            elif (p in owned and type(c) is np.ndarray and c.shape == cur.shape
-                  and c.dtype == cur.dtype):
-                cur += c
+            elif p in owned and type(cur) is np.ndarray:
+                if type(c) is np.ndarray and c.shape == cur.shape and c.dtype == cur.dtype:
+                    cur += c
+                else:
+                    cts[p] = cur + c
+            elif p in owned and cur._add_in_place(c):
+                pass
             else:
-                cur = cts[p] = cur + c
-                if type(cur) is np.ndarray:
+                new = cts[p] = cur + c
+                # a sum is ours alone: raw, or two boxes of one transformation
+                # (then both of its parts are new arrays)
+                if type(new) is np.ndarray or (
+                        isinstance(new, Box) and isinstance(cur, Box) and isinstance(c, Box)
+                        and type(cur) is type(c) and cur._trace is c._trace
+                        and new._trace is cur._trace and new._inplace_ok()):
                     owned.add(p)
 
         for pos, g in seeds:
@@ -223,12 +232,11 @@ class Tape(Trace):
                     else:
                         add(p, c)
                 continue
-            if prim.accumulate is not None and type(g) is np.ndarray:
+            if prim.accumulate is not None and (type(g) is np.ndarray or isinstance(g, Box)):
                 p = parents[0]
                 cur = cts[p] if type(p) is int else None
-                if cur is not None and p in owned and cur.dtype == g.dtype:
-                    prim.accumulate(cur, g, out, *vals, **params)
-                else:
+                if not (cur is not None and p in owned and cur.dtype == g.dtype
+                        and prim.accumulate(cur, g, out, *vals, **params)):
                     (c,) = prim.apply_vjp(g, out, (True,), vals, params)
                     add(p, c, fresh=True)
                 continue

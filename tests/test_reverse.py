@@ -79,3 +79,20 @@ def test_a_formula_that_reads_an_argument_keeps_it():
     check_grads(lambda x: np.sum(f(x, x * 0.5)) + np.sum(g(x)), (x[:7],), order=2)
     np.testing.assert_allclose(ad.grad(lambda x: np.sum(f(x, x * 0.5)))(x),
                                np.exp(0.5 * x) * (1 + 0.5 * x), rtol=1e-12)
+
+
+@pytest.mark.parametrize("f", [
+    lambda x: np.sum(100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2),
+    lambda x: np.sum(np.sin(x[[0, 2, 2, 1, 0]]) * x[::2].sum()) + np.sum(x[1:3] ** 3),
+    lambda x: np.sum(x[:3] * x[2:5] * x[[4, 4, 0, 1, 3]][:3]) + np.sum(np.exp(x) * x),
+], ids=["rosenbrock", "repeated-indices", "overlapping-slices"])
+def test_forward_over_reverse_with_cotangents_summed_in_place(f):
+    # forward-over-reverse sums dual cotangents in place (indexing adds into
+    # slices); it must agree with reverse-over-reverse, which does not, and
+    # with the dense Hessian built in vector mode.
+    x = np.array([0.3, -1.2, 2.0, 0.5, 0.9, 1.1])
+    v = np.array([1.0, -0.5, 0.25, 2.0, -1.0, 0.3])
+    np.testing.assert_allclose(ad.hvp(f, x, v), ad.hvp(f, x, v, mode="rev-over-rev"),
+                               rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(ad.hessian(f)(x) @ v, ad.hvp(f, x, v), rtol=1e-12, atol=1e-12)
+    check_grads(ad.grad(f), (x,), order=1)

@@ -300,12 +300,18 @@ scatter_add_p = Primitive(
     doc="The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.")
 
 
-def _getitem_accumulate(acc, g, out, x, index):
-    """Add getitem's cotangent into an accumulated raw array, in place."""
+def _getitem_accumulate(acc, g, out, x, index) -> bool:
+    """Add getitem's cotangent into an accumulated array (raw, or a box of
+    raw arrays), in place; False if that is not possible."""
+    if isinstance(acc, Box):
+        return acc._add_in_place(g, index)
+    if isinstance(g, Box):
+        return False
     if index.basic:
         acc[index.key] += g
     else:
         np.add.at(acc, index.key, g)
+    return True
 
 
 getitem_p.accumulate = _getitem_accumulate
