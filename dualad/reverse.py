@@ -382,6 +382,22 @@ def _compile(entries, seeded, wanted, batch):
                   and src[0] != src[1]):
                 pieces[i] = pieces.pop(src[0]) + pieces.pop(src[1])
                 folded.update(src)
+    # Elementwise entries of several terms absorb the scalings that feed only
+    # them (t = (t_a * f) * g + ... becomes t_a * (f * g) + ...).
+    def fold(p, factor, pad):
+        if pad or p not in scales or uses[p] != 1:
+            return p, factor
+        p_first, first = scales.pop(p)
+        folded.add(p)
+        return p_first, first * factor
+
+    built = {}
+    for i in kept:
+        prim = entries[i][0]
+        if prim.derivs is not None and i not in scales and i not in folded \
+                and not (i in pieces and len(pieces[i]) > 1):
+            _, vals, params, parents, out = entries[i]
+            built[i] = _elementwise_step(i, prim, in_use[i], vals, params, out, batch, fold)
     program = []
     for i in kept:
         if i in folded:
@@ -393,9 +409,9 @@ def _compile(entries, seeded, wanted, batch):
             program.append(_scatter_sum_step(i, pieces[i], shape_of(entries[i][4])))
             continue
         prim, vals, params, parents, out = entries[i]
-        step = None
-        if prim.derivs is not None:
-            step = _elementwise_step(i, prim, in_use[i], vals, params, out, batch)
+        step = built.get(i)
+        if step is not None:
+            pass
         elif prim.linear_map is not None and len(in_use[i]) == 1 and type(in_use[i][0]) is int:
             fn = prim.linear_map(vals, params, batch)
             if fn is not None:
@@ -473,8 +489,9 @@ def _generic_step(i, prim, in_use, vals, params, out, batch):
     return step
 
 
-def _elementwise_step(i, prim, in_use, vals, params, out, batch):
-    """One elementwise entry: t_out = Σ_j t_j · ∂out/∂x_j, factors computed now."""
+def _elementwise_step(i, prim, in_use, vals, params, out, batch, fold=None):
+    """One elementwise entry: t_out = Σ_j t_j · ∂out/∂x_j, factors computed now
+    (``fold(p, factor, pad)`` may replace a term by the scaling that feeds it)."""
     terms = []
     out_shape = _shape(out)
     shapes = []
@@ -489,6 +506,8 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch):
             factor = float(factor)
         arg_shape = _shape(vals[j])
         pad = batch and len(arg_shape) < len(out_shape)
+        if fold is not None:
+            p, factor = fold(p, factor, pad)
         terms.append((p, factor, pad, arg_shape))
         shapes.append(arg_shape if type(factor) is float else
                       _broadcast(arg_shape, _shape(factor)))
