@@ -527,9 +527,29 @@ def linearize(f: Callable, *primals):
     out_vals, out_pos, out_tree = _strip(tape, out)
     wanted = [p for p in out_pos if p is not None]
 
+    plain = len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray
+    keys: dict = {}
+
     def f_jvp(*tangents, batched: bool = False, _outputs=None):
         # _outputs (internal, used by dualad.optimize): a tuple of output leaf
         # indices; only those are computed, and returned as a list.
+        if (_outputs is not None and plain and not batched and len(tangents) == 1
+                and type(tangents[0]) is np.ndarray and tangents[0].shape == p_leaves[0].shape
+                and tangents[0].dtype == p_leaves[0].dtype):
+            # the Hessian-operator product: one plain vector in, known outputs
+            key = keys.get(_outputs)
+            if key is None:
+                want = tuple(out_pos[j] for j in _outputs if out_pos[j] is not None)
+                key = keys[_outputs] = ((in_pos[0],), want, False)
+            t = tangents[0]
+            res = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
+            if not STATE.nan_safe and _has_nan(res):
+                with _nan_safe():
+                    res = tape.forward_sweep([(in_pos[0], t)], key[1], False)
+            res = iter(res)
+            leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j])
+                      for j in _outputs]
+            return _unalias(leaves, [t, p_leaves[0]])
         t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")

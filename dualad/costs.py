@@ -351,7 +351,7 @@ class _Counting:
     def _forward_sweep(self, original):
         work = self.work
 
-        def forward_sweep(tape, seeds, wanted, batch):
+        def forward_sweep(tape, seeds, wanted, batch, key=None):
             work.passes += 1
             entries = tape.entries
             reach = bytearray(len(entries))
@@ -374,7 +374,7 @@ class _Counting:
                     work.rule_apps += 1
                     work.rule_work += active * k * _op_cost(prim, vals, params, out)
             eval_work = work.eval_work
-            result = original(tape, seeds, wanted, batch)
+            result = original(tape, seeds, wanted, batch, key)
             if all_raw:
                 work.eval_work = eval_work
             return result

@@ -251,7 +251,7 @@ class Tape(Trace):
         return [cts[p] for p in wanted]
 
     # ---- forward sweep (linearize) --------------------------------------
-    def forward_sweep(self, seeds, wanted, batch: bool):
+    def forward_sweep(self, seeds, wanted, batch: bool, key=None):
         """Tangents at positions ``wanted`` given input tangents, reusing the
         recorded primals.
 
@@ -264,7 +264,8 @@ class Tape(Trace):
         """
         if STATE.nan_safe:
             return self._sweep_generic(seeds, wanted, batch)
-        key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
+        if key is None:
+            key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
         if self._cache is None:
             self._cache = {}
         program = self._cache.get(key)
