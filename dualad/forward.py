@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, UFUNC_RULES, Box, Trace, scale, shape_of
+from .core import STATE, UFUNC_RULES, Box, Primitive, Trace, scale, shape_of
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -203,3 +203,18 @@ def _install_dual_operators():
 
 _install_dual_operators()
 
+
+
+def _dual_array_ufunc(self, ufunc, method, *inputs, **kwargs):
+    """``np.sin(dual)`` and other one-argument ufunc calls go straight to the
+    trace's unary fast path; anything else takes ``Box``'s generic dispatch."""
+    if len(inputs) == 1 and method == "__call__" and not kwargs:
+        rule = UFUNC_RULES.get(ufunc)
+        trace = self._trace
+        if rule is not None and rule.__class__ is Primitive and trace.active:
+            return trace.process(rule, inputs, _NO_PARAMS)
+    return _box_array_ufunc(self, ufunc, method, *inputs, **kwargs)
+
+
+_box_array_ufunc = Box.__array_ufunc__
+Dual.__array_ufunc__ = _dual_array_ufunc
