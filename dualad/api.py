@@ -235,10 +235,13 @@ def _unalias(results: list, given: list) -> list:
     arrays = [a for a in given if isinstance(a, np.ndarray)]
     fresh = []
     for r in results:
-        if isinstance(r, np.ndarray) and (
-                not r.flags.writeable
-                or any(np.may_share_memory(r, a) for a in arrays)):
-            r = r.copy()
+        if isinstance(r, np.ndarray):
+            if r.base is None and r.flags.writeable:
+                # owns its memory: it can only alias a given array by being it
+                if any(r is a for a in arrays):
+                    r = r.copy()
+            elif not r.flags.writeable or any(np.may_share_memory(r, a) for a in arrays):
+                r = r.copy()
         fresh.append(r)
     return fresh
 
