@@ -174,8 +174,10 @@ class Tape(Trace):
                 if type(c) is np.ndarray and c.shape == cur.shape and c.dtype == cur.dtype:
                     cur += c
                 else:
-                    cts[p] = cur + c
-            elif p in owned and cur._add_in_place(c):
+                    new = cts[p] = cur + c
+                    if type(new) is not np.ndarray:  # e.g. a NumPy scalar
+                        owned.discard(p)
+            elif p in owned and isinstance(cur, Box) and cur._add_in_place(c):
                 pass
             else:
                 new = cts[p] = cur + c

@@ -96,3 +96,13 @@ def test_forward_over_reverse_with_cotangents_summed_in_place(f):
                                rtol=1e-12, atol=1e-12)
     np.testing.assert_allclose(ad.hessian(f)(x) @ v, ad.hvp(f, x, v), rtol=1e-12, atol=1e-12)
     check_grads(ad.grad(f), (x,), order=1)
+
+
+def test_cotangent_sums_that_become_numpy_scalars_are_not_updated_in_place():
+    # Found by the property tests: a 0-d cotangent sum turned into a NumPy
+    # scalar while still marked as an array the backward pass owned.
+    def program(x, y):
+        h = np.cbrt(2 + np.sin(x))
+        h = h[None, ...]
+        return np.arccos(np.tanh(h) / 2) * y
+    check_grads(program, (np.array(0.27392337), np.array(-0.46042657)), order=2)
