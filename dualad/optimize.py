@@ -173,6 +173,8 @@ def _all_numbers(seq) -> bool:
 
 def _as_vector(v, n: int, dtype, what: str):
     """A product's input as a flat float vector (SciPy probes with int8 vectors)."""
+    if type(v) is np.ndarray and v.dtype == dtype and v.shape == (n,):
+        return v  # already right: the common case, checked cheaply
     v = np.asarray(v)
     if v.dtype.kind not in "fiub":
         raise TypeError(f"{what} has dtype {v.dtype}; expected real numbers")
@@ -298,6 +300,21 @@ class HessianOperator(LinearOperator):
         self.value = float(np.reshape(value, ()))
         self.grad = np.asarray(g, dtype=dtype).reshape(-1)
         self.nprod = 0  # Hessian-vector products computed, counting each column of matmat
+
+    def dot(self, x):
+        # SciPy's Newton-CG calls H.dot(p) once per conjugate-gradient step:
+        # a plain vector goes straight to the product, past LinearOperator's
+        # generic dispatch; anything else (matrices, operators) takes it.
+        if type(x) is np.ndarray and x.ndim == 1:
+            return self._matvec(x)
+        return super().dot(x)
+
+    def matvec(self, x):
+        if type(x) is np.ndarray and x.ndim == 1 and x.shape[0] == self.shape[1]:
+            return self._matvec(x)
+        return super().matvec(x)
+
+    __matmul__ = dot
 
     def _matvec(self, v):
         v = _as_vector(v, self.shape[1], self.dtype, "the vector")
