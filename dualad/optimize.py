@@ -319,6 +319,9 @@ class HessianOperator(LinearOperator):
     def _matvec(self, v):
         v = _as_vector(v, self.shape[1], self.dtype, "the vector")
         self.nprod += 1
+        product = getattr(self._f_jvp, "_product", None)
+        if product is not None:  # the gradient's tangent, by the shortest path
+            return product(v, 1)
         if self._f_jvp is not None:  # the gradient's tangent only
             return np.asarray(self._f_jvp(v, _outputs=(1,))[0])
         if self._pullback is not None:
@@ -501,6 +504,11 @@ class _TransposedJacobian(LinearOperator):
 
 
 # ---- caches keyed on x ------------------------------------------------------------
+def _same_point(x, y) -> bool:
+    """x equals the cached point y (a NaN never matches: it is recomputed)."""
+    return x is y or (x.shape == y.shape and bool((x == y).all()))
+
+
 class _ScalarObjective:
     """Value, gradient and Hessian products of ``fun`` at the last x asked for.
 
@@ -529,7 +537,7 @@ class _ScalarObjective:
     def _evaluate(self, x, need_hessian: bool):
         x = np.asarray(x, dtype=self.ravel.dtype).reshape(-1)
         if self._x is not None and (self._f_jvp is not None or not need_hessian) \
-                and np.array_equal(x, self._x):
+                and _same_point(x, self._x):
             return
         try:
             if need_hessian or self.record:
@@ -567,6 +575,13 @@ class _ScalarObjective:
                 self.nhvp += np.shape(t)[0] if batched else 1
                 return f_jvp(t, batched=batched, _outputs=_outputs)
 
+            product = getattr(f_jvp, "_product", None)
+            if product is not None:
+                def counted_product(t, output):
+                    self.nhvp += 1
+                    return product(t, output)
+                counted_jvp._product = counted_product
+
             self._H = HessianOperator._from_linearization(self._x, self._value, self._grad,
                                                           counted_jvp, self.ravel.dtype)
         return self._H
@@ -596,7 +611,7 @@ class _VectorFunction:
 
     def operator(self, x) -> JacobianOperator:
         x = np.asarray(x, dtype=self.ravel.dtype).reshape(-1)
-        if self._op is None or not np.array_equal(x, self._x):
+        if self._op is None or not _same_point(x, self._x):
             try:
                 value, f_jvp = linearize(self.F_flat, x)
             except TypeError as exc:
