@@ -121,6 +121,8 @@ def _build(td, it):
 # ---- checking and converting inputs ---------------------------------------------
 def _float_leaf(x, where: str):
     """A differentiable input leaf as a float array (boxes pass through)."""
+    if type(x) is np.ndarray and x.dtype.kind == "f":
+        return x  # the common case, checked cheaply
     if isinstance(x, Box):
         kind = np.result_type(primal(x)).kind
         if kind != "f":
@@ -433,6 +435,8 @@ def _check_argnums(argnums, nargs: int) -> tuple:
 
 def _scalar_seed(out, fname: str):
     p = primal(out)
+    if type(p) is np.float64 or (type(p) is np.ndarray and p.ndim == 0 and p.dtype == np.float64):
+        return np.ones(())  # the common case, checked cheaply
     if isinstance(out, (tuple, list, dict)) or np.ndim(p) != 0:
         shape = np.shape(p) if not isinstance(out, (tuple, list, dict)) else type(out).__name__
         raise TypeError(
@@ -582,6 +586,23 @@ def linearize(f: Callable, *primals):
         leaves = _unalias(leaves, t_leaves + p_leaves)
         return tree_unflatten(out_tree, leaves)
 
+    def product(t, output: int):
+        """Internal (dualad.optimize's Hessian products): the tangent of output
+        leaf ``output`` for one plain vector ``t`` of the primal's shape and
+        dtype -- f_jvp's work without its checks and pytree handling."""
+        key = keys.get(output)
+        if key is None:
+            if out_pos[output] is None:
+                return f_jvp(t, _outputs=(output,))[0]
+            key = keys[output] = ((in_pos[0],), (out_pos[output],), False)
+        (r,) = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
+        if type(r) is not np.ndarray or np.isnan(np.add.reduce(r, axis=None)) \
+                or r.base is not None or not r.flags.writeable or r is t:
+            return f_jvp(t, _outputs=(output,))[0]  # the careful path
+        return r
+
+    if plain:
+        f_jvp._product = product
     return tree_unflatten(out_tree, out_vals), f_jvp
 
 
