@@ -308,7 +308,11 @@ def _broadcast(a: tuple, b: tuple) -> tuple:
 
 def _large(out) -> bool:
     """Is an elementwise output (and so each of its inputs) worth pruning?"""
-    p = out if type(out) is np.ndarray else primal(out)
+    if type(out) is np.ndarray:
+        return out.size >= core.RESIDUAL_MIN_SIZE
+    if type(out) is np.float64:
+        return False
+    p = primal(out)
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
