@@ -156,6 +156,8 @@ class Box:
         rule = UFUNC_RULES.get(ufunc)
         if rule is None:
             raise TypeError(_missing_rule_message(ufunc))
+        if len(inputs) == 1 and type(rule) is Primitive and self._trace.active:
+            return self._trace.process(rule, inputs, NO_PARAMS)  # np.sin(x): ours alone
         return rule(*inputs)
 
     def _ufunc_with_options(self, ufunc, method, inputs, kwargs):
@@ -694,29 +696,38 @@ def _call_jvp(prim, tangents, out, args, params):
     return prim.jvp_rule(tangents, out, *args, **params)
 
 
+NO_PARAMS: dict = {}  # the shared, never mutated params of operator calls
+
+
 def _install_operators():
-    """Python operators on boxes call the same rules as the NumPy ufuncs."""
+    """Python operators on boxes call the same rules as the NumPy ufuncs.
+
+    When the other operand is raw or a box of the same transformation, this
+    box's trace is the newest one involved and handles the call directly (the
+    common ``x * 2.0`` and ``x + y``); otherwise the call dispatches by level.
+    """
     binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
               "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul,
               "mod": np.remainder, "floordiv": np.floor_divide}
 
     def make(ufunc, reflected):
-        # With a raw other operand, this box's trace handles the call
-        # directly (the common `x * 2.0`); otherwise dispatch by level.
-        if reflected:
-            def op(self, other):
-                rule = UFUNC_RULES[ufunc]
-                trace = self._trace
-                if type(rule) is Primitive and not isinstance(other, Box) and trace.active:
-                    return trace.process(rule, (other, self), {})
-                return rule(other, self)
-        else:
-            def op(self, other):
-                rule = UFUNC_RULES[ufunc]
-                trace = self._trace
-                if type(rule) is Primitive and not isinstance(other, Box) and trace.active:
-                    return trace.process(rule, (self, other), {})
-                return rule(self, other)
+        def op(self, other):
+            rule = UFUNC_RULES[ufunc]
+            trace = self._trace
+            args = (other, self) if reflected else (self, other)
+            if type(rule) is Primitive and trace.active and (
+                    not isinstance(other, Box) or other._trace is trace):
+                return trace.process(rule, args, NO_PARAMS)
+            return rule(*args)
+        return op
+
+    def make_unary(ufunc):
+        def op(self):
+            rule = UFUNC_RULES[ufunc]
+            trace = self._trace
+            if type(rule) is Primitive and trace.active:
+                return trace.process(rule, (self,), NO_PARAMS)
+            return rule(self)
         return op
 
     for name, ufunc in binary.items():
@@ -727,7 +738,7 @@ def _install_operators():
     for name, ufunc in compare.items():
         setattr(Box, f"__{name}__", make(ufunc, False))
     for name, ufunc in {"neg": np.negative, "pos": np.positive, "abs": np.absolute}.items():
-        setattr(Box, f"__{name}__", (lambda u: lambda self: UFUNC_RULES[u](self))(ufunc))
+        setattr(Box, f"__{name}__", make_unary(ufunc))
 
 
 _install_operators()

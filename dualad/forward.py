@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, UFUNC_RULES, Box, Primitive, Trace, scale, shape_of
+from .core import STATE, Box, Trace, scale, shape_of
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -171,50 +171,3 @@ class Dual(Box):
             np.add.at(t, tkey, ot)
         return True
 
-
-_NO_PARAMS: dict = {}  # shared, never mutated
-
-
-def _install_dual_operators():
-    """Arithmetic operators of a Dual with a raw operand or a Dual of the same
-    trace go straight to the binary fast path (the bulk of typical code);
-    anything else takes the generic dispatch of ``Box``."""
-    ops = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
-           "truediv": np.true_divide, "pow": np.power}
-
-    def make(name, ufunc, reflected):
-        generic = getattr(Box, name)
-
-        def op(self, other):
-            trace = self._trace
-            if trace.active and not trace.batch and (
-                    not isinstance(other, Box) or (type(other) is Dual and other._trace is trace)):
-                args = (other, self) if reflected else (self, other)
-                return trace.process(UFUNC_RULES[ufunc], args, _NO_PARAMS)
-            return generic(self, other)
-        op.__name__ = name
-        return op
-
-    for short, ufunc in ops.items():
-        for reflected in (False, True):
-            name = f"__{'r' if reflected else ''}{short}__"
-            setattr(Dual, name, make(name, ufunc, reflected))
-
-
-_install_dual_operators()
-
-
-
-def _dual_array_ufunc(self, ufunc, method, *inputs, **kwargs):
-    """``np.sin(dual)`` and other one-argument ufunc calls go straight to the
-    trace's unary fast path; anything else takes ``Box``'s generic dispatch."""
-    if len(inputs) == 1 and method == "__call__" and not kwargs:
-        rule = UFUNC_RULES.get(ufunc)
-        trace = self._trace
-        if rule is not None and rule.__class__ is Primitive and trace.active:
-            return trace.process(rule, inputs, _NO_PARAMS)
-    return _box_array_ufunc(self, ufunc, method, *inputs, **kwargs)
-
-
-_box_array_ufunc = Box.__array_ufunc__
-Dual.__array_ufunc__ = _dual_array_ufunc
