@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import STATE, Box, LeakedValueError, primal
+from .core import STATE, Box, LeakedValueError, primal, unwrap
 from .forward import Dual, ForwardTrace
 from .reverse import Tape, TapeValue
 
@@ -356,15 +356,9 @@ def _strip(trace, tree_value, attr: str = "_pos"):
     """Output leaves with this trace's boxes removed, with what each box
     carried (``attr``: a tape position, or a tangent), None for the others."""
     leaves, tree = tree_flatten(tree_value)
-    values, carried = [], []
     for o in leaves:
         _check_not_leaked(o, trace)
-        if isinstance(o, Box) and o._trace is trace:
-            values.append(o._value)
-            carried.append(getattr(o, attr))
-        else:
-            values.append(o)
-            carried.append(None)
+    values, carried, _ = unwrap(trace, leaves, attr)
     return values, carried, tree
 
 

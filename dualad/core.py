@@ -57,7 +57,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 __all__ = [
-    "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of",
+    "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of", "unwrap",
     "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
     "unbroadcast", "nondiff", "elementwise", "REPLACEMENTS", "safe_product",
 ]
@@ -93,6 +93,28 @@ class Trace:
 
     def process(self, prim: "Primitive", args: tuple, params: dict):
         raise NotImplementedError
+
+
+def unwrap(trace: "Trace", args, attr: str):
+    """One layer of boxes removed: the values under ``trace``'s boxes, what
+    each of those boxes carries (``attr``: a tangent, a tape position; None
+    for the other arguments), and whether boxes of outer (older)
+    transformations are left -- then the primitive must be called again
+    rather than its raw implementation."""
+    values = []
+    carried = []
+    lower = False
+    for a in args:
+        if isinstance(a, Box) and a._trace is trace:
+            v = a._value
+            carried.append(getattr(a, attr))
+        else:
+            v = a
+            carried.append(None)
+        if isinstance(v, Box):
+            lower = True
+        values.append(v)
+    return values, carried, lower
 
 
 def primal(x):

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, scale, shape_of
+from .core import STATE, Box, Trace, scale, shape_of, unwrap
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -61,20 +61,7 @@ class ForwardTrace(Trace):
             return Dual(out, a.tangent * d(out, x), self)
         if len(args) == 2 and prim.derivs is not None and not self.batch:
             return self._binary(prim, args, params)
-        primals = []
-        tangents = []
-        lower = False  # are boxes of outer transformations left?
-        for a in args:
-            if type(a) is Dual and a._trace is self:
-                primals.append(a._value)
-                tangents.append(a.tangent)
-                if isinstance(primals[-1], Box):
-                    lower = True
-            else:
-                if isinstance(a, Box):
-                    lower = True
-                primals.append(a)
-                tangents.append(None)
+        primals, tangents, lower = unwrap(self, args, "tangent")
         out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         t_out = prim.apply_jvp(tangents, out, primals, params, self.batch)
         if prim.multiple_results:

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast
+from .core import STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast, unwrap
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -107,20 +107,7 @@ class Tape(Trace):
                 return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
             entries.append((prim, (va, vb), params, (pa, pb), out))
             return TapeValue(out, self, len(entries) - 1)
-        vals = []
-        parents = []
-        lower = False  # are boxes of outer transformations left?
-        for a in args:
-            if type(a) is TapeValue and a._trace is self:
-                vals.append(a._value)
-                parents.append(a._pos)
-                if isinstance(vals[-1], Box):
-                    lower = True
-            else:
-                if isinstance(a, Box):
-                    lower = True
-                vals.append(a)
-                parents.append(None)
+        vals, parents, lower = unwrap(self, args, "_pos")
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         if prim.residuals is not None and _large(out):
             return self._record_pruned(prim, vals, params, parents, out)
