@@ -362,6 +362,34 @@ def _strip(trace, tree_value, attr: str = "_pos"):
     return values, carried, tree
 
 
+def _split_aux(tape, out, has_aux: bool):
+    """``(output, aux)`` of a function recorded on ``tape`` (aux unboxed)."""
+    if not has_aux:
+        return out, None
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError("with has_aux=True, f must return a pair (output, aux)")
+    out, aux = out
+    aux_vals, _, aux_tree = _strip(tape, aux)
+    return out, tree_unflatten(aux_tree, aux_vals)
+
+
+def _nan_retry(compute):
+    """``compute()``, and once more in NaN-safe mode if a result is NaN."""
+    res = compute()
+    if not STATE.nan_safe and _has_nan(res):
+        with _nan_safe():
+            res = compute()
+    return res
+
+
+def _cotangents(tape, seeds, in_pos, p_leaves, given) -> list:
+    """The backward pass from ``seeds`` to the inputs: fresh arrays, with real
+    zeros for inputs no cotangent reached."""
+    cts = _nan_retry(lambda: tape.backward(seeds, in_pos)) if seeds else [None] * len(in_pos)
+    leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
+    return _unalias(leaves, list(p_leaves) + list(given))
+
+
 def vjp(f: Callable, *primals, has_aux: bool = False):
     """Vector-Jacobian product: returns ``(f(*primals), pullback)`` (and ``aux``).
 
@@ -376,13 +404,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     [2.0, 6.0]
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "vjp")
-    aux = None
-    if has_aux:
-        if not (isinstance(out, (tuple, list)) and len(out) == 2):
-            raise TypeError("with has_aux=True, f must return a pair (output, aux)")
-        out, aux = out
-        aux_vals, _, aux_tree = _strip(tape, aux)
-        aux = tree_unflatten(aux_tree, aux_vals)
+    out, aux = _split_aux(tape, out, has_aux)
     out_vals, out_pos, out_tree = _strip(tape, out)
     out_value = tree_unflatten(out_tree, out_vals)
 
@@ -396,12 +418,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
             c = _tangent_leaf(c, o, f"cotangent leaf {i}", False)
             if pos is not None:
                 seeds.append((pos, c))
-        cts = tape.backward(seeds, in_pos)
-        if not STATE.nan_safe and _has_nan(cts):
-            with _nan_safe():
-                cts = tape.backward(seeds, in_pos)
-        leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
-        leaves = _unalias(leaves, c_leaves + p_leaves + out_vals)
+        leaves = _cotangents(tape, seeds, in_pos, p_leaves, c_leaves + out_vals)
         return tree_unflatten(p_tree, leaves)
 
     pullback.__doc__ = "Cotangents of the primals given a cotangent of the output."
@@ -451,38 +468,16 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     (5.0, [2.0, 4.0])
     """
     def wrapped(*args, **kwargs):
-        nums = _check_argnums(argnums, len(args))
-
-        def partial(*diff):
-            full = list(args)
-            for i, d in zip(nums, diff):
-                full[i] = d
-            return f(*full, **kwargs)
-
+        partial, x = _partial(f, args, kwargs, argnums)
         # vjp's steps, without re-checking a seed that is ours
-        tape, p_leaves, p_tree, in_pos, out = _record(
-            partial, [args[i] for i in nums], "grad")
-        aux = None
-        if has_aux:
-            if not (isinstance(out, (tuple, list)) and len(out) == 2):
-                raise TypeError("with has_aux=True, f must return a pair (output, aux)")
-            out, aux = out
-            aux_vals, _, aux_tree = _strip(tape, aux)
-            aux = tree_unflatten(aux_tree, aux_vals)
+        tape, p_leaves, p_tree, in_pos, out = _record(partial, (x,), "grad")
+        out, aux = _split_aux(tape, out, has_aux)
         if isinstance(out, (tuple, list, dict)):
             _scalar_seed(out, "grad")  # raises
         (value,), (pos,), _ = _strip(tape, out)
         seed = _scalar_seed(value, "grad")
-        if pos is None:
-            cts = [None] * len(in_pos)
-        else:
-            cts = tape.backward([(pos, seed)], in_pos)
-            if not STATE.nan_safe and _has_nan(cts):
-                with _nan_safe():
-                    cts = tape.backward([(pos, seed)], in_pos)
-        leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
-        g = tree_unflatten(p_tree, _unalias(leaves, p_leaves + [value]))
-        g = g[0] if not isinstance(argnums, (tuple, list)) else g
+        seeds = [] if pos is None else [(pos, seed)]
+        (g,) = tree_unflatten(p_tree, _cotangents(tape, seeds, in_pos, p_leaves, [value]))
         if has_aux:
             return (value, aux), g
         return value, g
@@ -526,31 +521,12 @@ def linearize(f: Callable, *primals):
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "linearize")
     out_vals, out_pos, out_tree = _strip(tape, out)
-    wanted = [p for p in out_pos if p is not None]
 
-    plain = len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray
     keys: dict = {}
 
     def f_jvp(*tangents, batched: bool = False, _outputs=None):
         # _outputs (internal, used by dualad.optimize): a tuple of output leaf
         # indices; only those are computed, and returned as a list.
-        if (_outputs is not None and plain and not batched and len(tangents) == 1
-                and type(tangents[0]) is np.ndarray and tangents[0].shape == p_leaves[0].shape
-                and tangents[0].dtype == p_leaves[0].dtype):
-            # the Hessian-operator product: one plain vector in, known outputs
-            key = keys.get(_outputs)
-            if key is None:
-                want = tuple(out_pos[j] for j in _outputs if out_pos[j] is not None)
-                key = keys[_outputs] = ((in_pos[0],), want, False)
-            t = tangents[0]
-            res = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
-            if not STATE.nan_safe and _has_nan(res):
-                with _nan_safe():
-                    res = tape.forward_sweep([(in_pos[0], t)], key[1], False)
-            res = iter(res)
-            leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j])
-                      for j in _outputs]
-            return _unalias(leaves, [t, p_leaves[0]])
         t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
@@ -558,27 +534,13 @@ def linearize(f: Callable, *primals):
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
         lead = _batch_lead(t_leaves, batched)
         seeds = list(zip(in_pos, t_leaves))
-        if _outputs is not None:
-            want = [out_pos[j] for j in _outputs if out_pos[j] is not None]
-            res = tape.forward_sweep(seeds, want, batched)
-            if not STATE.nan_safe and _has_nan(res):
-                with _nan_safe():
-                    res = tape.forward_sweep(seeds, want, batched)
-            res = iter(res)
-            leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j], lead)
-                      for j in _outputs]
-            return _unalias(leaves, t_leaves + p_leaves)
-        res = tape.forward_sweep(seeds, wanted, batched)
-        if not STATE.nan_safe and _has_nan(res):
-            with _nan_safe():
-                res = tape.forward_sweep(seeds, wanted, batched)
-        res = iter(res)
-        leaves = []
-        for o, p in zip(out_vals, out_pos):
-            t = next(res) if p is not None else None
-            leaves.append(t if t is not None else _zeros(o, lead))
+        which = range(len(out_pos)) if _outputs is None else _outputs
+        want = [out_pos[j] for j in which if out_pos[j] is not None]
+        res = iter(_nan_retry(lambda: tape.forward_sweep(seeds, want, batched)))
+        leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j], lead)
+                  for j in which]
         leaves = _unalias(leaves, t_leaves + p_leaves)
-        return tree_unflatten(out_tree, leaves)
+        return leaves if _outputs is not None else tree_unflatten(out_tree, leaves)
 
     def product(t, output: int):
         """Internal (dualad.optimize's Hessian products): the tangent of output
@@ -595,7 +557,7 @@ def linearize(f: Callable, *primals):
             return f_jvp(t, _outputs=(output,))[0]  # the careful path
         return r
 
-    if plain:
+    if len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray:
         f_jvp._product = product
     return tree_unflatten(out_tree, out_vals), f_jvp
 

@@ -210,6 +210,16 @@ _TRACE_HINT = ("(dualad.optimize differentiates this function with dualad; if it
                "jac='2-point' for finite differences.)")
 
 
+def _gradient_tangent(f_jvp, v):
+    """H v: the tangent of the gradient (output 1 of a recorded
+    ``linearize(value_and_grad(f))``) along a flat vector ``v`` of its dtype,
+    by the linearization's direct product path when it has one."""
+    product = getattr(f_jvp, "_product", None)
+    if product is not None:
+        return product(v, 1)
+    return np.asarray(f_jvp(v, _outputs=(1,))[0])
+
+
 def _chunks(k: int, n: int):
     step = max(1, min(k, _BATCH_ELEMENTS // max(n, 1)))
     for start in range(0, k, step):
@@ -319,11 +329,8 @@ class HessianOperator(LinearOperator):
     def _matvec(self, v):
         v = _as_vector(v, self.shape[1], self.dtype, "the vector")
         self.nprod += 1
-        product = getattr(self._f_jvp, "_product", None)
-        if product is not None:  # the gradient's tangent, by the shortest path
-            return product(v, 1)
-        if self._f_jvp is not None:  # the gradient's tangent only
-            return np.asarray(self._f_jvp(v, _outputs=(1,))[0])
+        if self._f_jvp is not None:
+            return _gradient_tangent(self._f_jvp, v)
         if self._pullback is not None:
             return np.asarray(self._pullback((np.zeros((), self.dtype), v))[0])
         return np.asarray(hvp(self._f_flat, self.x, v, mode=self._mode))
@@ -590,7 +597,7 @@ class _ScalarObjective:
         self._evaluate(x, True)
         self.nhvp += 1
         p = _as_vector(p, self.ravel.n, self.ravel.dtype, "p")
-        return np.asarray(self._f_jvp(p, _outputs=(1,))[0])
+        return _gradient_tangent(self._f_jvp, p)
 
     def hess_dense(self, x) -> np.ndarray:
         return self.hess_operator(x).toarray()
