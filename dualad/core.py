@@ -452,7 +452,7 @@ class Primitive:
         """
         if self.elementwise and batch and len(args) > 1:
             out_nd = np.ndim(primal(out))
-            tangents = [_pad_batched(t, a, out_nd) for t, a in zip(tangents, args)]
+            tangents = [pad_batched(t, ndim_of(a), out_nd) for t, a in zip(tangents, args)]
         derivs = self.derivs
         if derivs is not None:  # elementwise, from its derivative formulas
             result = None
@@ -465,9 +465,7 @@ class Primitive:
             result = _call_jvp(self, tangents, out, args, params)
         if result is not None and self.elementwise and len(args) > 1:
             want = out.shape if isinstance(out, np.ndarray) else np.shape(primal(out))
-            have = result.shape
-            if len(have) < len(want) or have[len(have) - len(want):] != want:
-                result = np.broadcast_to(result, (have[:1] if batch else ()) + want)
+            result = fill_output_shape(result, want, batch)
         return result
 
     def apply_vjp(self, g, out, needs: Sequence[bool], args: Sequence, params: dict):
@@ -618,15 +616,22 @@ def safe_product(t, d):
     return np.where((primal(t) == 0) | (primal(d) == 0), 0.0, t * d)
 
 
-def _pad_batched(t, arg, out_nd):
-    """Give a batched tangent ``t`` of ``arg`` the output's rank (k, 1.., *arg.shape)."""
-    if t is None:
-        return None
-    arg_nd = ndim_of(arg)
-    if arg_nd >= out_nd:
+def pad_batched(t, arg_nd: int, out_nd: int):
+    """Give a batched tangent ``t`` of an argument of rank ``arg_nd`` the
+    output's rank, (k, 1.., *arg.shape), so broadcasting lines it up."""
+    if t is None or arg_nd >= out_nd:
         return t
     s = shape_of(t)
     return np.reshape(t, s[:1] + (1,) * (out_nd - arg_nd) + s[1:])
+
+
+def fill_output_shape(result, want: tuple, batch: bool):
+    """An elementwise tangent that broadcasting left smaller than the output
+    (shape ``want``, after the batch axis if ``batch``), broadcast to it."""
+    have = shape_of(result)
+    if len(have) < len(want) or have[len(have) - len(want):] != want:
+        result = np.broadcast_to(result, (have[:1] if batch else ()) + want)
+    return result
 
 
 def unbroadcast(g, shape: tuple):

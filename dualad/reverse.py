@@ -47,7 +47,8 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast, unwrap
+from .core import (STATE, Box, Trace, fill_output_shape, pad_batched, primal, prune, scale,
+                   shape_of, unbroadcast, unwrap)
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -534,13 +535,11 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch, fold=None):
         for p, factor, pad, arg_shape in terms:
             t = tans[p]
             if pad:
-                s = shape_of(t)
-                t = np.reshape(t, s[:1] + (1,) * (n_out - len(arg_shape)) + s[1:])
+                t = pad_batched(t, len(arg_shape), n_out)
             c = t if (type(factor) is float and factor == 1.0) else t * factor
             result = c if result is None else result + c
         if broadcast:
-            lead = shape_of(result)[:1] if batch else ()
-            result = np.broadcast_to(result, lead + out_shape)
+            result = fill_output_shape(result, out_shape, batch)
         tans[i] = result
     return step
 

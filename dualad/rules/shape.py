@@ -16,7 +16,7 @@ import operator
 
 import numpy as np
 
-from ..core import Box, Primitive, ndim_of, primal, register, shape_of
+from ..core import Box, Primitive, ndim_of, primal, register, shape_of, unbroadcast
 from .reductions import normalize_axes
 
 __all__ = ["reshape_p", "transpose_p", "broadcast_to_p", "getitem_p",
@@ -173,15 +173,10 @@ def _broadcast_tangent(t, x, shape):
     return broadcast_to_p(t, shape=ts[:bd] + shape)
 
 
-def _unbroadcast_to(g, x):
-    from ..core import unbroadcast
-    return unbroadcast(g, shape_of(x))
-
-
 broadcast_to_p = Primitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     jvp=(lambda t, out, x, shape: _broadcast_tangent(t, x, shape),),
-    vjp=(lambda g, out, x, shape: _unbroadcast_to(g, x),))
+    vjp=(lambda g, out, x, shape: unbroadcast(g, shape_of(x)),))
 
 
 def broadcast_to(array, shape, subok=False):
