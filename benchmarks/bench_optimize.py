@@ -71,17 +71,16 @@ def best_time(fn, repeat=5, number=1):
     return best
 
 
-def interleaved(runs: dict, repeat: int):
-    """Run each callable ``repeat`` times, interleaved; best time and last result each."""
-    out = {}
-    for _ in range(repeat):
-        for name, fn in runs.items():
-            t0 = time.perf_counter()
-            res = fn()
-            t = time.perf_counter() - t0
-            if name not in out or t < out[name][1]:
-                out[name] = (res, t)
-    return out
+def _load_logistic_example():
+    spec = importlib.util.spec_from_file_location(
+        "logistic_regression", ROOT / "examples" / "logistic_regression.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+logistic = _load_logistic_example()  # examples/logistic_regression.py, as a module
+interleaved = logistic.interleaved
 
 
 # ---- 1. Newton-CG end to end ------------------------------------------------------------
@@ -246,19 +245,10 @@ def bench_newton_cg(sizes, repeat_small):
 
 
 # ---- 2. operator product vs fresh hvp ----------------------------------------------------
-def logistic_problem():
-    spec = importlib.util.spec_from_file_location(
-        "logistic_regression", ROOT / "examples" / "logistic_regression.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def bench_operator():
     print("\n2. One Hessian-vector product: HessianOperator vs a fresh dualad.hvp call")
     print(f"   {'problem':<26}{'fresh hvp':>12}{'build H':>12}{'H @ v':>12}{'ratio':>8}"
           f"{'matmat k=8, per column':>25}")
-    logistic = logistic_problem()
     loss = logistic.make_problem()[0]
     cases = [("Rosenbrock n=1e3", rosen, starting_point(1000) * 0.9),
              ("Rosenbrock n=1e5", rosen, starting_point(100000) * 0.9),
@@ -284,7 +274,6 @@ def bench_operator():
 # ---- 3. the logistic-regression example -----------------------------------------------------
 def bench_logistic(repeat):
     print("\n3. Logistic regression example, 20000 x 200 (best of interleaved runs)")
-    logistic = logistic_problem()
     loss, loss_and_grad, hessp = logistic.make_problem()
     results = logistic.run(loss, loss_and_grad, hessp, 200, repeat=repeat)
     print(f"   {'':20s}{'iterations':>11}{'f+g evals':>10}{'H products':>11}{'time [s]':>10}"

@@ -66,8 +66,14 @@ def run(loss, loss_and_grad, hessp, n, tol=1e-8, repeat=1):
         "L-BFGS-B, by hand": lambda: scipy.optimize.minimize(loss_and_grad, w0, jac=True,
                                                              method="L-BFGS-B", tol=tol),
     }
+    return interleaved(runs, repeat)
+
+
+def interleaved(runs: dict, repeat: int) -> dict:
+    """Run each callable ``repeat`` times, interleaved so that load on the
+    machine hits all runs alike; {name: (last result, best time)}."""
     out = {}
-    for _ in range(repeat):  # interleaved, so that load on the machine hits all runs alike
+    for _ in range(repeat):
         for name, fn in runs.items():
             t0 = time.perf_counter()
             res = fn()
