@@ -178,6 +178,15 @@ def _op_cost(prim: Primitive, args: Sequence, params: dict, out) -> float:
     return float(max([out_size, 1] + [_size(a) for a in args]))
 
 
+def _json(data: dict, path, indent: int) -> str:
+    """``data`` as JSON text, written to ``path`` too if given."""
+    text = json.dumps(data, indent=indent)
+    if path is not None:
+        with open(path, "w") as fh:
+            fh.write(text + "\n")
+    return text
+
+
 def _nbytes(v) -> int:
     if isinstance(v, np.ndarray):
         return v.nbytes
@@ -584,11 +593,7 @@ class CostReport:
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int = 2) -> str:
         """The report as JSON (written to ``path`` too if given)."""
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
-        return text
+        return _json(self.to_dict(), path, indent)
 
     def rows(self) -> list[list[str]]:
         rows = []
@@ -1057,11 +1062,8 @@ class SweepReport:
                 "crossover": self.crossover(), "reports": [r.to_dict() for r in self.reports]}
 
     def to_json(self, path: str | os.PathLike | None = None, indent: int = 2) -> str:
-        text = json.dumps(self.to_dict(), indent=indent)
-        if path is not None:
-            with open(path, "w") as fh:
-                fh.write(text + "\n")
-        return text
+        """The sweep as JSON (written to ``path`` too if given)."""
+        return _json(self.to_dict(), path, indent)
 
     TABLES = {"time": "median time (× f)", "work": "ops (work units × f)",
               "memory": "tape bytes / peak memory"}
