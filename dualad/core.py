@@ -660,12 +660,11 @@ def _jvp_from_vjp(prim: Primitive):
     def jvp(tangents, out, *args, **params):
         from .api import vjp as _vjp  # the API layer is loaded by then
         result = None
-        nargs = len(args)
         for i, t in enumerate(tangents):
             if t is None:
                 continue
             def vjp_i(u, i=i):
-                cts = _call_vjp(prim, u, out, args, params, nargs)
+                cts = _call_vjp(prim, u, out, args, params)
                 c = cts[i]
                 if c is None:
                     return np.zeros(shape_of(args[i]))
@@ -704,7 +703,7 @@ def _vjp_from_jvp(prim: Primitive):
     return vjp
 
 
-def _call_vjp(prim, g, out, args, params, nargs):
+def _call_vjp(prim, g, out, args, params):
     if prim._vjp_per_arg:
         return [rule(g, out, *args, **params) if rule is not None else None
                 for rule in prim.vjp_rule]
