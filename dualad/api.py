@@ -552,9 +552,9 @@ def linearize(f: Callable, *primals):
                 return f_jvp(t, _outputs=(output,))[0]
             key = keys[output] = ((in_pos[0],), (out_pos[output],), False)
         (r,) = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
-        if type(r) is not np.ndarray or np.isnan(np.add.reduce(r, axis=None)) \
-                or r.base is not None or not r.flags.writeable or r is t:
-            return f_jvp(t, _outputs=(output,))[0]  # the careful path
+        if type(r) is not np.ndarray or np.isnan(np.add.reduce(r, axis=None)):
+            return f_jvp(t, _outputs=(output,))[0]  # the careful path (NaN-safe retry)
+        (r,) = _unalias([r], [t, p_leaves[0]])
         return r
 
     if len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray:
