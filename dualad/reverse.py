@@ -417,6 +417,13 @@ def _compile(entries, seeded, wanted, batch):
     return program
 
 
+def _factor(d, out, vals, params):
+    """An elementwise partial derivative at the recorded point (a constant
+    formula as a float)."""
+    factor = d if type(d) is float else d(out, *vals, **params)
+    return float(factor) if type(factor) is int else factor
+
+
 def _scale_term(prim, in_use, vals, params, out, batch):
     """``(p, factor)`` if this elementwise entry is t_out = t_p * factor with
     no padding or broadcasting; else None."""
@@ -426,10 +433,7 @@ def _scale_term(prim, in_use, vals, params, out, batch):
     j, p = live[0]
     if type(p) is not int:
         return None
-    d = prim.derivs[j]
-    factor = d if type(d) is float else d(out, *vals, **params)
-    if type(factor) is int:
-        factor = float(factor)
+    factor = _factor(prim.derivs[j], out, vals, params)
     arg_shape = _shape(vals[j])
     out_shape = _shape(out)
     if arg_shape != out_shape:
@@ -496,9 +500,7 @@ def _elementwise_step(i, prim, in_use, vals, params, out, batch, fold=None):
             if p is not None and type(p) is not int:
                 return None  # a slot of a multiple-output entry: take the general path
             continue
-        factor = d if type(d) is float else d(out, *vals, **params)
-        if type(factor) is int:
-            factor = float(factor)
+        factor = _factor(d, out, vals, params)
         arg_shape = _shape(vals[j])
         pad = batch and len(arg_shape) < len(out_shape)
         if fold is not None:

@@ -20,7 +20,7 @@ import string
 import numpy as np
 
 from ..core import Box, Primitive, ndim_of, primal, register, shape_of, unbroadcast
-from .reductions import normalize_axes, sum_p
+from .reductions import _keepdims_shape, normalize_axes, sum_p
 from .shape import (Index, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
                     transpose)
 
@@ -303,11 +303,7 @@ def _safe(out):
 
 
 def _keep(v, x, axis, keepdims):
-    if keepdims:
-        return v
-    shape = shape_of(x)
-    nd = len(shape)
-    return reshape(v, tuple(1 if i - nd in axis else n for i, n in enumerate(shape)))
+    return v if keepdims else reshape(v, _keepdims_shape(shape_of(x), axis))
 
 
 l2norm_p = Primitive(
