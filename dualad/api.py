@@ -520,6 +520,48 @@ def linearize(f: Callable, *primals):
     3.0
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "linearize")
+    return _linearization(tape, p_leaves, p_tree, in_pos, out)
+
+
+def _linearize_value_and_grad(f: Callable, x: np.ndarray):
+    """``linearize(value_and_grad(f), x)`` for one float array ``x``, on one tape.
+
+    ``f`` is recorded, then its backward pass is recorded on the same tape
+    (``Tape.backward(..., record=True)``) instead of on a second, nested
+    tape: the same values and the same tangents (``f_jvp(v)[1]`` is the
+    Hessian-vector product), with one layer of boxes less to go through --
+    what ``dualad.optimize`` pays at every iterate of a second-order method.
+    """
+    def record():
+        p_leaves = [_float_leaf(x, "primal leaf 0")]
+        tape = Tape("linearize")
+        boxed = tape.new_input(p_leaves[0])
+        try:
+            out = _call(f, (boxed,))
+            if isinstance(out, (tuple, list, dict)):
+                _scalar_seed(out, "grad")  # raises
+            (value,), (pos,), _ = _strip(tape, out)
+            seed = _scalar_seed(value, "grad")
+            g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0] \
+                if pos is not None else None
+        finally:
+            tape.active = False
+        if g is None:
+            g = _zeros(p_leaves[0])
+        elif type(g) is np.ndarray:  # a gradient that does not depend on x
+            (g,) = _unalias([g], p_leaves)
+        _, p_tree = tree_flatten((x,))
+        return tape, p_leaves, p_tree, [boxed._pos], (out, g)
+
+    recorded = record()
+    if not STATE.nan_safe and _has_nan([primal(recorded[4][1])]):
+        with _nan_safe():
+            recorded = record()
+    return _linearization(*recorded)
+
+
+def _linearization(tape, p_leaves, p_tree, in_pos, out):
+    """``(value, f_jvp)`` of ``linearize`` from a recording."""
     out_vals, out_pos, out_tree = _strip(tape, out)
 
     keys: dict = {}

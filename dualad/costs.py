@@ -325,11 +325,11 @@ class _Counting:
     def _backward(self, original):
         work = self.work
 
-        def backward(tape, seeds, wanted):
+        def backward(tape, seeds, wanted, record=False):
             work.passes += 1
             entries = tape.entries
             reach = bytearray(len(entries))
-            all_raw = True
+            all_raw = not record  # a recorded backward's arithmetic is counted as recorded
             for pos, g in seeds:
                 reach[_pos0(pos)] = 1
                 all_raw = all_raw and not _boxed(g)
@@ -350,7 +350,7 @@ class _Counting:
                     work.rule_apps += 1
                     work.rule_work += active * _op_cost(prim, vals, params, out)
             eval_work = work.eval_work
-            result = original(tape, seeds, wanted)
+            result = original(tape, seeds, wanted, record)
             if all_raw:  # the arithmetic of primitives raw rules call is in their estimates
                 work.eval_work = eval_work
             return result

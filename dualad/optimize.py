@@ -30,8 +30,9 @@ True
 The invariant
 -------------
 Work that depends only on ``x`` is done once per ``x``.  A Hessian operator
-records the gradient computation at ``x`` on a tape once
-(``linearize(value_and_grad(f), x)``); every product is then one forward
+records the gradient computation at ``x`` on a tape once -- the values of
+``linearize(value_and_grad(f), x)``, with ``f`` and its backward pass on one
+tape rather than on two nested ones; every product is then one forward
 tangent sweep over that tape, reusing the primal values and the derivative
 factors of elementwise operations, and ``matmat`` pushes k directions in one
 sweep (vector mode).  Inside :func:`minimize` the same recording also gives
@@ -64,7 +65,8 @@ import numpy as np
 import scipy.optimize as _so
 from scipy.sparse.linalg import LinearOperator
 
-from .api import HVP_MODES, hvp, linearize, tree_flatten, tree_unflatten, value_and_grad, vjp
+from .api import (HVP_MODES, _linearize_value_and_grad, hvp, linearize, tree_flatten,
+                  tree_unflatten, value_and_grad, vjp)
 
 __all__ = ["HessianOperator", "JacobianOperator", "minimize", "least_squares",
            "fun_and_jac", "jac", "hess", "hessp", "MINIMIZE_METHODS"]
@@ -287,7 +289,7 @@ class HessianOperator(LinearOperator):
         self._mode = mode
         self._f_jvp = self._pullback = None
         if mode == "fwd-over-rev":
-            (value, g), self._f_jvp = linearize(value_and_grad(f_flat), x_flat)
+            (value, g), self._f_jvp = _linearize_value_and_grad(f_flat, x_flat)
         elif mode == "rev-over-rev":
             (value, g), self._pullback = vjp(value_and_grad(f_flat), x_flat)
         else:
@@ -548,7 +550,7 @@ class _ScalarObjective:
             return
         try:
             if need_hessian or self.record:
-                (value, g), f_jvp = linearize(self._vg, x)
+                (value, g), f_jvp = _linearize_value_and_grad(self.f_flat, x)
             else:
                 (value, g), f_jvp = self._vg(x), None
         except TypeError as exc:

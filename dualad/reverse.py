@@ -136,8 +136,16 @@ class Tape(Trace):
         return TapeValue(out, self, len(self.entries) - 1)
 
     # ---- reverse sweep --------------------------------------------------
-    def backward(self, seeds, wanted):
+    def backward(self, seeds, wanted, record: bool = False):
         """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs).
+
+        With ``record=True`` the backward pass is itself recorded on this tape
+        (the tape must still be active): each entry's recorded values are
+        boxed again as this tape's values before its VJP rule runs, so the
+        rule's operations append entries and the cotangents returned are
+        values of this tape.  A forward sweep from an input then gives the
+        tangent of the gradient -- a Hessian-vector product -- on one tape,
+        without a second level of boxes (``api._linearize_value_and_grad``).
 
         Cotangents flowing into one position are summed.  A sum that dualad
         allocated itself (``owned``) is raw, fresh and referenced nowhere
@@ -187,6 +195,8 @@ class Tape(Trace):
             prim, vals, params, parents, out = entries[i]
             if prim is None:  # an input: keep its cotangent
                 continue
+            if record:
+                vals, out = self._boxed(i, prim, vals, parents, out)
             cts[i] = None  # free it as soon as it has been pulled back
             owned.discard(i)
             derivs = prim.derivs
@@ -239,6 +249,17 @@ class Tape(Trace):
                 if p is not None and c is not None:
                     add(p, c)
         return [cts[p] for p in wanted]
+
+    def _boxed(self, i, prim, vals, parents, out):
+        """Entry ``i``'s values as this tape's values again (Residuals and
+        constants stay as they are)."""
+        vals = tuple(v if p is None or type(v) is core.Residual else TapeValue(v, self, p)
+                     for v, p in zip(vals, parents))
+        if prim.multiple_results:
+            out = tuple(TapeValue(o, self, (i, k)) for k, o in enumerate(out))
+        elif type(out) is not core.Residual:
+            out = TapeValue(out, self, i)
+        return vals, out
 
     # ---- forward sweep (linearize) --------------------------------------
     def forward_sweep(self, seeds, wanted, batch: bool, key=None):

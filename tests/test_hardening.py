@@ -24,6 +24,7 @@ import pytest
 import dualad as ad
 from dualad import core
 from dualad.checkpoint import checkpoint
+from dualad.optimize import HessianOperator
 from dualad.testing import check_grads, check_jvp, numerical_jvp
 
 X = np.array([0.3, -1.2, 2.0])
@@ -173,6 +174,10 @@ def test_kink_second_derivative_in_every_mode(case):
     H = ad.hessian(f)(x).reshape(n, n)
     columns = {mode: np.stack([ad.hvp(f, x, e, mode=mode).ravel() for e in basis(x)], axis=1)
                for mode in ad.HVP_MODES}
+    # the operator records f and its backward pass on one tape (dualad.optimize)
+    H_op = HessianOperator(f, x)
+    columns["HessianOperator"] = np.stack([H_op @ e.ravel() for e in basis(x)], axis=1)
+    columns["HessianOperator.matmat"] = H_op @ np.eye(n)
     if case.hessian is not None:
         assert_exact(H, case.hessian, "hessian")
         for mode, Hm in columns.items():
@@ -245,6 +250,7 @@ def test_where_with_nan_branch_has_derivative_one_in_every_mode(x):
     for mode in ad.HVP_MODES:
         assert_exact(ad.hvp(scalar, x, one, mode=mode), np.zeros(shape), f"hvp {mode}")
     assert_exact(ad.hessian(scalar)(x), np.zeros(shape + shape), "hessian")
+    assert_exact(HessianOperator(scalar, x) @ one.ravel(), np.zeros(one.size), "HessianOperator")
     # third order, through every pair of nestings
     assert_exact(ad.grad(lambda y: ad.grad(lambda z: ad.grad(scalar)(z) * z)(y))(1.0), 0.0)
     assert_exact(ad.jvp(lambda y: ad.hvp(scalar, y, 1.0, mode="rev-over-fwd"), (1.0,), (1.0,))[1], 0.0)

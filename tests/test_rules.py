@@ -32,6 +32,7 @@ import scipy.special as sp
 
 import dualad as ad
 from dualad import core
+from dualad.api import _linearize_value_and_grad
 from dualad.testing import check_grads
 
 
@@ -645,6 +646,27 @@ def test_hessian_fwd_over_rev_equals_rev_over_rev(case):
     h = ad.hessian(case.f)(x)
     np.testing.assert_allclose(h, ad.jacrev(ad.jacrev(case.f))(x), rtol=1e-9, atol=1e-11)
     assert h.shape == np.shape(x) * 2
+
+
+@pytest.mark.parametrize("case", SINGLE_ARG, ids=[c.id for c in SINGLE_ARG])
+def test_gradient_recorded_on_one_tape(case):
+    """dualad.optimize records f and its backward pass on one tape (each VJP
+    rule run on the tape's own values): the value, gradient and Hessian-vector
+    product must equal those of grad and of the reverse-over-forward HVP."""
+    (x,) = case.args
+    x = np.array(x, dtype=float)
+    weights = _random_tree_like(case.f(x), 11)
+
+    def scalar(z):
+        return ad.api._tree_vdot(case.f(z), weights)
+    v = np.random.default_rng(12).standard_normal(x.shape)
+    (value, g), f_jvp = _linearize_value_and_grad(scalar, x)
+    np.testing.assert_allclose(value, scalar(x), rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g, ad.grad(scalar)(x), rtol=1e-10, atol=1e-12)
+    hv = ad.hvp(scalar, x, v, mode="rev-over-fwd")
+    np.testing.assert_allclose(f_jvp(v)[1], hv, rtol=1e-9, atol=1e-11)
+    if x.ndim == 1:
+        np.testing.assert_allclose(f_jvp._product(v, 1), hv, rtol=1e-9, atol=1e-11)
 
 
 # ---- completeness ----------------------------------------------------------------------
