@@ -94,6 +94,11 @@ class Trace:
     def process(self, prim: "Primitive", args: tuple, params: dict):
         raise NotImplementedError
 
+    def binary(self, prim: "Primitive", a, b, params=None):
+        """``process`` for two arguments (the operators' path; traces may
+        specialise it)."""
+        return self.process(prim, (a, b), NO_PARAMS if params is None else params)
+
 
 def unwrap(trace: "Trace", args, attr: str):
     """One layer of boxes removed: the values under ``trace``'s boxes, what
@@ -737,14 +742,22 @@ def _install_operators():
               "mod": np.remainder, "floordiv": np.floor_divide}
 
     def make(ufunc, reflected):
-        def op(self, other):
-            rule = UFUNC_RULES[ufunc]
-            trace = self._trace
-            args = (other, self) if reflected else (self, other)
-            if type(rule) is Primitive and trace.active and (
-                    not isinstance(other, Box) or other._trace is trace):
-                return trace.process(rule, args, NO_PARAMS)
-            return rule(*args)
+        if reflected:
+            def op(self, other):
+                rule = UFUNC_RULES[ufunc]
+                trace = self._trace
+                if type(rule) is Primitive and trace.active and (
+                        not isinstance(other, Box) or other._trace is trace):
+                    return trace.binary(rule, other, self)
+                return rule(other, self)
+        else:
+            def op(self, other):
+                rule = UFUNC_RULES[ufunc]
+                trace = self._trace
+                if type(rule) is Primitive and trace.active and (
+                        not isinstance(other, Box) or other._trace is trace):
+                    return trace.binary(rule, self, other)
+                return rule(self, other)
         return op
 
     def make_unary(ufunc):

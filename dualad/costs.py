@@ -224,7 +224,7 @@ class _Counting:
     """Context manager counting the work of the calls made inside it.
 
     It wraps each primitive's ``impl`` (evaluations), ``ForwardTrace.process``
-    (JVP rules), ``Tape.backward`` and ``Tape.forward_sweep`` (VJP and
+    (JVP rules; ``ForwardTrace.binary`` is sent through it), ``Tape.backward`` and ``Tape.forward_sweep`` (VJP and
     linearized JVP rules, found by walking the tape the way they do) and
     ``Tape.__init__`` (tape entries and bytes), and restores them on exit.
     """
@@ -244,6 +244,9 @@ class _Counting:
         for prim in self._primitives:
             self._wrap_impl(prim)
         self._patch(ForwardTrace, "process", self._forward_process)
+        # the operators' direct path, routed through the counted process
+        self._patch(ForwardTrace, "binary", lambda original: (
+            lambda trace, prim, a, b, params=None: trace.process(prim, (a, b), params or {})))
         self._patch(ForwardTrace, "__init__", self._trace_init)
         self._patch(Tape, "backward", self._backward)
         self._patch(Tape, "forward_sweep", self._forward_sweep)

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import STATE, Box, Trace, scale, shape_of, unwrap
+from .core import NO_PARAMS, STATE, Box, Trace, scale, shape_of, unwrap
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -60,7 +60,7 @@ class ForwardTrace(Trace):
                 return Dual(out, scale(a.tangent, d, out, (x,), params), self)
             return Dual(out, a.tangent * d(out, x), self)
         if len(args) == 2 and prim.derivs is not None and not self.batch:
-            return self._binary(prim, args, params)
+            return self._binary(prim, args[0], args[1], params)
         primals, tangents, lower = unwrap(self, args, "tangent")
         out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
         t_out = prim.apply_jvp(tangents, out, primals, params, self.batch)
@@ -74,9 +74,13 @@ class ForwardTrace(Trace):
         return Dual(out, t_out, self)
 
 
-    def _binary(self, prim, args, params):
+    def binary(self, prim, a, b, params=NO_PARAMS):
+        if prim.derivs is None or self.batch:
+            return self.process(prim, (a, b), params)
+        return self._binary(prim, a, b, params)
+
+    def _binary(self, prim, a, b, params):
         """Fast path for binary elementwise primitives (unbatched)."""
-        a, b = args
         if type(a) is Dual and a._trace is self:
             xa, ta = a._value, a.tangent
         else:
@@ -85,6 +89,34 @@ class ForwardTrace(Trace):
             xb, tb = b._value, b.tangent
         else:
             xb, tb = b, None
+        if params or STATE.nan_safe:
+            return self._binary_scaled(prim, xa, ta, xb, tb, params)
+        if isinstance(xa, Box) or isinstance(xb, Box):
+            out = prim(xa, xb)
+        else:
+            out = prim.impl(xa, xb)
+        da, db = prim.derivs
+        # scale() inlined: this is the hottest path of forward mode
+        t = None
+        if ta is not None and da is not None:
+            if type(da) is float:
+                t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
+            else:
+                t = ta * da(out, xa, xb)
+        if tb is not None and db is not None:
+            if type(db) is float:
+                c = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
+            else:
+                c = tb * db(out, xa, xb)
+            t = c if t is None else t + c
+        if t is None:
+            return out
+        if t.shape != (out.shape if type(out) is np.ndarray else shape_of(out)):
+            t = np.broadcast_to(t, shape_of(out))
+        return Dual(out, t, self)
+
+    def _binary_scaled(self, prim, xa, ta, xb, tb, params):
+        """``_binary`` with parameters or in NaN-safe mode (through ``scale``)."""
         vals = (xa, xb)
         if isinstance(xa, Box) or isinstance(xb, Box):
             out = prim(xa, xb, **params)
@@ -92,27 +124,14 @@ class ForwardTrace(Trace):
             out = prim.impl(xa, xb, **params)
         da, db = prim.derivs
         t = None
-        if STATE.nan_safe or params:
-            if ta is not None and da is not None:
-                t = scale(ta, da, out, vals, params)
-            if tb is not None and db is not None:
-                c = scale(tb, db, out, vals, params)
-                t = c if t is None else t + c
-        else:  # scale() inlined: this is the hottest path of forward mode
-            if ta is not None and da is not None:
-                if type(da) is float:
-                    t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
-                else:
-                    t = ta * da(out, xa, xb)
-            if tb is not None and db is not None:
-                if type(db) is float:
-                    c = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
-                else:
-                    c = tb * db(out, xa, xb)
-                t = c if t is None else t + c
+        if ta is not None and da is not None:
+            t = scale(ta, da, out, vals, params)
+        if tb is not None and db is not None:
+            c = scale(tb, db, out, vals, params)
+            t = c if t is None else t + c
         if t is None:
             return out
-        want = out.shape if type(out) is np.ndarray else shape_of(out)
+        want = shape_of(out)
         if t.shape != want:
             t = np.broadcast_to(t, want)
         return Dual(out, t, self)

@@ -47,7 +47,7 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import (STATE, Box, Trace, fill_output_shape, pad_batched, primal, prune, scale,
+from .core import (NO_PARAMS, STATE, Box, Trace, fill_output_shape, pad_batched, primal, prune, scale,
                    shape_of, unbroadcast, unwrap)
 
 __all__ = ["Tape", "TapeValue"]
@@ -89,25 +89,7 @@ class Tape(Trace):
                 entries.append((prim, (v,), params, (a._pos,), out))
             return TapeValue(out, self, len(entries) - 1)
         if len(args) == 2 and not prim.multiple_results:
-            # Fast path for two-argument primitives.
-            a, b = args
-            if type(a) is TapeValue and a._trace is self:
-                va, pa = a._value, a._pos
-            else:
-                va, pa = a, None
-            if type(b) is TapeValue and b._trace is self:
-                vb, pb = b._value, b._pos
-            else:
-                vb, pb = b, None
-            if isinstance(va, Box) or isinstance(vb, Box):
-                out = prim(va, vb, **params)
-            else:
-                out = prim.impl(va, vb, **params)
-            entries = self.entries
-            if prim.residuals is not None and _large(out):
-                return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
-            entries.append((prim, (va, vb), params, (pa, pb), out))
-            return TapeValue(out, self, len(entries) - 1)
+            return self.binary(prim, args[0], args[1], params)
         vals, parents, lower = unwrap(self, args, "_pos")
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
         if prim.residuals is not None and _large(out):
@@ -117,6 +99,28 @@ class Tape(Trace):
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)
+
+    def binary(self, prim, a, b, params=NO_PARAMS):
+        """Fast path for two-argument primitives (the operators call it directly)."""
+        if prim.multiple_results:
+            return self.process(prim, (a, b), params)
+        if type(a) is TapeValue and a._trace is self:
+            va, pa = a._value, a._pos
+        else:
+            va, pa = a, None
+        if type(b) is TapeValue and b._trace is self:
+            vb, pb = b._value, b._pos
+        else:
+            vb, pb = b, None
+        if isinstance(va, Box) or isinstance(vb, Box):
+            out = prim(va, vb, **params)
+        else:
+            out = prim.impl(va, vb, **params) if params else prim.impl(va, vb)
+        if prim.residuals is not None and _large(out):
+            return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
+        entries = self.entries
+        entries.append((prim, (va, vb), params, (pa, pb), out))
+        return TapeValue(out, self, len(entries) - 1)
 
     def _record_pruned(self, prim, vals, params, parents, out):
         """Record an elementwise entry keeping only what the derivative
