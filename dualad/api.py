@@ -523,7 +523,7 @@ def linearize(f: Callable, *primals):
     return _linearization(tape, p_leaves, p_tree, in_pos, out)
 
 
-def _linearize_value_and_grad(f: Callable, x: np.ndarray):
+def _linearize_value_and_grad(f: Callable, x: np.ndarray, plans: dict | None = None):
     """``linearize(value_and_grad(f), x)`` for one float array ``x``, on one tape.
 
     ``f`` is recorded, then its backward pass is recorded on the same tape
@@ -531,10 +531,14 @@ def _linearize_value_and_grad(f: Callable, x: np.ndarray):
     tape: the same values and the same tangents (``f_jvp(v)[1]`` is the
     Hessian-vector product), with one layer of boxes less to go through --
     what ``dualad.optimize`` pays at every iterate of a second-order method.
+    ``plans``, a dict kept across calls, lets the tangent sweep reuse the
+    plan compiled for an earlier tape of the same structure (see
+    ``reverse._compile``).
     """
     def record():
         p_leaves = [_float_leaf(x, "primal leaf 0")]
         tape = Tape("linearize")
+        tape.plans = plans
         boxed = tape.new_input(p_leaves[0])
         try:
             out = _call(f, (boxed,))

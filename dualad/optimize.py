@@ -532,6 +532,7 @@ class _ScalarObjective:
         self.record = record
         self._x = None
         self._value = self._grad = self._f_jvp = self._H = None
+        self._plans: dict = {}  # sweep plans, reused by the next iterate's recording
         self.nhvp = 0
 
         def f_flat(z):
@@ -550,7 +551,7 @@ class _ScalarObjective:
             return
         try:
             if need_hessian or self.record:
-                (value, g), f_jvp = _linearize_value_and_grad(self.f_flat, x)
+                (value, g), f_jvp = _linearize_value_and_grad(self.f_flat, x, self._plans)
             else:
                 (value, g), f_jvp = self._vg(x), None
         except TypeError as exc:

@@ -61,12 +61,14 @@ class Tape(Trace):
     A multiple-output entry's outputs are addressed as ``(position, slot)``.
     """
 
-    __slots__ = ("entries", "_cache")
+    __slots__ = ("entries", "_cache", "plans")
 
     def __init__(self, origin: str = "vjp"):
         super().__init__(origin)
         self.entries: list = []
         self._cache = None
+        # optional dict of sweep plans shared with earlier tapes (see _compile)
+        self.plans = None
 
     def new_input(self, value) -> "TapeValue":
         pos = len(self.entries)
@@ -199,18 +201,20 @@ class Tape(Trace):
             prim, vals, params, parents, out = entries[i]
             if prim is None:  # an input: keep its cotangent
                 continue
-            if record:
-                vals, out = self._boxed(i, prim, vals, parents, out)
             cts[i] = None  # free it as soon as it has been pulled back
             owned.discard(i)
             derivs = prim.derivs
+            # With record=True, rules must run on this tape's values: entries
+            # are boxed again, elementwise ones only when a formula reads them.
             if derivs is not None and len(parents) == 1:
                 # Fast path for unary elementwise primitives.
                 d = derivs[0]
+                if record and type(d) is not float:
+                    vals, out = self._boxed(i, prim, vals, parents, out)
                 if params or safe or type(d) is float:
                     c = scale(g, d, out, vals, params)
                 else:
-                    c = g * d(out, vals[0])
+                    c = _times(g, d(out, vals[0]))
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
                     cts[p] = c
@@ -219,23 +223,28 @@ class Tape(Trace):
                 continue
             if derivs is not None and len(parents) == 2:
                 # Fast path for binary elementwise primitives.
+                bvals, bout = vals, out
+                if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
+                    bvals, bout = self._boxed(i, prim, vals, parents, out)
                 for p, d, v in zip(parents, derivs, vals):
                     if p is None or d is None:
                         continue
                     if type(d) is float:
                         c = g if d == 1.0 else (-g if d == -1.0 else g * d)
                     elif params or safe:
-                        c = scale(g, d, out, vals, params)
+                        c = scale(g, d, bout, bvals, params)
                     else:
-                        c = g * d(out, vals[0], vals[1])
-                    s = v.shape if type(v) is np.ndarray else shape_of(v)
-                    if c.shape != s:
+                        c = _times(g, d(bout, bvals[0], bvals[1]))
+                    s = v.shape if type(v) is np.ndarray else _shape(v)
+                    if _shape(c) != s:
                         c = unbroadcast(c, s)
                     if type(p) is int and cts[p] is None:
                         cts[p] = c
                     else:
                         add(p, c)
                 continue
+            if record:
+                vals, out = self._boxed(i, prim, vals, parents, out)
             if prim.accumulate is not None and (type(g) is np.ndarray or isinstance(g, Box)):
                 p = parents[0]
                 cur = cts[p] if type(p) is int else None
@@ -285,7 +294,8 @@ class Tape(Trace):
             self._cache = {}
         program = self._cache.get(key)
         if program is None:
-            program = self._cache[key] = _compile(self.entries, key[0], wanted, batch)
+            program = self._cache[key] = _compile(self.entries, key[0], wanted, batch,
+                                                  self.plans)
         tans: list = [None] * len(self.entries)
         for pos, t in seeds:
             tans[pos] = t
@@ -312,6 +322,8 @@ def _shape(v) -> tuple:
     t = type(v)
     if t is np.ndarray or t is core.Residual:
         return v.shape
+    if isinstance(v, Box) and type(v._value) is np.ndarray:
+        return v._value.shape
     return shape_of(v)
 
 
@@ -329,12 +341,83 @@ def _large(out) -> bool:
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
+def _times(g, d):
+    """``g * d``, for a cotangent ``g`` and a partial derivative ``d``.
+
+    A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
+    pull back -- times a boxed ``d`` (the backward pass of forward-over-
+    reverse, or a recorded one) is ``d`` times that number, and just ``d``
+    when the number is 1: one boxed operation, with its tangent or tape
+    entry, saved.  (A raw ``d`` is left alone: it may be an array the caller
+    owns, which must not be handed back as a cotangent.)
+    """
+    if (isinstance(d, Box) and type(g) is np.ndarray and g.ndim and g.size
+            and not any(g.strides) and shape_of(d) == g.shape):
+        s = g.reshape(-1)[0]
+        return d if s == 1.0 else d * s
+    return g * d
+
+
 def _slot(p):
     return p if type(p) is int else p[0]
 
 
-def _compile(entries, seeded, wanted, batch):
-    """The closures of a forward sweep (see ``Tape.forward_sweep``)."""
+def _compile(entries, seeded, wanted, batch, plans=None):
+    """The closures of a forward sweep (see ``Tape.forward_sweep``).
+
+    Compiling is two steps: a *plan* that depends only on the tape's
+    structure -- which entries run, which scalings fold into which, which
+    scatters are summed in place -- and a *build* that computes the
+    x-dependent factors and binds them into closures.  ``plans`` (a dict
+    shared by the successive tapes of one objective, see
+    ``api._linearize_value_and_grad``) keeps the last plan per key with the
+    structure it was made for, so a tape of the same structure -- the next
+    iterate of an optimiser -- is only built.  The build checks every factor
+    against the plan (a number where the plan had a number, the same shape)
+    and a mismatch plans afresh.
+    """
+    key = structure = None
+    if plans is not None:
+        key = (tuple(seeded), tuple(wanted), batch)
+        structure = [(e[0], e[3], _signature(e[4])) for e in entries]
+        cached = plans.get(key)
+        if cached is not None and cached[0] == structure:
+            program = _build(entries, cached[1], batch)
+            if program is not None:
+                return program
+    plan = _plan(entries, seeded, wanted, batch)
+    program = _build(entries, plan, batch)
+    if plans is not None:
+        plans[key] = (structure, plan)
+    return program
+
+
+def _signature(value):
+    """What a plan may depend on in a recorded output: its shape(s)."""
+    if type(value) is tuple:
+        return tuple(_shape(v) for v in value)
+    return _shape(value)
+
+
+def _kind(factor):
+    """A factor's signature in a plan: the number itself when it is a
+    constant (the steps it makes depend on it being ±1), else its shape."""
+    return factor if type(factor) is float else _shape(factor)
+
+
+def _plan(entries, seeded, wanted, batch):
+    """The structure of a compiled sweep, as data: a list of steps
+
+    * ``("scale", i, p, chain)``: t_i = t_p * (product of the chain's factors);
+    * ``("terms", i, terms)``: t_i = Σ t_p * (product of its chain), with
+      ``terms`` of ``(p, chain, pad, arg_shape)``;
+    * ``("pieces", i, [(p, k)])``: t_i = zeros with each t_p added in place by
+      the scatter entry k's ``add_into``;
+    * ``("linear", i, p)`` and ``("generic", i, in_use)``;
+
+    where a chain is a list of ``(entry, argument, kind)``: the factor
+    ∂out/∂arg of that entry and its expected :func:`_kind`.
+    """
     n = len(entries)
     # each entry's parents as plain tape positions (a slot of a multiple-output
     # entry counts as that entry)
@@ -367,22 +450,23 @@ def _compile(entries, seeded, wanted, batch):
             if p is not None:
                 uses[p if type(p) is int else p[0]] += 1
     # Chains of scalings (t_i = t_p * factor, p used only by i) fold into one
-    # step with the product of the factors, computed once here.
+    # step with the product of the factors.
     scales: dict = {}
     folded = set()
     for i in kept:
         prim, vals, params, parents, out = entries[i]
         if prim.derivs is None:
             continue
-        term = _scale_term(prim, in_use[i], vals, params, out, batch)
+        term = _scale_term(prim, in_use[i], vals, params, out)
         if term is None:
             continue
-        p, factor = term
+        p, j, factor = term
+        chain = [(i, j, _kind(factor))]
         if p in scales and uses[p] == 1:
             p_first, first = scales.pop(p)
             folded.add(p)
-            p, factor = p_first, first * factor
-        scales[i] = (p, factor)
+            p, chain = p_first, first + chain
+        scales[i] = (p, chain)
     # Sums of scatters (the cotangent of x built from x[1:], x[:-1] ...) become
     # one zero array with each piece added into place, instead of one zero
     # array per piece and a sum.
@@ -394,8 +478,7 @@ def _compile(entries, seeded, wanted, batch):
             prim, vals, params, parents, out = entries[i]
             src = in_use[i]
             if prim.add_into is not None and len(src) == 1 and type(src[0]) is int:
-                pieces[i] = [(src[0], prim.add_into(params),
-                              prim.linear_map(vals, params, batch))]
+                pieces[i] = [(src[0], i)]
             elif (prim.derivs == (1.0, 1.0) and len(src) == 2
                   and all(type(p) is int and p in pieces and uses[p] == 1 for p in src)
                   and all(_shape(v) == _shape(out) for v in vals)
@@ -404,42 +487,86 @@ def _compile(entries, seeded, wanted, batch):
                 folded.update(src)
     # Elementwise entries of several terms absorb the scalings that feed only
     # them (t = (t_a * f) * g + ... becomes t_a * (f * g) + ...).
-    def fold(p, factor, pad):
-        if pad or p not in scales or uses[p] != 1:
-            return p, factor
-        p_first, first = scales.pop(p)
-        folded.add(p)
-        return p_first, first * factor
-
-    built = {}
+    terms_of = {}
     for i in kept:
         prim = entries[i][0]
         if prim.derivs is not None and i not in scales and i not in folded \
                 and not (i in pieces and len(pieces[i]) > 1):
-            _, vals, params, parents, out = entries[i]
-            built[i] = _elementwise_step(i, prim, in_use[i], vals, params, out, batch, fold)
-    program = []
+            terms = _elementwise_terms(i, entries[i], in_use[i], batch)
+            if terms is None:
+                continue
+            for t, (p, chain, pad, arg_shape) in enumerate(terms):
+                if not pad and p in scales and uses[p] == 1:
+                    p_first, first = scales.pop(p)
+                    folded.add(p)
+                    terms[t] = (p_first, first + chain, pad, arg_shape)
+            terms_of[i] = terms
+    plan = []
     for i in kept:
         if i in folded:
             continue
         if i in scales:
-            program.append(_scale_step(i, *scales[i]))
-            continue
-        if i in pieces and len(pieces[i]) > 1:
-            program.append(_scatter_sum_step(i, pieces[i], shape_of(entries[i][4])))
-            continue
-        prim, vals, params, parents, out = entries[i]
-        step = built.get(i)
-        if step is not None:
-            pass
-        elif prim.linear_map is not None and len(in_use[i]) == 1 and type(in_use[i][0]) is int:
-            fn = prim.linear_map(vals, params, batch)
-            if fn is not None:
-                step = _linear_step(i, in_use[i][0], fn)
-        if step is None:
-            step = _generic_step(i, prim, in_use[i], vals, params, out, batch)
-        program.append(step)
+            plan.append(("scale", i) + scales[i])
+        elif i in pieces and len(pieces[i]) > 1:
+            plan.append(("pieces", i, pieces[i]))
+        elif i in terms_of:
+            plan.append(("terms", i, terms_of[i]))
+        elif entries[i][0].linear_map is not None and len(in_use[i]) == 1 \
+                and type(in_use[i][0]) is int:
+            plan.append(("linear", i, in_use[i][0]))
+        else:
+            plan.append(("generic", i, in_use[i]))
+    return plan
+
+
+def _build(entries, plan, batch):
+    """The closures of a plan, with this tape's factors; None if a factor does
+    not have the kind the plan expects (then the tape must be planned anew)."""
+    cache: dict = {}
+
+    def product(chain):
+        factor = None
+        for k, j, kind in chain:
+            f = cache.get((k, j))
+            if f is None:
+                prim, vals, params, parents, out = entries[k]
+                f = cache[k, j] = _factor(prim.derivs[j], out, vals, params)
+            if _kind(f) != kind:
+                raise _Replan
+            factor = f if factor is None else factor * f
+        return factor
+
+    program = []
+    try:
+        for step in plan:
+            what, i = step[0], step[1]
+            if what == "scale":
+                program.append(_scale_step(i, step[2], product(step[3])))
+            elif what == "terms":
+                terms = [(p, product(chain), pad, arg_shape)
+                         for p, chain, pad, arg_shape in step[2]]
+                program.append(_terms_step(i, terms, _shape(entries[i][4]), batch))
+            elif what == "pieces":
+                parts = []
+                for p, k in step[2]:
+                    prim, vals, params, parents, out = entries[k]
+                    parts.append((p, prim.add_into(params), prim.linear_map(vals, params, batch)))
+                program.append(_scatter_sum_step(i, parts, shape_of(entries[i][4])))
+            elif what == "linear":
+                prim, vals, params, parents, out = entries[i]
+                fn = prim.linear_map(vals, params, batch)
+                program.append(_linear_step(i, step[2], fn) if fn is not None else
+                               _generic_step(i, prim, [step[2]], vals, params, out, batch))
+            else:
+                prim, vals, params, parents, out = entries[i]
+                program.append(_generic_step(i, prim, step[2], vals, params, out, batch))
+    except _Replan:
+        return None
     return program
+
+
+class _Replan(Exception):
+    """A factor of this tape does not fit the cached plan."""
 
 
 def _factor(d, out, vals, params):
@@ -449,9 +576,9 @@ def _factor(d, out, vals, params):
     return float(factor) if type(factor) is int else factor
 
 
-def _scale_term(prim, in_use, vals, params, out, batch):
-    """``(p, factor)`` if this elementwise entry is t_out = t_p * factor with
-    no padding or broadcasting; else None."""
+def _scale_term(prim, in_use, vals, params, out):
+    """``(p, j, factor)`` if this elementwise entry is t_out = t_p * factor
+    (factor = ∂out/∂arg j) with no padding or broadcasting; else None."""
     live = [(j, p) for j, p in enumerate(in_use) if p is not None and prim.derivs[j] is not None]
     if len(live) != 1:
         return None
@@ -467,7 +594,27 @@ def _scale_term(prim, in_use, vals, params, out, batch):
         fs = _shape(factor)
         if fs != out_shape and fs != () and np.broadcast_shapes(arg_shape, fs) != out_shape:
             return None
-    return p, factor
+    return p, j, factor
+
+
+def _elementwise_terms(i, entry, in_use, batch):
+    """The terms ``(p, chain, pad, arg_shape)`` of an elementwise entry's
+    tangent Σ_j t_j · ∂out/∂x_j; None if one comes from a slot of a
+    multiple-output entry (then the general path is taken)."""
+    prim, vals, params, parents, out = entry
+    terms = []
+    out_nd = len(_shape(out))
+    for j, p in enumerate(in_use):
+        d = prim.derivs[j]
+        if p is None or d is None:
+            continue
+        if type(p) is not int:
+            return None
+        factor = _factor(d, out, vals, params)
+        arg_shape = _shape(vals[j])
+        pad = batch and len(arg_shape) < out_nd
+        terms.append((p, [(i, j, _kind(factor))], pad, arg_shape))
+    return terms
 
 
 def _scale_step(i, p, factor):
@@ -513,28 +660,13 @@ def _generic_step(i, prim, in_use, vals, params, out, batch):
     return step
 
 
-def _elementwise_step(i, prim, in_use, vals, params, out, batch, fold=None):
-    """One elementwise entry: t_out = Σ_j t_j · ∂out/∂x_j, factors computed now
-    (``fold(p, factor, pad)`` may replace a term by the scaling that feeds it)."""
-    terms = []
-    out_shape = _shape(out)
-    shapes = []
-    for j, p in enumerate(in_use):
-        d = prim.derivs[j]
-        if p is None or d is None or type(p) is not int:
-            if p is not None and type(p) is not int:
-                return None  # a slot of a multiple-output entry: take the general path
-            continue
-        factor = _factor(d, out, vals, params)
-        arg_shape = _shape(vals[j])
-        pad = batch and len(arg_shape) < len(out_shape)
-        if fold is not None:
-            p, factor = fold(p, factor, pad)
-        terms.append((p, factor, pad, arg_shape))
-        shapes.append(arg_shape if type(factor) is float else
-                      _broadcast(arg_shape, _shape(factor)))
+def _terms_step(i, terms, out_shape, batch):
+    """One elementwise entry: t_out = Σ t_p · factor over ``terms`` of
+    ``(p, factor, pad, arg_shape)`` (factors computed at build time)."""
     if not terms:
         return lambda tans: None
+    shapes = [arg_shape if type(factor) is float else _broadcast(arg_shape, _shape(factor))
+              for p, factor, pad, arg_shape in terms]
     broadcast = any(sh != out_shape for sh in shapes) and np.broadcast_shapes(*shapes) != out_shape
     if len(terms) == 1 and not broadcast and not terms[0][2]:
         return _scale_step(i, terms[0][0], terms[0][1])

@@ -18,6 +18,7 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator, cg, lsmr
 
 import dualad as ad
 import dualad.optimize as opt
+from dualad.api import _linearize_value_and_grad
 from dualad.optimize import HessianOperator, JacobianOperator
 
 
@@ -344,6 +345,45 @@ def test_hessian_from_minimize_cache_stays_at_its_point():
     np.testing.assert_allclose(obj.hess_operator(x2) @ v, so.rosen_hess_prod(x2, v), rtol=1e-12)
     np.testing.assert_allclose(obj.hessp(x1, v), so.rosen_hess_prod(x1, v), rtol=1e-12)
     assert obj.nhvp == 3
+
+
+def test_sweep_plans_are_reused_only_where_they_fit(monkeypatch):
+    """Successive recordings of one objective reuse the compiled sweep's plan;
+    a change of structure, or of a factor's kind (a number where there was an
+    array, another constant, another shape), plans afresh -- and every product
+    equals a fresh reverse-over-forward HVP either way."""
+    import dualad.reverse as reverse
+    planned = []
+    plan = reverse._plan
+    monkeypatch.setattr(reverse, "_plan", lambda *a: planned.append(1) or plan(*a))
+    const = {}
+
+    def f(x):
+        y = np.sum(np.sin(x) * const["k"] * x ** 2) + x[0] * x[-1]
+        if x[0] > 0:  # control flow on values: another tape structure
+            y = y + np.sum(np.exp(x[1:] * 0.5))
+        return y
+
+    plans = {}
+    rng = np.random.default_rng(3)
+    cases = [(3.0, 1.0, 1), (3.0, 2.0, 0), (-1.0, 2.0, 1), (np.full(5, 2.0), 2.0, 1),
+             (np.full(5, 2.5), 2.0, 0), (np.full(5, 2.5), -2.0, 1),
+             # back to the branch: its gradient sits elsewhere on the tape, so
+             # its plan was kept under another key
+             (np.full(5, 2.5), 0.5, 0)]
+    for k, first, new_plans in cases:
+        const["k"] = k
+        x = rng.standard_normal(5)
+        x[0] = first
+        v = rng.standard_normal(5)
+        before = len(planned)
+        (_, g), f_jvp = _linearize_value_and_grad(f, x, plans)
+        expected = ad.hvp(f, x, v, mode="rev-over-fwd")
+        np.testing.assert_allclose(f_jvp._product(v, 1), expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(f_jvp(v)[1], expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(g, ad.grad(f)(x), rtol=1e-12)
+        # two sweeps (of the gradient alone, and of both outputs), so two plans
+        assert len(planned) - before == 2 * new_plans, (k, first)
 
 
 # ---- pytrees -------------------------------------------------------------------
