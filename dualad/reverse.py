@@ -44,6 +44,8 @@ Design notes
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 
 from . import core
@@ -211,10 +213,14 @@ class Tape(Trace):
                 d = derivs[0]
                 if record and type(d) is not float:
                     vals, out = self._boxed(i, prim, vals, parents, out)
-                if params or safe or type(d) is float:
+                if params or safe:
                     c = scale(g, d, out, vals, params)
+                elif type(d) is float:
+                    c = g if d == 1.0 else _times(g, d, _private(g))
                 else:
-                    c = _times(g, d(out, vals[0]))
+                    dv = d(out, vals[0])
+                    c = _times(g, dv, _private(g), _private(dv))
+                    dv = None
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
                     cts[p] = c
@@ -226,15 +232,19 @@ class Tape(Trace):
                 bvals, bout = vals, out
                 if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
                     bvals, bout = self._boxed(i, prim, vals, parents, out)
-                for p, d, v in zip(parents, derivs, vals):
+                # g may be overwritten (if nothing else holds it) at its last use
+                last = 1 if (parents[1] is not None and derivs[1] is not None) else 0
+                for j, (p, d, v) in enumerate(zip(parents, derivs, vals)):
                     if p is None or d is None:
                         continue
-                    if type(d) is float:
-                        c = g if d == 1.0 else (-g if d == -1.0 else g * d)
-                    elif params or safe:
+                    if params or safe:
                         c = scale(g, d, bout, bvals, params)
+                    elif type(d) is float:
+                        c = g if d == 1.0 else _times(g, d, j == last and _private(g))
                     else:
-                        c = _times(g, d(bout, bvals[0], bvals[1]))
+                        dv = d(bout, bvals[0], bvals[1])
+                        c = _times(g, dv, j == last and _private(g), _private(dv))
+                        dv = None
                     s = v.shape if type(v) is np.ndarray else _shape(v)
                     if _shape(c) != s:
                         c = unbroadcast(c, s)
@@ -341,21 +351,77 @@ def _large(out) -> bool:
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
-def _times(g, d):
+def _times(g, d, g_private: bool = False, d_private: bool = False):
     """``g * d``, for a cotangent ``g`` and a partial derivative ``d``.
 
-    A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
-    pull back -- times a boxed ``d`` (the backward pass of forward-over-
-    reverse, or a recorded one) is ``d`` times that number, and just ``d``
-    when the number is 1: one boxed operation, with its tangent or tape
-    entry, saved.  (A raw ``d`` is left alone: it may be an array the caller
-    owns, which must not be handed back as a cotangent.)
+    * A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
+      pull back -- times a number stays one number broadcast (no pass over
+      memory); times a boxed ``d`` (the backward pass of forward-over-
+      reverse, or a recorded one) it is ``d`` times that number, and just
+      ``d`` when the number is 1: one boxed operation saved.
+    * A private operand (see :func:`_private`: a fresh array nothing else
+      holds) takes the product in place when it has the product's shape and
+      dtype -- no new array, and when ``g`` is 1 everywhere, no pass at all.
+    * Otherwise a new array.  A raw ``d`` that is not private is never handed
+      back as it is: it may be an array the caller owns.
     """
-    if (isinstance(d, Box) and type(g) is np.ndarray and g.ndim and g.size
-            and not any(g.strides) and shape_of(d) == g.shape):
+    if type(g) is not np.ndarray:
+        return g * d
+    if g.ndim and g.size and not any(g.strides):  # one number, broadcast
         s = g.reshape(-1)[0]
-        return d if s == 1.0 else d * s
+        if isinstance(d, Box):
+            if shape_of(d) == g.shape:
+                return d if s == 1.0 else d * s
+        elif np.ndim(d) == 0:
+            return np.broadcast_to(s * d, g.shape)
+        elif d_private and _fits(d, g):
+            return d if s == 1.0 else np.multiply(d, s, out=d)
+        return g * d
+    if g_private and not isinstance(d, Box) and _fits(g, d):
+        return np.multiply(g, d, out=g)
+    if d_private and _fits(d, g):
+        return np.multiply(g, d, out=d)
     return g * d
+
+
+def _fits(a, b) -> bool:
+    """May ``a * b`` be written into the raw array ``a``?"""
+    if np.ndim(b) == 0:
+        return np.result_type(a, b) == a.dtype
+    return (type(b) is np.ndarray and (b.shape == a.shape or b.ndim == 0)
+            and np.result_type(a, b) == a.dtype)
+
+
+def _private(a) -> bool:
+    """Is ``a`` a large raw array that only the caller's one local name holds?
+
+    The backward pass asks this of a cotangent it has just taken off its
+    list: if nothing else refers to it (not the user, who passed a seed; not
+    another position it was also handed to; not a view), it may be
+    overwritten instead of allocating a new array -- NumPy's own temporary
+    elision, done where NumPy cannot see it.  The reference count is compared
+    with one measured at import for the same calling pattern; on Python
+    builds without a global interpreter lock this is never claimed.
+    """
+    return (_ONE_LOCAL is not None and type(a) is np.ndarray and a.base is None
+            and a.size >= core.RESIDUAL_MIN_SIZE and a.flags.writeable
+            and sys.getrefcount(a) == _ONE_LOCAL)
+
+
+def _count_references(a) -> int:
+    return sys.getrefcount(a)
+
+
+def _one_local_count():
+    """The reference count ``_private`` sees for an array held by one local."""
+    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
+    if not gil or not hasattr(sys, "getrefcount"):
+        return None
+    a = np.empty(1)
+    return _count_references(a)
+
+
+_ONE_LOCAL = _one_local_count()
 
 
 def _slot(p):

@@ -24,3 +24,23 @@ def test_example_runs(script):
                           capture_output=True, text=True, timeout=120, cwd=ROOT)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "dualad" in proc.stdout or "JacobianOperator" in proc.stdout
+
+
+def test_benchmark_reference_implementations_are_right():
+    """The hand-sequenced 'op-by-op floor' that bench_core.py prints beside
+    dualad's figures computes the true gradient and Hessian-vector product."""
+    import numpy as np
+    import scipy.optimize as so
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    try:
+        import bench_core
+    finally:
+        sys.path.remove(str(ROOT / "benchmarks"))
+    rng = np.random.default_rng(5)
+    for n in (2, 3, 1001):
+        x, v = rng.standard_normal(n), rng.standard_normal(n)
+        value, g = bench_core.floor_gradient(x)
+        np.testing.assert_allclose(value, so.rosen(x), rtol=1e-12)
+        np.testing.assert_allclose(g, so.rosen_der(x), rtol=1e-12, atol=1e-12)
+        np.testing.assert_allclose(bench_core.floor_hvp(x, v), so.rosen_hess_prod(x, v),
+                                   rtol=1e-12, atol=1e-12)

@@ -106,3 +106,60 @@ def test_cotangent_sums_that_become_numpy_scalars_are_not_updated_in_place():
         h = h[None, ...]
         return np.arccos(np.tanh(h) / 2) * y
     check_grads(program, (np.array(0.27392337), np.array(-0.46042657)), order=2)
+
+
+# ---- cotangents overwritten in place ------------------------------------------------
+# The backward pass multiplies a cotangent in place when nothing but its own
+# local name refers to it (reverse._private).  With the size threshold at 0
+# every cotangent is a candidate, so these graphs -- fan-out, fan-in, an
+# argument used twice, negations and scalings in chains -- check that a
+# shared cotangent, the user's cotangent and the tape's values never change.
+FAN = {
+    "negations": lambda x: -(x * 3.0) - x,
+    "product-and-difference": lambda x: np.sin(x) * np.cos(x) - (1.0 - x) * x,
+    "reversed-difference": lambda x: (x - x[::-1]) * 2.0,
+    "scalar-times-vector": lambda x: np.sum((1.0 - x) ** 2) * x,
+    "same-argument-twice": lambda x: x * x - x,
+    "chain": lambda x: -(-(-x * 2.0) * 0.5) / 3.0 + x,
+    "rosenbrock-terms": lambda x: 100.0 * (x[1:] - x[:-1] ** 2) ** 2 + (1.0 - x[:-1]) ** 2,
+    "mixed": lambda x: np.tanh(x) / (1.0 + x ** 2) - np.exp(-x) * x[::-1],
+}
+
+
+@pytest.mark.parametrize("name", sorted(FAN))
+def test_cotangents_overwritten_in_place_leave_everything_else_alone(prune_everything, name):
+    f = FAN[name]
+    x = np.linspace(-0.8, 0.9, 7)
+    check_grads(f, (x,), order=2)
+    out, pullback = ad.vjp(f, x)
+    u = np.cos(np.arange(np.size(out)) + 0.5).reshape(np.shape(out))
+    u_before = u.copy()
+    (first,) = pullback(u)
+    (second,) = pullback(u)
+    np.testing.assert_array_equal(u, u_before)  # the user's cotangent
+    np.testing.assert_array_equal(first, second)  # the tape
+    v = np.sin(np.arange(x.size) + 0.25)
+    _, jv = ad.jvp(f, (x,), (v,))
+    np.testing.assert_allclose(np.vdot(first, v), np.vdot(u, jv), rtol=1e-12)
+
+
+def test_large_cotangents_are_overwritten_only_when_private():
+    from dualad import reverse
+    n = 2 * core.RESIDUAL_MIN_SIZE
+    a = np.ones(n)
+    assert reverse._private(a)  # one local name
+    b = a
+    assert not reverse._private(a)  # two
+    del b
+    assert not reverse._private(a[1:].copy()[::2])  # a view
+    assert not reverse._private(np.ones(3))  # small
+    frozen = np.ones(n)
+    frozen.flags.writeable = False
+    assert not reverse._private(frozen)
+    # at full size, through the API, the user's cotangent is not touched
+    x = np.linspace(-1, 1, n)
+    _, pullback = ad.vjp(lambda y: -(y * 3.0), x)
+    u = np.ones(n)
+    (c,) = pullback(u)
+    np.testing.assert_array_equal(u, 1.0)
+    np.testing.assert_array_equal(c, -3.0)
