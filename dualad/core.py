@@ -639,6 +639,17 @@ def fill_output_shape(result, want: tuple, batch: bool):
     return result
 
 
+def broadcast_number(value, shape: tuple) -> np.ndarray:
+    """A read-only array of ``shape`` whose every entry is the one number
+    ``value`` (a NumPy scalar or 0-d array), without a pass over memory --
+    ``np.broadcast_to(value, shape)`` at a fraction of its call cost, for the
+    cotangent a full reduction pulls back."""
+    value = np.asarray(value)
+    out = np.ndarray(shape, value.dtype, value, 0, (0,) * len(shape))
+    out.flags.writeable = False
+    return out
+
+
 def unbroadcast(g, shape: tuple):
     """Sum ``g`` over the axes that broadcasting added to an argument of ``shape``.
 

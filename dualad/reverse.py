@@ -373,7 +373,7 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
             if shape_of(d) == g.shape:
                 return d if s == 1.0 else d * s
         elif np.ndim(d) == 0:
-            return np.broadcast_to(s * d, g.shape)
+            return core.broadcast_number(s * d, g.shape)
         elif d_private and _fits(d, g):
             return d if s == 1.0 else np.multiply(d, s, out=d)
         return g * d

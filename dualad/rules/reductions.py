@@ -12,7 +12,7 @@ import operator
 
 import numpy as np
 
-from ..core import Box, Primitive, primal, register, shape_of
+from ..core import Box, Primitive, broadcast_number, primal, register, shape_of
 
 __all__ = ["normalize_axes", "sum_p", "max_p", "min_p", "prod_p", "cumsum_p"]
 
@@ -40,6 +40,8 @@ def _keepdims_shape(shape: tuple, axes: tuple) -> tuple:
 
 def _expand(g, x, axes, keepdims):
     """A reduced value brought back to x's shape by broadcasting."""
+    if type(g) in (np.ndarray, np.float64) and g.ndim == 0:  # a full reduction's
+        return broadcast_number(g, shape_of(x))
     if not keepdims:
         g = np.reshape(g, _keepdims_shape(shape_of(x), axes))
     return np.broadcast_to(g, shape_of(x))

@@ -342,8 +342,23 @@ broadcast_to_p.linear_map = lambda vals, params, batch: (
 scatter_add_p.linear_map = _scatter_linear_map
 
 
+_SIMPLE_INDEX: dict = {}  # (start, stop, step, ndim) of a plain slice -> its Index
+
+
 def getitem(x, key):
-    return getitem_p(x, index=Index(key, ndim_of(x)))
+    ndim = ndim_of(x)
+    if type(key) is slice and all(type(k) is int or k is None
+                                  for k in (key.start, key.stop, key.step)):
+        # x[1:], x[:-1] ...: one Index per slice, made once (Indexes are never
+        # changed after they are made)
+        cache_key = (key.start, key.stop, key.step, ndim)
+        index = _SIMPLE_INDEX.get(cache_key)
+        if index is None:
+            if len(_SIMPLE_INDEX) > 4096:
+                _SIMPLE_INDEX.clear()
+            index = _SIMPLE_INDEX[cache_key] = Index(key, ndim)
+        return getitem_p(x, index=index)
+    return getitem_p(x, index=Index(key, ndim))
 
 
 Box.__getitem__ = getitem
