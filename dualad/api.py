@@ -335,6 +335,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         with _nan_safe():
             return jvp(f, primals, tangents, batched=batched)
     out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
+    outs = _unalias(outs, t_leaves + p_leaves)  # f(x) = x hands back a new array
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
 
 
@@ -406,7 +407,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "vjp")
     out, aux = _split_aux(tape, out, has_aux)
     out_vals, out_pos, out_tree = _strip(tape, out)
-    out_value = tree_unflatten(out_tree, out_vals)
+    out_value = tree_unflatten(out_tree, _detached(out_vals))
 
     def pullback(cotangent):
         c_leaves, c_tree = tree_flatten(cotangent)
@@ -564,6 +565,14 @@ def _linearize_value_and_grad(f: Callable, x: np.ndarray, plans: dict | None = N
     return _linearization(*recorded)
 
 
+def _detached(values: list) -> list:
+    """Output values handed back while their tape lives on (``vjp``,
+    ``linearize``): arrays are copies, so that changing one in place cannot
+    change what the tape's derivative formulas read (``exp``'s reads its
+    output)."""
+    return [v.copy() if type(v) is np.ndarray else v for v in values]
+
+
 def _linearization(tape, p_leaves, p_tree, in_pos, out):
     """``(value, f_jvp)`` of ``linearize`` from a recording."""
     out_vals, out_pos, out_tree = _strip(tape, out)
@@ -605,7 +614,7 @@ def _linearization(tape, p_leaves, p_tree, in_pos, out):
 
     if len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray:
         f_jvp._product = product
-    return tree_unflatten(out_tree, out_vals), f_jvp
+    return tree_unflatten(out_tree, _detached(out_vals)), f_jvp
 
 
 # ---- second order -------------------------------------------------------------------

@@ -617,8 +617,20 @@ def scale(t, d, out, args, params):
 
 def safe_product(t, d):
     """``t * d`` with ``0 × inf = 0 × nan = 0``: an exactly zero tangent (or
-    cotangent), or an exactly zero partial derivative, contributes nothing."""
-    return np.where((primal(t) == 0) | (primal(d) == 0), 0.0, t * d)
+    cotangent), or an exactly zero partial derivative, contributes nothing
+    even next to an infinite or NaN one.
+
+    Only those entries are replaced by a constant 0.  Where both factors are
+    finite the product is computed as it is, so that its own derivative
+    survives when ``t`` and ``d`` are boxes of an outer transformation
+    (a partial derivative that is 0 at the point but not around it, as
+    ``log x`` at 1, still has a derivative)."""
+    pt, pd = primal(t), primal(d)
+    with np.errstate(invalid="ignore"):
+        zero_times_nonfinite = ((pt == 0) & ~np.isfinite(pd)) | ((pd == 0) & ~np.isfinite(pt))
+    if not np.any(zero_times_nonfinite):
+        return t * d
+    return np.where(zero_times_nonfinite, 0.0, t * d)
 
 
 def pad_batched(t, arg_nd: int, out_nd: int):

@@ -216,16 +216,22 @@ class Tape(Trace):
                 if params or safe:
                     c = scale(g, d, out, vals, params)
                 elif type(d) is float:
-                    c = g if d == 1.0 else _times(g, d, _private(g))
+                    if d == 1.0:
+                        c = g
+                    else:
+                        g_private = _private(g)  # asked before g is passed on
+                        c = _times(g, d, g_private)
                 else:
                     dv = d(out, vals[0])
-                    c = _times(g, dv, _private(g), _private(dv))
+                    g_private, d_private = _private(g), _private(dv)
+                    c = _times(g, dv, g_private, d_private)
                     dv = None
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
                     cts[p] = c
                 else:
                     add(p, c)
+                c = None  # (a cotangent held by a stale name is never private)
                 continue
             if derivs is not None and len(parents) == 2:
                 # Fast path for binary elementwise primitives.
@@ -240,10 +246,15 @@ class Tape(Trace):
                     if params or safe:
                         c = scale(g, d, bout, bvals, params)
                     elif type(d) is float:
-                        c = g if d == 1.0 else _times(g, d, j == last and _private(g))
+                        if d == 1.0:
+                            c = g
+                        else:
+                            g_private = j == last and _private(g)
+                            c = _times(g, d, g_private)
                     else:
                         dv = d(bout, bvals[0], bvals[1])
-                        c = _times(g, dv, j == last and _private(g), _private(dv))
+                        g_private, d_private = j == last and _private(g), _private(dv)
+                        c = _times(g, dv, g_private, d_private)
                         dv = None
                     s = v.shape if type(v) is np.ndarray else _shape(v)
                     if _shape(c) != s:
@@ -252,6 +263,7 @@ class Tape(Trace):
                         cts[p] = c
                     else:
                         add(p, c)
+                    c = None
                 continue
             if record:
                 vals, out = self._boxed(i, prim, vals, parents, out)
@@ -262,6 +274,7 @@ class Tape(Trace):
                         and prim.accumulate(cur, g, out, *vals, **params)):
                     (c,) = prim.apply_vjp(g, out, (True,), vals, params)
                     add(p, c, fresh=True)
+                    c = None
                 continue
             if prim.multiple_results:
                 if all(x is None for x in g):
@@ -271,6 +284,7 @@ class Tape(Trace):
             for p, c in zip(parents, prim.apply_vjp(g, out, needs, vals, params)):
                 if p is not None and c is not None:
                     add(p, c)
+            c = None
         return [cts[p] for p in wanted]
 
     def _boxed(self, i, prim, vals, parents, out):
@@ -357,8 +371,8 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
     * A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
       pull back -- times a number stays one number broadcast (no pass over
       memory); times a boxed ``d`` (the backward pass of forward-over-
-      reverse, or a recorded one) it is ``d`` times that number, and just
-      ``d`` when the number is 1: one boxed operation saved.
+      reverse, or a recorded one) it is ``d`` times that number: a scaling,
+      with no broadcast array as a constant beside it.
     * A private operand (see :func:`_private`: a fresh array nothing else
       holds) takes the product in place when it has the product's shape and
       dtype -- no new array, and when ``g`` is 1 everywhere, no pass at all.
@@ -371,7 +385,9 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
         s = g.reshape(-1)[0]
         if isinstance(d, Box):
             if shape_of(d) == g.shape:
-                return d if s == 1.0 else d * s
+                # a new box even when s is 1: the one d is may be a recorded
+                # value, which a gradient handed back must not share
+                return d * s
         elif np.ndim(d) == 0:
             return core.broadcast_number(s * d, g.shape)
         elif d_private and _fits(d, g):
@@ -396,7 +412,9 @@ def _private(a) -> bool:
     """Is ``a`` a large raw array that only the caller's one local name holds?
 
     The backward pass asks this of a cotangent it has just taken off its
-    list: if nothing else refers to it (not the user, who passed a seed; not
+    list, holding it in one local name and passing it nowhere else yet (the
+    count includes that name, this call's argument and getrefcount's): if
+    nothing else refers to it (not the user, who passed a seed; not
     another position it was also handed to; not a view), it may be
     overwritten instead of allocating a new array -- NumPy's own temporary
     elision, done where NumPy cannot see it.  The reference count is compared

@@ -276,6 +276,25 @@ def test_where_nan_branch_inside_a_larger_function():
 
 
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
+@pytest.mark.parametrize("f,x,v,expected", [
+    # x log x: the partial derivative log x is 0 at x = 1, but its derivative 1/x is not
+    (lambda x: np.sum(np.where(x > 0, x * np.log(np.abs(x)), 0.0)),
+     [1.0, 0.0], [1.0, 0.5], [1.0, 0.0]),
+    # x * x taken at 0, where the untaken |x|**1.5 has an infinite second derivative
+    (lambda x: np.sum(np.where(x > 0, np.abs(x) ** 1.5, x * x)),
+     [0.0, -0.5, 0.25], [1.0, 1.0, 1.0], [2.0, 2.0, 1.5]),
+], ids=["x-log-x", "square-beside-power-1.5"])
+def test_nan_safe_retry_keeps_second_order_terms(f, x, v, expected):
+    """The retry zeroes only 0 × inf and 0 × nan: a product of finite factors
+    keeps its derivative, so Hessian-vector products through it are right."""
+    x, v = np.array(x), np.array(v)
+    for mode in ad.HVP_MODES:
+        assert_exact(ad.hvp(f, x, v, mode=mode), expected, f"hvp {mode}")
+    assert_exact(HessianOperator(f, x) @ v, expected, "HessianOperator")
+    assert_exact(ad.hessian(f)(x) @ v, expected, "hessian")
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_a_nan_that_is_not_zero_times_inf_stays_nan():
     # sqrt(-1) is NaN and so is its derivative: the retry must not hide it
     g = ad.grad(lambda x: np.sum(np.sqrt(x)))(np.array([-1.0, 4.0]))
@@ -593,6 +612,47 @@ def test_results_are_fresh_writable_arrays_never_views_of_the_callers(name):
     np.testing.assert_array_equal(t, [1.0, -2.0, 0.5])
     np.testing.assert_array_equal(u, np.ones(np.shape(out)) * 3.0)
     np.testing.assert_array_equal(pullback(u)[0], first)
+
+
+def test_changing_a_returned_value_never_changes_later_derivatives():
+    """Values handed back while a tape lives on (vjp's and linearize's output,
+    a HessianOperator's gradient) are the caller's own: changing them in place
+    leaves the pullback, the linearization and the products alone."""
+    x = np.array([0.1, 0.2, 0.3])
+    u = np.array([1.0, -1.0, 2.0])
+    y, pullback = ad.vjp(np.exp, x)
+    y[:] = 0.0
+    np.testing.assert_allclose(pullback(u)[0], u * np.exp(x), rtol=1e-15)
+    y, f_jvp = ad.linearize(np.exp, x)
+    y[:] = 0.0
+    np.testing.assert_allclose(f_jvp(u), u * np.exp(x), rtol=1e-15)
+    f = lambda z: np.sum(np.exp(z))  # its gradient is exp's recorded output
+    for mode in ("fwd-over-rev", "rev-over-rev"):
+        H = HessianOperator(f, x, mode=mode)
+        H.grad *= -1.0
+        np.testing.assert_allclose(H @ u, u * np.exp(x), rtol=1e-15, err_msg=mode)
+    y0 = np.array([1.0, 2.0, 3.0])
+    out, _ = ad.jvp(lambda a: ad.grad(lambda b: np.sum(a * b))(y0), (x,), (u,))
+    assert out is not x and not np.shares_memory(out, x)
+    out, _ = ad.jvp(lambda a: a, (x,), (u,))
+    assert out is not x
+
+
+def test_mixed_precision_gradient_is_summed_as_numpy_would():
+    """float32 inside, float64 outside: every mode and the one-tape recording
+    of dualad.optimize give the same float64 gradient and HVP."""
+    def f(x):
+        y = x.astype(np.float32)
+        return np.float64(1.0) * (np.sum(np.exp(y)) + np.sum(np.sin(y)))
+    x, v = np.linspace(0.1, 1.0, 5), np.ones(5)
+    g = ad.grad(f)(x)
+    assert g.dtype == np.float64
+    primal_of_hvp, hv = ad.jvp(ad.grad(f), (x,), (v,))
+    np.testing.assert_array_equal(primal_of_hvp, g)
+    H = HessianOperator(f, x)
+    np.testing.assert_array_equal(H.grad, g)
+    np.testing.assert_array_equal(H @ v, hv)
+    np.testing.assert_allclose(hv, ad.hvp(f, x, v, mode="rev-over-fwd"), rtol=1e-6)
 
 
 # =====================================================================================
