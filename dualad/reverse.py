@@ -218,13 +218,20 @@ class Tape(Trace):
                 elif type(d) is float:
                     if d == 1.0:
                         c = g
-                    else:
+                    elif type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE:
                         g_private = _private(g)  # asked before g is passed on
                         c = _times(g, d, g_private)
+                    else:
+                        c = g * d
                 else:
                     dv = d(out, vals[0])
-                    g_private, d_private = _private(g), _private(dv)
-                    c = _times(g, dv, g_private, d_private)
+                    if type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE:
+                        g_private, d_private = _private(g), _private(dv)
+                        c = _times(g, dv, g_private, d_private)
+                    elif type(g) is np.ndarray and isinstance(dv, Box):
+                        c = _times(g, dv)
+                    else:
+                        c = g * dv
                     dv = None
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
@@ -238,7 +245,9 @@ class Tape(Trace):
                 bvals, bout = vals, out
                 if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
                     bvals, bout = self._boxed(i, prim, vals, parents, out)
-                # g may be overwritten (if nothing else holds it) at its last use
+                # a large raw g may be overwritten (if nothing else holds it) at
+                # its last use; small ones are not worth the bookkeeping
+                large = type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE
                 last = 1 if (parents[1] is not None and derivs[1] is not None) else 0
                 for j, (p, d, v) in enumerate(zip(parents, derivs, vals)):
                     if p is None or d is None:
@@ -248,13 +257,20 @@ class Tape(Trace):
                     elif type(d) is float:
                         if d == 1.0:
                             c = g
-                        else:
+                        elif large:
                             g_private = j == last and _private(g)
                             c = _times(g, d, g_private)
+                        else:
+                            c = g * d
                     else:
                         dv = d(bout, bvals[0], bvals[1])
-                        g_private, d_private = j == last and _private(g), _private(dv)
-                        c = _times(g, dv, g_private, d_private)
+                        if large:
+                            g_private, d_private = j == last and _private(g), _private(dv)
+                            c = _times(g, dv, g_private, d_private)
+                        elif type(g) is np.ndarray and isinstance(dv, Box):
+                            c = _times(g, dv)
+                        else:
+                            c = g * dv
                         dv = None
                     s = v.shape if type(v) is np.ndarray else _shape(v)
                     if _shape(c) != s:
@@ -371,8 +387,9 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
     * A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
       pull back -- times a number stays one number broadcast (no pass over
       memory); times a boxed ``d`` (the backward pass of forward-over-
-      reverse, or a recorded one) it is ``d`` times that number: a scaling,
-      with no broadcast array as a constant beside it.
+      reverse, or a recorded one) it is ``d`` times that number, and ``d``
+      itself when the number is 1 and the dtypes agree: one boxed
+      operation saved.
     * A private operand (see :func:`_private`: a fresh array nothing else
       holds) takes the product in place when it has the product's shape and
       dtype -- no new array, and when ``g`` is 1 everywhere, no pass at all.
@@ -385,8 +402,10 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
         s = g.reshape(-1)[0]
         if isinstance(d, Box):
             if shape_of(d) == g.shape:
-                # a new box even when s is 1: the one d is may be a recorded
-                # value, which a gradient handed back must not share
+                if s == 1.0 and np.result_type(g.dtype, d.dtype) == d.dtype:
+                    # d itself (boxes are never changed in place; the API
+                    # copies recorded values it hands back: api._detached)
+                    return d
                 return d * s
         elif np.ndim(d) == 0:
             return core.broadcast_number(s * d, g.shape)
