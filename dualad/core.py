@@ -765,22 +765,14 @@ def _install_operators():
               "mod": np.remainder, "floordiv": np.floor_divide}
 
     def make(ufunc, reflected):
-        if reflected:
-            def op(self, other):
-                rule = UFUNC_RULES[ufunc]
-                trace = self._trace
-                if type(rule) is Primitive and trace.active and (
-                        not isinstance(other, Box) or other._trace is trace):
-                    return trace.binary(rule, other, self)
-                return rule(other, self)
-        else:
-            def op(self, other):
-                rule = UFUNC_RULES[ufunc]
-                trace = self._trace
-                if type(rule) is Primitive and trace.active and (
-                        not isinstance(other, Box) or other._trace is trace):
-                    return trace.binary(rule, self, other)
-                return rule(self, other)
+        def op(self, other):
+            rule = UFUNC_RULES[ufunc]
+            trace = self._trace
+            a, b = (other, self) if reflected else (self, other)
+            if type(rule) is Primitive and trace.active and (
+                    not isinstance(other, Box) or other._trace is trace):
+                return trace.binary(rule, a, b)
+            return rule(a, b)
         return op
 
     def make_unary(ufunc):

@@ -216,22 +216,10 @@ class Tape(Trace):
                 if params or safe:
                     c = scale(g, d, out, vals, params)
                 elif type(d) is float:
-                    if d == 1.0:
-                        c = g
-                    elif type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE:
-                        g_private = _private(g)  # asked before g is passed on
-                        c = _times(g, d, g_private)
-                    else:
-                        c = g * d
+                    c = g if d == 1.0 else _chain_product(g, d, True)
                 else:
                     dv = d(out, vals[0])
-                    if type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE:
-                        g_private, d_private = _private(g), _private(dv)
-                        c = _times(g, dv, g_private, d_private)
-                    elif type(g) is np.ndarray and isinstance(dv, Box):
-                        c = _times(g, dv)
-                    else:
-                        c = g * dv
+                    c = _chain_product(g, dv, True)
                     dv = None
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
@@ -245,9 +233,7 @@ class Tape(Trace):
                 bvals, bout = vals, out
                 if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
                     bvals, bout = self._boxed(i, prim, vals, parents, out)
-                # a large raw g may be overwritten (if nothing else holds it) at
-                # its last use; small ones are not worth the bookkeeping
-                large = type(g) is np.ndarray and g.size >= core.RESIDUAL_MIN_SIZE
+                # g may be overwritten (if nothing else holds it) at its last use
                 last = 1 if (parents[1] is not None and derivs[1] is not None) else 0
                 for j, (p, d, v) in enumerate(zip(parents, derivs, vals)):
                     if p is None or d is None:
@@ -255,22 +241,10 @@ class Tape(Trace):
                     if params or safe:
                         c = scale(g, d, bout, bvals, params)
                     elif type(d) is float:
-                        if d == 1.0:
-                            c = g
-                        elif large:
-                            g_private = j == last and _private(g)
-                            c = _times(g, d, g_private)
-                        else:
-                            c = g * d
+                        c = g if d == 1.0 else _chain_product(g, d, j == last)
                     else:
                         dv = d(bout, bvals[0], bvals[1])
-                        if large:
-                            g_private, d_private = j == last and _private(g), _private(dv)
-                            c = _times(g, dv, g_private, d_private)
-                        elif type(g) is np.ndarray and isinstance(dv, Box):
-                            c = _times(g, dv)
-                        else:
-                            c = g * dv
+                        c = _chain_product(g, dv, j == last)
                         dv = None
                     s = v.shape if type(v) is np.ndarray else _shape(v)
                     if _shape(c) != s:
@@ -381,6 +355,25 @@ def _large(out) -> bool:
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
+def _chain_product(g, d, last_use: bool):
+    """``g * d`` in the backward pass's elementwise paths: ``g`` the cotangent
+    and ``d`` a partial derivative, each held by one local name of
+    ``Tape.backward`` and passed straight here (the calling pattern
+    ``_private`` is calibrated for).  ``g`` may be overwritten only at its
+    ``last_use`` in the entry.  Small arrays are multiplied directly: the
+    bookkeeping would cost more than the memory saved."""
+    if type(g) is not np.ndarray:
+        return g * d
+    if g.size >= core.RESIDUAL_MIN_SIZE:
+        # ask before passing g and d on: a call's arguments hold references too
+        g_private = last_use and _private(g)
+        d_private = _private(d)
+        return _times(g, d, g_private, d_private)
+    if isinstance(d, Box):
+        return _times(g, d)
+    return g * d
+
+
 def _times(g, d, g_private: bool = False, d_private: bool = False):
     """``g * d``, for a cotangent ``g`` and a partial derivative ``d``.
 
@@ -428,12 +421,13 @@ def _fits(a, b) -> bool:
 
 
 def _private(a) -> bool:
-    """Is ``a`` a large raw array that only the caller's one local name holds?
+    """Is ``a`` a large raw array that only ``Tape.backward``'s one local name holds?
 
-    The backward pass asks this of a cotangent it has just taken off its
-    list, holding it in one local name and passing it nowhere else yet (the
-    count includes that name, this call's argument and getrefcount's): if
-    nothing else refers to it (not the user, who passed a seed; not
+    The backward pass asks this (through :func:`_chain_product`) of a
+    cotangent it has just taken off its list, or of a partial derivative it
+    has just computed, holding it in one local name and passing it nowhere
+    else: the count then is that name, ``_chain_product``'s argument, this
+    call's argument and getrefcount's own.  If nothing else refers to it (not the user, who passed a seed; not
     another position it was also handed to; not a view), it may be
     overwritten instead of allocating a new array -- NumPy's own temporary
     elision, done where NumPy cannot see it.  The reference count is compared
@@ -449,13 +443,18 @@ def _count_references(a) -> int:
     return sys.getrefcount(a)
 
 
+def _passed_on(a) -> int:
+    return _count_references(a)
+
+
 def _one_local_count():
-    """The reference count ``_private`` sees for an array held by one local."""
+    """The reference count ``_private`` sees for an array held by one local
+    name of its caller's caller: measured through the same two calls."""
     gil = getattr(sys, "_is_gil_enabled", lambda: True)()
     if not gil or not hasattr(sys, "getrefcount"):
         return None
     a = np.empty(1)
-    return _count_references(a)
+    return _passed_on(a)
 
 
 _ONE_LOCAL = _one_local_count()
