@@ -63,7 +63,7 @@ class Tape(Trace):
     A multiple-output entry's outputs are addressed as ``(position, slot)``.
     """
 
-    __slots__ = ("entries", "_cache", "plans")
+    __slots__ = ("entries", "_cache", "plans", "factors")
 
     def __init__(self, origin: str = "vjp"):
         super().__init__(origin)
@@ -71,6 +71,9 @@ class Tape(Trace):
         self._cache = None
         # optional dict of sweep plans shared with earlier tapes (see _compile)
         self.plans = None
+        # (entry, argument) -> the partial derivative's value, where a recorded
+        # backward pass has computed it already (the sweep needs the same ones)
+        self.factors: dict = {}
 
     def new_input(self, value) -> "TapeValue":
         pos = len(self.entries)
@@ -219,6 +222,8 @@ class Tape(Trace):
                     c = g if d == 1.0 else _chain_product(g, d, True)
                 else:
                     dv = d(out, vals[0])
+                    if record and type(dv) is TapeValue and dv._trace is self:
+                        self.factors[i, 0] = dv._value
                     c = _chain_product(g, dv, True)
                     dv = None
                 p = parents[0]
@@ -244,6 +249,8 @@ class Tape(Trace):
                         c = g if d == 1.0 else _chain_product(g, d, j == last)
                     else:
                         dv = d(bout, bvals[0], bvals[1])
+                        if record and type(dv) is TapeValue and dv._trace is self:
+                            self.factors[i, j] = dv._value
                         c = _chain_product(g, dv, j == last)
                         dv = None
                     s = v.shape if type(v) is np.ndarray else _shape(v)
@@ -309,7 +316,7 @@ class Tape(Trace):
         program = self._cache.get(key)
         if program is None:
             program = self._cache[key] = _compile(self.entries, key[0], wanted, batch,
-                                                  self.plans)
+                                                  self.plans, self.factors)
         tans: list = [None] * len(self.entries)
         for pos, t in seeds:
             tans[pos] = t
@@ -464,7 +471,7 @@ def _slot(p):
     return p if type(p) is int else p[0]
 
 
-def _compile(entries, seeded, wanted, batch, plans=None):
+def _compile(entries, seeded, wanted, batch, plans=None, factors=None):
     """The closures of a forward sweep (see ``Tape.forward_sweep``).
 
     Compiling is two steps: a *plan* that depends only on the tape's
@@ -484,11 +491,11 @@ def _compile(entries, seeded, wanted, batch, plans=None):
         structure = [(e[0], e[3], _signature(e[4])) for e in entries]
         cached = plans.get(key)
         if cached is not None and cached[0] == structure:
-            program = _build(entries, cached[1], batch)
+            program = _build(entries, cached[1], batch, factors)
             if program is not None:
                 return program
     plan = _plan(entries, seeded, wanted, batch)
-    program = _build(entries, plan, batch)
+    program = _build(entries, plan, batch, factors)
     if plans is not None:
         plans[key] = (structure, plan)
     return program
@@ -621,10 +628,11 @@ def _plan(entries, seeded, wanted, batch):
     return plan
 
 
-def _build(entries, plan, batch):
-    """The closures of a plan, with this tape's factors; None if a factor does
-    not have the kind the plan expects (then the tape must be planned anew)."""
-    cache: dict = {}
+def _build(entries, plan, batch, factors=None):
+    """The closures of a plan, with this tape's factors (those in ``factors``
+    already computed); None if a factor does not have the kind the plan
+    expects (then the tape must be planned anew)."""
+    cache: dict = dict(factors) if factors else {}
 
     def product(chain):
         factor = None
