@@ -625,12 +625,14 @@ def safe_product(t, d):
     survives when ``t`` and ``d`` are boxes of an outer transformation
     (a partial derivative that is 0 at the point but not around it, as
     ``log x`` at 1, still has a derivative)."""
-    pt, pd = primal(t), primal(d)
-    with np.errstate(invalid="ignore"):
-        zero_times_nonfinite = ((pt == 0) & ~np.isfinite(pd)) | ((pd == 0) & ~np.isfinite(pt))
-    if not np.any(zero_times_nonfinite):
-        return t * d
-    return np.where(zero_times_nonfinite, 0.0, t * d)
+    product = t * d
+    nan = np.isnan(primal(product))
+    if not nan.any():  # 0 × inf and 0 × nan are NaN, finite products never are
+        return product
+    zero_times_nonfinite = nan & ((primal(t) == 0) | (primal(d) == 0))
+    if not zero_times_nonfinite.any():
+        return product
+    return np.where(zero_times_nonfinite, 0.0, product)
 
 
 def pad_batched(t, arg_nd: int, out_nd: int):
