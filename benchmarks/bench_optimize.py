@@ -260,10 +260,14 @@ def bench_operator():
         v = rng.standard_normal(n)
         V = rng.standard_normal((n, 8))
         number = 20 if n <= 1000 else 3
-        t_fresh = best_time(lambda: ad.hvp(f, x, v), 5, number)
-        t_build = best_time(lambda: optimize.HessianOperator(f, x), 5, number)
         H = optimize.HessianOperator(f, x)
-        t_op = best_time(lambda: H @ v, 5, number)
+        # interleaved, so that both sides see the same machine and the same
+        # state of the allocator (at n = 1e5 that state alone can change a
+        # product's time 10x: fresh pages or reused ones)
+        t = interleaved({"fresh": lambda: [ad.hvp(f, x, v) for _ in range(number)],
+                         "build": lambda: [optimize.HessianOperator(f, x) for _ in range(number)],
+                         "op": lambda: [H @ v for _ in range(number)]}, 7)
+        t_fresh, t_build, t_op = (t[k][1] / number for k in ("fresh", "build", "op"))
         t_mm = best_time(lambda: H @ V, 3, max(1, number // 4)) / 8
         ratios[name] = t_op / t_fresh
         print(f"   {name:<26}{t_fresh * 1e3:>10.3f}ms{t_build * 1e3:>10.3f}ms{t_op * 1e3:>10.3f}ms"
