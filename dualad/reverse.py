@@ -32,10 +32,17 @@ Design notes
   ``core.Residual`` (shape and dtype), so the array is freed as soon as the
   user's code drops it, as in plain NumPy.
 * Cotangent sums that the backward pass allocated itself are updated in
-  place, and indexing adds its cotangent straight into the slice.
+  place, and indexing adds its cotangent straight into the slice.  A large
+  cotangent or derivative factor that nothing else references (``_private``,
+  a reference count) takes a product in place, and the cotangent ``sum``
+  pulls back stays one number broadcast under scalings (``_times``).
+* ``backward(..., record=True)`` records the backward pass on the same tape
+  (entries boxed again as this tape's values), so that a forward sweep gives
+  Hessian-vector products without a second level of boxes.
 * ``forward_sweep`` compiles the tape once per set of seeded and wanted
   positions: dead entries dropped, chains of scalings folded, one closure
-  per remaining entry with its x-dependent factors bound.
+  per remaining entry with its x-dependent factors bound.  The plan of that
+  compilation can be reused by a later tape of the same structure (``plans``).
 * Only values that depend on the inputs are boxed: a constant never reaches
   the tape.
 * Rejected alternative: storing ``.grad`` on nodes (micrograd, early
