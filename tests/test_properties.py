@@ -342,8 +342,12 @@ def _smooth_at(program, x, y) -> bool:
 
     with np.errstate(all="ignore"):
         (d1, s1), (d2, s2) = differences(1e-3), differences(1e-4)
+        # first differences down to check_grads' own step, 1e-6: a kink that
+        # close changes them from one step to the next
+        firsts = [differences(eps)[0] for eps in (1e-5, 1e-6)]
     return (np.allclose(d1, d2, rtol=1e-3, atol=1e-4)
-            and np.allclose(s1, s2, rtol=2e-2, atol=1e-2))
+            and np.allclose(s1, s2, rtol=2e-2, atol=1e-2)
+            and all(np.allclose(d, d2, rtol=1e-3, atol=1e-4) for d in firsts))
 
 
 # ---- the properties ----------------------------------------------------------------------
@@ -371,6 +375,8 @@ def test_reductions_over_random_axes_and_shapes(data, shape, name, keepdims, see
     fn = REDUCTIONS[name]
     f = lambda a: fn(np.tanh(a) + a * a, axis=axis, keepdims=keepdims)
     note(f"np.{name}(tanh(x) + x*x, axis={axis}, keepdims={keepdims}), x.shape={shape}")
+    # tanh(a) + a*a is not monotonic: two entries can nearly tie under max / min
+    assume(_smooth_at(lambda a, _: f(a), x, 0.0))
     out = f(x)
     traced, _ = ad.jvp(f, (x,), (np.ones(shape),))
     assert np.shape(traced) == np.shape(out)          # the shape NumPy gives
