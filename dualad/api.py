@@ -607,7 +607,8 @@ def _linearization(tape, p_leaves, p_tree, in_pos, out):
                 return f_jvp(t, _outputs=(output,))[0]
             key = keys[output] = ((in_pos[0],), (out_pos[output],), False)
         (r,) = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
-        if type(r) is not np.ndarray or np.isnan(np.add.reduce(r, axis=None)):
+        # r.dot(r) is NaN exactly when an entry is (and cheaper than a sum here)
+        if type(r) is not np.ndarray or r.ndim != 1 or math.isnan(r.dot(r)):
             return f_jvp(t, _outputs=(output,))[0]  # the careful path (NaN-safe retry)
         (r,) = _unalias([r], [t, p_leaves[0]])
         return r
