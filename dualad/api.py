@@ -371,7 +371,7 @@ def _split_aux(tape, out, has_aux: bool):
         raise TypeError("with has_aux=True, f must return a pair (output, aux)")
     out, aux = out
     aux_vals, _, aux_tree = _strip(tape, aux)
-    return out, tree_unflatten(aux_tree, aux_vals)
+    return out, tree_unflatten(aux_tree, _detached(aux_vals))
 
 
 def _nan_retry(compute):

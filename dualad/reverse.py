@@ -279,6 +279,7 @@ class Tape(Trace):
                     (c,) = prim.apply_vjp(g, out, (True,), vals, params)
                     add(p, c, fresh=True)
                     c = None
+                cur = None
                 continue
             if prim.multiple_results:
                 if all(x is None for x in g):
@@ -379,6 +380,8 @@ def _chain_product(g, d, last_use: bool):
     if type(g) is not np.ndarray:
         return g * d
     if g.size >= core.RESIDUAL_MIN_SIZE:
+        if not _CALIBRATED:
+            _calibrate()
         # ask before passing g and d on: a call's arguments hold references too
         g_private = last_use and _private(g)
         d_private = _private(d)
@@ -441,12 +444,12 @@ def _private(a) -> bool:
     cotangent it has just taken off its list, or of a partial derivative it
     has just computed, holding it in one local name and passing it nowhere
     else: the count then is that name, ``_chain_product``'s argument, this
-    call's argument and getrefcount's own.  If nothing else refers to it (not the user, who passed a seed; not
-    another position it was also handed to; not a view), it may be
-    overwritten instead of allocating a new array -- NumPy's own temporary
-    elision, done where NumPy cannot see it.  The reference count is compared
-    with one measured at import for the same calling pattern; on Python
-    builds without a global interpreter lock this is never claimed.
+    call's argument and getrefcount's own.  If nothing else refers to it (not
+    the user, who passed a seed; not another position it was also handed to;
+    not a view), it may be overwritten instead of allocating a new array --
+    NumPy's own temporary elision, done where NumPy cannot see it.  The count
+    is compared with one measured for the same calling pattern (see
+    :func:`_calibrate`); until that has been done, nothing is private.
     """
     return (_ONE_LOCAL is not None and type(a) is np.ndarray and a.base is None
             and a.size >= core.RESIDUAL_MIN_SIZE and a.flags.writeable
@@ -461,17 +464,54 @@ def _passed_on(a) -> int:
     return _count_references(a)
 
 
-def _one_local_count():
+def _one_local_count() -> int:
     """The reference count ``_private`` sees for an array held by one local
     name of its caller's caller: measured through the same two calls."""
-    gil = getattr(sys, "_is_gil_enabled", lambda: True)()
-    if not gil or not hasattr(sys, "getrefcount"):
-        return None
     a = np.empty(1)
     return _passed_on(a)
 
 
-_ONE_LOCAL = _one_local_count()
+def _chain_product_is_safe() -> bool:
+    """Run :func:`_chain_product` itself as ``Tape.backward`` does: it must
+    take the product in place for arrays one local name holds, and must not
+    for arrays something else holds too."""
+    n = max(core.RESIDUAL_MIN_SIZE, 1)
+    g = np.ones(n)
+    d = np.full(n, 2.0)
+    product = _chain_product(g, d, True)
+    alone = product is g and g[0] == 2.0
+    held = [np.ones(n), np.full(n, 2.0)]
+    g = held[0]
+    d = held[1]
+    product = _chain_product(g, d, True)
+    shared = product is not g and product is not d and g[0] == 1.0 and d[0] == 2.0
+    return bool(alone and shared)
+
+
+_ONE_LOCAL = None  # the calibrated count; None: nothing is private
+_CALIBRATED = False
+
+
+def _calibrate() -> None:
+    """Measure ``_ONE_LOCAL`` once, the first time a large cotangent needs it.
+
+    Not at import, and never while a trace or profile function is set: those
+    can hold extra references to the locals of the frames they watch, which
+    would calibrate a count higher than the one seen once they are gone -- and
+    an array held elsewhere would then pass for private.  (While one is set
+    later, counts only rise, which just makes fewer arrays private.)  The
+    count is then checked on ``_chain_product`` itself; without a global
+    interpreter lock, or if anything is off, nothing is ever private.
+    """
+    global _ONE_LOCAL, _CALIBRATED
+    if sys.gettrace() is not None or sys.getprofile() is not None:
+        return  # try again at a later backward pass
+    _CALIBRATED = True
+    if not getattr(sys, "_is_gil_enabled", lambda: True)() or not hasattr(sys, "getrefcount"):
+        return
+    _ONE_LOCAL = _one_local_count()
+    if not _chain_product_is_safe():
+        _ONE_LOCAL = None
 
 
 def _slot(p):

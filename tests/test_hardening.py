@@ -626,6 +626,12 @@ def test_changing_a_returned_value_never_changes_later_derivatives():
     y, f_jvp = ad.linearize(np.exp, x)
     y[:] = 0.0
     np.testing.assert_allclose(f_jvp(u), u * np.exp(x), rtol=1e-15)
+    def with_aux(z):
+        e = np.exp(z)  # exp's derivative formula reads e
+        return e * 2.0, e
+    y, pullback, aux = ad.vjp(with_aux, x, has_aux=True)
+    aux[:] = 0.0
+    np.testing.assert_allclose(pullback(u)[0], 2.0 * u * np.exp(x), rtol=1e-15)
     f = lambda z: np.sum(np.exp(z))  # its gradient is exp's recorded output
     for mode in ("fwd-over-rev", "rev-over-rev"):
         H = HessianOperator(f, x, mode=mode)
