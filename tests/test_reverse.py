@@ -202,6 +202,7 @@ def test_large_cotangents_are_overwritten_only_when_private():
 
 TRACED_IMPORT = """
 import sys, numpy as np
+import scipy.linalg, scipy.optimize, scipy.sparse.linalg, scipy.special  # before the tracer
 def tracer(frame, event, arg):
     frame.f_locals  # as a debugger does: the frames' locals gain references
     return tracer
