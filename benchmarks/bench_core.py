@@ -21,28 +21,12 @@ autograd, JAX) are timed only if importable.
 from __future__ import annotations
 
 import argparse
-import time
 
 import numpy as np
 import scipy.optimize
 
 import dualad as ad
-
-
-def timeit(fn, repeat: int, number: int = 1) -> float:
-    """Seconds per call: the best of ``repeat`` batches of ``number`` calls.
-
-    The best batch is the one least disturbed by other processes on a shared
-    machine, so ratios of best times are the most repeatable figures here.
-    """
-    fn()  # warm up
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        times.append((time.perf_counter() - t0) / number)
-    return float(np.min(times))
+from timing import best_time
 
 
 def chain(y):
@@ -138,7 +122,7 @@ def peers_chain(x, v, repeat, number):
                 y = anp.sin(y) * 1.01 + y * 0.5
             return anp.sum(y)
         ag = autograd.grad(achain)
-        rows.append(("autograd gradient", timeit(lambda: ag(x), repeat, number)))
+        rows.append(("autograd gradient", best_time(lambda: ag(x), repeat, number)))
     except ImportError:
         print("  (HIPS autograd not installed: skipped)")
     return rows
@@ -153,12 +137,12 @@ def main(argv=None):
     x = np.linspace(0.1, 1.0, 10)
     v = np.ones(10)
     number = 20 if args.quick else 100
-    base = timeit(lambda: chain(x), repeat, number)
+    base = best_time(lambda: chain(x), repeat, number)
     g = ad.grad(chain)
     rows = [
-        ("JVP", timeit(lambda: ad.jvp(chain, (x,), (v,)), repeat, number)),
-        ("gradient", timeit(lambda: g(x), repeat, number)),
-        ("HVP fwd-over-rev", timeit(lambda: ad.hvp(chain, x, v), repeat, number)),
+        ("JVP", best_time(lambda: ad.jvp(chain, (x,), (v,)), repeat, number)),
+        ("gradient", best_time(lambda: g(x), repeat, number)),
+        ("HVP fwd-over-rev", best_time(lambda: ad.hvp(chain, x, v), repeat, number)),
     ]
     rows += peers_chain(x, v, repeat, number)
     report("101-primitive chain on 10 elements (targets: JVP <= 5, gradient <= 10, HVP <= 25)",
@@ -173,15 +157,15 @@ def main(argv=None):
         if allocator.startswith("dualad") and not ad.tune_allocator():
             print("\n(no glibc mallopt here: the tuned-allocator run is skipped)")
             break
-        base = timeit(lambda: rosen(x), r)
+        base = best_time(lambda: rosen(x), r)
         rows = [
-            ("gradient", timeit(lambda: g(x), r)),
-            ("HVP fwd-over-rev", timeit(lambda: ad.hvp(rosen, x, v), r)),
-            ("JVP", timeit(lambda: ad.jvp(rosen, (x,), (v,)), r)),
-            ("op-by-op floor: gradient", timeit(lambda: floor_gradient(x), r)),
-            ("op-by-op floor: HVP", timeit(lambda: floor_hvp(x, v), r)),
-            ("scipy rosen_der (by hand)", timeit(lambda: scipy.optimize.rosen_der(x), r)),
-            ("scipy rosen_hess_prod (hand)", timeit(lambda: scipy.optimize.rosen_hess_prod(x, v), r)),
+            ("gradient", best_time(lambda: g(x), r)),
+            ("HVP fwd-over-rev", best_time(lambda: ad.hvp(rosen, x, v), r)),
+            ("JVP", best_time(lambda: ad.jvp(rosen, (x,), (v,)), r)),
+            ("op-by-op floor: gradient", best_time(lambda: floor_gradient(x), r)),
+            ("op-by-op floor: HVP", best_time(lambda: floor_hvp(x, v), r)),
+            ("scipy rosen_der (by hand)", best_time(lambda: scipy.optimize.rosen_der(x), r)),
+            ("scipy rosen_hess_prod (hand)", best_time(lambda: scipy.optimize.rosen_hess_prod(x, v), r)),
         ]
         report(f"extended Rosenbrock, n = {n:.0e}, {allocator} "
                "(targets: gradient <= 3, HVP <= 6)", base, rows)

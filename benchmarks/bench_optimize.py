@@ -46,6 +46,7 @@ import scipy.optimize  # noqa: E402
 
 import dualad as ad  # noqa: E402
 from dualad import optimize  # noqa: E402
+from timing import best_time  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -57,18 +58,6 @@ def rosen(x):
 
 def starting_point(n):
     return np.tile([1.2, -1.0], (n + 1) // 2)[:n]
-
-
-def best_time(fn, repeat=5, number=1):
-    """Seconds per call, best of ``repeat`` batches (the least disturbed one)."""
-    fn()
-    best = np.inf
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        for _ in range(number):
-            fn()
-        best = min(best, (time.perf_counter() - t0) / number)
-    return best
 
 
 def _load_logistic_example():

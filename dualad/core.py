@@ -71,6 +71,8 @@ REPLACEMENTS: dict = {}
 
 _LEVELS = itertools.count(1)
 
+NO_PARAMS: dict = {}  # the shared, never mutated params of operator calls
+
 
 class LeakedValueError(TypeError):
     """A boxed value was used after the transformation that made it ended."""
@@ -94,10 +96,10 @@ class Trace:
     def process(self, prim: "Primitive", args: tuple, params: dict):
         raise NotImplementedError
 
-    def binary(self, prim: "Primitive", a, b, params=None):
+    def binary(self, prim: "Primitive", a, b, params=NO_PARAMS):
         """``process`` for two arguments (the operators' path; traces may
         specialise it)."""
-        return self.process(prim, (a, b), NO_PARAMS if params is None else params)
+        return self.process(prim, (a, b), params)
 
 
 def unwrap(trace: "Trace", args, attr: str):
@@ -752,7 +754,6 @@ def _call_jvp(prim, tangents, out, args, params):
     return prim.jvp_rule(tangents, out, *args, **params)
 
 
-NO_PARAMS: dict = {}  # the shared, never mutated params of operator calls
 
 
 def _install_operators():

@@ -79,7 +79,7 @@ from typing import Callable, Iterable, Sequence
 import numpy as np
 
 from .api import HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, vjp
-from .core import Box, Primitive, primal
+from .core import NO_PARAMS, Box, Primitive, primal
 from .forward import Dual, ForwardTrace
 from .reverse import Tape
 
@@ -246,7 +246,7 @@ class _Counting:
         self._patch(ForwardTrace, "process", self._forward_process)
         # the operators' direct path, routed through the counted process
         self._patch(ForwardTrace, "binary", lambda original: (
-            lambda trace, prim, a, b, params=None: trace.process(prim, (a, b), params or {})))
+            lambda trace, prim, a, b, params=NO_PARAMS: trace.process(prim, (a, b), params)))
         self._patch(ForwardTrace, "__init__", self._trace_init)
         self._patch(Tape, "backward", self._backward)
         self._patch(Tape, "forward_sweep", self._forward_sweep)

@@ -533,16 +533,17 @@ def _compile(entries, seeded, wanted, batch, plans=None, factors=None):
     and a mismatch plans afresh.
     """
     key = structure = None
+    cache = dict(factors) if factors else {}  # (entry, argument) -> factor, computed once
     if plans is not None:
         key = (tuple(seeded), tuple(wanted), batch)
         structure = [(e[0], e[3], _signature(e[4])) for e in entries]
         cached = plans.get(key)
         if cached is not None and cached[0] == structure:
-            program = _build(entries, cached[1], batch, factors)
+            program = _build(entries, cached[1], batch, cache)
             if program is not None:
                 return program
-    plan = _plan(entries, seeded, wanted, batch)
-    program = _build(entries, plan, batch, factors)
+    plan = _plan(entries, seeded, wanted, batch, cache)
+    program = _build(entries, plan, batch, cache)
     if plans is not None:
         plans[key] = (structure, plan)
     return program
@@ -561,7 +562,7 @@ def _kind(factor):
     return factor if type(factor) is float else _shape(factor)
 
 
-def _plan(entries, seeded, wanted, batch):
+def _plan(entries, seeded, wanted, batch, cache):
     """The structure of a compiled sweep, as data: a list of steps
 
     * ``("scale", i, p, chain)``: t_i = t_p * (product of the chain's factors);
@@ -613,7 +614,7 @@ def _plan(entries, seeded, wanted, batch):
         prim, vals, params, parents, out = entries[i]
         if prim.derivs is None:
             continue
-        term = _scale_term(prim, in_use[i], vals, params, out)
+        term = _scale_term(entries, i, in_use[i], cache)
         if term is None:
             continue
         p, j, factor = term
@@ -648,7 +649,7 @@ def _plan(entries, seeded, wanted, batch):
         prim = entries[i][0]
         if prim.derivs is not None and i not in scales and i not in folded \
                 and not (i in pieces and len(pieces[i]) > 1):
-            terms = _elementwise_terms(i, entries[i], in_use[i], batch)
+            terms = _elementwise_terms(entries, i, in_use[i], batch, cache)
             if terms is None:
                 continue
             for t, (p, chain, pad, arg_shape) in enumerate(terms):
@@ -675,19 +676,14 @@ def _plan(entries, seeded, wanted, batch):
     return plan
 
 
-def _build(entries, plan, batch, factors=None):
-    """The closures of a plan, with this tape's factors (those in ``factors``
+def _build(entries, plan, batch, cache):
+    """The closures of a plan, with this tape's factors (``cache``: those
     already computed); None if a factor does not have the kind the plan
     expects (then the tape must be planned anew)."""
-    cache: dict = dict(factors) if factors else {}
-
     def product(chain):
         factor = None
         for k, j, kind in chain:
-            f = cache.get((k, j))
-            if f is None:
-                prim, vals, params, parents, out = entries[k]
-                f = cache[k, j] = _factor(prim.derivs[j], out, vals, params)
+            f = _cached_factor(entries, k, j, cache)
             if _kind(f) != kind:
                 raise _Replan
             factor = f if factor is None else factor * f
@@ -733,16 +729,26 @@ def _factor(d, out, vals, params):
     return float(factor) if type(factor) is int else factor
 
 
-def _scale_term(prim, in_use, vals, params, out):
-    """``(p, j, factor)`` if this elementwise entry is t_out = t_p * factor
-    (factor = ∂out/∂arg j) with no padding or broadcasting; else None."""
+def _cached_factor(entries, k, j, cache):
+    """∂out/∂arg j of entry k, computed once per compilation (``cache``)."""
+    f = cache.get((k, j))
+    if f is None:
+        prim, vals, params, parents, out = entries[k]
+        f = cache[k, j] = _factor(prim.derivs[j], out, vals, params)
+    return f
+
+
+def _scale_term(entries, i, in_use, cache):
+    """``(p, j, factor)`` if entry i is t_out = t_p * factor (factor =
+    ∂out/∂arg j) with no padding or broadcasting; else None."""
+    prim, vals, params, parents, out = entries[i]
     live = [(j, p) for j, p in enumerate(in_use) if p is not None and prim.derivs[j] is not None]
     if len(live) != 1:
         return None
     j, p = live[0]
     if type(p) is not int:
         return None
-    factor = _factor(prim.derivs[j], out, vals, params)
+    factor = _cached_factor(entries, i, j, cache)
     arg_shape = _shape(vals[j])
     out_shape = _shape(out)
     if arg_shape != out_shape:
@@ -754,11 +760,11 @@ def _scale_term(prim, in_use, vals, params, out):
     return p, j, factor
 
 
-def _elementwise_terms(i, entry, in_use, batch):
-    """The terms ``(p, chain, pad, arg_shape)`` of an elementwise entry's
+def _elementwise_terms(entries, i, in_use, batch, cache):
+    """The terms ``(p, chain, pad, arg_shape)`` of elementwise entry i's
     tangent Σ_j t_j · ∂out/∂x_j; None if one comes from a slot of a
     multiple-output entry (then the general path is taken)."""
-    prim, vals, params, parents, out = entry
+    prim, vals, params, parents, out = entries[i]
     terms = []
     out_nd = len(_shape(out))
     for j, p in enumerate(in_use):
@@ -767,7 +773,7 @@ def _elementwise_terms(i, entry, in_use, batch):
             continue
         if type(p) is not int:
             return None
-        factor = _factor(d, out, vals, params)
+        factor = _cached_factor(entries, i, j, cache)
         arg_shape = _shape(vals[j])
         pad = batch and len(arg_shape) < out_nd
         terms.append((p, [(i, j, _kind(factor))], pad, arg_shape))
