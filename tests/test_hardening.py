@@ -416,6 +416,16 @@ def test_cotangent_is_never_broadcast(cotangent):
     assert str(np.shape(cotangent)) in str(info.value) and "(3,)" in str(info.value)
 
 
+def _assert_refused_everywhere(f, x, word):
+    """f raises TypeError under every transformation, with advice and ``word``."""
+    for name, call in _transformations(f, x).items():
+        with pytest.raises(TypeError) as info:
+            call()
+        message = str(info.value)
+        assert any(a in message for a in ADVICE), (name, message)
+        assert word in message, (name, message)
+
+
 def _transformations(f, x):
     """f (vector to vector) run under every transformation that traces it."""
     scalar = lambda y: np.sum(f(y))
@@ -467,12 +477,7 @@ def _setitem_augmented(x):
                          ids=["x[0]=", "x[1:]=", "x[mask]=", "x[...]=", "x[0]+="])
 def test_setitem_on_traced_value_in_every_transformation(f):
     x = _readonly(X)
-    for name, call in _transformations(f, x).items():
-        with pytest.raises(TypeError) as info:
-            call()
-        message = str(info.value)
-        assert any(a in message for a in ADVICE), (name, message)
-        assert "assignment" in message, (name, message)
+    _assert_refused_everywhere(f, x, "assignment")
     np.testing.assert_array_equal(x, X)
 
 
@@ -508,13 +513,7 @@ CONVERSIONS = {
 
 @pytest.mark.parametrize("name", list(CONVERSIONS))
 def test_conversion_of_traced_value_in_every_transformation(name):
-    f = CONVERSIONS[name]
-    for transformation, call in _transformations(f, X).items():
-        with pytest.raises(TypeError) as info:
-            call()
-        message = str(info.value)
-        assert any(a in message for a in ADVICE), (transformation, message)
-        assert "derivative" in message, (transformation, message)
+    _assert_refused_everywhere(CONVERSIONS[name], X, "derivative")
 
 
 # =====================================================================================
