@@ -19,7 +19,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import STATE, Box, LeakedValueError, primal, unwrap
+from .core import COMPLEX_NOT_YET, STATE, Box, LeakedValueError, primal, refuse_subclass, unwrap
 from .forward import Dual, ForwardTrace
 from .reverse import Tape, TapeValue
 
@@ -129,6 +129,16 @@ def _float_leaf(x, where: str):
             raise TypeError(f"{where} has dtype {np.result_type(primal(x))}; dualad "
                             "differentiates floating-point values only.")
         return x
+    if x is None:
+        raise TypeError(
+            f"{where} is None: there is nothing to differentiate. dualad differentiates "
+            "floating-point arrays and scalars (and pytrees of them); pass a float "
+            "array, or leave the argument out of the differentiated ones (argnums).")
+    if isinstance(x, np.ndarray):
+        refuse_subclass(x, where)
+        x = np.asarray(x)  # other subclasses are differentiated as plain arrays
+        if x.dtype.kind == "f":
+            return x
     if isinstance(x, bool) or (isinstance(x, (int, np.integer)) and not isinstance(x, np.floating)):
         raise TypeError(
             f"{where} is the integer {x!r}; dualad differentiates floating-point "
@@ -139,9 +149,9 @@ def _float_leaf(x, where: str):
         raise TypeError(f"{where} is a {type(x).__name__}, not an array or scalar") from exc
     kind = arr.dtype.kind
     if kind == "f":
-        # Python and NumPy scalars are differentiated as float64; arrays keep
-        # their floating dtype.
-        return arr.astype(np.float64) if isinstance(x, np.generic) else arr
+        # as NumPy: a Python float is float64, a NumPy scalar or an array keeps
+        # its floating dtype (np.float32(1.0) stays float32)
+        return arr
     if kind in "iub":
         raise TypeError(
             f"{where} has dtype {arr.dtype}; dualad differentiates floating-point "
@@ -163,12 +173,16 @@ def _tangent_leaf(t, x, where: str, batch: bool):
         t = np.asarray(t)
         if t.dtype.kind not in "fiub":
             raise TypeError(f"{where} has dtype {t.dtype}; expected real numbers")
-        x_dtype = np.result_type(primal(x))
-        if x_dtype.kind == "f" and t.dtype != x_dtype:
-            # a float32 primal has float32 tangents, as its zeros do
-            t = t.astype(x_dtype)
-        elif t.dtype.kind != "f":
-            t = t.astype(np.float64)
+        if isinstance(t, np.ndarray) and type(t) is not np.ndarray:
+            refuse_subclass(t, where)
+            t = np.asarray(t)
+        if t.dtype.kind != "f":
+            # integers and booleans promote as NumPy promotes them with the
+            # primal's float dtype; a float tangent keeps its own dtype (a
+            # float64 tangent of a float32 primal gives float64 derivatives,
+            # as NumPy's arithmetic would)
+            x_dtype = np.result_type(primal(x))
+            t = t.astype(np.result_type(t.dtype, x_dtype if x_dtype.kind == "f" else np.float64))
     have = np.shape(primal(t))
     if batch:
         if len(have) != len(want) + 1 or have[1:] != want:
@@ -216,6 +230,36 @@ def _call(f, args):
                 f"Assigning a value that dualad is differentiating into a NumPy "
                 f"array (a[i] = ...) is not supported. {cause}") from exc
         raise
+    except TypeError as exc:
+        note = _sequence_note(args)
+        if note:
+            raise TypeError(f"{exc}\n{note}") from exc
+        raise
+
+
+def _sequence_note(args) -> str:
+    """What dualad made of a Python list or tuple of numbers passed as an
+    argument: a pytree of scalars, each its own input -- not an array."""
+    for i, a in enumerate(args):
+        if isinstance(a, (list, tuple)) and a and all(
+                isinstance(v, Box) and np.ndim(primal(v)) == 0 for v in a):
+            return (f"Note: argument {i} is a Python {type(a).__name__} of {len(a)} "
+                    f"numbers, which dualad takes as a pytree of {len(a)} separate scalar "
+                    "inputs (each differentiated on its own), not as an array. To "
+                    "differentiate an array, pass np.array(...) instead.")
+    return ""
+
+
+def _check_something_to_differentiate(value, where: str) -> None:
+    """Refuse a differentiated argument with no leaves at all (``None``, an
+    empty container): there would be nothing to differentiate."""
+    if not tree_flatten(value)[0]:
+        what = "None" if value is None else f"an empty {type(value).__name__}"
+        raise TypeError(
+            f"{where} is {what}: there is nothing to differentiate. dualad "
+            "differentiates floating-point arrays and scalars (and pytrees of "
+            "them); pass a float array, or leave the argument out of the "
+            "differentiated ones (argnums).")
 
 
 def _raised_in_dualad(exc) -> bool:
@@ -266,6 +310,11 @@ def _zeros(x, lead=()):
 
 # ---- NaN-safe retry ---------------------------------------------------------------
 def _has_nan(values) -> bool:
+    with np.errstate(invalid="ignore"):  # inf - inf in the sum is not the user's NaN
+        return _any_nan(values)
+
+
+def _any_nan(values) -> bool:
     for v in values:
         if v is None:
             continue
@@ -314,6 +363,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     """
     primals = _check_tuple(primals, "primals")
     tangents = _check_tuple(tangents, "tangents")
+    for i, p in enumerate(primals):
+        _check_something_to_differentiate(p, f"primal {i}")
     p_leaves, p_tree = tree_flatten(primals)
     t_leaves, t_tree = tree_flatten(tangents)
     if p_tree != t_tree:
@@ -342,6 +393,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
 # ---- reverse mode -------------------------------------------------------------------
 def _record(f, primals, origin):
     """Run ``f`` on tape inputs; returns (tape, input leaves, tree, output)."""
+    for i, p in enumerate(primals):
+        _check_something_to_differentiate(p, f"primal {i}")
     p_leaves, p_tree = tree_flatten(tuple(primals))
     p_leaves = [_float_leaf(x, f"primal leaf {i}") for i, x in enumerate(p_leaves)]
     tape = Tape(origin)
@@ -359,6 +412,9 @@ def _strip(trace, tree_value, attr: str = "_pos"):
     leaves, tree = tree_flatten(tree_value)
     for o in leaves:
         _check_not_leaked(o, trace)
+        if isinstance(o, Box) and np.result_type(primal(o)).kind == "c":
+            raise TypeError(f"f returned a complex value that depends on the "
+                            f"differentiated input; {COMPLEX_NOT_YET}.")
     values, carried, _ = unwrap(trace, leaves, attr)
     return values, carried, tree
 
@@ -732,6 +788,8 @@ def _partial(f, args, kwargs, argnums):
             full[i] = d
         return f(*full, **kwargs)
 
+    for i in nums:
+        _check_something_to_differentiate(args[i], f"argument {i}")
     x = args[nums[0]] if single else tuple(args[i] for i in nums)
     return partial, x
 

@@ -59,12 +59,14 @@ import numpy as np
 __all__ = [
     "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of", "unwrap",
     "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
-    "unbroadcast", "nondiff", "elementwise", "REPLACEMENTS", "safe_product",
+    "unbroadcast", "nondiff", "refuse", "elementwise", "REPLACEMENTS", "safe_product",
 ]
 
 # NumPy function -> callable implementing it for boxed arguments.
 UFUNC_RULES: dict = {}
 FUNCTION_RULES: dict = {}
+# NumPy function -> what its registered implementation accepts (see _Signature).
+SIGNATURES: dict = {}
 # (package prefix, function name) -> dualad replacement, named in the error
 # raised when that function converts a traced value with np.asarray.
 REPLACEMENTS: dict = {}
@@ -139,21 +141,98 @@ def ndim_of(x) -> int:
     return np.ndim(primal(x))
 
 
-def _replacement_hint() -> str:
-    """If a known untraceable function (e.g. scipy.special.logsumexp) is on
-    the stack, name its dualad replacement."""
-    frame = sys._getframe(2)
-    for _ in range(40):
-        if frame is None:
+def _library_dirs() -> tuple:
+    import sysconfig
+    paths = sysconfig.get_paths()
+    dirs = {paths.get(k) for k in ("stdlib", "platstdlib", "purelib", "platlib")}
+    import os
+    dirs.add(os.path.dirname(os.path.dirname(np.__file__)))
+    return tuple(sorted(d for d in dirs if d))
+
+
+_LIBRARY_DIRS: tuple = ()
+
+
+def _is_library_frame(frame) -> bool:
+    module = frame.f_globals.get("__name__", "")
+    if module == "dualad" or module.startswith("dualad."):
+        return False
+    global _LIBRARY_DIRS
+    if not _LIBRARY_DIRS:
+        _LIBRARY_DIRS = _library_dirs()
+    return frame.f_code.co_filename.startswith(_LIBRARY_DIRS)
+
+
+def _public_name_of(module: str, qualname: str, matches) -> str | None:
+    """The shortest public module path exporting ``qualname``'s head (the
+    function, or the class of a method) defined in ``module``, or None."""
+    head = qualname.split(".")[0]
+    public = [p for p in module.split(".") if not p.startswith("_")]
+    for n in range(1, len(public) + 1):
+        candidate = ".".join(public[:n])
+        mod = sys.modules.get(candidate)
+        obj = getattr(mod, head, None) if mod is not None else None
+        if obj is not None and (isinstance(obj, type) or matches(inspect.unwrap(obj))):
+            return f"{candidate}.{head}"
+    return None
+
+
+def _public_function_name(frame):
+    """``scipy.linalg.cho_solve`` for a frame of
+    ``scipy.linalg._decomp_cholesky.cho_solve``; for a decorator's wrapper,
+    the public function it wraps (a function among its free variables);
+    None if no public module exports either."""
+    code = frame.f_code
+    name = _public_name_of(frame.f_globals.get("__name__", ""),
+                           getattr(code, "co_qualname", code.co_name),
+                           lambda obj: getattr(obj, "__code__", None) is code)
+    if name is not None:
+        return name
+    for var in code.co_freevars:
+        fn = frame.f_locals.get(var)
+        if inspect.isfunction(fn):
+            name = _public_name_of(fn.__module__, fn.__qualname__, lambda obj: obj is fn)
+            if name is not None:
+                return name
+    return None
+
+
+def _outermost_library_caller(frame):
+    """The library function (NumPy, SciPy, any installed package) that the
+    user's code called and that converted a traced value: of the library
+    frames between the conversion and the user's own code, the outermost one
+    that a public module exports (decorators' wrappers are looked through)."""
+    chain = []
+    for _ in range(60):
+        if frame is None or not _is_library_frame(frame):
             break
-        module = frame.f_globals.get("__name__", "")
-        for (prefix, name), replacement in REPLACEMENTS.items():
-            if frame.f_code.co_name == name and module.startswith(prefix):
-                return (f" {prefix}.{name} converts its input with np.asarray and "
-                        f"cannot be traced: use {replacement} instead, which has the "
-                        "same signature.")
+        chain.append(frame)
         frame = frame.f_back
-    return ""
+    for f in reversed(chain):
+        name = _public_function_name(f)
+        if name is not None:
+            return name
+    if chain:
+        f = chain[-1]
+        return f"{f.f_globals.get('__name__', '')}.{f.f_code.co_name}"
+    return None
+
+
+def _caller_hint(frame) -> str:
+    """Name the function that converted the traced value, and its dualad
+    replacement if there is one."""
+    called = _outermost_library_caller(frame)
+    if called is None:
+        return ""
+    for (prefix, name), replacement in REPLACEMENTS.items():
+        if called == f"{prefix}.{name}":
+            same = " (same signature)" if replacement.startswith("dualad.") else ""
+            return (f" It happened inside {called}, which converts its input with "
+                    f"np.asarray and cannot be traced: use {replacement}{same} instead.")
+    return (f" It happened inside {called}, which converts its input to a plain NumPy "
+            "array (np.asarray) and cannot be traced, so dualad cannot "
+            "differentiate it; write that step with NumPy functions that dualad "
+            "differentiates.")
 
 
 def _no_conversion(what: str):
@@ -163,7 +242,7 @@ def _no_conversion(what: str):
             "derivative. Keep the computation in NumPy functions instead: "
             "use np.where for branches on values, np.stack / np.concatenate "
             "to build arrays, and NumPy ufuncs (np.sin, np.exp, ...) instead "
-            "of the math module." + _replacement_hint())
+            "of the math module." + _caller_hint(sys._getframe(1)))
     method.__name__ = what
     return method
 
@@ -196,31 +275,18 @@ class Box:
                 f"dualad has no rule for the ufunc method {name}.{method}; "
                 "call the ufunc itself or the matching NumPy function "
                 "(for example np.sum instead of np.add.reduce).")
-        if kwargs:
-            out = kwargs.pop("out", None)
-            if out is not None:
-                raise TypeError(
-                    f"dualad cannot write {name}'s result in place (out=...): "
-                    "derivatives need every intermediate value. Assign the "
-                    "result to a new variable instead.")
-            kwargs.pop("casting", None)
-            kwargs.pop("order", None)
-            dtype = kwargs.pop("dtype", None)
-            if dtype is not None and np.dtype(dtype).kind != "f":
-                raise TypeError(f"dualad cannot differentiate {name} with dtype={dtype}")
-            if kwargs:
-                raise TypeError(
-                    f"dualad does not support the argument(s) {sorted(kwargs)} "
-                    f"of the ufunc {name}; use np.where for masking.")
         rule = UFUNC_RULES.get(ufunc)
         if rule is None:
             raise TypeError(_missing_rule_message(ufunc))
-        return rule(*inputs)
+        return ufunc_with_keywords(ufunc, rule, inputs, kwargs)
 
     def __array_function__(self, func, types, args, kwargs):
         rule = FUNCTION_RULES.get(func)
         if rule is None:
             raise TypeError(_missing_rule_message(func))
+        spec = SIGNATURES.get(func)
+        if spec is not None and (kwargs or len(args) > spec.max_positional):
+            args, kwargs = spec.check(args, kwargs)
         return rule(*args, **kwargs)
 
     __array__ = _no_conversion("Converting to a NumPy array (np.asarray / np.array, or assigning into a NumPy array)")
@@ -306,25 +372,23 @@ for _name, _instead in {"sort": "np.sort(x)", "fill": "np.full_like / np.where",
 
 
 def _missing_rule_message(func) -> str:
-    module = getattr(func, "__module__", None) or "numpy"
-    if isinstance(func, np.ufunc):
-        module = "numpy"
-        try:
-            import scipy.special as sp
-            if getattr(sp, func.__name__, None) is func:
-                module = "scipy.special"
-        except ImportError:  # pragma: no cover
-            pass
-    name = getattr(func, "__name__", repr(func))
-    return (f"dualad has no derivative rule for {module}.{name}. Declare one with "
+    name = public_name(func)
+    caller = _outermost_library_caller(sys._getframe(2))
+    inside = f" (It was called inside {caller}, on a traced argument.)" if caller else ""
+    return (f"dualad has no derivative rule for {name}.{inside} Declare one with "
             "dualad.Primitive(...) and register it with dualad.register("
-            f"{module}.{name}, ...) -- see 'Adding a primitive' in the README.")
+            f"{name}, ...) -- see 'Adding a primitive' in the README.")
 
 
 def register(numpy_function, implementation: Callable) -> None:
     """Make ``numpy_function`` (a ufunc or any NumPy/SciPy function that
     dispatches through ``__array_function__``) call ``implementation`` when
     one of its arguments is a dualad value.
+
+    ``implementation`` lists in its own signature the arguments of
+    ``numpy_function`` that it honours; any other argument of NumPy's
+    signature is refused with a ``TypeError`` naming it (unless it is given
+    at NumPy's default), so nothing is silently ignored.
 
     >>> import numpy as np, dualad as ad
     >>> softplus = ad.elementwise("softplus", lambda x: np.logaddexp(0, x),
@@ -336,17 +400,219 @@ def register(numpy_function, implementation: Callable) -> None:
         UFUNC_RULES[numpy_function] = implementation
     else:
         FUNCTION_RULES[numpy_function] = implementation
+        SIGNATURES.pop(numpy_function, None)
+        spec = _Signature.of(numpy_function, implementation)
+        if spec is not None:
+            SIGNATURES[numpy_function] = spec
+
+
+def public_name(func) -> str:
+    """``numpy.sum``, ``numpy.linalg.norm``, ``scipy.special.erf``: the
+    name under which users call a NumPy or SciPy function."""
+    name = getattr(func, "__name__", repr(func))
+    if isinstance(func, np.ufunc):
+        try:
+            import scipy.special as sp
+            if getattr(sp, name, None) is func:
+                return f"scipy.special.{name}"
+        except ImportError:  # pragma: no cover
+            pass
+        return f"numpy.{name}"
+    module = getattr(func, "__module__", None) or "numpy"
+    return f"{module}.{name}"
+
+
+def _is_default(value, default) -> bool:
+    """Whether an argument was given at its default (``keepdims=False``)."""
+    if value is default:
+        return True
+    if isinstance(value, (str, bool, int, float, np.generic)) and \
+            isinstance(default, (str, bool, int, float, type(None))):
+        return type(value == default) in (bool, np.bool_) and bool(value == default)
+    return False
+
+
+class _Signature:
+    """What a registered implementation accepts of its NumPy function's signature.
+
+    ``check`` runs only when a call has keywords or more positional arguments
+    than the implementation takes: arguments the implementation does not list
+    are dropped when given at NumPy's default and refused otherwise.
+    """
+
+    __slots__ = ("name", "accepted", "max_positional", "numpy_sig")
+
+    def __init__(self, name, accepted, max_positional, numpy_sig):
+        self.name = name
+        self.accepted = accepted
+        self.max_positional = max_positional
+        self.numpy_sig = numpy_sig
+
+    @classmethod
+    def of(cls, func, impl):
+        try:
+            numpy_sig = inspect.signature(func)
+            impl_sig = inspect.signature(impl)
+        except (TypeError, ValueError):
+            return None
+        kinds = [p.kind for p in impl_sig.parameters.values()]
+        if inspect.Parameter.VAR_KEYWORD in kinds:
+            return None  # a pass-through (nondiff runs NumPy itself on primals)
+        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
+        max_positional = (10 ** 9 if inspect.Parameter.VAR_POSITIONAL in kinds
+                          else sum(k in positional for k in kinds))
+        accepted = frozenset(n for n, p in impl_sig.parameters.items()
+                             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                           inspect.Parameter.KEYWORD_ONLY))
+        return cls(public_name(func), accepted, max_positional, numpy_sig)
+
+    def check(self, args, kwargs):
+        given = {}
+        if len(args) > self.max_positional:
+            try:
+                bound = self.numpy_sig.bind_partial(*args)
+            except TypeError as exc:
+                raise TypeError(f"{self.name}: {exc}") from None
+            names = list(bound.arguments)[self.max_positional:]
+            given = {n: bound.arguments[n] for n in names}
+            args = args[:self.max_positional]
+        kept = {}
+        for key, value in list(given.items()) + list(kwargs.items()):
+            if key in self.accepted:
+                kept[key] = value
+                continue
+            param = self.numpy_sig.parameters.get(key)
+            if param is None:
+                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
+            default = param.default
+            if default is inspect.Parameter.empty or not (
+                    _is_default(value, default) or value is np._NoValue):
+                refuse(self.name, key)
+        return args, kept
+
+
+# Keywords every ufunc takes, at their defaults; refused at any other value.
+_UFUNC_DEFAULTS = {"where": True, "casting": "same_kind", "order": "K", "subok": True,
+                   "signature": None}
+_GUFUNC_KEYWORDS = ("axes", "axis", "keepdims")
+
+
+def ufunc_with_keywords(ufunc, rule, inputs, kwargs):
+    """A ufunc called on boxes with keywords: ``dtype`` honoured (a floating
+    dtype computes in it; an integer or boolean one gives NumPy's value on the
+    primal values, with no derivative), ``axes``/``axis``/``keepdims`` handed
+    to a generalized ufunc's rule, the others refused unless at their
+    defaults.  A rule with no derivative (``nondiff``) gets every keyword:
+    NumPy itself computes it."""
+    if getattr(rule, "nondiff_of", None) is not None:
+        return rule(*inputs, **kwargs)
+    name = public_name(ufunc)
+    passed = {}
+    dtype = None
+    for key, value in kwargs.items():
+        if key == "out":
+            if value is not None and not (isinstance(value, tuple)
+                                          and all(o is None for o in value)):
+                refuse(name, "out", "derivatives need every intermediate value; "
+                       "assign the result to a new variable instead")
+        elif key == "dtype":
+            dtype = value
+        elif key in _UFUNC_DEFAULTS:
+            if not _is_default(value, _UFUNC_DEFAULTS[key]):
+                refuse(name, key)
+        elif key in _GUFUNC_KEYWORDS and ufunc.signature is not None:
+            passed[key] = value
+        else:
+            raise TypeError(f"{name}() got an unexpected keyword argument {key!r}")
+    if dtype is None:
+        return rule(*inputs, **passed)
+    dtype = np.dtype(dtype)
+    if dtype.kind == "c":
+        refuse(name, "dtype", COMPLEX_NOT_YET)
+    # NumPy's own result on the primal values: its value where there is no
+    # derivative, its error where it has no loop for dtype, and its dtype.
+    expected = ufunc(*[primal(a) for a in inputs], dtype=dtype, **passed)
+    if dtype.kind != "f":
+        return expected
+    out = rule(*[a.astype(dtype) if isinstance(a, Box) else np.asarray(a, dtype=dtype)
+                 for a in inputs], **passed)
+    want = np.result_type(expected)
+    return out if np.result_type(primal(out)) == want else out.astype(want)
+
+
+COMPLEX_NOT_YET = ("complex values are not differentiated yet; keep the "
+                   "differentiated computation real (for example with separate "
+                   "real and imaginary parts)")
+
+
+def constant(value, where: str):
+    """A non-traced argument of a primitive, as NumPy sees it.
+
+    Lists and tuples become arrays (so that derivative formulas computing
+    with them get NumPy's arithmetic, not Python's sequence operators);
+    Python scalars stay as they are (NumPy treats them as weakly typed, so
+    ``x32 * 2.0`` stays float32).  Complex constants and ndarray subclasses
+    whose arithmetic differs from ndarray's are refused."""
+    kind = type(value)
+    if kind is np.ndarray:
+        if value.dtype.kind == "c":
+            raise TypeError(f"{where}: a complex constant meets a value dualad is "
+                            f"differentiating, and {COMPLEX_NOT_YET}.")
+        return value
+    if kind is list or kind is tuple:
+        return constant(np.asarray(value), where)
+    if kind is complex or (isinstance(value, np.generic) and value.dtype.kind == "c"):
+        raise TypeError(f"{where}: a complex constant meets a value dualad is "
+                        f"differentiating, and {COMPLEX_NOT_YET}.")
+    if isinstance(value, np.ndarray):
+        refuse_subclass(value, where)
+        return constant(np.asarray(value), where)
+    return value
+
+
+def refuse_subclass(value, where: str) -> None:
+    """Refuse masked arrays and ``np.matrix``: their arithmetic differs from
+    ndarray's (masks, ``*`` as a matrix product), and dualad's values follow
+    ndarray's."""
+    if isinstance(value, np.ma.MaskedArray):
+        raise TypeError(
+            f"{where} is a masked array; dualad follows plain ndarray semantics and "
+            "would ignore its mask. Pass x.filled(fill) or select the unmasked "
+            "entries, e.g. x.compressed() or np.where(~mask, x, 0.0).")
+    if isinstance(value, np.matrix):
+        raise TypeError(
+            f"{where} is an np.matrix, whose * is a matrix product; dualad follows "
+            "plain ndarray semantics. Pass np.asarray(x) and use @ for matrix products.")
 
 
 def nondiff(fn: Callable) -> Callable:
     """Wrap a function whose output has zero derivative (comparisons,
-    rounding, ``sign``...): it runs on the raw primal values."""
+    rounding, ``sign``...): it runs on the raw primal values.
+
+    Only for functions whose every float output is piecewise constant in
+    every float input; ``tests/test_zero_derivative.py`` finds each such
+    registration by its ``nondiff_of`` attribute and checks that claim by
+    perturbing the inputs."""
     def wrapper(*args, **kwargs):
         return fn(*[primal(a) for a in args],
                   **{k: primal(v) for k, v in kwargs.items()})
     wrapper.__name__ = getattr(fn, "__name__", "nondiff")
     wrapper.__doc__ = fn.__doc__
+    wrapper.nondiff_of = fn
     return wrapper
+
+
+def refuse(function: str, parameter: str, why: str = "") -> None:
+    """Raise the TypeError for an argument dualad does not implement.
+
+    ``function`` is the public name (``"numpy.sum"``), ``parameter`` the
+    argument's name as NumPy spells it.  Every argument of a registered
+    function is either honoured with NumPy's semantics or refused here --
+    never silently ignored."""
+    raise TypeError(f"dualad does not support the argument {parameter}= of {function}"
+                    f"{' with this value' if not why else ''}{': ' + why if why else ''}. "
+                    "Leave it at its default, or compute that part outside the "
+                    "differentiated function.")
 
 
 class Primitive:
@@ -429,11 +695,18 @@ class Primitive:
             top = args[0]._trace if isinstance(args[0], Box) else None
         else:
             top = None
+            plain = True
             for a in args:
                 if isinstance(a, Box):
                     t = a._trace
                     if top is None or t.level > top.level:
                         top = t
+                elif not (type(a) is float or type(a) is int or (
+                        type(a) is np.ndarray and a.dtype.kind != "c")):
+                    plain = False
+            if top is not None and not plain:
+                args = tuple(a if isinstance(a, Box) else constant(a, self.name)
+                             for a in args)
         if top is None:
             return self.impl(*args, **params)
         if not top.active:
@@ -771,6 +1044,10 @@ def _install_operators():
         def op(self, other):
             rule = UFUNC_RULES[ufunc]
             trace = self._trace
+            kind = type(other)
+            if not (kind is float or kind is int or isinstance(other, Box) or (
+                    kind is np.ndarray and other.dtype.kind != "c")):
+                other = constant(other, ufunc.__name__)
             a, b = (other, self) if reflected else (self, other)
             if type(rule) is Primitive and trace.active and (
                     not isinstance(other, Box) or other._trace is trace):

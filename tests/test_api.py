@@ -475,10 +475,16 @@ def test_float32_arrays():
     g = ad.grad(f)(x32)
     assert g.dtype == np.float32
     np.testing.assert_allclose(g, ad.grad(f)(x32.astype(np.float64)), rtol=1e-5)
-    out, t = ad.jvp(np.sin, (x32,), (np.ones(3),))          # float64 tangent is cast
+    out, t = ad.jvp(np.sin, (x32,), (np.ones(3, np.float32),))
     assert out.dtype == np.float32 and t.dtype == np.float32
-    (ct,) = ad.vjp(np.sin, x32)[1](np.ones(3))
+    # a float64 tangent promotes, as NumPy's arithmetic with it would
+    out, t = ad.jvp(np.sin, (x32,), (np.ones(3),))
+    assert out.dtype == np.float32 and t.dtype == np.float64
+    np.testing.assert_allclose(t, np.cos(x32.astype(np.float64)), rtol=1e-6)
+    (ct,) = ad.vjp(np.sin, x32)[1](np.ones(3, np.float32))
     assert ct.dtype == np.float32
+    (ct,) = ad.vjp(np.sin, x32)[1](np.ones(3))
+    assert ct.dtype == np.float64
     assert ad.jacfwd(np.sin)(x32).dtype == np.float32
     assert ad.jacrev(np.sin)(x32).dtype == np.float32
 

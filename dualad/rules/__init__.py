@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Box, Primitive, register
+from ..core import REPLACEMENTS, Box, Primitive, register
 from . import elementwise, linalg, reductions, shape, special  # noqa: F401  (registration)
 from .shape import astype, reshape, getitem  # noqa: F401
 
@@ -30,6 +30,12 @@ def all_primitives() -> list:
             if isinstance(value, Primitive):
                 found[id(value)] = value
     return list(found.values())
+
+
+def _clip_method(x, min=None, max=None, out=None, **kwargs):
+    """``ndarray.clip(min=None, max=None, out=None, **kwargs)``: either bound may
+    be left out, as for arrays."""
+    return np.clip(x, min, max, out=out, **kwargs)
 
 
 def _method(fn):
@@ -54,12 +60,12 @@ def _transpose_method(self, *axes):
 for _name, _fn in {
     "sum": np.sum, "mean": np.mean, "prod": np.prod, "max": np.max, "min": np.min,
     "var": np.var, "std": np.std, "cumsum": np.cumsum, "ravel": np.ravel,
-    "squeeze": np.squeeze, "swapaxes": np.swapaxes, "dot": np.dot, "clip": np.clip,
+    "squeeze": np.squeeze, "swapaxes": np.swapaxes, "dot": np.dot, "clip": _clip_method,
     "take": np.take, "repeat": np.repeat, "diagonal": np.diagonal, "trace": np.trace,
     "argmax": np.argmax, "argmin": np.argmin, "argsort": np.argsort, "round": np.round,
     "all": np.all, "any": np.any, "nonzero": np.nonzero, "conj": lambda x: x,
-    "conjugate": lambda x: x, "copy": lambda x, order="C": x,
-    "flatten": lambda x, order="C": np.reshape(x, (-1,)), "astype": astype,
+    "conjugate": lambda x: x, "copy": lambda x, order="C": np.copy(x, order=order),
+    "flatten": lambda x, order="C": np.ravel(x, order=order), "astype": astype,
 }.items():
     setattr(Box, _name, _method(_fn))
 Box.reshape = _reshape_method
@@ -68,3 +74,7 @@ Box.T = property(lambda self: np.transpose(self))
 Box.mT = property(lambda self: np.swapaxes(self, -1, -2))
 Box.real = property(lambda self: self)
 register(np.conjugate, elementwise.positive)
+
+# np.full(shape, fill_value) converts fill_value with np.array before any
+# dispatch can happen; the TypeError names the way out.
+REPLACEMENTS[("numpy", "full")] = "fill_value * np.ones(shape) (or np.full_like)"
