@@ -1,27 +1,37 @@
 """Linear algebra: matmul, einsum, solve, inv, det, slogdet, cholesky, eigh, norm.
 
 ``matmul`` and ``einsum`` are primitives; ``dot``, ``tensordot``, ``inner``,
-``outer``, ``vdot``, ``trace``, ``diagonal``, ``diag``, ``tril`` and ``triu``
-are built on them and on the shape primitives.
+``outer``, ``vdot``, ``vecdot``, ``trace``, ``diagonal``, ``diag``, ``tril``
+and ``triu`` are built on them and on the shape primitives.
 
 Conventions:
-* ``cholesky`` and ``eigh`` read only one triangle of their input, so they
-  are differentiated as functions of the *symmetric part* ``(A + Aᵀ)/2``:
-  tangents are symmetrised before use and cotangents come out symmetric.
+* ``cholesky``, ``eigh`` and ``eigvalsh`` read only one triangle of their
+  input, and are differentiated as the function NumPy computes: of the
+  symmetric matrix made from that triangle, ``tril(A) + tril(A, -1)ᵀ``
+  (``UPLO='L'``, ``cholesky``) or ``triu(A) + triu(A, 1)ᵀ`` (``UPLO='U'``,
+  ``cholesky(upper=True)``).  Entries of the other triangle have derivative 0.
 * ``eigh`` assumes distinct eigenvalues (its derivative is undefined at a
   repeated one and comes out infinite there).
+* ``det`` is differentiable everywhere, singular matrices included: its
+  derivative is the cofactor matrix, computed as ``det(A) A⁻ᵀ`` for a
+  well-conditioned ``A`` and from the n² minors otherwise.
+* ``slogdet``: at a singular matrix ``logabsdet`` is ``-inf`` and its
+  derivative is ``cofactor(A) / det(A)``, whose entries are ``±inf`` (``nan``
+  where a cofactor is 0 too); ``sign`` has derivative 0.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
 """
 
 from __future__ import annotations
 
+import operator
 import string
 
 import numpy as np
 
-from ..core import Box, Primitive, ndim_of, primal, register, shape_of, unbroadcast
+from ..core import (Box, Primitive, ndim_of, primal, refuse, register, shape_of,
+                    unbroadcast)
 from .reductions import _keepdims_shape, normalize_axes, sum_p
-from .shape import (Index, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
+from .shape import (Index, astype, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
                     transpose)
 
 
@@ -29,8 +39,44 @@ def _mT(x):
     return swapaxes(x, -1, -2)
 
 
-def _sym(t):
-    return 0.5 * (t + _mT(t))
+def _axis(axis, ndim: int) -> int:
+    """One axis as a negative index (AxisError when out of range)."""
+    return normalize_axes(operator.index(axis), ndim)[0]
+
+
+def _as_dtype(x, dtype):
+    """``x`` cast to the floating ``dtype`` (a traced cast for a traced ``x``)."""
+    if isinstance(x, Box):
+        return astype(x, dtype)
+    return np.asarray(x).astype(dtype, copy=False)
+
+
+def _float_dtype(function: str, dtype):
+    """``dtype=`` checked: the np.dtype for a floating one, ``None`` for an
+    integer or bool one (NumPy's value, no derivative); others refused."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "f":
+        return dtype
+    if dtype.kind in "biu":
+        return None
+    refuse(function, "dtype", f"{dtype} results are not differentiated")
+
+
+def _refuse_out(function: str, out) -> None:
+    if out is not None and not (isinstance(out, tuple) and all(o is None for o in out)):
+        refuse(function, "out", "derivatives need every intermediate value; "
+               "assign the result to a new variable instead")
+
+
+def _refuse_gufunc_options(function: str, *, casting, order, subok, signature) -> None:
+    if casting != "same_kind":
+        refuse(function, "casting")
+    if order != "K":
+        refuse(function, "order")
+    if subok is not True:
+        refuse(function, "subok")
+    if signature is not None:
+        refuse(function, "signature")
 
 
 # ---- matmul ---------------------------------------------------------------------
@@ -93,17 +139,30 @@ matmul_p = Primitive(
          lambda g, out, a, b: _matmul_vjp(g, a, b, 1)))
 
 
-def matmul(a, b, **kwargs):
-    if kwargs.get("out") is not None:
-        raise TypeError("dualad cannot write np.matmul's result in place (out=...)")
-    if ndim_of(a) == 0 or ndim_of(b) == 0:
+def matmul(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
+           casting="same_kind", order="K", dtype=None, subok=True, signature=None):
+    """np.matmul (a gufunc: NumPy hands its keyword arguments through)."""
+    _refuse_out("numpy.matmul", out)
+    if axes is not None:
+        refuse("numpy.matmul", "axes")
+    if axis is not None:
+        refuse("numpy.matmul", "axis", "NumPy allows it only for one shared core dimension")
+    if keepdims:
+        refuse("numpy.matmul", "keepdims", "NumPy allows it only for reductions")
+    _refuse_gufunc_options("numpy.matmul", casting=casting, order=order, subok=subok,
+                           signature=signature)
+    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
-    return matmul_p(a, b)
+    if dtype is not None:
+        dt = _float_dtype("numpy.matmul", dtype)
+        if dt is None:  # integer or bool: NumPy's value (or its casting error)
+            return np.matmul(primal(x1), primal(x2), dtype=dtype)
+        x1, x2 = _as_dtype(x1, dt), _as_dtype(x2, dt)
+    return matmul_p(x1, x2)
 
 
 def dot(a, b, out=None):
-    if out is not None:
-        raise TypeError("dualad cannot write np.dot's result in place (out=...)")
+    _refuse_out("numpy.dot", out)
     na, nb = ndim_of(a), ndim_of(b)
     if na == 0 or nb == 0:
         return a * b
@@ -114,14 +173,23 @@ def dot(a, b, out=None):
 
 def tensordot(a, b, axes=2):
     na, nb = ndim_of(a), ndim_of(b)
-    if np.ndim(axes) == 0:
-        axes = (list(range(na - axes, na)), list(range(axes)))
-    ax_a, ax_b = axes
+    sa, sb = shape_of(a), shape_of(b)
+    try:
+        iter(axes)
+    except TypeError:
+        axes = operator.index(axes)
+        ax_a, ax_b = list(range(-axes, 0)), list(range(axes))
+    else:
+        ax_a, ax_b = axes
     ax_a = [ax_a] if np.ndim(ax_a) == 0 else list(ax_a)
     ax_b = [ax_b] if np.ndim(ax_b) == 0 else list(ax_b)
-    ax_a = [x % na for x in ax_a]
-    ax_b = [x % nb for x in ax_b]
-    sa, sb = shape_of(a), shape_of(b)
+    # NumPy's checks: no repeats, as many axes on each side, equal lengths pairwise
+    if len(set(ax_a)) != len(ax_a) or len(set(ax_b)) != len(ax_b):
+        raise ValueError("duplicate axes are not allowed in tensordot")
+    if len(ax_a) != len(ax_b) or any(sa[i] != sb[j] for i, j in zip(ax_a, ax_b)):
+        raise ValueError("shape-mismatch for sum")
+    ax_a = [operator.index(x) % na for x in ax_a]
+    ax_b = [operator.index(x) % nb for x in ax_b]
     free_a = [i for i in range(na) if i not in ax_a]
     free_b = [i for i in range(nb) if i not in ax_b]
     n_sum = int(np.prod([sa[i] for i in ax_a]))
@@ -130,18 +198,46 @@ def tensordot(a, b, axes=2):
     return reshape(matmul_p(a2, b2), tuple(sa[i] for i in free_a) + tuple(sb[i] for i in free_b))
 
 
-def inner(a, b):
+def inner(a, b, /):
     if ndim_of(a) == 0 or ndim_of(b) == 0:
         return a * b
     return tensordot(a, b, ([-1], [-1]))
 
 
 def outer(a, b, out=None):
+    _refuse_out("numpy.outer", out)
     return reshape(a, (-1, 1)) * reshape(b, (1, -1))
 
 
-def vdot(a, b):
+def vdot(a, b, /):
+    if int(np.prod(shape_of(a))) != int(np.prod(shape_of(b))):
+        raise ValueError("vectors have different lengths")
     return sum_p(reshape(a, (-1,)) * reshape(b, (-1,)), axis=(-1,), keepdims=False)
+
+
+def vecdot(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
+           casting="same_kind", order="K", dtype=None, subok=True, signature=None):
+    """np.vecdot (a gufunc ``(n),(n)->()``): ``axis`` names each operand's
+    vector axis, counted in that operand's own dimensions."""
+    _refuse_out("numpy.vecdot", out)
+    if axes is not None:
+        refuse("numpy.vecdot", "axes", "use axis= for one shared vector axis")
+    if keepdims:
+        refuse("numpy.vecdot", "keepdims")
+    if dtype is not None:
+        refuse("numpy.vecdot", "dtype", "cast the operands instead")
+    _refuse_gufunc_options("numpy.vecdot", casting=casting, order=order, subok=subok,
+                           signature=signature)
+    if ndim_of(x1) == 0 or ndim_of(x2) == 0:
+        raise ValueError("vecdot: Input operand does not have enough dimensions")
+    axis = -1 if axis is None else axis
+    x1 = moveaxis(x1, _axis(axis, ndim_of(x1)), -1)
+    x2 = moveaxis(x2, _axis(axis, ndim_of(x2)), -1)
+    n1, n2 = shape_of(x1)[-1], shape_of(x2)[-1]
+    if n1 != n2:
+        raise ValueError("vecdot: Input operand 1 has a mismatch in its core dimension 0, "
+                         f"with gufunc signature (n),(n)->() (size {n2} is different from {n1})")
+    return sum_p(x1 * x2, axis=(-1,), keepdims=False)
 
 
 register(np.matmul, matmul)
@@ -150,8 +246,8 @@ register(np.tensordot, tensordot)
 register(np.inner, inner)
 register(np.outer, outer)
 register(np.vdot, vdot)
-if hasattr(np, "vecdot"):
-    register(np.vecdot, lambda x1, x2, axis=-1: sum_p(x1 * x2, axis=(axis if axis < 0 else axis - max(ndim_of(x1), ndim_of(x2)),), keepdims=False))
+if hasattr(np, "vecdot"):  # NumPy >= 2
+    register(np.vecdot, vecdot)
 
 
 # ---- einsum ---------------------------------------------------------------------
@@ -229,13 +325,48 @@ def _einsum_vjp(g, out_val, *ops, ins, out):
 einsum_p = Primitive("einsum", _einsum_impl, jvp=_einsum_jvp, vjp=_einsum_vjp)
 
 
-def einsum(subscripts, *operands, out=None, optimize=False, **kwargs):
-    if out is not None:
-        raise TypeError("dualad cannot write np.einsum's result in place (out=...)")
+_CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
+
+
+def einsum(*operands, out=None, optimize=False, **kwargs):
+    """np.einsum with a subscripts string; ``dtype``, ``casting`` and
+    ``optimize`` (the contraction order: the value to rounding) honoured."""
+    _refuse_out("numpy.einsum", out)
+    dtype = kwargs.pop("dtype", None)
+    order = kwargs.pop("order", "K")
+    casting = kwargs.pop("casting", "safe")
+    for name in kwargs:
+        refuse("numpy.einsum", name, "NumPy's einsum has no such argument")
+    if order != "K":
+        refuse("numpy.einsum", "order")
+    if not (optimize is None or isinstance(optimize, (bool, str, list, tuple))):
+        raise TypeError(f"einsum: optimize={optimize!r} is not a contraction path")
+    if casting not in _CASTINGS:
+        raise ValueError(f"casting must be one of {', '.join(map(repr, _CASTINGS))} "
+                         f"(got {casting!r})")
+    if not operands:
+        raise TypeError("einsum(): must specify the einstein sum subscripts string "
+                        "and at least one operand")
+    subscripts, operands = operands[0], list(operands[1:])
     if not isinstance(subscripts, str):
-        raise TypeError("dualad supports np.einsum with a subscripts string only")
+        refuse("numpy.einsum", "operands", "only the subscripts-string form is supported, "
+               "not the sublist form")
+    # NumPy casts every operand to ``dtype`` (default: their common type)
+    # under the rule ``casting``.
+    dtypes = [np.result_type(primal(o)) if isinstance(o, Box) else np.asarray(o).dtype
+              for o in operands]
+    target = np.dtype(dtype) if dtype is not None else np.result_type(*dtypes)
+    for i, d in enumerate(dtypes):
+        if not np.can_cast(d, target, casting):
+            raise TypeError(f"Iterator operand {i} dtype could not be cast from {d!r} "
+                            f"to {target!r} according to the rule {casting!r}")
+    if target.kind in "biu":  # NumPy's value, no derivative
+        return np.einsum(subscripts, *[primal(o) for o in operands], dtype=dtype,
+                         casting=casting, optimize=optimize)
+    if target.kind != "f":
+        refuse("numpy.einsum", "dtype", f"{target} results are not differentiated")
+    operands = [o if d == target else _as_dtype(o, target) for o, d in zip(operands, dtypes)]
     ins, outs = _parse_einsum(subscripts, [shape_of(o) for o in operands])
-    operands = list(operands)
     for i, sub in enumerate(ins):
         # A letter repeated within one operand ("ii", "iji") takes a
         # diagonal: do that first with np.diagonal, which moves the diagonal
@@ -255,6 +386,13 @@ register(np.einsum, einsum)
 
 # ---- diagonal, trace, diag, tril, triu -----------------------------------------
 def diagonal(a, offset=0, axis1=0, axis2=1):
+    nd = ndim_of(a)
+    if nd < 2:
+        raise ValueError("diag requires an array of at least two dimensions")
+    axis1, axis2 = _axis(axis1, nd), _axis(axis2, nd)
+    if axis1 == axis2:
+        raise ValueError("axis1 and axis2 cannot be the same")
+    offset = operator.index(offset)
     a = moveaxis(a, [axis1, axis2], [-2, -1])
     rows, cols = shape_of(a)[-2:]
     n = max(0, min(rows - max(0, -offset), cols - max(0, offset)))
@@ -264,7 +402,15 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 
 
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
-    return sum_p(diagonal(a, offset, axis1, axis2), axis=(-1,), keepdims=False)
+    _refuse_out("numpy.trace", out)
+    if dtype is not None:
+        dt = _float_dtype("numpy.trace", dtype)
+        if dt is None:  # integer or bool: NumPy's value, no derivative
+            return np.trace(primal(a), offset, axis1, axis2, dtype=dtype)
+    d = diagonal(a, offset, axis1, axis2)
+    if dtype is not None:
+        d = _as_dtype(d, dt)  # NumPy sums in ``dtype``
+    return sum_p(d, axis=(-1,), keepdims=False)
 
 
 def diag(v, k=0):
@@ -330,26 +476,33 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return np.max(np.abs(x), axis=axes, keepdims=keepdims)
         if ord == -np.inf:
             return np.min(np.abs(x), axis=axes, keepdims=keepdims)
-        if ord == 0:
-            return np.sum(primal(x) != 0, axis=axes, keepdims=keepdims).astype(float)
+        if ord == 0:  # the count of nonzero entries: derivative 0
+            dt = np.result_type(primal(x))
+            count = np.sum(primal(x) != 0, axis=axes, keepdims=keepdims)
+            return count.astype(dt if dt.kind == "f" else np.float64)
         if ord == 1:
             return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
         if isinstance(ord, str):
             raise ValueError(f"Invalid norm order '{ord}' for vectors")
         return np.sum(np.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
     if len(axes) == 2:
-        r, c = axes
+        # Matrix norms: axis[0] is the row axis and axis[1] the column axis,
+        # in the order given (normalize_axes sorts them).
+        r, c = (_axis(ax, nd) for ax in axis)
         if ord in (None, "fro"):
             return l2norm_p(x, axis=axes, keepdims=bool(keepdims))
         if ord in (1, -1, np.inf, -np.inf):
+            # 1: the largest column sum (sum over rows); inf: the largest row sum
             summed_axis, pick_axis = (r, c) if ord in (1, -1) else (c, r)
             s = np.sum(np.abs(x), axis=summed_axis, keepdims=True)
             pick = np.max if ord > 0 else np.min
             res = pick(s, axis=pick_axis, keepdims=True)
             return res if keepdims else reshape(res, tuple(
                 n for i, n in enumerate(shape_of(x)) if i - nd not in axes))
-        raise TypeError(f"dualad has no rule for np.linalg.norm with ord={ord!r} "
-                        "(it needs singular values)")
+        if ord in (2, -2, "nuc"):
+            raise TypeError(f"dualad has no rule for np.linalg.norm with ord={ord!r} "
+                            "of a matrix (it needs singular values)")
+        raise ValueError("Invalid norm order for matrices.")
     raise ValueError("Improper number of dimensions to norm.")
 
 
@@ -417,26 +570,91 @@ inv_p = Primitive(
     vjp=(lambda g, out, a: -matmul_p(matmul_p(_mT(out), g), _mT(out)),))
 
 
-def _inv_T(a):
-    return _mT(inv_p(a))
+# Above this 1-norm condition number, det's derivative det(A)·A⁻ᵀ loses
+# accuracy (its error grows like cond · eps) and is computed from minors.
+COND_LIMIT = 1e6
 
 
-det_p = Primitive(
-    "det", np.linalg.det,
-    jvp=(lambda t, out, a: out * sum_p(_inv_T(a) * t, axis=(-2, -1), keepdims=False),),
-    vjp=(lambda g, out, a: (g * out)[..., None, None] * _inv_T(a),))
+def _safe_inverse(a):
+    """``inv(a)`` (traced like ``a``) when every matrix of ``a`` is safely
+    invertible, else None.  The test reads the primal values only: it
+    chooses a branch, it is not differentiated."""
+    try:
+        ia = inv_p(a)
+    except np.linalg.LinAlgError:
+        return None
+    p, ip = primal(a), primal(ia)
+    # the 1-norm condition number of each matrix (largest column sums)
+    cond = np.abs(p).sum(axis=-2).max(axis=-1) * np.abs(ip).sum(axis=-2).max(axis=-1)
+    return ia if cond.max() <= COND_LIMIT else None  # nan fails the test too
+
+
+def _cofactors(a):
+    """The cofactor matrix, ``C_ij = (-1)^(i+j) det(a without row i and
+    column j)``, from the n² minors: finite at every matrix, and
+    differentiable to any order through det's own rules."""
+    n = shape_of(a)[-1]
+    if n == 1:  # the minor is the empty matrix, of determinant 1
+        return np.ones(shape_of(a), dtype=np.result_type(primal(a)))
+    keep = np.array([[r for r in range(n) if r != i] for i in range(n)])  # (n, n-1)
+    rows = np.repeat(keep, n, axis=0)[:, :, None]  # minor i·n + j drops row i ...
+    cols = np.tile(keep, (n, 1))[:, None, :]       # ... and column j
+    minors = getitem(a, (Ellipsis, rows, cols))     # (..., n², n-1, n-1)
+    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
+    return reshape(det_p(minors), shape_of(a)) * signs
+
+
+def _det_jvp(t, out, a):
+    ia = _safe_inverse(a)
+    if ia is None:
+        return sum_p(_cofactors(a) * t, axis=(-2, -1), keepdims=False)
+    return out * sum_p(_mT(ia) * t, axis=(-2, -1), keepdims=False)
+
+
+def _det_vjp(g, out, a):
+    ia = _safe_inverse(a)
+    if ia is None:
+        return g[..., None, None] * _cofactors(a)
+    return (g * out)[..., None, None] * _mT(ia)
+
+
+det_p = Primitive("det", np.linalg.det, jvp=(_det_jvp,), vjp=(_det_vjp,))
+
+
+def _logabsdet_grad(a):
+    """∂ log|det a| / ∂a = a⁻ᵀ; cofactors / det where a is (nearly)
+    singular -- ±inf (nan where a cofactor is 0 too) at a singular one."""
+    ia = _safe_inverse(a)
+    if ia is not None:
+        return _mT(ia)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _cofactors(a) / det_p(a)[..., None, None]
+
+
+def _logabsdet_jvp(t, out, a):
+    grad = _logabsdet_grad(a)
+    with np.errstate(invalid="ignore"):
+        return sum_p(grad * t, axis=(-2, -1), keepdims=False)
+
+
+def _logabsdet_vjp(g, out, a):
+    grad = _logabsdet_grad(a)
+    with np.errstate(invalid="ignore"):
+        return g[..., None, None] * grad
+
 
 logabsdet_p = Primitive(
     "logabsdet", lambda a: np.linalg.slogdet(a)[1],
-    jvp=(lambda t, out, a: sum_p(_inv_T(a) * t, axis=(-2, -1), keepdims=False),),
-    vjp=(lambda g, out, a: g[..., None, None] * _inv_T(a),))
+    jvp=(_logabsdet_jvp,), vjp=(_logabsdet_vjp,),
+    doc="log|det a|: -inf at a singular matrix, where its derivative is "
+        "cofactors / det (entries ±inf, or nan where a cofactor is 0 too).")
 
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
 def slogdet(a):
-    sign = np.linalg.slogdet(primal(a))[0]
+    sign = np.linalg.slogdet(primal(a))[0]  # piecewise constant: derivative 0
     return _SlogdetResult(sign, logabsdet_p(a))
 
 
@@ -450,6 +668,25 @@ register(np.linalg.det, lambda a: det_p(a))
 register(np.linalg.slogdet, slogdet)
 
 
+# ---- the triangle that cholesky and eigh read ---------------------------------------------
+def _read_triangle(t, lower: bool):
+    """The symmetric matrix NumPy builds from one triangle of ``t``:
+    ``tril(t) + tril(t, -1)ᵀ`` (lower) or ``triu(t) + triu(t, 1)ᵀ``."""
+    n = shape_of(t)[-1]
+    keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
+    strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    return np.where(keep, t, 0.0) + _mT(np.where(strict, t, 0.0))
+
+
+def _read_triangle_T(g, lower: bool):
+    """The transpose of :func:`_read_triangle`: the cotangent of the matrix
+    read, given that ``g`` of the symmetric matrix built from it."""
+    n = shape_of(g)[-1]
+    keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
+    strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    return np.where(keep, g, 0.0) + np.where(strict, _mT(g), 0.0)
+
+
 # ---- cholesky ----------------------------------------------------------------------------
 def _phi(x):
     """Lower triangle with half the diagonal."""
@@ -457,33 +694,36 @@ def _phi(x):
     return x * (np.tri(n, n, -1) + 0.5 * np.eye(n))
 
 
-def _cholesky_jvp(t, L, a):
-    # dL = L Φ(L⁻¹ dA L⁻ᵀ), dA the symmetric part of t
-    y = solve_p(L, _sym(t))
+def _cholesky_jvp(t, out, a, upper):
+    # dL = L Φ(L⁻¹ dS L⁻ᵀ), dS the tangent of the symmetric matrix NumPy reads
+    L = _mT(out) if upper else out
+    y = solve_p(L, _read_triangle(t, lower=not upper))
     s = _mT(solve_p(L, _mT(y)))
-    return matmul_p(L, _phi(s))
+    dL = matmul_p(L, _phi(s))
+    return _mT(dL) if upper else dL
 
 
-def _cholesky_vjp(g, L, a):
-    # adjoint of the JVP: Ā = sym(L⁻ᵀ Φ(Lᵀ L̄) L⁻¹)
-    p = _phi(matmul_p(_mT(L), g))
+def _cholesky_vjp(g, out, a, upper):
+    # adjoint of the JVP: S̄ = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹, then back to the triangle read
+    L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    p = _phi(matmul_p(_mT(L), gL))
     z = solve_p(_mT(L), p)
-    return _sym(_mT(solve_p(_mT(L), _mT(z))))
+    return _read_triangle_T(_mT(solve_p(_mT(L), _mT(z))), lower=not upper)
 
 
-cholesky_p = Primitive("cholesky", np.linalg.cholesky,
+# np.linalg.cholesky reads the lower triangle, and the upper one with upper=True.
+cholesky_p = Primitive("cholesky", lambda a, upper: np.linalg.cholesky(a, upper=upper),
                        jvp=(_cholesky_jvp,), vjp=(_cholesky_vjp,))
 
 
-def cholesky(a, upper=False):
-    L = cholesky_p(a)
-    return _mT(L) if upper else L
+def cholesky(a, /, *, upper=False):
+    return cholesky_p(a, upper=bool(upper))
 
 
 register(np.linalg.cholesky, cholesky)
 
 
-# ---- eigh --------------------------------------------------------------------------------
+# ---- eigh, eigvalsh ------------------------------------------------------------------------
 def _gaps(w):
     """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it."""
     n = shape_of(w)[-1]
@@ -495,13 +735,15 @@ def _gaps(w):
 def _eigh_jvp(tangents, out, a, UPLO):
     (t,) = tangents
     w, V = out
-    m = matmul_p(matmul_p(_mT(V), _sym(t)), V)
+    m = matmul_p(matmul_p(_mT(V), _read_triangle(t, lower=UPLO == "L")), V)
     dw = diagonal(m, 0, -2, -1)
     dV = matmul_p(V, _gaps(w) * m)
     return dw, dV
 
 
 def _eigh_vjp(g, out, a, UPLO):
+    # S̄ = V (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, the transpose of dS -> (dw, dV) above,
+    # then back to the triangle NumPy read
     gw, gV = g
     w, V = out
     inner_ = 0.0
@@ -510,47 +752,63 @@ def _eigh_vjp(g, out, a, UPLO):
     if gw is not None:
         n = shape_of(w)[-1]
         inner_ = inner_ + gw[..., :, None] * np.eye(n)
-    return (_sym(matmul_p(matmul_p(V, inner_), _mT(V))),)
+    return (_read_triangle_T(matmul_p(matmul_p(V, inner_), _mT(V)), lower=UPLO == "L"),)
 
 
-# ``UPLO`` only says which triangle NumPy reads: it keeps the primal value
-# equal to NumPy's; the derivative is that of the symmetric part either way.
 eigh_p = Primitive("eigh", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO)),
                    jvp=_eigh_jvp, vjp=_eigh_vjp, multiple_results=True)
 
 
-def eigh(a, UPLO="L"):
+def _uplo(UPLO) -> str:
+    UPLO = UPLO.upper() if isinstance(UPLO, str) else UPLO
     if UPLO not in ("L", "U"):
         raise ValueError("UPLO argument must be 'L' or 'U'")
-    w, V = eigh_p(a, UPLO=UPLO)
+    return UPLO
+
+
+def eigh(a, UPLO="L"):
+    w, V = eigh_p(a, UPLO=_uplo(UPLO))
     return _EighResult(w, V)
 
 
+def eigvalsh(a, UPLO="L"):
+    """The eigenvalues of eigh (NumPy's eigvalsh, to rounding)."""
+    return eigh_p(a, UPLO=_uplo(UPLO))[0]
+
+
 register(np.linalg.eigh, eigh)
+register(np.linalg.eigvalsh, eigvalsh)
 
 
 # ---- cross products and polynomials -----------------------------------------------------
 def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
-    """np.cross of 3-vectors along the last axis, from indexing and products."""
+    """np.cross of 3-vectors, from indexing and products (NumPy's operations,
+    so the value is NumPy's to the bit)."""
     if axis is not None:
         axisa = axisb = axisc = axis
-    a = moveaxis(a, axisa, -1)
-    b = moveaxis(b, axisb, -1)
-    if shape_of(a)[-1] != 3 or shape_of(b)[-1] != 3:
-        raise TypeError("dualad supports np.cross of 3-vectors only")
+    a = moveaxis(a, _axis(axisa, ndim_of(a)), -1)
+    b = moveaxis(b, _axis(axisb, ndim_of(b)), -1)
+    dims = (shape_of(a)[-1], shape_of(b)[-1])
+    if any(d not in (2, 3) for d in dims):
+        raise ValueError("incompatible dimensions for cross product\n"
+                         "(dimension must be 2 or 3)")
+    if dims != (3, 3):
+        raise TypeError("dualad supports np.cross of 3-vectors only (NumPy "
+                        "deprecates 2-vectors)")
     ax, ay, az = (a[..., i] for i in range(3))
     bx, by, bz = (b[..., i] for i in range(3))
     from .shape import stack
     c = stack([ay * bz - az * by, az * bx - ax * bz, ax * by - ay * bx], axis=-1)
-    return moveaxis(c, -1, axisc)
+    return moveaxis(c, -1, _axis(axisc, ndim_of(c)))
 
 
 def polyval(p, x):
-    """np.polyval by Horner's rule (p and x may both be traced)."""
-    if ndim_of(p) != 1:
-        raise TypeError("dualad supports np.polyval with a 1-D coefficient array")
-    y = p[0] * np.ones_like(primal(x), dtype=float) if ndim_of(x) else p[0] + 0.0 * x
-    for k in range(1, shape_of(p)[0]):
+    """np.polyval by Horner's rule from ``y = zeros_like(x)``, as NumPy
+    computes it (p and x may both be traced; p's rows are the coefficients)."""
+    if ndim_of(p) == 0:
+        raise TypeError("iteration over a 0-d array")
+    y = np.zeros_like(primal(x)) if isinstance(x, Box) else np.zeros_like(np.asarray(x))
+    for k in range(shape_of(p)[0]):
         y = y * x + p[k]
     return y
 
