@@ -6,18 +6,29 @@ Only a few operations are primitives -- ``reshape``, ``transpose``,
 ``stack``, ``flip``, ``roll``, ``tile``, ``take``, ``sort`` ...) are
 compositions of them, so their derivatives of every order come for free.
 
+Every registered function takes NumPy's parameters, in NumPy's order, and
+either gives each NumPy's meaning or refuses it (``core.refuse``).  Where
+NumPy's answer depends on more than values -- which axes an ``axes=``
+argument names, the shape a ``-1`` stands for, the memory layout that
+``order='A'``/``'K'`` reads -- it is asked of NumPy itself, on stand-ins
+that cost no memory or on the primal value, so the traced call agrees with
+the plain one, errors included.
+
 Batch axes: a tangent may carry leading batch axes.  Each rule here works
 out how many (``ndim(t) - ndim(x)``) and keeps them in front.
 """
 
 from __future__ import annotations
 
+import math
 import operator
+import typing
 
 import numpy as np
+from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import Box, Primitive, ndim_of, primal, register, shape_of, unbroadcast
-from .reductions import normalize_axes
+from ..core import (COMPLEX_NOT_YET, Box, Primitive, ndim_of, primal, refuse, register,
+                    shape_of, unbroadcast)
 
 __all__ = ["reshape_p", "transpose_p", "broadcast_to_p", "getitem_p",
            "scatter_add_p", "concatenate_p", "pad_p", "cast_p", "getitem"]
@@ -28,6 +39,106 @@ def _bd(t, x) -> int:
     return ndim_of(t) - ndim_of(x)
 
 
+def _stand_in(shape) -> np.ndarray:
+    """A read-only boolean array of ``shape`` that takes no memory: NumPy's
+    own shape logic (``-1`` in a reshape, squeeze's checks...) run on it
+    gives NumPy's answer and NumPy's errors for an array of that shape."""
+    return np.broadcast_to(np.empty((), dtype=bool), shape)
+
+
+_PERMUTATIONS: dict = {}  # (ndim, function, typed arguments) -> permutation
+
+
+def _permutation(ndim: int, rearrange, *args) -> tuple:
+    """The axis permutation that ``rearrange(x, *args)`` (np.transpose,
+    np.moveaxis ...) applies to an ``ndim``-dimensional ``x``, asked of NumPy
+    on a stand-in whose strides number its axes 1, 2, ... -- so the axes are
+    read, and refused, exactly as NumPy reads them.  Remembered per
+    arguments and their types (NumPy refuses ``True`` for ``1``)."""
+    try:
+        key = (ndim, rearrange, _typed_key(args))
+    except TypeError:  # arrays of axes: ask without remembering
+        return _probe_permutation(ndim, rearrange, args)
+    perm = _PERMUTATIONS.get(key)
+    if perm is None:
+        if len(_PERMUTATIONS) > 4096:
+            _PERMUTATIONS.clear()
+        perm = _PERMUTATIONS[key] = _probe_permutation(ndim, rearrange, args)
+    return perm
+
+
+def _typed_key(x):
+    if type(x) in (tuple, list):
+        return type(x), tuple(_typed_key(v) for v in x)
+    hash(x)
+    return type(x), x
+
+
+def _probe_permutation(ndim: int, rearrange, args: tuple) -> tuple:
+    buffer = np.zeros(ndim * (ndim + 1) // 2 + 1, dtype=np.uint8)
+    probe = np.lib.stride_tricks.as_strided(buffer, (2,) * ndim, tuple(range(1, ndim + 1)),
+                                            writeable=False)
+    return tuple(s - 1 for s in rearrange(probe, *args).strides)
+
+
+def _as_array(x):
+    """A non-traced array-like argument as NumPy converts it (np.asanyarray)."""
+    return x if isinstance(x, Box) else np.asanyarray(x)
+
+
+def _memory_order(order, default: str) -> str:
+    """``order=`` as one of 'C', 'F', 'A', 'K', with NumPy's validation
+    (one letter in either case, bytes too; None means the default)."""
+    if order is None:
+        return default
+    text = order.decode("latin-1") if isinstance(order, bytes) else order
+    if not isinstance(text, str):
+        raise TypeError(f"order must be str, not {type(order).__name__}")
+    if len(text) != 1 or text.upper() not in "CFAK":
+        raise ValueError(f"order must be one of 'C', 'F', 'A', or 'K' (got {order!r})")
+    return text.upper()
+
+
+def _flags(x):
+    return np.asarray(primal(x)).flags
+
+
+def _is_fortran(x) -> bool:
+    """NumPy's PyArray_ISFORTRAN on the primal: Fortran- and not C-contiguous
+    (what ``order='A'`` of reshape and ravel reads)."""
+    flags = _flags(x)
+    return flags.f_contiguous and not flags.c_contiguous
+
+
+def _keep_order_axes(x) -> tuple:
+    """The axes of ``x``'s primal, outermost first, in the order in which
+    ``np.ravel(x, order='K')`` reads them: NumPy's iterator sorts the axes by
+    decreasing absolute stride (a stable insertion sort in which an axis of
+    stride 0, or of length 1, compares with nothing), and reads each axis
+    forwards."""
+    p = np.asarray(primal(x))
+    nd = p.ndim
+    if p.flags.c_contiguous:
+        return tuple(range(nd))
+    if p.flags.f_contiguous:
+        return tuple(range(nd))[::-1]
+    # as NumPy's iterator holds them: innermost (last) axis first
+    strides = [0 if p.shape[nd - 1 - i] == 1 else p.strides[nd - 1 - i] for i in range(nd)]
+    perm = list(range(nd))
+    for i0 in range(1, nd):
+        j0, ipos = perm[i0], i0
+        for i1 in range(i0 - 1, -1, -1):
+            s0, s1 = strides[j0], strides[perm[i1]]
+            if s0 != 0 and s1 != 0:
+                if abs(s1) <= abs(s0):
+                    break
+                ipos = i1
+        if ipos != i0:
+            perm[ipos + 1:i0 + 1] = perm[ipos:i0]
+            perm[ipos] = j0
+    return tuple(nd - 1 - j for j in reversed(perm))
+
+
 # ---- reshape ------------------------------------------------------------------
 reshape_p = Primitive(
     "reshape", lambda x, shape: np.reshape(x, shape),
@@ -35,59 +146,76 @@ reshape_p = Primitive(
     vjp=(lambda g, out, x, shape: reshape_p(g, shape=shape_of(x)),))
 
 
-def _resolve_shape(shape, size: int) -> tuple:
-    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
-    shape = tuple(operator.index(n) for n in shape)
-    if -1 in shape:
-        known = int(np.prod([n for n in shape if n != -1]))
-        if shape.count(-1) > 1 or known == 0 or size % known:
-            raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
-        shape = tuple(size // known if n == -1 else n for n in shape)
-    if int(np.prod(shape)) != size:
-        raise ValueError(f"cannot reshape array of size {size} into shape {shape}")
-    return shape
+def _resolve_shape(shape, old_shape: tuple) -> tuple:
+    """The shape np.reshape gives an array of ``old_shape`` for ``shape``
+    (``-1`` worked out), with NumPy's errors."""
+    if type(shape) is tuple and all(type(n) is int and n >= 0 for n in shape) \
+            and math.prod(shape) == math.prod(old_shape):
+        return shape  # nothing to work out (the rules' own reshapes)
+    return _stand_in(old_shape).reshape(shape).shape
 
 
 def reshape(a, shape):
-    shape = _resolve_shape(shape, int(np.size(primal(a))))
+    """``a`` reshaped in C order (the reshape every rule uses)."""
+    shape = _resolve_shape(shape, shape_of(a))
     if shape == shape_of(a):
         return a
     return reshape_p(a, shape=shape)
 
 
-def _np_reshape(a, shape=None, order="C", *, newshape=None, copy=None):
-    if order != "C":
-        raise TypeError("dualad supports only order='C' in np.reshape")
-    return reshape(a, newshape if shape is None else shape)
+def _reshape_in_order(a, shape, order: str):
+    """Reshape in C or F order.  In F order (first index fastest) it is the C
+    reshape of the reversed axes: transpose, reshape to the reversed shape,
+    transpose back -- all data movement, so the values are NumPy's exactly."""
+    if order == "C":
+        return reshape(a, shape)
+    shape = _resolve_shape(shape, shape_of(a))
+    return transpose(reshape(transpose(a), shape[::-1]))
+
+
+def _np_reshape(a, /, shape, order="C", *, copy=None):
+    """np.reshape.  ``order='A'`` reads the primal's memory layout, as NumPy
+    does.  ``copy=False`` raises NumPy's ValueError exactly when NumPy would
+    have to copy the primal; ``copy=True`` gives a new array (dualad's values
+    are immutable, so a view and a copy differ only in what the caller gets
+    back at the end)."""
+    order = _memory_order(order, "C")
+    if order == "K":
+        raise ValueError("order 'K' is not permitted for reshaping")
+    if copy is not None and not copy:
+        np.reshape(primal(a), shape, order=order, copy=False)  # NumPy's error if a copy is needed
+    if order == "A":
+        order = "F" if _is_fortran(a) else "C"
+    out = _reshape_in_order(a, shape, order)
+    return _convert(out, np.result_type(primal(out)), "K", copy=True) if copy else out
+
+
+def ravel(a, order="C"):
+    """np.ravel in every order: 'A' and 'K' read the primal's memory layout
+    (strides), as NumPy does, and the same reading orders the tangents."""
+    order = _memory_order(order, "C")
+    if order == "A":
+        order = "F" if _is_fortran(a) else "C"
+    if order == "K":
+        return reshape(transpose(a, _keep_order_axes(a)), (-1,))
+    return _reshape_in_order(a, (-1,), order)
 
 
 register(np.reshape, _np_reshape)
-register(np.ravel, lambda a, order="C": _np_reshape(a, -1, order))
+register(np.ravel, ravel)
 
 
 def expand_dims(a, axis):
-    shape = list(shape_of(a))
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    nd = len(shape) + len(axes)
-    for ax in sorted(a_ + nd if a_ < 0 else a_ for a_ in axes):
-        shape.insert(ax, 1)
-    return reshape(a, tuple(shape))
+    return reshape(a, np.expand_dims(_stand_in(shape_of(a)), axis).shape)
 
 
 def squeeze(a, axis=None):
-    shape = shape_of(a)
-    if axis is None:
-        new = tuple(n for n in shape if n != 1)
-    else:
-        axes = normalize_axes(axis, len(shape))
-        for ax in axes:
-            if shape[ax] != 1:
-                raise ValueError("cannot select an axis to squeeze out which has size not equal to one")
-        new = tuple(n for i, n in enumerate(shape) if i - len(shape) not in axes)
-    return reshape(a, new)
+    return reshape(a, np.squeeze(_stand_in(shape_of(a)), axis).shape)
 
 
 def atleast_nd(a, n):
+    """np.atleast_1d/2d/3d for one array: 1-d arrays become rows (2-d) or
+    (1, n, 1) (3-d), 2-d arrays gain a last axis (3-d)."""
     shape = shape_of(a)
     if len(shape) >= n:
         return a
@@ -103,10 +231,11 @@ register(np.squeeze, squeeze)
 
 
 def _atleast(n):
-    def f(*arys):
-        res = [atleast_nd(a, n) for a in arys]
-        return res[0] if len(res) == 1 else tuple(res)
-    return f
+    def atleast(*arys):
+        res = tuple(atleast_nd(_as_array(a), n) for a in arys)
+        return res[0] if len(res) == 1 else res
+    atleast.__name__ = f"atleast_{n}d"
+    return atleast
 
 
 register(np.atleast_1d, _atleast(1))
@@ -125,42 +254,37 @@ transpose_p = Primitive(
     vjp=(lambda g, out, x, axes: transpose_p(g, axes=tuple(np.argsort(axes))),))
 
 
+def _permute(a, perm: tuple):
+    if perm == tuple(range(len(perm))):
+        return a
+    return transpose_p(a, axes=perm)
+
+
 def transpose(a, axes=None):
     nd = ndim_of(a)
     if axes is None:
-        axes = tuple(range(nd))[::-1]
-    else:
-        axes = tuple(operator.index(ax) % nd if nd else ax for ax in axes)
-        if sorted(axes) != list(range(nd)):
-            raise ValueError("axes don't match array")
-    if axes == tuple(range(nd)):
-        return a
-    return transpose_p(a, axes=axes)
+        return _permute(a, tuple(range(nd))[::-1])
+    return _permute(a, _permutation(nd, np.transpose, axes))
 
 
 def moveaxis(a, source, destination):
-    nd = ndim_of(a)
-    source = [s - nd if s >= 0 else s for s in ((source,) if np.ndim(source) == 0 else source)]
-    destination = [d % nd for d in ((destination,) if np.ndim(destination) == 0 else destination)]
-    source = [s % nd for s in source]
-    order = [n for n in range(nd) if n not in source]
-    for dest, src in sorted(zip(destination, source)):
-        order.insert(dest, src)
-    return transpose(a, order)
+    return _permute(a, _permutation(ndim_of(a), np.moveaxis, source, destination))
 
 
 def swapaxes(a, axis1, axis2):
-    nd = ndim_of(a)
-    perm = list(range(nd))
-    perm[axis1 % nd], perm[axis2 % nd] = perm[axis2 % nd], perm[axis1 % nd]
-    return transpose(a, perm)
+    return _permute(a, _permutation(ndim_of(a), np.swapaxes, axis1, axis2))
+
+
+def matrix_transpose(x, /):
+    return _permute(x, _permutation(ndim_of(x), np.matrix_transpose))
 
 
 register(np.transpose, transpose)
 register(np.moveaxis, moveaxis)
 register(np.swapaxes, swapaxes)
-register(np.permute_dims, transpose) if hasattr(np, "permute_dims") else None
-register(np.matrix_transpose, lambda x: swapaxes(x, -1, -2)) if hasattr(np, "matrix_transpose") else None
+register(np.matrix_transpose, matrix_transpose)
+if np.permute_dims is not np.transpose:  # pragma: no cover (one function in NumPy 2.4)
+    register(np.permute_dims, transpose)
 
 
 # ---- broadcast_to ---------------------------------------------------------------
@@ -179,16 +303,29 @@ broadcast_to_p = Primitive(
     vjp=(lambda g, out, x, shape: unbroadcast(g, shape_of(x)),))
 
 
+def _check_subok(function: str, subok, *arrays) -> None:
+    """``subok=True`` keeps an ndarray subclass; dualad's values are plain
+    ndarrays (core refuses the subclasses whose arithmetic differs), where
+    it changes nothing -- refused for a traced subclass."""
+    if subok and any(isinstance(primal(a), np.ndarray) and type(primal(a)) is not np.ndarray
+                     for a in arrays if isinstance(a, Box)):
+        refuse(function, "subok", "the traced value is an ndarray subclass")
+
+
 def broadcast_to(array, shape, subok=False):
-    shape = (shape,) if np.ndim(shape) == 0 else tuple(shape)
+    _check_subok("numpy.broadcast_to", subok, array)
+    array = _as_array(array)
+    shape = tuple(shape) if np.iterable(shape) else (shape,)
     if shape == shape_of(array):
         return array
     return broadcast_to_p(array, shape=shape)
 
 
 def broadcast_arrays(*args, subok=False):
+    _check_subok("numpy.broadcast_arrays", subok, *args)
+    args = [_as_array(a) for a in args]
     shape = np.broadcast_shapes(*[shape_of(a) for a in args])
-    return tuple(broadcast_to(a, shape) for a in args)
+    return tuple(a if shape_of(a) == shape else broadcast_to_p(a, shape=shape) for a in args)
 
 
 register(np.broadcast_to, broadcast_to)
@@ -364,75 +501,139 @@ def getitem(x, key):
 Box.__getitem__ = getitem
 
 
+def _along(axis: int, key) -> tuple:
+    """An index applying ``key`` along ``axis`` (>= 0) and taking every other axis whole."""
+    return (slice(None),) * axis + (key,)
+
+
+def _integer_indices(indices) -> np.ndarray:
+    """Indices as NumPy's take converts them to intp: an array under the
+    'same_kind' rule, Python numbers and sequences directly (so booleans are
+    the numbers 0 and 1, never a mask)."""
+    indices = primal(indices)
+    if not isinstance(indices, (np.ndarray, np.generic)):
+        return np.array(indices, dtype=np.intp)
+    if not np.can_cast(indices.dtype, np.intp, "same_kind"):
+        raise TypeError(f"Cannot cast array data from {indices.dtype!r} to "
+                        f"{np.dtype(np.intp)!r} according to the rule 'same_kind'")
+    return np.asarray(indices).astype(np.intp, copy=False)
+
+
+def _clip_mode(mode) -> str:
+    """``mode=`` of np.take as NumPy reads it: 'raise', 'wrap', 'clip' (also
+    as bytes), or the integers 0 (clip), 1 (wrap) and any other (raise)."""
+    if mode in ("raise", "wrap", "clip"):
+        return mode
+    np.take(np.zeros(1), 0, mode=mode)  # NumPy's error for a mode it does not know
+    if isinstance(mode, bytes):
+        return mode.decode("latin-1")
+    return {0: "clip", 1: "wrap"}.get(operator.index(mode), "raise")
+
+
 def take(a, indices, axis=None, out=None, mode="raise"):
     if out is not None:
-        raise TypeError("dualad cannot write np.take's result in place (out=...)")
-    if axis is None:
+        refuse("numpy.take", "out", "dualad cannot write a result in place; "
+               "assign it to a new variable instead")
+    mode = _clip_mode(mode)
+    if axis is None or ndim_of(a) == 0:  # NumPy takes from a 0-d array as from 1-d
         a = reshape(a, (-1,))
-        axis = 0
-    (axis,) = normalize_axes(axis, ndim_of(a))
-    indices = np.asarray(primal(indices))
+    axis = normalize_axis_index(0 if axis is None else axis, ndim_of(a))
+    indices = _integer_indices(indices)
     n = shape_of(a)[axis]
+    if n == 0 and indices.size and mode != "raise":
+        raise IndexError("cannot do a non-empty take from an empty axes.")
     if mode == "wrap":
         indices = np.mod(indices, n)
     elif mode == "clip":  # NumPy clips negative indices to 0 too
         indices = np.clip(indices, 0, n - 1)
-    elif mode != "raise":
-        raise ValueError(f"clipmode must be one of 'clip', 'raise', or 'wrap' (got {mode!r})")
-    return getitem(a, (Ellipsis, indices) + (slice(None),) * (-axis - 1))
+    return getitem(a, _along(axis, indices))
 
 
-def take_along_axis(arr, indices, axis):
+def take_along_axis(arr, indices, axis=-1):
     indices = np.asarray(primal(indices))
     if axis is None:
-        return getitem(reshape(arr, (-1,)), indices)
-    nd = ndim_of(arr)
-    axis = axis % nd
-    key = []
-    for i in range(nd):
-        if i == axis:
-            key.append(indices)
-        else:
-            shape = [1] * nd
-            shape[i] = indices.shape[i]
-            key.append(np.arange(indices.shape[i]).reshape(shape))
-    return getitem(arr, tuple(key))
+        if indices.ndim != 1:
+            raise ValueError("when axis=None, `indices` must have a single dimension.")
+        arr = reshape(arr, (-1,))
+        axis = 0
+    else:
+        axis = normalize_axis_index(axis, ndim_of(arr))
+    if not np.issubdtype(indices.dtype, np.integer):
+        raise IndexError("`indices` must be an integer array")
+    shape = shape_of(arr)
+    if len(shape) != indices.ndim:
+        raise ValueError("`indices` and `arr` must have the same number of dimensions")
+    # NumPy's fancy index: orthogonal aranges over arr's axes (so indices
+    # broadcast against arr), the indices at ``axis``
+    ones = (1,) * indices.ndim
+    key = tuple(indices if i == axis else np.arange(n).reshape(ones[:i] + (-1,) + ones[i + 1:])
+                for i, n in enumerate(shape))
+    return getitem(arr, key)
 
 
-def sort(a, axis=-1, kind=None, order=None, **kw):
+def sort(a, axis=-1, kind=None, order=None, *, stable=None):
+    """np.sort as a gather by NumPy's own argsort with the same ``kind`` and
+    ``stable``: the values are NumPy's, and at ties the derivative of each
+    output entry is that of the input entry that argsort puts there (with
+    ``stable=True`` or kind='stable', equal entries keep their order)."""
+    if order is not None:
+        refuse("numpy.sort", "order", "it names fields of a structured array, and the "
+               "values dualad differentiates are plain float arrays")
     if axis is None:
         a = reshape(a, (-1,))
         axis = 0
-    return take_along_axis(a, np.argsort(primal(a), axis=axis, kind=kind), axis)
+    axis = normalize_axis_index(axis, ndim_of(a))
+    perm = np.argsort(primal(a), axis=axis, kind=kind, stable=stable)
+    return take_along_axis(a, perm, axis)
 
 
 def flip(m, axis=None):
     nd = ndim_of(m)
-    axes = normalize_axes(axis, nd)
-    return getitem(m, tuple(slice(None, None, -1) if i - nd in axes else slice(None)
+    axes = range(nd) if axis is None else normalize_axis_tuple(axis, nd)
+    return getitem(m, tuple(slice(None, None, -1) if i in axes else slice(None)
                             for i in range(nd)))
 
 
+def fliplr(m):
+    if ndim_of(m) < 2:
+        raise ValueError("Input must be >= 2-d.")
+    return getitem(m, (slice(None), slice(None, None, -1)))
+
+
+def flipud(m):
+    if ndim_of(m) < 1:
+        raise ValueError("Input must be >= 1-d.")
+    return getitem(m, (slice(None, None, -1), Ellipsis))
+
+
 def roll(a, shift, axis=None):
+    """np.roll: ``shift`` broadcast against ``axis``, shifts of a repeated
+    axis added up, as NumPy does."""
+    a = _as_array(a)
     if axis is None:
         return reshape(roll(reshape(a, (-1,)), shift, 0), shape_of(a))
-    shifts = (shift,) if np.ndim(shift) == 0 else tuple(shift)
-    axes = (axis,) if np.ndim(axis) == 0 else tuple(axis)
-    if len(shifts) == 1:
-        shifts = shifts * len(axes)
-    nd = ndim_of(a)
-    for s, ax in zip(shifts, axes):
-        ax = ax % nd
-        n = shape_of(a)[ax]
-        if n == 0:
-            continue
-        perm = (np.arange(n) - s) % n
-        a = getitem(a, (slice(None),) * ax + (perm,))
+    shape = shape_of(a)
+    axes = normalize_axis_tuple(axis, len(shape), allow_duplicate=True)
+    pairs = np.broadcast(shift, axes)
+    if pairs.ndim > 1:
+        raise ValueError("'shift' and 'axis' should be scalars or 1D sequences")
+    shifts = dict.fromkeys(range(len(shape)), 0)
+    for sh, ax in pairs:
+        shifts[ax] += int(sh)
+    for ax, offset in shifts.items():
+        n = shape[ax]
+        offset %= n or 1  # an empty array: nothing moves
+        if offset:
+            a = getitem(a, _along(ax, (np.arange(n) - offset) % n))
     return a
 
 
 def tile(A, reps):
-    reps = (reps,) if np.ndim(reps) == 0 else tuple(reps)
+    try:
+        reps = tuple(reps)
+    except TypeError:
+        reps = (reps,)
+    A = _as_array(A)
     shape = shape_of(A)
     nd = max(len(shape), len(reps))
     shape = (1,) * (nd - len(shape)) + shape
@@ -445,22 +646,20 @@ def tile(A, reps):
 
 
 def repeat(a, repeats, axis=None):
-    if axis is None:
+    if axis is None or ndim_of(a) == 0:  # NumPy repeats a 0-d array as a 1-d one
         a = reshape(a, (-1,))
-        axis = 0
-    nd = ndim_of(a)
-    axis = axis % nd
+    axis = normalize_axis_index(0 if axis is None else axis, ndim_of(a))
     n = shape_of(a)[axis]
     idx = np.repeat(np.arange(n), primal(repeats))
-    return getitem(a, (slice(None),) * axis + (idx,))
+    return getitem(a, _along(axis, idx))
 
 
 register(np.take, take)
 register(np.take_along_axis, take_along_axis)
 register(np.sort, sort)
 register(np.flip, flip)
-register(np.fliplr, lambda m: flip(m, 1))
-register(np.flipud, lambda m: flip(m, 0))
+register(np.fliplr, fliplr)
+register(np.flipud, flipud)
 register(np.roll, roll)
 register(np.tile, tile)
 register(np.repeat, repeat)
@@ -495,71 +694,115 @@ def _concat_vjp(g, out, *xs, axis):
 
 concatenate_p = Primitive(
     "concatenate", lambda *xs, axis: np.concatenate(xs, axis=axis),
-    jvp=_concat_jvp, vjp=_concat_vjp)
+    jvp=_concat_jvp, vjp=_concat_vjp,
+    doc="np.concatenate along one (negative) axis.")
 
 
-def concatenate(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
+def _dtype_of(a) -> np.dtype:
+    return np.result_type(primal(a)) if isinstance(a, Box) else np.asarray(a).dtype
+
+
+def _joined_dtype(function: str, arrays, dtype, casting) -> np.dtype:
+    """The dtype np.concatenate gives ``arrays`` with ``dtype``/``casting``,
+    asked of NumPy on empty stand-ins (so its casting errors are raised, and
+    Python scalars stay weakly typed as NumPy keeps them)."""
+    stand_ins = [a if type(a) in (int, float, bool) else np.empty(0, _dtype_of(a))
+                 for a in arrays]
+    result = np.concatenate(stand_ins, axis=None, dtype=dtype, casting=casting).dtype
+    if result.kind == "c":
+        refuse(function, "dtype", COMPLEX_NOT_YET)
+    return result
+
+
+def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    """np.concatenate.  ``dtype``/``casting`` as NumPy: the result type and
+    its casting errors are NumPy's; a floating result computes in that dtype
+    (each input cast to it first); an integer or boolean one is NumPy's
+    value with no derivative."""
     if out is not None:
-        raise TypeError("dualad cannot write np.concatenate's result in place (out=...)")
+        refuse("numpy.concatenate", "out", "dualad cannot write a result in place; "
+               "assign it to a new variable instead")
     arrays = list(arrays)
+    if not arrays:
+        raise ValueError("need at least one array to concatenate")
+    result = _joined_dtype("numpy.concatenate", arrays, dtype, casting)
+    if result.kind != "f":
+        return np.concatenate([primal(a) for a in arrays], axis=axis, dtype=dtype,
+                              casting=casting)
+    arrays = [astype(a, result, copy=False) if isinstance(a, Box) else
+              np.asarray(a).astype(result, copy=False) for a in arrays]
     if axis is None:
         arrays = [reshape(a, (-1,)) for a in arrays]
         axis = 0
     nd = ndim_of(arrays[0])
     if nd == 0:
         raise ValueError("zero-dimensional arrays cannot be concatenated")
-    (axis,) = normalize_axes(axis, nd)
-    return concatenate_p(*arrays, axis=axis)
+    return concatenate_p(*arrays, axis=normalize_axis_index(axis, nd) - nd)
 
 
-def stack(arrays, axis=0, out=None, dtype=None, casting="same_kind"):
-    arrays = list(arrays)
+def stack(arrays, axis=0, out=None, *, dtype=None, casting="same_kind"):
+    if out is not None:
+        refuse("numpy.stack", "out", "dualad cannot write a result in place; "
+               "assign it to a new variable instead")
+    arrays = [_as_array(a) for a in arrays]
     if not arrays:
         raise ValueError("need at least one array to stack")
-    nd = ndim_of(arrays[0]) + 1
-    axis = normalize_axes(axis, nd)[0]
-    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, out=out)
+    if len({shape_of(a) for a in arrays}) != 1:
+        raise ValueError("all input arrays must have the same shape")
+    axis = normalize_axis_index(axis, ndim_of(arrays[0]) + 1)
+    return concatenate([expand_dims(a, axis) for a in arrays], axis=axis, dtype=dtype,
+                       casting=casting)
 
 
-def hstack(tup, dtype=None, casting="same_kind"):
-    arrs = [atleast_nd(a, 1) for a in tup]
-    return concatenate(arrs, axis=0 if ndim_of(arrs[0]) == 1 else 1)
+def hstack(tup, *, dtype=None, casting="same_kind"):
+    arrs = [atleast_nd(_as_array(a), 1) for a in tup]
+    axis = 0 if arrs and ndim_of(arrs[0]) == 1 else 1
+    return concatenate(arrs, axis=axis, dtype=dtype, casting=casting)
 
 
-def vstack(tup, dtype=None, casting="same_kind"):
-    return concatenate([atleast_nd(a, 2) for a in tup], axis=0)
+def vstack(tup, *, dtype=None, casting="same_kind"):
+    return concatenate([atleast_nd(_as_array(a), 2) for a in tup], axis=0, dtype=dtype,
+                       casting=casting)
 
 
 def column_stack(tup):
-    arrs = [reshape(a, (-1, 1)) if ndim_of(a) < 2 else a for a in tup]
+    arrs = [_as_array(a) for a in tup]
+    arrs = [reshape(a, (-1, 1)) if ndim_of(a) < 2 else a for a in arrs]
     return concatenate(arrs, axis=1)
 
 
 def append(arr, values, axis=None):
+    arr = _as_array(arr)
     if axis is None:
-        return concatenate([reshape(arr, (-1,)), reshape(values, (-1,))])
+        arr = reshape(arr, (-1,))
+        values = reshape(_as_array(values), (-1,))
+        axis = 0
     return concatenate([arr, values], axis=axis)
 
 
-def _split_points(n, indices_or_sections, strict):
-    if np.ndim(indices_or_sections) == 0:
-        sections = operator.index(indices_or_sections)
-        if strict and n % sections:
-            raise ValueError("array split does not result in an equal division")
-        each, extra = divmod(n, sections)
-        sizes = [each + 1] * extra + [each] * (sections - extra)
-        return np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    return np.concatenate([[0], np.asarray(indices_or_sections, dtype=int), [n]])
-
-
-def _split(strict):
+def _split(strict: bool):
     def split(ary, indices_or_sections, axis=0):
-        (ax,) = normalize_axes(axis, ndim_of(ary))
-        n = shape_of(ary)[ax]
-        pts = _split_points(n, indices_or_sections, strict)
-        tail = (slice(None),) * (-ax - 1)
-        return [getitem(ary, (Ellipsis, slice(int(a), int(b))) + tail)
-                for a, b in zip(pts[:-1], pts[1:])]
+        """np.split / np.array_split: the division points NumPy computes,
+        each piece a slice (Python's slice rules for indices out of order or
+        out of range, as NumPy)."""
+        shape = shape_of(ary)
+        axis = normalize_axis_index(axis, len(shape))  # an AxisError is an IndexError, as NumPy's
+        n = shape[axis]
+        try:
+            points = [0] + list(indices_or_sections) + [n]
+        except TypeError:  # a number of sections
+            sections = indices_or_sections
+            if strict and n % sections:
+                raise ValueError("array split does not result in an equal division") from None
+            sections = int(sections)
+            if sections <= 0:
+                raise ValueError("number sections must be larger than 0.") from None
+            each, extra = divmod(n, sections)
+            sizes = [0] + extra * [each + 1] + (sections - extra) * [each]
+            points = np.cumsum(sizes).tolist()
+        return [getitem(ary, _along(axis, slice(start, stop)))
+                for start, stop in zip(points[:-1], points[1:])]
+    split.__name__ = "split" if strict else "array_split"
     return split
 
 
@@ -584,62 +827,277 @@ pad_p = Primitive(
                                               constant_values=value),
     jvp=(lambda t, out, x, pad_width, value:
          pad_p(t, pad_width=((0, 0),) * _bd(t, x) + pad_width, value=0.0),),
-    vjp=(_pad_vjp,))
+    vjp=(_pad_vjp,),
+    doc="np.pad with mode='constant' and constant (not traced) values.")
+
+# np.pad's keywords, by mode
+_PAD_KEYWORDS = {
+    "empty": (), "edge": (), "wrap": (), "constant": ("constant_values",),
+    "linear_ramp": ("end_values",), "maximum": ("stat_length",),
+    "mean": ("stat_length",), "median": ("stat_length",), "minimum": ("stat_length",),
+    "reflect": ("reflect_type",), "symmetric": ("reflect_type",),
+}
+
+
+def _as_pairs(x, ndim: int):
+    """NumPy's np.pad broadcasting of a value (or width) to (before, after)
+    pairs, one per axis; ``x`` may be traced."""
+    shape = shape_of(x)
+    size = int(np.prod(shape))
+    if len(shape) < 3:
+        if size == 1:
+            x = reshape(x, (-1,))
+            return ((x[0], x[0]),) * ndim
+        if size == 2 and shape != (2, 1):
+            x = reshape(x, (-1,))
+            return ((x[0], x[1]),) * ndim
+    x = np.broadcast_to(x, (ndim, 2))
+    return tuple((x[i, 0], x[i, 1]) for i in range(ndim))
+
+
+def _pad_widths(pad_width, ndim: int) -> tuple:
+    """``pad_width`` as NumPy reads it: a dict {axis: width}, or integers
+    broadcast to (before, after) per axis; not negative."""
+    if isinstance(pad_width, dict):
+        seq = [(0, 0)] * ndim
+        for axis, width in pad_width.items():
+            match width:
+                case int(both):
+                    seq[axis] = both, both
+                case tuple((int(before), int(after))):
+                    seq[axis] = before, after
+                case _ as invalid:
+                    typing.assert_never(invalid)
+        pad_width = seq
+    pad_width = np.asarray(pad_width)
+    if not pad_width.dtype.kind == "i":
+        raise TypeError("`pad_width` must be of integral type.")
+    if pad_width.size and pad_width.min() < 0:
+        raise ValueError("index can't contain negative values")
+    return tuple((int(b), int(a)) for b, a in _as_pairs(pad_width, ndim))
+
+
+def _holds_box(x) -> bool:
+    if isinstance(x, Box):
+        return True
+    return isinstance(x, (list, tuple)) and any(_holds_box(v) for v in x)
+
+
+def _traced_array(x):
+    """``x`` (a box, or a nested sequence holding boxes) as one traced array."""
+    if isinstance(x, Box):
+        return x
+    if isinstance(x, (list, tuple)) and _holds_box(x):
+        return stack([_traced_array(v) for v in x])
+    return np.asarray(x)
+
+
+def _pad_constant(array, pad_width, values):
+    if not _holds_box(values):
+        value = None if values is None else np.asarray(values)
+        return pad_p(array, pad_width=pad_width, value=value)
+    # traced values: axis by axis, as NumPy fills them (so at the corners
+    # the later axes' values win), each cast to the array's dtype
+    dtype = _dtype_of(array)
+    out = array
+    for axis, ((before, after), (v_before, v_after)) in enumerate(
+            zip(pad_width, _as_pairs(_traced_array(values), ndim_of(array)))):
+        def block(value, width):
+            shape = list(shape_of(out))
+            shape[axis] = width
+            value = astype(value, dtype, copy=False) if isinstance(value, Box) else \
+                np.asarray(value).astype(dtype)
+            return [broadcast_to(value, tuple(shape))] if width else []
+        parts = block(v_before, before) + [out] + block(v_after, after)
+        if len(parts) > 1:
+            out = concatenate(parts, axis=axis)
+    return out
+
+
+def _reflect_odd_step(valid, axis, left, right, period, include_edge):
+    """One pass of NumPy's _set_reflect_both with reflect_type='odd' on the
+    valid part ``valid`` of the axis: the chunks NumPy writes, 2 * edge -
+    mirrored values, joined on; returns what is left to pad."""
+    length = shape_of(valid)[axis]
+    if include_edge:
+        old_length, edge_offset = length // period * period, 1
+    else:
+        old_length, edge_offset = (length - 1) // (period - 1) * (period - 1), 0
+    parts = [valid]
+    if left > 0:
+        chunk_length = min(old_length, left)
+        stop = None if edge_offset else 0
+        chunk = getitem(valid, _along(axis, slice(chunk_length - edge_offset, stop, -1)))
+        parts.insert(0, 2 * getitem(valid, _along(axis, slice(0, 1))) - chunk)
+        left -= chunk_length
+    if right > 0:
+        chunk_length = min(old_length, right)
+        start = edge_offset - 2
+        chunk = getitem(valid, _along(axis, slice(start, start - chunk_length, -1)))
+        parts.append(2 * getitem(valid, _along(axis, slice(-1, None))) - chunk)
+        right -= chunk_length
+    return concatenate(parts, axis=axis), left, right
 
 
 def pad(array, pad_width, mode="constant", **kwargs):
-    if mode != "constant":
-        raise TypeError(f"dualad supports np.pad only with mode='constant', not {mode!r}")
-    value = kwargs.pop("constant_values", 0)
-    if isinstance(value, Box) or (np.ndim(value) and np.size(value) > 1):
-        raise TypeError("dualad supports np.pad only with one constant value that is not differentiated")
+    """np.pad with modes 'constant' (values may be traced), 'edge', 'wrap',
+    'reflect' and 'symmetric' (reflect_type 'even' or 'odd'), exactly as
+    NumPy pads (large widths wrap or reflect repeatedly; later axes fill the
+    corners).  The other modes are refused."""
     nd = ndim_of(array)
-    pw = np.broadcast_to(np.asarray(pad_width, dtype=int), (nd, 2))
-    return pad_p(array, pad_width=tuple((int(a), int(b)) for a, b in pw), value=float(np.asarray(value)))
+    pad_width = _pad_widths(pad_width, nd)
+    if callable(mode):
+        refuse("numpy.pad", "mode", "a function as mode writes into the padded array in place")
+    for keyword in ("stat_length", "end_values"):
+        if keyword in kwargs:
+            refuse("numpy.pad", keyword, "it belongs to modes ('maximum', 'mean', 'median', "
+                   "'minimum', 'linear_ramp') that dualad does not implement")
+    try:
+        unsupported = set(kwargs) - set(_PAD_KEYWORDS[mode])
+    except KeyError:
+        raise ValueError(f"mode '{mode}' is not supported") from None
+    if unsupported:
+        raise ValueError(f"unsupported keyword arguments for mode '{mode}': {unsupported}")
+    if mode not in ("constant", "edge", "wrap", "reflect", "symmetric"):
+        refuse("numpy.pad", "mode", f"mode {mode!r} is not implemented (the modes "
+               "'constant', 'edge', 'wrap', 'reflect' and 'symmetric' are)")
+    if not nd:
+        return _convert(array, _dtype_of(array), "K", copy=True)
+    if mode == "constant":
+        return _pad_constant(array, pad_width, kwargs.get("constant_values", 0))
+    shape = shape_of(array)
+    if 0 in shape:
+        for axis, pair in enumerate(pad_width):
+            if shape[axis] == 0 and any(pair):
+                raise ValueError(f"can't extend empty axis {axis} using modes other than "
+                                 "'constant' or 'empty'")
+    if kwargs.get("reflect_type", "even") == "odd" and 0 not in shape:
+        out = array
+        for axis, (left, right) in enumerate(pad_width):
+            if shape[axis] == 1:  # NumPy extends a singleton with its edge
+                out = getitem(out, _along(axis, np.zeros(left + 1 + right, dtype=np.intp)))
+                continue
+            while left > 0 or right > 0:
+                out, left, right = _reflect_odd_step(out, axis, left, right, shape[axis],
+                                                     mode == "symmetric")
+        return out
+    # a gather: which entry each padded position copies, per axis, from NumPy
+    maps = [np.pad(np.arange(n), pair, mode=mode) for n, pair in zip(shape, pad_width)]
+    return getitem(array, np.ix_(*maps))
 
 
 register(np.pad, pad)
 
 
 # ---- dtype casts and copies ------------------------------------------------------------
+def _cast_to(t, dtype):
+    return t if np.result_type(primal(t)) == dtype else cast_p(t, dtype=dtype)
+
+
 cast_p = Primitive(
-    "cast", lambda x, dtype: np.asarray(x).astype(dtype),
-    jvp=(lambda t, out, x, dtype: cast_p(t, dtype=dtype),),
-    vjp=(lambda g, out, x, dtype: cast_p(g, dtype=np.result_type(primal(x))),))
+    "cast", lambda x, dtype, order="K": np.asarray(x).astype(dtype, order=order),
+    jvp=(lambda t, out, x, dtype, order="K": _cast_to(t, dtype),),
+    vjp=(lambda g, out, x, dtype, order="K": _cast_to(g, np.result_type(primal(x))),),
+    doc="A new array: ``x`` in ``dtype`` and memory ``order`` (ndarray.astype).")
 
 
-def astype(x, dtype, *args, **kwargs):
-    dtype = np.dtype(dtype)
-    if dtype.kind != "f":
-        return np.asarray(primal(x)).astype(dtype)
-    if dtype == np.result_type(primal(x)):
+def _has_order(x, order: str) -> bool:
+    """Whether ``x``'s primal is laid out as ``order`` asks already (as
+    ndarray.astype judges it: 'A' is met by any contiguous layout)."""
+    if order == "K":
+        return True
+    flags = _flags(x)
+    if order == "A":
+        return flags.c_contiguous or flags.f_contiguous
+    return flags.c_contiguous if order == "C" else flags.f_contiguous
+
+
+def _convert(x, dtype, order: str, copy):
+    """``x`` in floating ``dtype`` and memory ``order`` with ndarray.astype's
+    rule: a new array when ``copy`` is true or when the dtype or layout must
+    change, else ``x`` itself."""
+    if not copy and np.result_type(primal(x)) == dtype and _has_order(x, order):
         return x
-    return cast_p(x, dtype=dtype)
+    return cast_p(x, dtype=dtype, order=order)
 
 
-register(np.copy, lambda a, *args, **kw: a)
-register(np.real, lambda val: val)
-register(np.asarray_chkfinite, lambda a, *args, **kw: a)
+def astype(x, dtype, order="K", casting="unsafe", subok=True, copy=True):
+    """ndarray.astype.  A floating dtype computes in it (float32 in float32);
+    an integer or boolean one gives NumPy's value, with no derivative;
+    complex is refused.  ``order``, ``casting`` and ``copy`` as NumPy
+    (``casting`` errors are NumPy's); ``subok`` changes nothing for dualad's
+    values, which are plain ndarrays."""
+    p = primal(x)
+    dtype = np.dtype(dtype)
+    order = _memory_order(order, "K")
+    if dtype.kind == "c":
+        refuse("numpy.ndarray.astype", "dtype", COMPLEX_NOT_YET)
+    if dtype.kind != "f":
+        p = p if hasattr(p, "astype") else np.asarray(p)
+        return p.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
+    np.empty(0, np.result_type(p)).astype(dtype, casting=casting)  # NumPy's casting errors
+    return _convert(x, dtype, order, copy)
+
+
+def _np_astype(x, dtype, /, *, copy=True, device=None):
+    if device is not None and device != "cpu":
+        raise ValueError(f'Device not understood. Only "cpu" is allowed, but received: {device}')
+    return astype(x, dtype, copy=copy)
+
+
+def _np_copy(a, order="K", subok=False):
+    """np.copy: a new array in memory ``order`` (which ``order='A'`` of a
+    later reshape or ravel reads)."""
+    _check_subok("numpy.copy", subok, a)
+    return _convert(a, _dtype_of(a), _memory_order(order, "K"), copy=True)
+
+
+def real(val):
+    """np.real of a real value is the value; a complex one is refused."""
+    if isinstance(val, Box) and _dtype_of(val).kind == "c":
+        refuse("numpy.real", "val", COMPLEX_NOT_YET)
+    return val
+
+
+register(np.astype, _np_astype)
+register(np.copy, _np_copy)
+register(np.real, real)
 
 
 # ---- differences ----------------------------------------------------------------------
-def diff(a, n=1, axis=-1, prepend=None, append=None):
-    """np.diff as slices and a subtraction (so every order comes for free)."""
-    if prepend is not None or append is not None:
-        parts = ([np.broadcast_to(prepend, _edge_shape(a, axis))] if prepend is not None else []) \
-            + [a] + ([np.broadcast_to(append, _edge_shape(a, axis))] if append is not None else [])
-        a = concatenate(parts, axis=axis)
-    (ax,) = normalize_axes(axis, ndim_of(a))
-    tail = (slice(None),) * (-ax - 1)
+def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
+    """np.diff as slices and a subtraction (so every order comes for free);
+    ``prepend``/``append`` as NumPy (a 0-d value is broadcast across the
+    axis, others are joined as they are)."""
+    if n == 0:
+        return a
+    if n < 0:
+        raise ValueError("order must be non-negative but got " + repr(n))
+    a = _as_array(a)
+    nd = ndim_of(a)
+    if nd == 0:
+        raise ValueError("diff requires input that is at least one dimensional")
+    axis = normalize_axis_index(axis, nd)
+    combined = []
+    for name, value in (("prepend", prepend), (None, a), ("append", append)):
+        if value is np._NoValue:
+            continue
+        if value is None:
+            refuse("numpy.diff", name, f"NumPy would {name} the object None and then "
+                   "fail to subtract it; leave the argument out to add nothing")
+        if name is not None:
+            value = _as_array(value)
+            if ndim_of(value) == 0:
+                edge = list(shape_of(a))
+                edge[axis] = 1
+                value = broadcast_to(value, tuple(edge))
+        combined.append(value)
+    if len(combined) > 1:
+        a = concatenate(combined, axis=axis)
+    later, earlier = _along(axis, slice(1, None)), _along(axis, slice(None, -1))
     for _ in range(n):
-        a = getitem(a, (Ellipsis, slice(1, None)) + tail) - getitem(a, (Ellipsis, slice(None, -1)) + tail)
+        a = getitem(a, later) - getitem(a, earlier)
     return a
-
-
-def _edge_shape(a, axis):
-    shape = list(shape_of(a))
-    shape[axis] = 1
-    return tuple(shape)
 
 
 register(np.diff, diff)
