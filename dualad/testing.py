@@ -26,7 +26,7 @@ import numpy as np
 
 from .api import jvp, tree_flatten, tree_unflatten, vjp
 
-__all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp"]
+__all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp", "numerical_grad"]
 
 
 def _leaves(tree) -> list:
@@ -54,6 +54,24 @@ def numerical_jvp(f: Callable, args: Sequence, tangents: Sequence, eps: float = 
     minus = f(*_map(lambda x, t: np.asarray(x, dtype=float) - eps * np.asarray(t), args, tangents))
     return _map(lambda p, m: (np.asarray(p, dtype=float) - np.asarray(m, dtype=float)) / (2 * eps),
                 plus, minus)
+
+
+def numerical_grad(f: Callable, x, eps: float = 1e-6) -> np.ndarray:
+    """Central-difference gradient of a scalar function of one array, entry
+    by entry (``2 x.size`` evaluations of ``f``: for small checks).
+
+    >>> import numpy as np
+    >>> from dualad.testing import numerical_grad
+    >>> np.allclose(numerical_grad(lambda x: np.sum(x ** 2), np.array([1.0, 2.0])), [2.0, 4.0])
+    True
+    """
+    x = np.asarray(x, dtype=float)
+    g = np.zeros_like(x)
+    for i in np.ndindex(x.shape):
+        e = np.zeros_like(x)
+        e[i] = eps
+        g[i] = (float(f(x + e)) - float(f(x - e))) / (2 * eps)
+    return g
 
 
 def _assert_close(actual, expected, atol, rtol, what):

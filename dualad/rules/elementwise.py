@@ -3,28 +3,57 @@
 Each function is declared once, with one derivative formula per argument
 (``d(out, *args)``, written with NumPy calls) from which both the JVP and
 the VJP rule are made; broadcasting is undone by ``core.unbroadcast``.
-Functions whose derivative is zero almost everywhere (rounding, ``sign``,
-comparisons) run on raw values and return constants.
+Functions whose every float output is piecewise constant (rounding,
+``sign``, comparisons) run on raw values and return constants; the
+functions at the end of the module that NumPy builds from selections
+(``histogram``, ``unique``, ``full_like``, ``heaviside``, ``clip``) are
+composed of primitives, with the selections -- bin memberships, first
+occurrences, masks -- computed by NumPy on the primal values.
 
-Conventions at kinks (pinned by tests): ``abs'(0) = 0``; ``maximum``/
-``minimum``/``fmax``/``fmin`` give half the derivative to each argument at a
-tie; ``where`` passes a tangent only through the branch it takes.
+Derivative constants are Python floats, which NumPy treats as weakly typed:
+a float32 computation keeps float32 tangents and cotangents.
+
+Conventions at kinks (pinned by tests, listed in docs/kinks.md):
+``abs'(0) = 0``; ``maximum``/``minimum``/``fmax``/``fmin`` give half the
+derivative to each argument at a tie; ``where`` passes a tangent only
+through the branch it takes; ``clip`` has derivative 1 with respect to x on
+the closed interval [lo, hi]; ``x ** 0`` is the constant 1, also at x = 0;
+``hypot'(0, 0) = 0`` (as ``norm``); ``unique`` gives the derivative of each
+value to its first occurrence; ``histogram``'s edges follow ``min``/``max``.
 """
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
-from ..core import Primitive, elementwise, nondiff, primal, register
+from ..core import Box, Primitive, elementwise, nondiff, primal, refuse, register
 
-LN2 = np.log(2.0)
-LN10 = np.log(10.0)
+LN2 = math.log(2.0)
+LN10 = math.log(10.0)
 
 
 def _ufunc(ufunc, *derivs):
     prim = elementwise(ufunc.__name__, ufunc, *derivs)
     register(ufunc, prim)
     return prim
+
+
+def _as_dtype(v, dtype):
+    """``v`` in ``dtype``: a traced value through a cast (which has a
+    derivative), any other value through NumPy."""
+    if isinstance(v, Box):
+        return v if np.result_type(primal(v)) == dtype else v.astype(dtype)
+    return np.asarray(v, dtype=dtype)
+
+
+def _float_dtype(*values):
+    """The dtype NumPy gives an expression of ``values`` (Python scalars
+    weakly typed), float64 if that would be an integer or boolean type."""
+    dtype = np.result_type(*[np.asarray(v) if isinstance(v, (list, tuple)) else primal(v)
+                             for v in values])
+    return dtype if dtype.kind in "fc" else np.dtype(np.float64)
 
 
 # ---- linear ---------------------------------------------------------------
@@ -42,20 +71,62 @@ register(np.degrees, rad2deg)
 
 
 # ---- powers and logarithms ------------------------------------------------
+# Exponents of these types take the scalar path of _power_dx: x ** 2 is the
+# most common operation after x * y, and must stay one multiplication.
+_SCALAR_EXPONENTS = frozenset({int, float, np.float64, np.float32, np.float16,
+                               np.int64, np.int32, np.int16, np.int8})
+
+
 def _power_dx(out, x, y):
-    if type(y) in (int, float) and y == 2:  # the common square: one pass, not two
-        return 2 * x
+    if type(y) in _SCALAR_EXPONENTS:
+        if y == 2:
+            return 2 * x
+        # x ** 1 = x and x ** 0 = 1 (NumPy's value, also at x = 0): constants,
+        # not y * x ** (y - 1), which is 0 * inf = NaN at x = 0 for y = 0 and
+        # whose own derivative is NaN there for y = 1.
+        if y == 1:
+            return 1.0
+        if y == 0:
+            return 0.0
+        return y * x ** (y - 1)
+    # An array or traced exponent: where y == 0 and x is 0 (or NaN), x ** y is
+    # the constant 1; a base of 1 there makes y * x ** (y - 1) exactly 0 and
+    # gives it no derivative in x.  The recursion x ** (y - 1) treats the
+    # entries where y == 1 the same way.
+    zero = np.equal(primal(y), 0)
+    if zero.any():
+        xp = primal(x)
+        constant = zero & ((xp == 0) | np.isnan(xp))
+        if constant.any():
+            x = np.where(constant, 1.0, x)
     return y * x ** (y - 1)
 
 
 def _power_dy(out, x, y):
-    # d/dy x**y = x**y log x; at x == 0 the product is 0 (out is 0 there).
+    # d/dy x**y = x**y log x; at x == 0 it is taken as 0 (out is 0 there for y > 0).
+    if type(x) in (int, float):  # a Python base stays weakly typed (float32 y, float32 tangent)
+        return out * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan)
     safe = np.where(x == 0, 1.0, x)
     return out * np.log(safe)
 
 
 power = _ufunc(np.power, _power_dx, _power_dy)
-register(np.float_power, power)
+
+
+def _float_power(x1, x2):
+    """np.float_power: np.power computed in float64 (longdouble for longdouble
+    inputs), whatever the inputs' own precision -- float32 included."""
+    dtype = _float_dtype(x1, x2, np.float64)
+    if dtype.kind == "c":
+        raise TypeError("dualad cannot differentiate numpy.float_power of complex values: "
+                        "complex values are not differentiated yet")
+    # Python numbers stay as they are: NumPy converts them to dtype itself,
+    # and a scalar exponent keeps power's scalar path.
+    x1, x2 = [v if type(v) in (int, float) else _as_dtype(v, dtype) for v in (x1, x2)]
+    return power(x1, x2)
+
+
+register(np.float_power, _float_power)
 square = _ufunc(np.square, lambda out, x: 2 * x)
 # out + 0.0 turns sqrt(-0.0) = -0.0 into +0.0: the derivative at 0 is +inf either way.
 sqrt = _ufunc(np.sqrt, lambda out, x: 0.5 / (out + 0.0))
@@ -72,7 +143,18 @@ logaddexp = _ufunc(np.logaddexp, lambda out, x, y: np.exp(x - out),
                    lambda out, x, y: np.exp(y - out))
 logaddexp2 = _ufunc(np.logaddexp2, lambda out, x, y: np.exp2(x - out),
                     lambda out, x, y: np.exp2(y - out))
-hypot = _ufunc(np.hypot, lambda out, x, y: x / out, lambda out, x, y: y / out)
+
+
+def _hypot_d(out, x, y):
+    # At x = y = 0 the derivative is taken as 0 (a subgradient, as for norm), not 0/0.
+    zero = primal(out) == 0
+    if np.any(zero):
+        out = np.where(zero, 1.0, out)
+    return x / out
+
+
+hypot = _ufunc(np.hypot, lambda out, x, y: _hypot_d(out, x, y),
+               lambda out, x, y: _hypot_d(out, y, x))
 
 # ---- trigonometric and hyperbolic -----------------------------------------
 sin = _ufunc(np.sin, lambda out, x: np.cos(x))
@@ -96,12 +178,18 @@ register(np.fabs, absolute)
 
 
 def _pick(first_wins, tie):
-    """Derivative masks of a two-way selection; a tie gives each side 1/2."""
+    """Derivative masks of a two-way selection; a tie gives each side 1/2.
+    The masks have the arguments' float dtype, so float32 stays float32."""
+    def mask(wins, x, y):
+        d = np.where(wins, 1.0, np.where(tie(x, y), 0.5, 0.0))
+        dtype = _float_dtype(x, y)
+        return d if dtype == d.dtype else d.astype(dtype)
+
     def d_first(out, x, y):
-        return np.where(first_wins(x, y), 1.0, np.where(tie(x, y), 0.5, 0.0))
+        return mask(first_wins(x, y), x, y)
 
     def d_second(out, x, y):
-        return np.where(first_wins(y, x), 1.0, np.where(tie(x, y), 0.5, 0.0))
+        return mask(first_wins(y, x), x, y)
     return d_first, d_second
 
 
@@ -133,46 +221,314 @@ where = Primitive(
          lambda g, out, c, x, y: np.where(c, 0.0, g)),
     elementwise=True)
 
+_MISSING = object()  # np.where's x and y are positional-only; None is a value there
 
-def _np_where(condition, x=None, y=None):
-    if x is None and y is None:
+
+def _np_where(condition, x=_MISSING, y=_MISSING, /):
+    if x is _MISSING and y is _MISSING:
         return np.where(primal(condition))
+    if x is _MISSING or y is _MISSING:
+        raise ValueError("either both or neither of x and y should be given")
+    if x is None or y is None:
+        refuse("numpy.where", "x" if x is None else "y",
+               "None as a branch makes an object array, which dualad cannot differentiate")
     return where(np.asarray(primal(condition), dtype=bool), x, y)
 
 
 register(np.where, _np_where)
 
 
-def _clip(a, a_min=None, a_max=None, out=None, **kwargs):
-    """clip(x, lo, hi): derivative 1 with respect to x on [lo, hi] (bounds included),
-    and with respect to a bound where x lies strictly beyond it."""
+# ---- clip ---------------------------------------------------------------------
+_NO_VALUE = np._NoValue
+
+
+def _clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_NO_VALUE,
+          **kwargs):
+    """np.clip: NumPy's minimum(maximum(a, a_min), a_max) (so a_max wins when
+    a_min > a_max, and a NaN anywhere gives NaN), with derivative 1 with
+    respect to ``a`` on the closed interval [a_min, a_max] and with respect
+    to a bound where it is the value.  Of the ufunc keywords, ``dtype``,
+    ``casting``, ``order`` and ``subok`` are honoured; ``where``,
+    ``signature`` and ``out`` are refused."""
+    if a_min is _NO_VALUE and a_max is _NO_VALUE:  # NumPy's argument forms
+        a_min = None if min is _NO_VALUE else min
+        a_max = None if max is _NO_VALUE else max
+    elif a_min is _NO_VALUE:
+        raise TypeError("clip() missing 1 required positional argument: 'a_min'")
+    elif a_max is _NO_VALUE:
+        raise TypeError("clip() missing 1 required positional argument: 'a_max'")
+    elif min is not _NO_VALUE or max is not _NO_VALUE:
+        raise ValueError("Passing `min` or `max` keyword argument when "
+                         "`a_min` and `a_max` are provided is forbidden.")
     if out is not None:
-        raise TypeError("dualad cannot write np.clip's result in place (out=...)")
-    a_min = kwargs.pop("min", a_min)
-    a_max = kwargs.pop("max", a_max)
+        refuse("numpy.clip", "out", "derivatives need every intermediate value; "
+               "assign the result to a new variable instead")
+    ufunc_keywords = {}
+    for key, value in kwargs.items():
+        if key == "where":
+            if value is not True:
+                refuse("numpy.clip", "where", "entries outside the mask would be undefined")
+        elif key == "signature":  # (NumPy itself refuses signature=None here)
+            refuse("numpy.clip", "signature", "use dtype= to choose the precision")
+        elif key in ("dtype", "casting", "order", "subok"):
+            ufunc_keywords[key] = value
+        else:
+            refuse("numpy.clip", key, "it is not an argument of numpy.clip")
+    if ufunc_keywords:
+        # NumPy's own result on the primal values: its errors (casting), its
+        # dtype, and its value where there is no derivative (integer dtype).
+        expected = np.clip(primal(a), primal(a_min), primal(a_max), **ufunc_keywords)
+        dtype = np.result_type(expected)
+        if dtype.kind == "c":
+            refuse("numpy.clip", "dtype", "complex values are not differentiated yet")
+        if dtype.kind != "f":
+            return expected
+        if ufunc_keywords.get("dtype") is not None:
+            a, a_min, a_max = [v if v is None else _as_dtype(v, dtype) for v in (a, a_min, a_max)]
+        result = _clipped(a, a_min, a_max)
+        return result if np.result_type(primal(result)) == dtype else _as_dtype(result, dtype)
+    return _clipped(a, a_min, a_max)
+
+
+def _clipped(a, lo, hi):
     result = a
-    if a_min is not None:
-        result = where(np.asarray(primal(a) < primal(a_min)), a_min, result)
-    if a_max is not None:
-        result = where(np.asarray(primal(a) > primal(a_max)), a_max, result)
+    if lo is not None:
+        ap, lp = primal(a), primal(lo)
+        below = (ap < lp) | (np.isnan(lp) & ~np.isnan(ap))
+        result = where(np.asarray(below), lo, result)
+    if hi is not None:
+        rp, hp = primal(result), primal(hi)
+        above = (rp > hp) | (np.isnan(hp) & ~np.isnan(rp))
+        result = where(np.asarray(above), hi, result)
     return result
 
 
 register(np.clip, _clip)
 
 
+# ---- heaviside and full_like: a traced second argument ---------------------------
+def _heaviside(x1, x2):
+    """np.heaviside: 0 for x1 < 0, 1 for x1 > 0, x2 where x1 == 0 (so the
+    derivative with respect to x2 is 1 there, 0 elsewhere; none in x1)."""
+    value = np.heaviside(primal(x1), primal(x2))
+    if not isinstance(x2, Box):
+        return value
+    return where(np.asarray(primal(x1) == 0), x2, value)
+
+
+register(np.heaviside, _heaviside)
+
+
+def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, device=None):
+    """np.full_like: ``fill_value`` broadcast to the output -- differentiable in
+    a traced fill value (with a floating output dtype), constant in ``a``."""
+    value = np.full_like(primal(a), primal(fill_value), dtype, order, subok, shape, device=device)
+    if not isinstance(fill_value, Box) or value.dtype.kind != "f":
+        return value
+    if type(value) is not np.ndarray:
+        refuse("numpy.full_like", "subok", f"the result would be a {type(value).__name__}")
+    fill = _as_dtype(fill_value, value.dtype)
+    # every entry from fill (value only gives the layout): np.full_like's cast value
+    return where(np.ones(value.shape, dtype=bool), fill, value)
+
+
+register(np.full_like, _full_like)
+
+
+# ---- unique: values gathered from their first occurrence -------------------------------
+def _unique(ar, return_index=False, return_inverse=False, return_counts=False, axis=None, *,
+            equal_nan=True, sorted=True):
+    """np.unique: the distinct values are gathered from the input, each from
+    its first occurrence (NumPy's ``return_index``), so they are as
+    differentiable as np.sort; at a tie the derivative of the value goes to
+    that first entry.  Indices, inverse and counts are NumPy's."""
+    p = primal(ar)
+    result = np.unique(p, return_index, return_inverse, return_counts, axis,
+                       equal_nan=equal_nan, sorted=sorted)
+    values_p = result[0] if isinstance(result, tuple) else result
+    if not isinstance(ar, Box) or values_p.dtype.kind != "f":
+        return result
+    if return_index:
+        first = result[1]
+    else:
+        ordered, first = np.unique(p, return_index=True, axis=axis, equal_nan=equal_nan)
+        if not np.array_equal(ordered, values_p, equal_nan=True):
+            first = _first_occurrences(values_p, ordered, first, axis)
+    if axis is None:
+        values = np.reshape(ar, (-1,))[first]
+    else:
+        values = np.take(ar, first, axis=axis)
+    return (values,) + result[1:] if isinstance(result, tuple) else values
+
+
+def _first_occurrences(values, ordered, first, axis):
+    """For unique values in NumPy's unsorted order (``sorted=False``), the
+    positions of their first occurrences, from the sorted ``ordered`` ones."""
+    if axis is not None or values.ndim != 1:
+        refuse("numpy.unique", "sorted", "sorted=False with axis= is not supported")
+    nan = np.isnan(values)
+    pos = np.searchsorted(ordered, values)
+    # NaNs (one per NaN with equal_nan=False) sort last, in input order
+    pos[nan] = np.flatnonzero(np.isnan(ordered))[:int(nan.sum())]
+    return first[pos]
+
+
+register(np.unique, _unique)
+
+
+# ---- histogram ---------------------------------------------------------------------
+_HISTOGRAM_BLOCK = 65536  # NumPy sums weights in blocks of this many values
+
+
+def _histogram(a, bins=10, range=None, density=None, weights=None):
+    """np.histogram, with the derivatives of the parts that have one.
+
+    * The edges of ``bins`` equal bins (an int, or a string estimator) are
+      NumPy's ``linspace(min(a), max(a), bins + 1)`` (or over ``range``), so
+      they follow min and max (or a traced range); explicit edges are
+      constant (or themselves, when traced).
+    * The counts are sums of ``weights`` per bin, differentiable in the
+      weights; bin membership is piecewise constant, computed by NumPy's own
+      algorithm on the primal values (its closed last bin, its treatment of
+      values on an edge).
+    * ``density=True`` divides by the total and the bin widths, so the
+      density also depends on the edges.
+    """
+    a_p = primal(a)
+    w_p = None if weights is None else primal(weights)
+    range_p = None if range is None else tuple(primal(r) for r in range)
+    string_bins = isinstance(bins, str)
+    bins_p = bins if string_bins else primal(bins)
+    hist_p, edges_p = np.histogram(a_p, bins_p, range_p, density, w_p)  # values and errors
+
+    a_flat = np.asarray(a_p).ravel()
+    if a_flat.dtype == np.bool_:
+        a_flat = a_flat.astype(np.uint8)
+    uniform = string_bins or np.ndim(bins_p) == 0
+    if uniform:
+        if range is not None:
+            first, last = range
+        elif a_flat.size == 0:
+            first, last = 0, 1
+        else:
+            flat = np.reshape(a, (-1,)) if isinstance(a, Box) else a_flat
+            first, last = np.min(flat), np.max(flat)
+        if primal(first) == primal(last):
+            first, last = first - 0.5, last + 0.5
+        edges_traced = isinstance(first, Box) or isinstance(last, Box)
+        edges = _linspace(first, last, len(edges_p), edges_p.dtype) if edges_traced else edges_p
+    else:
+        edges_traced = isinstance(bins, Box)
+        edges = bins if edges_traced else edges_p
+    weights_traced = isinstance(weights, Box)
+    if not weights_traced and not (density and edges_traced):
+        return hist_p, edges
+
+    if weights_traced:
+        w_flat = np.reshape(weights, (-1,))
+        simple = np.can_cast(w_p.dtype, np.double) or np.can_cast(w_p.dtype, complex)
+        if uniform and simple:
+            n = _uniform_weighted_counts(a_flat, w_flat, np.result_type(w_p), edges_p,
+                                         primal(first), primal(last))
+        else:
+            n = _cumulative_weighted_counts(a_flat, w_flat, np.result_type(w_p), edges_p)
+    else:
+        n = np.histogram(a_p, bins_p, range_p, None, w_p)[0]
+    if density:
+        db = _as_dtype(np.diff(edges), np.dtype(float))
+        return n / db / np.sum(n), edges
+    return n, edges
+
+
+def _linspace(start, stop, num, dtype):
+    """np.linspace(start, stop, num, endpoint=True, dtype=dtype), step by step
+    as NumPy computes it, on traced ends."""
+    dt = np.result_type(primal(start), primal(stop), 0.0)
+    start, stop = _as_dtype(start, dt), _as_dtype(stop, dt)
+    div = num - 1
+    y = np.arange(0, num, dtype=dt)
+    if div > 0:
+        delta = stop - start
+        step = delta / div
+        y = y / div * delta if primal(step) == 0 else y * step
+    y = y + start
+    if num > 1:
+        y = np.concatenate([y[:-1], np.reshape(stop, (1,))])
+    return _as_dtype(y, np.dtype(dtype))
+
+
+def _unsigned_subtract(a, b):
+    """NumPy's histogram helper: a - b for a >= b, unsigned for signed integers."""
+    unsigned = {np.byte: np.ubyte, np.short: np.ushort, np.intc: np.uintc,
+                np.int_: np.uint, np.longlong: np.ulonglong}
+    dt = np.result_type(a, b)
+    if dt.type not in unsigned:
+        return np.subtract(a, b, dtype=dt)
+    return np.subtract(np.asarray(a, dtype=dt), np.asarray(b, dtype=dt),
+                       casting="unsafe", dtype=unsigned[dt.type])
+
+
+def _uniform_weighted_counts(a, w, ntype, edges, first, last):
+    """NumPy's equal-bins histogram of raw ``a`` with traced weights ``w``:
+    the same blocks, memberships and float64 sums (bincount's), as a
+    scatter-add of the weights."""
+    from .shape import Index, scatter_add_p
+    n_bins = len(edges) - 1
+    norm_denom = _unsigned_subtract(last, first)
+    n = np.zeros(n_bins, ntype)
+    for i in range(0, len(a), _HISTOGRAM_BLOCK):
+        tmp_a = a[i:i + _HISTOGRAM_BLOCK]
+        tmp_w = w[i:i + _HISTOGRAM_BLOCK]
+        keep = (tmp_a >= first) & (tmp_a <= last)
+        if not np.logical_and.reduce(keep):
+            tmp_a = tmp_a[keep]
+            tmp_w = tmp_w[keep]
+        tmp_a = tmp_a.astype(edges.dtype, copy=False)
+        f_indices = (_unsigned_subtract(tmp_a, first) / norm_denom) * n_bins
+        indices = f_indices.astype(np.intp)
+        indices[indices == n_bins] -= 1
+        indices[tmp_a < edges[indices]] -= 1
+        indices[(tmp_a >= edges[indices + 1]) & (indices != n_bins - 1)] += 1
+        sums = scatter_add_p(_as_dtype(tmp_w, np.dtype(np.double)),
+                             index=Index((indices,), 1), shape=(n_bins,))
+        n = n + _as_dtype(sums, ntype)
+    return n
+
+
+def _cumulative_weighted_counts(a, w, ntype, edges):
+    """NumPy's histogram for explicit edges with traced weights: cumulative
+    sums of the weights sorted by value, read at the edges, differenced."""
+    zero = np.zeros(1, dtype=ntype)
+    cum_n = np.zeros(edges.shape, ntype)
+    for i in range(0, len(a), _HISTOGRAM_BLOCK):
+        tmp_a = a[i:i + _HISTOGRAM_BLOCK]
+        order = np.argsort(tmp_a)
+        sa = tmp_a[order]
+        sw = w[i:i + _HISTOGRAM_BLOCK][order]
+        cw = np.concatenate([zero, np.cumsum(sw)])
+        bin_index = np.concatenate((sa.searchsorted(edges[:-1], "left"),
+                                    sa.searchsorted(edges[-1:], "right")))
+        cum_n = cum_n + cw[bin_index]
+    return np.diff(cum_n)
+
+
+register(np.histogram, _histogram)
+
+
 # ---- zero derivative ------------------------------------------------------
+# Every float output of these is piecewise constant in every float input
+# (tests/test_zero_derivative.py checks it for each registration).
 for _u in (np.floor, np.ceil, np.rint, np.trunc, np.sign, np.floor_divide,
            np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
            np.not_equal, np.isnan, np.isinf, np.isfinite, np.signbit,
            np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
-           np.heaviside, np.spacing, np.sign):
+           np.spacing):
     register(_u, nondiff(_u))
 for _f in (np.round, np.around, np.fix, np.isclose, np.allclose, np.array_equal,
            np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
            np.flatnonzero, np.count_nonzero, np.searchsorted, np.any, np.all,
-           np.zeros_like, np.ones_like, np.empty_like, np.full_like,
+           np.zeros_like, np.ones_like, np.empty_like,
            np.shape, np.ndim, np.size, np.iscomplexobj, np.isrealobj,
            np.isreal, np.iscomplex, np.result_type, np.can_cast, np.min_scalar_type,
-           np.digitize, np.histogram, np.unique):
+           np.digitize):
     register(_f, nondiff(_f))
