@@ -31,11 +31,14 @@ Design notes
   argument that no formula of a traced argument reads is stored as a
   ``core.Residual`` (shape and dtype), so the array is freed as soon as the
   user's code drops it, as in plain NumPy.
-* Cotangent sums that the backward pass allocated itself are updated in
-  place, and indexing adds its cotangent straight into the slice.  A large
-  cotangent or derivative factor that nothing else references (``_private``,
-  a reference count) takes a product in place, and the cotangent ``sum``
-  pulls back stays one number broadcast under scalings (``_times``).
+* Ownership is tracked, not guessed: a cotangent the backward pass
+  allocated itself (a product or a sum) and stored in one place only is
+  *owned* (``owned`` in ``Tape.backward``).  Later contributions are added
+  into an owned sum in place, indexing adds its cotangent straight into the
+  slice, and a large owned cotangent takes its next product in place
+  (``_times``); a cotangent the user passed in, or one handed to two
+  parents (``x + y``), is never written into.  The cotangent ``sum`` pulls
+  back stays one number broadcast under scalings.
 * ``backward(..., record=True)`` records the backward pass on the same tape
   (entries boxed again as this tape's values), so that a forward sweep gives
   Hessian-vector products without a second level of boxes.
@@ -50,8 +53,6 @@ Design notes
 """
 
 from __future__ import annotations
-
-import sys
 
 import numpy as np
 
@@ -214,6 +215,7 @@ class Tape(Trace):
             if prim is None:  # an input: keep its cotangent
                 continue
             cts[i] = None  # free it as soon as it has been pulled back
+            g_owned = i in owned  # allocated by this pass, held nowhere else
             owned.discard(i)
             derivs = prim.derivs
             # With record=True, rules must run on this tape's values: entries
@@ -224,50 +226,56 @@ class Tape(Trace):
                 if record and type(d) is not float:
                     vals, out = self._boxed(i, prim, vals, parents, out)
                 if params or safe:
-                    c = scale(g, d, out, vals, params)
+                    c, c_owned = scale(g, d, out, vals, params), False
                 elif type(d) is float:
-                    c = g if d == 1.0 else _chain_product(g, d, True)
+                    c, c_owned = (g, g_owned) if d == 1.0 else _times(g, d, g_owned)
                 else:
                     dv = d(out, vals[0])
                     if record and type(dv) is TapeValue and dv._trace is self:
                         self.factors[i, 0] = dv._value
-                    c = _chain_product(g, dv, True)
-                    dv = None
+                    c, c_owned = _times(g, dv, g_owned)
                 p = parents[0]
                 if type(p) is int and cts[p] is None:
                     cts[p] = c
+                    if c_owned and type(c) is np.ndarray:
+                        owned.add(p)
                 else:
-                    add(p, c)
-                c = None  # (a cotangent held by a stale name is never private)
+                    add(p, c, c_owned and type(c) is np.ndarray)
                 continue
             if derivs is not None and len(parents) == 2:
                 # Fast path for binary elementwise primitives.
                 bvals, bout = vals, out
                 if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
                     bvals, bout = self._boxed(i, prim, vals, parents, out)
-                # g may be overwritten (if nothing else holds it) at its last use
+                # g may be overwritten or handed on as owned only at its last
+                # use, and only if it has not been handed to a parent already
                 last = 1 if (parents[1] is not None and derivs[1] is not None) else 0
+                g_free = g_owned
                 for j, (p, d, v) in enumerate(zip(parents, derivs, vals)):
                     if p is None or d is None:
                         continue
                     if params or safe:
-                        c = scale(g, d, bout, bvals, params)
-                    elif type(d) is float:
-                        c = g if d == 1.0 else _chain_product(g, d, j == last)
+                        c, c_owned = scale(g, d, bout, bvals, params), False
+                    elif type(d) is float and d == 1.0:
+                        c, c_owned = g, g_free and j == last
+                        g_free = False
                     else:
-                        dv = d(bout, bvals[0], bvals[1])
+                        dv = d if type(d) is float else d(bout, bvals[0], bvals[1])
                         if record and type(dv) is TapeValue and dv._trace is self:
                             self.factors[i, j] = dv._value
-                        c = _chain_product(g, dv, j == last)
-                        dv = None
+                        c, c_owned = _times(g, dv, g_free and j == last)
+                        if c is g:
+                            g_free = False
                     s = v.shape if type(v) is np.ndarray else _shape(v)
                     if _shape(c) != s:
-                        c = unbroadcast(c, s)
+                        c = unbroadcast(c, s)  # a new sum, held by no one else
+                        c_owned = True
                     if type(p) is int and cts[p] is None:
                         cts[p] = c
+                        if c_owned and type(c) is np.ndarray:
+                            owned.add(p)
                     else:
-                        add(p, c)
-                    c = None
+                        add(p, c, c_owned and type(c) is np.ndarray)
                 continue
             if record:
                 vals, out = self._boxed(i, prim, vals, parents, out)
@@ -278,8 +286,6 @@ class Tape(Trace):
                         and prim.accumulate(cur, g, out, *vals, **params)):
                     (c,) = prim.apply_vjp(g, out, (True,), vals, params)
                     add(p, c, fresh=True)
-                    c = None
-                cur = None
                 continue
             if prim.multiple_results:
                 if all(x is None for x in g):
@@ -289,7 +295,6 @@ class Tape(Trace):
             for p, c in zip(parents, prim.apply_vjp(g, out, needs, vals, params)):
                 if p is not None and c is not None:
                     add(p, c)
-            c = None
         return [cts[p] for p in wanted]
 
     def _boxed(self, i, prim, vals, parents, out):
@@ -370,44 +375,26 @@ def _large(out) -> bool:
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
-def _chain_product(g, d, last_use: bool):
-    """``g * d`` in the backward pass's elementwise paths: ``g`` the cotangent
-    and ``d`` a partial derivative, each held by one local name of
-    ``Tape.backward`` and passed straight here (the calling pattern
-    ``_private`` is calibrated for).  ``g`` may be overwritten only at its
-    ``last_use`` in the entry.  Small arrays are multiplied directly: the
-    bookkeeping would cost more than the memory saved."""
-    if type(g) is not np.ndarray:
-        return g * d
-    if g.size >= core.RESIDUAL_MIN_SIZE:
-        if not _CALIBRATED:
-            _calibrate()
-        # ask before passing g and d on: a call's arguments hold references too
-        g_private = last_use and _private(g)
-        d_private = _private(d)
-        return _times(g, d, g_private, d_private)
-    if isinstance(d, Box):
-        return _times(g, d)
-    return g * d
-
-
-def _times(g, d, g_private: bool = False, d_private: bool = False):
-    """``g * d``, for a cotangent ``g`` and a partial derivative ``d``.
+def _times(g, d, g_owned: bool = False):
+    """``g * d`` for a cotangent ``g`` and a partial derivative ``d``, and
+    whether the backward pass owns the result (allocated it, and holds it in
+    one place only, so that later contributions may be added into it).
 
     * A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
       pull back -- times a number stays one number broadcast (no pass over
       memory); times a boxed ``d`` (the backward pass of forward-over-
       reverse, or a recorded one) it is ``d`` times that number, and ``d``
-      itself when the number is 1 and the dtypes agree: one boxed
-      operation saved.
-    * A private operand (see :func:`_private`: a fresh array nothing else
-      holds) takes the product in place when it has the product's shape and
-      dtype -- no new array, and when ``g`` is 1 everywhere, no pass at all.
-    * Otherwise a new array.  A raw ``d`` that is not private is never handed
-      back as it is: it may be an array the caller owns.
+      itself when the number is 1 and the dtypes agree: one boxed operation
+      saved.
+    * A large cotangent the pass owns (``g_owned``: a product or sum it made
+      itself, at its last use) takes the product in place -- NumPy's own
+      temporary elision, done where NumPy cannot see it, by ownership the
+      pass tracks rather than by reference counts.  ``d`` is never written
+      into: a formula may return a recorded value or any array it likes.
+    * Otherwise a new array.
     """
     if type(g) is not np.ndarray:
-        return g * d
+        return g * d, True
     if g.ndim and g.size and not any(g.strides):  # one number, broadcast
         s = g.reshape(-1)[0]
         if isinstance(d, Box):
@@ -415,18 +402,14 @@ def _times(g, d, g_private: bool = False, d_private: bool = False):
                 if s == 1.0 and np.result_type(g.dtype, d.dtype) == d.dtype:
                     # d itself (boxes are never changed in place; the API
                     # copies recorded values it hands back: api._detached)
-                    return d
-                return d * s
+                    return d, False
+                return d * s, True
         elif np.ndim(d) == 0:
-            return core.broadcast_number(s * d, g.shape)
-        elif d_private and _fits(d, g):
-            return d if s == 1.0 else np.multiply(d, s, out=d)
-        return g * d
-    if g_private and not isinstance(d, Box) and _fits(g, d):
-        return np.multiply(g, d, out=g)
-    if d_private and _fits(d, g):
-        return np.multiply(g, d, out=d)
-    return g * d
+            return core.broadcast_number(s * d, g.shape), False
+        return g * d, True
+    if g_owned and g.size >= core.RESIDUAL_MIN_SIZE and not isinstance(d, Box) and _fits(g, d):
+        return np.multiply(g, d, out=g), True
+    return g * d, True
 
 
 def _fits(a, b) -> bool:
@@ -435,83 +418,6 @@ def _fits(a, b) -> bool:
         return np.result_type(a, b) == a.dtype
     return (type(b) is np.ndarray and (b.shape == a.shape or b.ndim == 0)
             and np.result_type(a, b) == a.dtype)
-
-
-def _private(a) -> bool:
-    """Is ``a`` a large raw array that only ``Tape.backward``'s one local name holds?
-
-    The backward pass asks this (through :func:`_chain_product`) of a
-    cotangent it has just taken off its list, or of a partial derivative it
-    has just computed, holding it in one local name and passing it nowhere
-    else: the count then is that name, ``_chain_product``'s argument, this
-    call's argument and getrefcount's own.  If nothing else refers to it (not
-    the user, who passed a seed; not another position it was also handed to;
-    not a view), it may be overwritten instead of allocating a new array --
-    NumPy's own temporary elision, done where NumPy cannot see it.  The count
-    is compared with one measured for the same calling pattern (see
-    :func:`_calibrate`); until that has been done, nothing is private.
-    """
-    return (_ONE_LOCAL is not None and type(a) is np.ndarray and a.base is None
-            and a.size >= core.RESIDUAL_MIN_SIZE and a.flags.writeable
-            and sys.getrefcount(a) == _ONE_LOCAL)
-
-
-def _count_references(a) -> int:
-    return sys.getrefcount(a)
-
-
-def _passed_on(a) -> int:
-    return _count_references(a)
-
-
-def _one_local_count() -> int:
-    """The reference count ``_private`` sees for an array held by one local
-    name of its caller's caller: measured through the same two calls."""
-    a = np.empty(1)
-    return _passed_on(a)
-
-
-def _chain_product_is_safe() -> bool:
-    """Run :func:`_chain_product` itself as ``Tape.backward`` does: it must
-    take the product in place for arrays one local name holds, and must not
-    for arrays something else holds too."""
-    n = max(core.RESIDUAL_MIN_SIZE, 1)
-    g = np.ones(n)
-    d = np.full(n, 2.0)
-    product = _chain_product(g, d, True)
-    alone = product is g and g[0] == 2.0
-    held = [np.ones(n), np.full(n, 2.0)]
-    g = held[0]
-    d = held[1]
-    product = _chain_product(g, d, True)
-    shared = product is not g and product is not d and g[0] == 1.0 and d[0] == 2.0
-    return bool(alone and shared)
-
-
-_ONE_LOCAL = None  # the calibrated count; None: nothing is private
-_CALIBRATED = False
-
-
-def _calibrate() -> None:
-    """Measure ``_ONE_LOCAL`` once, the first time a large cotangent needs it.
-
-    Not at import, and never while a trace or profile function is set: those
-    can hold extra references to the locals of the frames they watch, which
-    would calibrate a count higher than the one seen once they are gone -- and
-    an array held elsewhere would then pass for private.  (While one is set
-    later, counts only rise, which just makes fewer arrays private.)  The
-    count is then checked on ``_chain_product`` itself; without a global
-    interpreter lock, or if anything is off, nothing is ever private.
-    """
-    global _ONE_LOCAL, _CALIBRATED
-    if sys.gettrace() is not None or sys.getprofile() is not None:
-        return  # try again at a later backward pass
-    _CALIBRATED = True
-    if not getattr(sys, "_is_gil_enabled", lambda: True)() or not hasattr(sys, "getrefcount"):
-        return
-    _ONE_LOCAL = _one_local_count()
-    if not _chain_product_is_safe():
-        _ONE_LOCAL = None
 
 
 def _slot(p):
