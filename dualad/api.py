@@ -590,7 +590,7 @@ def _linearize_value_and_grad(f: Callable, x: np.ndarray, plans: dict | None = N
     what ``dualad.optimize`` pays at every iterate of a second-order method.
     ``plans``, a dict kept across calls, lets the tangent sweep reuse the
     plan compiled for an earlier tape of the same structure (see
-    ``reverse._compile``).
+    ``sweep.compile_sweep``).
     """
     def record():
         p_leaves = [_float_leaf(x, "primal leaf 0")]

@@ -43,9 +43,10 @@ Design notes
   (entries boxed again as this tape's values), so that a forward sweep gives
   Hessian-vector products without a second level of boxes.
 * ``forward_sweep`` compiles the tape once per set of seeded and wanted
-  positions: dead entries dropped, chains of scalings folded, one closure
-  per remaining entry with its x-dependent factors bound.  The plan of that
-  compilation can be reused by a later tape of the same structure (``plans``).
+  positions (``dualad.sweep``): dead entries dropped, chains of scalings
+  folded, one closure per remaining step with its x-dependent factors
+  bound.  The plan of that compilation is data, and can be reused by a later
+  tape of the same structure (``plans``).
 * Only values that depend on the inputs are boxed: a constant never reaches
   the tape.
 * Rejected alternative: storing ``.grad`` on nodes (micrograd, early
@@ -57,8 +58,9 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import (NO_PARAMS, STATE, Box, Trace, fill_output_shape, pad_batched, primal, prune, scale,
-                   shape_of, unbroadcast, unwrap)
+from .core import NO_PARAMS, STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast, unwrap
+from .sweep import compile_sweep, lookup, run_generic
+from .sweep import shape as _shape
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -77,7 +79,7 @@ class Tape(Trace):
         super().__init__(origin)
         self.entries: list = []
         self._cache = None
-        # optional dict of sweep plans shared with earlier tapes (see _compile)
+        # optional dict of sweep plans shared with earlier tapes (see sweep.compile_sweep)
         self.plans = None
         # (entry, argument) -> the partial derivative's value, where a recorded
         # backward pass has computed it already (the sweep needs the same ones)
@@ -321,48 +323,21 @@ class Tape(Trace):
         the per-product cost that ``linearize`` and ``HessianOperator`` pay.
         """
         if STATE.nan_safe:
-            return self._sweep_generic(seeds, wanted, batch)
+            return run_generic(self.entries, seeds, wanted, batch)
         if key is None:
             key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
         if self._cache is None:
             self._cache = {}
         program = self._cache.get(key)
         if program is None:
-            program = self._cache[key] = _compile(self.entries, key[0], wanted, batch,
-                                                  self.plans, self.factors)
+            program = self._cache[key] = compile_sweep(self.entries, key[0], wanted, batch,
+                                                       self.plans, self.factors)
         tans: list = [None] * len(self.entries)
         for pos, t in seeds:
             tans[pos] = t
         for step in program:
             step(tans)
-        return [_lookup(tans, p) for p in wanted]
-
-    def _sweep_generic(self, seeds, wanted, batch: bool):
-        """The same sweep, entry by entry, with no compiled program."""
-        tans: list = [None] * len(self.entries)
-        for pos, t in seeds:
-            tans[pos] = t
-        for i, (prim, vals, params, parents, out) in enumerate(self.entries):
-            if prim is None:
-                continue
-            ts = [None if p is None else _lookup(tans, p) for p in parents]
-            if all(t is None for t in ts):
-                continue
-            tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
-        return [_lookup(tans, p) for p in wanted]
-
-
-def _shape(v) -> tuple:
-    t = type(v)
-    if t is np.ndarray or t is core.Residual:
-        return v.shape
-    if isinstance(v, Box) and type(v._value) is np.ndarray:
-        return v._value.shape
-    return shape_of(v)
-
-
-def _broadcast(a: tuple, b: tuple) -> tuple:
-    return a if a == b or not b else np.broadcast_shapes(a, b)
+        return [lookup(tans, p) for p in wanted]
 
 
 def _large(out) -> bool:
@@ -418,366 +393,6 @@ def _fits(a, b) -> bool:
         return np.result_type(a, b) == a.dtype
     return (type(b) is np.ndarray and (b.shape == a.shape or b.ndim == 0)
             and np.result_type(a, b) == a.dtype)
-
-
-def _slot(p):
-    return p if type(p) is int else p[0]
-
-
-def _compile(entries, seeded, wanted, batch, plans=None, factors=None):
-    """The closures of a forward sweep (see ``Tape.forward_sweep``).
-
-    Compiling is two steps: a *plan* that depends only on the tape's
-    structure -- which entries run, which scalings fold into which, which
-    scatters are summed in place -- and a *build* that computes the
-    x-dependent factors and binds them into closures.  ``plans`` (a dict
-    shared by the successive tapes of one objective, see
-    ``api._linearize_value_and_grad``) keeps the last plan per key with the
-    structure it was made for, so a tape of the same structure -- the next
-    iterate of an optimiser -- is only built.  The build checks every factor
-    against the plan (a number where the plan had a number, the same shape)
-    and a mismatch plans afresh.
-    """
-    key = structure = None
-    cache = dict(factors) if factors else {}  # (entry, argument) -> factor, computed once
-    if plans is not None:
-        key = (tuple(seeded), tuple(wanted), batch)
-        structure = [(e[0], e[3], _signature(e[4])) for e in entries]
-        cached = plans.get(key)
-        if cached is not None and cached[0] == structure:
-            program = _build(entries, cached[1], batch, cache)
-            if program is not None:
-                return program
-    plan = _plan(entries, seeded, wanted, batch, cache)
-    program = _build(entries, plan, batch, cache)
-    if plans is not None:
-        plans[key] = (structure, plan)
-    return program
-
-
-def _signature(value):
-    """What a plan may depend on in a recorded output: its shape(s)."""
-    if type(value) is tuple:
-        return tuple(_shape(v) for v in value)
-    return _shape(value)
-
-
-def _kind(factor):
-    """A factor's signature in a plan: the number itself when it is a
-    constant (the steps it makes depend on it being ±1), else its shape."""
-    return factor if type(factor) is float else _shape(factor)
-
-
-def _plan(entries, seeded, wanted, batch, cache):
-    """The structure of a compiled sweep, as data: a list of steps
-
-    * ``("scale", i, p, chain)``: t_i = t_p * (product of the chain's factors);
-    * ``("terms", i, terms)``: t_i = Σ t_p * (product of its chain), with
-      ``terms`` of ``(p, chain, pad, arg_shape)``;
-    * ``("pieces", i, [(p, k)])``: t_i = zeros with each t_p added in place by
-      the scatter entry k's ``add_into``;
-    * ``("linear", i, p)`` and ``("generic", i, in_use)``;
-
-    where a chain is a list of ``(entry, argument, kind)``: the factor
-    ∂out/∂arg of that entry and its expected :func:`_kind`.
-    """
-    n = len(entries)
-    # each entry's parents as plain tape positions (a slot of a multiple-output
-    # entry counts as that entry)
-    slots = [[p if type(p) is int else p[0] for p in e[3] if p is not None] for e in entries]
-    live = [False] * n  # depends on a seeded input
-    for pos in seeded:
-        live[pos] = True
-    for i in range(n):
-        if entries[i][0] is not None:
-            for q in slots[i]:
-                if live[q]:
-                    live[i] = True
-                    break
-    needed = [False] * n  # feeds a wanted output
-    for p in wanted:
-        needed[_slot(p)] = True
-    for i in range(n - 1, -1, -1):
-        if needed[i]:
-            for q in slots[i]:
-                needed[q] = True
-    kept = [i for i in range(n) if live[i] and needed[i] and entries[i][0] is not None]
-    in_use = {}
-    uses = [0] * n
-    for p in wanted:
-        uses[_slot(p)] += 1
-    for i in kept:
-        row = in_use[i] = [p if p is not None and live[p if type(p) is int else p[0]] else None
-                           for p in entries[i][3]]
-        for p in row:
-            if p is not None:
-                uses[p if type(p) is int else p[0]] += 1
-    # Chains of scalings (t_i = t_p * factor, p used only by i) fold into one
-    # step with the product of the factors.
-    scales: dict = {}
-    folded = set()
-    for i in kept:
-        prim, vals, params, parents, out = entries[i]
-        if prim.derivs is None:
-            continue
-        term = _scale_term(entries, i, in_use[i], cache)
-        if term is None:
-            continue
-        p, j, factor = term
-        chain = [(i, j, _kind(factor))]
-        if p in scales and uses[p] == 1:
-            p_first, first = scales.pop(p)
-            folded.add(p)
-            p, chain = p_first, first + chain
-        scales[i] = (p, chain)
-    # Sums of scatters (the cotangent of x built from x[1:], x[:-1] ...) become
-    # one zero array with each piece added into place, instead of one zero
-    # array per piece and a sum.
-    pieces: dict = {}
-    if not batch:
-        for i in kept:
-            if i in scales or i in folded:
-                continue
-            prim, vals, params, parents, out = entries[i]
-            src = in_use[i]
-            if prim.add_into is not None and len(src) == 1 and type(src[0]) is int:
-                pieces[i] = [(src[0], i)]
-            elif (prim.derivs == (1.0, 1.0) and len(src) == 2
-                  and all(type(p) is int and p in pieces and uses[p] == 1 for p in src)
-                  and all(_shape(v) == _shape(out) for v in vals)
-                  and src[0] != src[1]):
-                pieces[i] = pieces.pop(src[0]) + pieces.pop(src[1])
-                folded.update(src)
-    # Elementwise entries of several terms absorb the scalings that feed only
-    # them (t = (t_a * f) * g + ... becomes t_a * (f * g) + ...).
-    terms_of = {}
-    for i in kept:
-        prim = entries[i][0]
-        if prim.derivs is not None and i not in scales and i not in folded \
-                and not (i in pieces and len(pieces[i]) > 1):
-            terms = _elementwise_terms(entries, i, in_use[i], batch, cache)
-            if terms is None:
-                continue
-            for t, (p, chain, pad, arg_shape) in enumerate(terms):
-                if not pad and p in scales and uses[p] == 1:
-                    p_first, first = scales.pop(p)
-                    folded.add(p)
-                    terms[t] = (p_first, first + chain, pad, arg_shape)
-            terms_of[i] = terms
-    plan = []
-    for i in kept:
-        if i in folded:
-            continue
-        if i in scales:
-            plan.append(("scale", i) + scales[i])
-        elif i in pieces and len(pieces[i]) > 1:
-            plan.append(("pieces", i, pieces[i]))
-        elif i in terms_of:
-            plan.append(("terms", i, terms_of[i]))
-        elif entries[i][0].linear_map is not None and len(in_use[i]) == 1 \
-                and type(in_use[i][0]) is int:
-            plan.append(("linear", i, in_use[i][0]))
-        else:
-            plan.append(("generic", i, in_use[i]))
-    return plan
-
-
-def _build(entries, plan, batch, cache):
-    """The closures of a plan, with this tape's factors (``cache``: those
-    already computed); None if a factor does not have the kind the plan
-    expects (then the tape must be planned anew)."""
-    def product(chain):
-        factor = None
-        for k, j, kind in chain:
-            f = _cached_factor(entries, k, j, cache)
-            if _kind(f) != kind:
-                raise _Replan
-            factor = f if factor is None else factor * f
-        return factor
-
-    program = []
-    try:
-        for step in plan:
-            what, i = step[0], step[1]
-            if what == "scale":
-                program.append(_scale_step(i, step[2], product(step[3])))
-            elif what == "terms":
-                terms = [(p, product(chain), pad, arg_shape)
-                         for p, chain, pad, arg_shape in step[2]]
-                program.append(_terms_step(i, terms, _shape(entries[i][4]), batch))
-            elif what == "pieces":
-                parts = []
-                for p, k in step[2]:
-                    prim, vals, params, parents, out = entries[k]
-                    parts.append((p, prim.add_into(params), prim.linear_map(vals, params, batch)))
-                program.append(_scatter_sum_step(i, parts, shape_of(entries[i][4])))
-            elif what == "linear":
-                prim, vals, params, parents, out = entries[i]
-                fn = prim.linear_map(vals, params, batch)
-                program.append(_linear_step(i, step[2], fn) if fn is not None else
-                               _generic_step(i, prim, [step[2]], vals, params, out, batch))
-            else:
-                prim, vals, params, parents, out = entries[i]
-                program.append(_generic_step(i, prim, step[2], vals, params, out, batch))
-    except _Replan:
-        return None
-    return program
-
-
-class _Replan(Exception):
-    """A factor of this tape does not fit the cached plan."""
-
-
-def _factor(d, out, vals, params):
-    """An elementwise partial derivative at the recorded point (a constant
-    formula as a float)."""
-    factor = d if type(d) is float else d(out, *vals, **params)
-    return float(factor) if type(factor) is int else factor
-
-
-def _cached_factor(entries, k, j, cache):
-    """∂out/∂arg j of entry k, computed once per compilation (``cache``)."""
-    f = cache.get((k, j))
-    if f is None:
-        prim, vals, params, parents, out = entries[k]
-        f = cache[k, j] = _factor(prim.derivs[j], out, vals, params)
-    return f
-
-
-def _scale_term(entries, i, in_use, cache):
-    """``(p, j, factor)`` if entry i is t_out = t_p * factor (factor =
-    ∂out/∂arg j) with no padding or broadcasting; else None."""
-    prim, vals, params, parents, out = entries[i]
-    live = [(j, p) for j, p in enumerate(in_use) if p is not None and prim.derivs[j] is not None]
-    if len(live) != 1:
-        return None
-    j, p = live[0]
-    if type(p) is not int:
-        return None
-    factor = _cached_factor(entries, i, j, cache)
-    arg_shape = _shape(vals[j])
-    out_shape = _shape(out)
-    if arg_shape != out_shape:
-        return None
-    if type(factor) is not float:
-        fs = _shape(factor)
-        if fs != out_shape and fs != () and np.broadcast_shapes(arg_shape, fs) != out_shape:
-            return None
-    return p, j, factor
-
-
-def _elementwise_terms(entries, i, in_use, batch, cache):
-    """The terms ``(p, chain, pad, arg_shape)`` of elementwise entry i's
-    tangent Σ_j t_j · ∂out/∂x_j; None if one comes from a slot of a
-    multiple-output entry (then the general path is taken)."""
-    prim, vals, params, parents, out = entries[i]
-    terms = []
-    out_nd = len(_shape(out))
-    for j, p in enumerate(in_use):
-        d = prim.derivs[j]
-        if p is None or d is None:
-            continue
-        if type(p) is not int:
-            return None
-        factor = _cached_factor(entries, i, j, cache)
-        arg_shape = _shape(vals[j])
-        pad = batch and len(arg_shape) < out_nd
-        terms.append((p, [(i, j, _kind(factor))], pad, arg_shape))
-    return terms
-
-
-def _scale_step(i, p, factor):
-    if type(factor) is float and factor == 1.0:
-        def step(tans):
-            tans[i] = tans[p]
-    elif type(factor) is float and factor == -1.0:
-        def step(tans):
-            tans[i] = -tans[p]
-    else:
-        def step(tans):
-            tans[i] = tans[p] * factor
-    return step
-
-
-def _scatter_sum_step(i, pieces, shape):
-    def step(tans):
-        ts = [tans[p] for p, _, _ in pieces]
-        if all(type(t) is np.ndarray for t in ts):
-            acc = np.zeros(shape, np.result_type(*ts))
-            for t, (_, add_into, _) in zip(ts, pieces):
-                add_into(acc, t)
-            tans[i] = acc
-        else:  # boxed tangents: the same sum, through the primitives
-            result = None
-            for t, (_, _, linear_map) in zip(ts, pieces):
-                c = linear_map(t)
-                result = c if result is None else result + c
-            tans[i] = result
-    return step
-
-
-def _linear_step(i, p, fn):
-    def step(tans):
-        tans[i] = fn(tans[p])
-    return step
-
-
-def _generic_step(i, prim, in_use, vals, params, out, batch):
-    def step(tans):
-        ts = [None if p is None else _lookup(tans, p) for p in in_use]
-        tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
-    return step
-
-
-def _terms_step(i, terms, out_shape, batch):
-    """One elementwise entry: t_out = Σ t_p · factor over ``terms`` of
-    ``(p, factor, pad, arg_shape)`` (factors computed at build time)."""
-    if not terms:
-        return lambda tans: None
-    shapes = [arg_shape if type(factor) is float else _broadcast(arg_shape, _shape(factor))
-              for p, factor, pad, arg_shape in terms]
-    broadcast = any(sh != out_shape for sh in shapes) and np.broadcast_shapes(*shapes) != out_shape
-    if len(terms) == 1 and not broadcast and not terms[0][2]:
-        return _scale_step(i, terms[0][0], terms[0][1])
-    if (len(terms) == 2 and not broadcast and not batch
-            and all(type(f) is float and abs(f) == 1.0 for _, f, _, _ in terms)):
-        # t_a ± t_b in one operation (a sum or difference of two tangents)
-        (pa, fa, _, _), (pb, fb, _, _) = terms
-        if fa == 1.0 and fb == 1.0:
-            def step(tans):
-                tans[i] = tans[pa] + tans[pb]
-        elif fa == 1.0:
-            def step(tans):
-                tans[i] = tans[pa] - tans[pb]
-        elif fb == 1.0:
-            def step(tans):
-                tans[i] = tans[pb] - tans[pa]
-        else:
-            def step(tans):
-                tans[i] = -(tans[pa] + tans[pb])
-        return step
-    n_out = len(out_shape)
-
-    def step(tans):
-        result = None
-        for p, factor, pad, arg_shape in terms:
-            t = tans[p]
-            if pad:
-                t = pad_batched(t, len(arg_shape), n_out)
-            c = t if (type(factor) is float and factor == 1.0) else t * factor
-            result = c if result is None else result + c
-        if broadcast:
-            result = fill_output_shape(result, out_shape, batch)
-        tans[i] = result
-    return step
-
-
-def _lookup(store, p):
-    if type(p) is tuple:
-        pos, slot = p
-        v = store[pos]
-        return None if v is None else v[slot]
-    return store[p]
 
 
 def _accumulate(cts, p, c, entries):

@@ -352,10 +352,10 @@ def test_sweep_plans_are_reused_only_where_they_fit(monkeypatch):
     a change of structure, or of a factor's kind (a number where there was an
     array, another constant, another shape), plans afresh -- and every product
     equals a fresh reverse-over-forward HVP either way."""
-    import dualad.reverse as reverse
+    import dualad.sweep as sweep
     planned = []
-    plan = reverse._plan
-    monkeypatch.setattr(reverse, "_plan", lambda *a: planned.append(1) or plan(*a))
+    plan = sweep.plan
+    monkeypatch.setattr(sweep, "plan", lambda *a: planned.append(1) or plan(*a))
     const = {}
 
     def f(x):
