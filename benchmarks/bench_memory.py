@@ -162,21 +162,21 @@ def with_where(x):
 def counting_retries():
     """Count the NaN-safe recomputations the API performs."""
     count = [0]
-    original = dualad.api._nan_safe
+    original = dualad.api.switched_on
 
     @contextlib.contextmanager
     def counted():
         count[0] += 1
         with original():
             yield
-    dualad.api._nan_safe = counted
+    dualad.api.switched_on = counted
     try:
         yield count
     finally:
-        dualad.api._nan_safe = original
+        dualad.api.switched_on = original
 
 
-from dualad.api import _nan_safe as nan_safe_throughout  # noqa: E402
+from dualad.nan_safe import switched_on as nan_safe_throughout  # noqa: E402
 
 
 def bench_retry(size: int, repeat: int):

@@ -21,6 +21,7 @@ import numpy as np
 from . import rules  # noqa: F401  (fills the dispatch tables)
 from .core import COMPLEX_NOT_YET, STATE, Box, LeakedValueError, primal, refuse_subclass, unwrap
 from .forward import Dual, ForwardTrace
+from .nan_safe import has_nan, switched_on
 from .reverse import Tape, TapeValue
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
@@ -308,46 +309,6 @@ def _zeros(x, lead=()):
     return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind == "f" else np.float64)
 
 
-# ---- NaN-safe retry ---------------------------------------------------------------
-def _has_nan(values) -> bool:
-    with np.errstate(invalid="ignore"):  # inf - inf in the sum is not the user's NaN
-        return _any_nan(values)
-
-
-def _any_nan(values) -> bool:
-    for v in values:
-        if v is None:
-            continue
-        p = primal(v)
-        # One reduction, no temporary: a NaN anywhere makes the sum NaN (so
-        # does inf - inf, which only costs a harmless recomputation).
-        if type(p) is np.ndarray:
-            if p.dtype.kind == "f" and np.isnan(np.add.reduce(p, axis=None)):
-                return True
-        elif np.result_type(p).kind == "f" and np.isnan(np.sum(p)):
-            return True
-    return False
-
-
-@contextlib.contextmanager
-def _nan_safe():
-    """Recompute with ``0 × inf = 0`` in chain-rule products (see core.STATE).
-
-    A derivative that comes out NaN is computed once more in this mode: an
-    exactly zero tangent or cotangent -- such as the one ``np.where`` sends
-    into the branch it did not take -- then contributes nothing even where
-    that branch's derivative is infinite or NaN.  It costs nothing when no
-    NaN appears and one more pass when one does; a NaN that does not come
-    from such a product stays NaN.
-    """
-    previous = STATE.nan_safe
-    STATE.nan_safe = True
-    try:
-        yield
-    finally:
-        STATE.nan_safe = previous
-
-
 # ---- forward mode -----------------------------------------------------------------------
 def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = False):
     """Jacobian-vector product of ``f`` at ``primals`` in direction ``tangents``.
@@ -382,8 +343,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         trace.active = False
     outs, out_tangents, o_tree = _strip(trace, out, "tangent")
     out_tangents = [_zeros(o, lead) if t is None else t for o, t in zip(outs, out_tangents)]
-    if not STATE.nan_safe and _has_nan(out_tangents):
-        with _nan_safe():
+    if not STATE.nan_safe and has_nan(out_tangents):
+        with switched_on():
             return jvp(f, primals, tangents, batched=batched)
     out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
     outs = _unalias(outs, t_leaves + p_leaves)  # f(x) = x hands back a new array
@@ -433,8 +394,8 @@ def _split_aux(tape, out, has_aux: bool):
 def _nan_retry(compute):
     """``compute()``, and once more in NaN-safe mode if a result is NaN."""
     res = compute()
-    if not STATE.nan_safe and _has_nan(res):
-        with _nan_safe():
+    if not STATE.nan_safe and has_nan(res):
+        with switched_on():
             res = compute()
     return res
 
@@ -615,8 +576,8 @@ def _linearize_value_and_grad(f: Callable, x: np.ndarray, plans: dict | None = N
         return tape, p_leaves, p_tree, [boxed._pos], (out, g)
 
     recorded = record()
-    if not STATE.nan_safe and _has_nan([primal(recorded[4][1])]):
-        with _nan_safe():
+    if not STATE.nan_safe and has_nan([primal(recorded[4][1])]):
+        with switched_on():
             recorded = record()
     return _linearization(*recorded)
 

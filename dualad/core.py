@@ -59,7 +59,7 @@ import numpy as np
 __all__ = [
     "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of", "unwrap",
     "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
-    "unbroadcast", "nondiff", "refuse", "elementwise", "REPLACEMENTS", "safe_product",
+    "unbroadcast", "nondiff", "refuse", "elementwise", "REPLACEMENTS",
 ]
 
 # NumPy function -> callable implementing it for boxed arguments.
@@ -718,55 +718,6 @@ class Primitive:
                 "through the function's arguments and return it instead.")
         return top.process(self, args, params)
 
-    # ---- rules, with the one place for batch and broadcast handling ---------
-    def apply_jvp(self, tangents: Sequence, out, args: Sequence, params: dict,
-                  batch: bool):
-        """Tangent of ``out`` given the arguments' tangents (``None`` = zero).
-
-        ``batch`` says whether tangents carry one leading batch axis (vector
-        mode).  For elementwise primitives, batched tangents of arguments of
-        lower rank than the output are padded with unit axes so that NumPy's
-        broadcasting (which aligns trailing axes) lines them up correctly,
-        and a tangent that broadcasting left smaller than the output is
-        broadcast to the output's shape.
-        """
-        if self.elementwise and batch and len(args) > 1:
-            out_nd = np.ndim(primal(out))
-            tangents = [pad_batched(t, ndim_of(a), out_nd) for t, a in zip(tangents, args)]
-        derivs = self.derivs
-        if derivs is not None:  # elementwise, from its derivative formulas
-            result = None
-            for i, t in enumerate(tangents):
-                if t is None or derivs[i] is None:
-                    continue
-                contribution = scale(t, derivs[i], out, args, params)
-                result = contribution if result is None else result + contribution
-        else:
-            result = _call_jvp(self, tangents, out, args, params)
-        if result is not None and self.elementwise and len(args) > 1:
-            want = out.shape if isinstance(out, np.ndarray) else np.shape(primal(out))
-            result = fill_output_shape(result, want, batch)
-        return result
-
-    def apply_vjp(self, g, out, needs: Sequence[bool], args: Sequence, params: dict):
-        """Cotangents of the arguments (``None`` = zero) given that of ``out``."""
-        derivs = self.derivs
-        if derivs is not None:
-            cts = [scale(g, d, out, args, params) if (need and d is not None) else None
-                   for d, need in zip(derivs, needs)]
-        elif self._vjp_per_arg:
-            cts = [rule(g, out, *args, **params) if (need and rule is not None) else None
-                   for rule, need in zip(self.vjp_rule, needs)]
-        else:
-            cts = list(self.vjp_rule(g, out, *args, **params))
-        if self.elementwise and len(args) > 1:
-            for i, c in enumerate(cts):
-                if c is not None:
-                    s = shape_of(args[i])
-                    if c.shape != s:
-                        cts[i] = unbroadcast(c, s)
-        return cts
-
 
 def elementwise(name: str, impl: Callable, *derivs: Callable | None,
                 doc: str | None = None) -> Primitive:
@@ -789,7 +740,11 @@ def elementwise(name: str, impl: Callable, *derivs: Callable | None,
     def rule(d):
         if d is None:
             return None
-        return lambda t, out, *args, **params: scale(t, d, out, args, params)
+
+        def times_partial(t, out, *args, **params):
+            from .chain import factor, times  # the chain rule's one product
+            return times(t, factor(d, out, args, params))
+        return times_partial
     rules = tuple(rule(d) for d in derivs)
     prim = Primitive(name, impl, rules, rules, elementwise=True, doc=doc)
     prim.derivs = derivs
@@ -866,8 +821,8 @@ class _State(threading.local):
     cotangent with an elementwise partial derivative treats ``0 × inf`` and
     ``0 × nan`` as 0 -- an exactly zero tangent, cotangent or partial
     derivative contributes nothing, even next to an infinite one (``sqrt``
-    at 0, the untaken side of ``np.where``).  The API turns it on only to recompute a
-    derivative that came out NaN (see ``api._nan_safe_retry``).
+    at 0, the untaken side of ``np.where``).  The API turns it on only to redo
+    a derivative pass that came out NaN (see ``dualad.nan_safe``).
     """
 
     def __init__(self):
@@ -875,39 +830,6 @@ class _State(threading.local):
 
 
 STATE = _State()
-
-
-def scale(t, d, out, args, params):
-    """``t`` times the partial derivative ``d`` (a formula, or a constant ±1/number)."""
-    if type(d) is float:
-        if d == 1.0:
-            return t
-        if d == -1.0:
-            return -t
-        return t * d
-    if STATE.nan_safe:
-        return safe_product(t, d(out, *args, **params))
-    return t * d(out, *args, **params)
-
-
-def safe_product(t, d):
-    """``t * d`` with ``0 × inf = 0 × nan = 0``: an exactly zero tangent (or
-    cotangent), or an exactly zero partial derivative, contributes nothing
-    even next to an infinite or NaN one.
-
-    Only those entries are replaced by a constant 0.  Where both factors are
-    finite the product is computed as it is, so that its own derivative
-    survives when ``t`` and ``d`` are boxes of an outer transformation
-    (a partial derivative that is 0 at the point but not around it, as
-    ``log x`` at 1, still has a derivative)."""
-    product = t * d
-    nan = np.isnan(primal(product))
-    if not nan.any():  # 0 × inf and 0 × nan are NaN, finite products never are
-        return product
-    zero_times_nonfinite = nan & ((primal(t) == 0) | (primal(d) == 0))
-    if not zero_times_nonfinite.any():
-        return product
-    return np.where(zero_times_nonfinite, 0.0, product)
 
 
 def pad_batched(t, arg_nd: int, out_nd: int):

@@ -31,7 +31,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .core import NO_PARAMS, STATE, Box, Trace, scale, shape_of, unwrap
+from .chain import jvp, push, push1, push2
+from .core import NO_PARAMS, STATE, Box, Trace, unwrap
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -47,23 +48,21 @@ class ForwardTrace(Trace):
 
     def process(self, prim, args, params):
         if len(args) == 1 and prim.derivs is not None:
-            # Fast path for unary elementwise primitives (most of a typical
-            # program): out = f(x), tangent = t * f'(x).
+            # One elementwise argument (most of a typical program): straight
+            # to the chain rule's fast path.
             a = args[0]
             x = a._value
-            d = prim.derivs[0]
-            if params:
-                out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
-                return Dual(out, scale(a.tangent, d, out, (x,), params), self)
-            out = prim(x) if isinstance(x, Box) else prim.impl(x)
-            if type(d) is float or STATE.nan_safe:
-                return Dual(out, scale(a.tangent, d, out, (x,), params), self)
-            return Dual(out, a.tangent * d(out, x), self)
-        if len(args) == 2 and prim.derivs is not None and not self.batch:
+            out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
+            if self.batch or STATE.nan_safe:
+                t = push(prim, (a.tangent,), out, (x,), params, self.batch)
+            else:
+                t = push1(prim.derivs[0], a.tangent, out, x, params)
+            return out if t is None else Dual(out, t, self)
+        if len(args) == 2 and prim.derivs is not None:
             return self._binary(prim, args[0], args[1], params)
         primals, tangents, lower = unwrap(self, args, "tangent")
         out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
-        t_out = prim.apply_jvp(tangents, out, primals, params, self.batch)
+        t_out = jvp(prim, tangents, out, primals, params, self.batch)
         if prim.multiple_results:
             if t_out is None:
                 return out
@@ -73,14 +72,12 @@ class ForwardTrace(Trace):
             return out
         return Dual(out, t_out, self)
 
-
-    def binary(self, prim, a, b, params=NO_PARAMS):
-        if prim.derivs is None or self.batch:
+    def _binary(self, prim, a, b, params=NO_PARAMS):
+        """Two arguments (the operators' direct path): an elementwise
+        primitive's are unwrapped without the generic machinery, then the
+        chain rule."""
+        if prim.derivs is None:
             return self.process(prim, (a, b), params)
-        return self._binary(prim, a, b, params)
-
-    def _binary(self, prim, a, b, params):
-        """Fast path for binary elementwise primitives (unbatched)."""
         if type(a) is Dual and a._trace is self:
             xa, ta = a._value, a.tangent
         else:
@@ -89,52 +86,17 @@ class ForwardTrace(Trace):
             xb, tb = b._value, b.tangent
         else:
             xb, tb = b, None
-        if params or STATE.nan_safe:
-            return self._binary_scaled(prim, xa, ta, xb, tb, params)
-        if isinstance(xa, Box) or isinstance(xb, Box):
-            out = prim(xa, xb)
-        else:
-            out = prim.impl(xa, xb)
-        da, db = prim.derivs
-        # scale() inlined: this is the hottest path of forward mode
-        t = None
-        if ta is not None and da is not None:
-            if type(da) is float:
-                t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
-            else:
-                t = ta * da(out, xa, xb)
-        if tb is not None and db is not None:
-            if type(db) is float:
-                c = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
-            else:
-                c = tb * db(out, xa, xb)
-            t = c if t is None else t + c
-        if t is None:
-            return out
-        if t.shape != (out.shape if type(out) is np.ndarray else shape_of(out)):
-            t = np.broadcast_to(t, shape_of(out))
-        return Dual(out, t, self)
-
-    def _binary_scaled(self, prim, xa, ta, xb, tb, params):
-        """``_binary`` with parameters or in NaN-safe mode (through ``scale``)."""
-        vals = (xa, xb)
         if isinstance(xa, Box) or isinstance(xb, Box):
             out = prim(xa, xb, **params)
         else:
-            out = prim.impl(xa, xb, **params)
-        da, db = prim.derivs
-        t = None
-        if ta is not None and da is not None:
-            t = scale(ta, da, out, vals, params)
-        if tb is not None and db is not None:
-            c = scale(tb, db, out, vals, params)
-            t = c if t is None else t + c
-        if t is None:
-            return out
-        want = shape_of(out)
-        if t.shape != want:
-            t = np.broadcast_to(t, want)
-        return Dual(out, t, self)
+            out = prim.impl(xa, xb, **params) if params else prim.impl(xa, xb)
+        if self.batch or STATE.nan_safe:
+            t = push(prim, (ta, tb), out, (xa, xb), params, self.batch)
+        else:
+            t = push2(prim.derivs, ta, tb, out, xa, xb, params)
+        return out if t is None else Dual(out, t, self)
+
+    binary = _binary
 
 
 class Dual(Box):

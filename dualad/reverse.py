@@ -36,7 +36,7 @@ Design notes
   *owned* (``owned`` in ``Tape.backward``).  Later contributions are added
   into an owned sum in place, indexing adds its cotangent straight into the
   slice, and a large owned cotangent takes its next product in place
-  (``_times``); a cotangent the user passed in, or one handed to two
+  (``chain.pull``); a cotangent the user passed in, or one handed to two
   parents (``x + y``), is never written into.  The cotangent ``sum`` pulls
   back stays one number broadcast under scalings.
 * ``backward(..., record=True)`` records the backward pass on the same tape
@@ -58,9 +58,10 @@ from __future__ import annotations
 import numpy as np
 
 from . import core
-from .core import NO_PARAMS, STATE, Box, Trace, primal, prune, scale, shape_of, unbroadcast, unwrap
+from .chain import pull, vjp
+from .core import NO_PARAMS, STATE, Box, Trace, primal, prune, unwrap
 from .sweep import compile_sweep, lookup, run_generic
-from .sweep import shape as _shape
+from .chain import shape as _shape
 
 __all__ = ["Tape", "TapeValue"]
 
@@ -160,155 +161,85 @@ class Tape(Trace):
     def backward(self, seeds, wanted, record: bool = False):
         """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs).
 
+        One reversed loop over the tape: each entry with a cotangent pulls it
+        back through its rule (``dualad.chain``) into its parents'.
+
         With ``record=True`` the backward pass is itself recorded on this tape
         (the tape must still be active): each entry's recorded values are
-        boxed again as this tape's values before its VJP rule runs, so the
-        rule's operations append entries and the cotangents returned are
-        values of this tape.  A forward sweep from an input then gives the
-        tangent of the gradient -- a Hessian-vector product -- on one tape,
-        without a second level of boxes (``api._linearize_value_and_grad``).
-
-        Cotangents flowing into one position are summed.  A sum that dualad
-        allocated itself (``owned``) is raw, fresh and referenced nowhere
-        else, so further contributions are added into it in place, and an
-        indexing primitive adds its cotangent straight into the slice
-        (``prim.accumulate``) instead of scattering into a new zero array.
+        boxed again as this tape's values before its rule runs, so the rule's
+        operations append entries and the cotangents returned are values of
+        this tape.  A forward sweep from an input then gives the tangent of
+        the gradient -- a Hessian-vector product -- on one tape, without a
+        second level of boxes (``api._linearize_value_and_grad``).
         """
         entries = self.entries
-        cts: list = [None] * len(entries)
-        owned: set = set()
-
-        def add(p, c, fresh=False):
-            if type(p) is not int:
-                _accumulate(cts, p, c, entries)
-                return
-            cur = cts[p]
-            if cur is None:
-                cts[p] = c
-                if fresh and (type(c) is np.ndarray or (isinstance(c, Box) and c._inplace_ok())):
-                    owned.add(p)
-            elif p in owned and type(cur) is np.ndarray:
-                if type(c) is np.ndarray and c.shape == cur.shape and c.dtype == cur.dtype:
-                    cur += c
-                else:
-                    new = cts[p] = cur + c
-                    if type(new) is not np.ndarray:  # e.g. a NumPy scalar
-                        owned.discard(p)
-            elif p in owned and isinstance(cur, Box) and cur._add_in_place(c):
-                pass
-            else:
-                new = cts[p] = cur + c
-                # a sum is ours alone: raw, or two boxes of one transformation
-                # (then both of its parts are new arrays)
-                if type(new) is np.ndarray or (
-                        isinstance(new, Box) and isinstance(cur, Box) and isinstance(c, Box)
-                        and type(cur) is type(c) and cur._trace is c._trace
-                        and new._trace is cur._trace and new._inplace_ok()):
-                    owned.add(p)
-
+        cts = Cotangents(len(entries))
         for pos, g in seeds:
-            add(pos, g)
-        safe = STATE.nan_safe
+            cts.add(pos, g, entries)
+        values, owned = cts.values, cts.owned
         for i in range(len(entries) - 1, -1, -1):
-            g = cts[i]
-            if g is None:
+            g = values[i]
+            if g is None or entries[i][0] is None:  # nothing to pull, or an input
                 continue
-            prim, vals, params, parents, out = entries[i]
-            if prim is None:  # an input: keep its cotangent
-                continue
-            cts[i] = None  # free it as soon as it has been pulled back
-            g_owned = i in owned  # allocated by this pass, held nowhere else
+            values[i] = None  # free it as soon as it has been pulled back
+            g_owned = i in owned
             owned.discard(i)
-            derivs = prim.derivs
-            # With record=True, rules must run on this tape's values: entries
-            # are boxed again, elementwise ones only when a formula reads them.
-            if derivs is not None and len(parents) == 1:
-                # Fast path for unary elementwise primitives.
-                d = derivs[0]
-                if record and type(d) is not float:
-                    vals, out = self._boxed(i, prim, vals, parents, out)
-                if params or safe:
-                    c, c_owned = scale(g, d, out, vals, params), False
-                elif type(d) is float:
-                    c, c_owned = (g, g_owned) if d == 1.0 else _times(g, d, g_owned)
-                else:
-                    dv = d(out, vals[0])
-                    if record and type(dv) is TapeValue and dv._trace is self:
-                        self.factors[i, 0] = dv._value
-                    c, c_owned = _times(g, dv, g_owned)
-                p = parents[0]
-                if type(p) is int and cts[p] is None:
-                    cts[p] = c
-                    if c_owned and type(c) is np.ndarray:
-                        owned.add(p)
-                else:
-                    add(p, c, c_owned and type(c) is np.ndarray)
-                continue
-            if derivs is not None and len(parents) == 2:
-                # Fast path for binary elementwise primitives.
-                bvals, bout = vals, out
-                if record and (type(derivs[0]) is not float or type(derivs[1]) is not float):
-                    bvals, bout = self._boxed(i, prim, vals, parents, out)
-                # g may be overwritten or handed on as owned only at its last
-                # use, and only if it has not been handed to a parent already
-                last = 1 if (parents[1] is not None and derivs[1] is not None) else 0
-                g_free = g_owned
-                for j, (p, d, v) in enumerate(zip(parents, derivs, vals)):
-                    if p is None or d is None:
-                        continue
-                    if params or safe:
-                        c, c_owned = scale(g, d, bout, bvals, params), False
-                    elif type(d) is float and d == 1.0:
-                        c, c_owned = g, g_free and j == last
-                        g_free = False
-                    else:
-                        dv = d if type(d) is float else d(bout, bvals[0], bvals[1])
-                        if record and type(dv) is TapeValue and dv._trace is self:
-                            self.factors[i, j] = dv._value
-                        c, c_owned = _times(g, dv, g_free and j == last)
-                        if c is g:
-                            g_free = False
-                    s = v.shape if type(v) is np.ndarray else _shape(v)
-                    if _shape(c) != s:
-                        c = unbroadcast(c, s)  # a new sum, held by no one else
-                        c_owned = True
-                    if type(p) is int and cts[p] is None:
-                        cts[p] = c
-                        if c_owned and type(c) is np.ndarray:
-                            owned.add(p)
-                    else:
-                        add(p, c, c_owned and type(c) is np.ndarray)
-                continue
-            if record:
-                vals, out = self._boxed(i, prim, vals, parents, out)
-            if prim.accumulate is not None and (type(g) is np.ndarray or isinstance(g, Box)):
-                p = parents[0]
-                cur = cts[p] if type(p) is int else None
-                if not (cur is not None and p in owned and cur.dtype == g.dtype
-                        and prim.accumulate(cur, g, out, *vals, **params)):
-                    (c,) = prim.apply_vjp(g, out, (True,), vals, params)
-                    add(p, c, fresh=True)
-                continue
-            if prim.multiple_results:
-                if all(x is None for x in g):
-                    continue
-                g = tuple(g)
-            needs = [p is not None for p in parents]
-            for p, c in zip(parents, prim.apply_vjp(g, out, needs, vals, params)):
-                if p is not None and c is not None:
-                    add(p, c)
-        return [cts[p] for p in wanted]
+            entry = entries[i]
+            if entry[0].derivs is not None:
+                self._pull_elementwise(i, entry, g, g_owned, cts, record)
+            else:
+                if record:
+                    entry = self._boxed(i, *entry)
+                _pull_generic(entry, g, cts, entries)
+        return [values[p] for p in wanted]
 
-    def _boxed(self, i, prim, vals, parents, out):
-        """Entry ``i``'s values as this tape's values again (Residuals and
-        constants stay as they are)."""
+    def _pull_elementwise(self, i, entry, g, g_owned, cts, record):
+        """Entry ``i``'s cotangent through the elementwise chain rule, into
+        its parents'.  ``g`` may be written into (or handed on as owned) only
+        at its last use, and only if no parent holds it already."""
+        prim, vals, params, parents, out = entry
+        derivs = prim.derivs
+        if record and any(type(d) is not float for d in derivs):
+            prim, vals, params, parents, out = self._boxed(i, *entry)
+        last = -1
+        for j, p in enumerate(parents):
+            if p is not None and derivs[j] is not None:
+                last = j
+        g_free = g_owned
+        values, owned = cts.values, cts.owned
+        for j, p in enumerate(parents):
+            d = derivs[j]
+            if p is None or d is None:
+                continue
+            if type(d) is float:
+                f = d
+            else:
+                f = d(out, *vals, **params) if params else d(out, *vals)
+                if record and type(f) is TapeValue and f._trace is self:
+                    self.factors[i, j] = f._value
+            v = vals[j]
+            c, c_owned = pull(g, f, g_free and j == last,
+                              v.shape if type(v) is np.ndarray else _shape(v))
+            if c is g:
+                g_free = False
+            fresh = c_owned and type(c) is np.ndarray
+            if type(p) is int and values[p] is None:
+                values[p] = c
+                if fresh:
+                    owned.add(p)
+            else:
+                cts.add(p, c, self.entries, fresh)
+
+    def _boxed(self, i, prim, vals, params, parents, out):
+        """Entry ``i`` with its values as this tape's values again (Residuals
+        and constants stay as they are), for a recorded backward pass."""
         vals = tuple(v if p is None or type(v) is core.Residual else TapeValue(v, self, p)
                      for v, p in zip(vals, parents))
         if prim.multiple_results:
             out = tuple(TapeValue(o, self, (i, k)) for k, o in enumerate(out))
         elif type(out) is not core.Residual:
             out = TapeValue(out, self, i)
-        return vals, out
+        return prim, vals, params, parents, out
 
     # ---- forward sweep (linearize) --------------------------------------
     def forward_sweep(self, seeds, wanted, batch: bool, key=None):
@@ -350,61 +281,75 @@ def _large(out) -> bool:
     return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
-def _times(g, d, g_owned: bool = False):
-    """``g * d`` for a cotangent ``g`` and a partial derivative ``d``, and
-    whether the backward pass owns the result (allocated it, and holds it in
-    one place only, so that later contributions may be added into it).
+class Cotangents:
+    """The backward pass's cotangents by tape position, and the positions
+    whose value the pass *owns*: an array (or a box of arrays) it allocated
+    itself and stores in one place only, so further contributions are added
+    into it in place.  A cotangent the user passed in, or one handed to two
+    positions, is never owned (see ``dualad.chain``)."""
 
-    * A raw cotangent broadcast from one number -- what ``sum`` and ``mean``
-      pull back -- times a number stays one number broadcast (no pass over
-      memory); times a boxed ``d`` (the backward pass of forward-over-
-      reverse, or a recorded one) it is ``d`` times that number, and ``d``
-      itself when the number is 1 and the dtypes agree: one boxed operation
-      saved.
-    * A large cotangent the pass owns (``g_owned``: a product or sum it made
-      itself, at its last use) takes the product in place -- NumPy's own
-      temporary elision, done where NumPy cannot see it, by ownership the
-      pass tracks rather than by reference counts.  ``d`` is never written
-      into: a formula may return a recorded value or any array it likes.
-    * Otherwise a new array.
-    """
-    if type(g) is not np.ndarray:
-        return g * d, True
-    if g.ndim and g.size and not any(g.strides):  # one number, broadcast
-        s = g.reshape(-1)[0]
-        if isinstance(d, Box):
-            if shape_of(d) == g.shape:
-                if s == 1.0 and np.result_type(g.dtype, d.dtype) == d.dtype:
-                    # d itself (boxes are never changed in place; the API
-                    # copies recorded values it hands back: api._detached)
-                    return d, False
-                return d * s, True
-        elif np.ndim(d) == 0:
-            return core.broadcast_number(s * d, g.shape), False
-        return g * d, True
-    if g_owned and g.size >= core.RESIDUAL_MIN_SIZE and not isinstance(d, Box) and _fits(g, d):
-        return np.multiply(g, d, out=g), True
-    return g * d, True
+    __slots__ = ("values", "owned")
 
+    def __init__(self, n: int):
+        self.values: list = [None] * n
+        self.owned: set = set()
 
-def _fits(a, b) -> bool:
-    """May ``a * b`` be written into the raw array ``a``?"""
-    if np.ndim(b) == 0:
-        return np.result_type(a, b) == a.dtype
-    return (type(b) is np.ndarray and (b.shape == a.shape or b.ndim == 0)
-            and np.result_type(a, b) == a.dtype)
-
-
-def _accumulate(cts, p, c, entries):
-    if type(p) is tuple:
-        pos, slot = p
-        cur = cts[pos]
+    def add(self, p, c, entries, fresh: bool = False) -> None:
+        """Add cotangent ``c`` into position ``p`` (``(position, slot)`` for
+        one output of a multiple-output entry)."""
+        values, owned = self.values, self.owned
+        if type(p) is not int:
+            pos, slot = p
+            cur = values[pos]
+            if cur is None:
+                cur = values[pos] = [None] * len(entries[pos][4])
+            cur[slot] = c if cur[slot] is None else cur[slot] + c
+            return
+        cur = values[p]
         if cur is None:
-            cur = cts[pos] = [None] * len(entries[pos][4])
-        cur[slot] = c if cur[slot] is None else cur[slot] + c
+            values[p] = c
+            if fresh and (type(c) is np.ndarray or (isinstance(c, Box) and c._inplace_ok())):
+                owned.add(p)
+        elif p in owned and type(cur) is np.ndarray:
+            if type(c) is np.ndarray and c.shape == cur.shape and c.dtype == cur.dtype:
+                cur += c
+            else:
+                new = values[p] = cur + c
+                if type(new) is not np.ndarray:  # e.g. a NumPy scalar
+                    owned.discard(p)
+        elif not (p in owned and isinstance(cur, Box) and cur._add_in_place(c)):
+            new = values[p] = cur + c
+            # a sum is ours alone: raw, or two boxes of one transformation
+            # (then both of its parts are new arrays)
+            if type(new) is np.ndarray or (
+                    isinstance(new, Box) and isinstance(cur, Box) and isinstance(c, Box)
+                    and type(cur) is type(c) and cur._trace is c._trace
+                    and new._trace is cur._trace and new._inplace_ok()):
+                owned.add(p)
+
+
+def _pull_generic(entry, g, cts, entries):
+    """A non-elementwise entry's cotangent through its own VJP rules.  An
+    indexing primitive adds its cotangent straight into an owned sum
+    (``prim.accumulate``) instead of scattering into a new zero array."""
+    prim, vals, params, parents, out = entry
+    if prim.accumulate is not None and (type(g) is np.ndarray or isinstance(g, Box)):
+        p = parents[0]
+        cur = cts.values[p] if type(p) is int else None
+        if (cur is not None and p in cts.owned and cur.dtype == g.dtype
+                and prim.accumulate(cur, g, out, *vals, **params)):
+            return
+        (c,) = vjp(prim, g, out, (True,), vals, params)
+        cts.add(p, c, entries, fresh=True)
         return
-    cur = cts[p]
-    cts[p] = c if cur is None else cur + c
+    if prim.multiple_results:
+        if all(x is None for x in g):
+            return
+        g = tuple(g)
+    needs = [p is not None for p in parents]
+    for p, c in zip(parents, vjp(prim, g, out, needs, vals, params)):
+        if p is not None and c is not None:
+            cts.add(p, c, entries)
 
 
 class TapeValue(Box):

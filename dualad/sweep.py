@@ -46,7 +46,8 @@ from typing import NamedTuple
 import numpy as np
 
 from . import core
-from .core import Box, fill_output_shape, pad_batched, shape_of
+from .chain import jvp, scaler, shape, times
+from .core import STATE, Box, fill_output_shape, pad_batched, shape_of
 
 __all__ = ["compile_sweep", "plan", "build", "run_generic", "lookup"]
 
@@ -92,15 +93,6 @@ class Generic(NamedTuple):
 
 
 # ---- shapes and factors -----------------------------------------------------------------
-def shape(v) -> tuple:
-    t = type(v)
-    if t is np.ndarray or t is core.Residual:
-        return v.shape
-    if isinstance(v, Box) and type(v._value) is np.ndarray:
-        return v._value.shape
-    return shape_of(v)
-
-
 def _broadcast(a: tuple, b: tuple) -> tuple:
     return a if a == b or not b else np.broadcast_shapes(a, b)
 
@@ -382,15 +374,10 @@ def build(entries, steps, batch, cache):
 
 # ---- the closures --------------------------------------------------------------------------
 def _scale_step(i, p, factor):
-    if type(factor) is float and factor == 1.0:
-        def step(tans):
-            tans[i] = tans[p]
-    elif type(factor) is float and factor == -1.0:
-        def step(tans):
-            tans[i] = -tans[p]
-    else:
-        def step(tans):
-            tans[i] = tans[p] * factor
+    scale = scaler(factor)
+
+    def step(tans):
+        tans[i] = scale(tans[p])
     return step
 
 
@@ -420,7 +407,7 @@ def _linear_step(i, p, fn):
 def _generic_step(i, prim, in_use, vals, params, out, batch):
     def step(tans):
         ts = [None if p is None else lookup(tans, p) for p in in_use]
-        tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
+        tans[i] = jvp(prim, ts, out, vals, params, batch)
     return step
 
 
@@ -463,7 +450,7 @@ def _terms_step(i, terms, out_shape, batch):
             t = tans[p]
             if pad:
                 t = pad_batched(t, len(arg_shape), n_out)
-            c = t if (type(factor) is float and factor == 1.0) else t * factor
+            c = times(t, factor)
             result = c if result is None else result + c
         if broadcast:
             result = fill_output_shape(result, out_shape, batch)
@@ -483,5 +470,5 @@ def run_generic(entries, seeds, wanted, batch: bool):
         ts = [None if p is None else lookup(tans, p) for p in parents]
         if all(t is None for t in ts):
             continue
-        tans[i] = prim.apply_jvp(ts, out, vals, params, batch)
+        tans[i] = jvp(prim, ts, out, vals, params, batch)
     return [lookup(tans, p) for p in wanted]

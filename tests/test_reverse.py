@@ -26,7 +26,9 @@ BINARY = [np.add, np.subtract, np.multiply, np.divide, np.power, np.hypot,
 
 @pytest.fixture
 def prune_everything(monkeypatch):
+    from dualad import chain
     monkeypatch.setattr(core, "RESIDUAL_MIN_SIZE", 0)
+    monkeypatch.setattr(chain, "IN_PLACE_MIN_SIZE", 0)  # every owned cotangent in place
 
 
 @pytest.mark.parametrize("f", UNARY, ids=lambda f: getattr(f, "__name__", "lambda"))
@@ -112,7 +114,7 @@ def test_cotangent_sums_that_become_numpy_scalars_are_not_updated_in_place():
 
 # ---- cotangents overwritten in place ------------------------------------------------
 # The backward pass multiplies a cotangent in place when it owns it: it made
-# it itself and stored it in one place only (reverse._times, Tape.backward).  With the size threshold at 0
+# it itself and stored it in one place only (chain.pull, Tape.backward).  With the size threshold at 0
 # every cotangent is a candidate, so these graphs -- fan-out, fan-in, an
 # argument used twice, negations and scalings in chains -- check that a
 # shared cotangent, the user's cotangent and the tape's values never change.
@@ -151,12 +153,12 @@ def test_cotangents_are_overwritten_in_place_where_owned(prune_everything, monke
     itself and holds in one place), and the results still hold."""
     from dualad import reverse
     flags = []
-    times = reverse._times
+    pull = reverse.pull
 
-    def spy(g, d, g_owned=False):
+    def spy(g, f, g_owned, arg_shape):
         flags.append(g_owned)
-        return times(g, d, g_owned)
-    monkeypatch.setattr(reverse, "_times", spy)
+        return pull(g, f, g_owned, arg_shape)
+    monkeypatch.setattr(reverse, "pull", spy)
     f = FAN[name]
     x = np.linspace(-0.8, 0.9, 7)
     _, pullback = ad.vjp(f, x)
@@ -170,17 +172,17 @@ def test_cotangents_are_overwritten_in_place_where_owned(prune_everything, monke
 
 
 def test_large_cotangents_are_overwritten_only_when_owned():
-    from dualad import reverse
-    n = 2 * core.RESIDUAL_MIN_SIZE
+    from dualad import chain
+    n = 2 * chain.IN_PLACE_MIN_SIZE
     g = np.ones(n)
     d = np.full(n, 2.0)
-    product, owned = reverse._times(g, d, True)
+    product, owned = chain.pull(g, d, True, (n,))
     assert product is g and owned and g[0] == 2.0 and d[0] == 2.0  # into g, d untouched
     g = np.ones(n)
-    product, owned = reverse._times(g, d, False)
+    product, owned = chain.pull(g, d, False, (n,))
     assert product is not g and product is not d and g[0] == 1.0 and d[0] == 2.0
     small = np.ones(3)
-    product, _ = reverse._times(small, np.full(3, 2.0), True)
+    product, _ = chain.pull(small, np.full(3, 2.0), True, (3,))
     assert small[0] == 1.0  # small arrays: a new product (cheaper than the bookkeeping)
     # at full size, through the API, the user's cotangent is not touched
     x = np.linspace(-1, 1, n)

@@ -1,0 +1,78 @@
+"""The NaN-safe product and the one switch that turns it on.
+
+What this module lets you do
+----------------------------
+Compute a derivative in which an exactly zero tangent, cotangent or partial
+derivative contributes nothing, even next to an infinite or NaN factor:
+``0 × inf = 0 × nan = 0`` in chain-rule products.  That is what makes
+``np.where(x > 0, x, np.sqrt(-x))`` differentiable at ``x = 1`` in reverse
+mode: the untaken branch receives a cotangent of exactly 0, and its own
+derivative there is NaN.
+
+The switch
+----------
+``core.STATE.nan_safe`` (per thread) is off by default; :func:`switched_on`
+turns it on for a block.  While it is on, ``chain.times`` -- every
+chain-rule product of every mode -- goes through :func:`safe_product`.
+The API (``dualad.api``) turns it on only to redo a derivative pass that came
+out NaN: a backward pass, or a replay of a recorded tape, never the user's
+function itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+
+import numpy as np
+
+from .core import STATE, primal
+
+__all__ = ["safe_product", "switched_on", "has_nan"]
+
+
+def safe_product(t, d):
+    """``t * d`` with ``0 × inf = 0 × nan = 0``: an exactly zero tangent (or
+    cotangent), or an exactly zero partial derivative, contributes nothing
+    even next to an infinite or NaN one.
+
+    Only those entries are replaced by a constant 0.  Where both factors are
+    finite the product is computed as it is, so that its own derivative
+    survives when ``t`` and ``d`` are boxes of an outer transformation
+    (a partial derivative that is 0 at the point but not around it, as
+    ``log x`` at 1, still has a derivative)."""
+    product = t * d
+    nan = np.isnan(primal(product))
+    if not nan.any():  # 0 × inf and 0 × nan are NaN, finite products never are
+        return product
+    zero_times_nonfinite = nan & ((primal(t) == 0) | (primal(d) == 0))
+    if not zero_times_nonfinite.any():
+        return product
+    return np.where(zero_times_nonfinite, 0.0, product)
+
+
+@contextlib.contextmanager
+def switched_on():
+    """NaN-safe chain-rule products for the duration of the block (this thread)."""
+    previous = STATE.nan_safe
+    STATE.nan_safe = True
+    try:
+        yield
+    finally:
+        STATE.nan_safe = previous
+
+
+def has_nan(values) -> bool:
+    """Whether any floating value (raw or boxed; None skipped) holds a NaN:
+    one reduction per array, no temporary (an inf - inf in the sum only
+    costs a harmless redo)."""
+    with np.errstate(invalid="ignore"):
+        for v in values:
+            if v is None:
+                continue
+            p = primal(v)
+            if type(p) is np.ndarray:
+                if p.dtype.kind == "f" and np.isnan(np.add.reduce(p, axis=None)):
+                    return True
+            elif np.result_type(p).kind == "f" and np.isnan(np.sum(p)):
+                return True
+    return False
