@@ -163,7 +163,7 @@ class Tape(Trace):
         rule's operations append entries and the cotangents returned are
         values of this tape.  A forward sweep from an input then gives the
         tangent of the gradient -- a Hessian-vector product -- on one tape,
-        without a second level of boxes (``api._linearize_value_and_grad``).
+        without a second level of boxes (``api.linearize_grad``).
 
         Cotangents flowing into one position are summed.  A sum that dualad
         allocated itself (``owned``) is raw, fresh and referenced nowhere
@@ -526,7 +526,7 @@ def _compile(entries, seeded, wanted, batch, plans=None, factors=None):
     scatters are summed in place -- and a *build* that computes the
     x-dependent factors and binds them into closures.  ``plans`` (a dict
     shared by the successive tapes of one objective, see
-    ``api._linearize_value_and_grad``) keeps the last plan per key with the
+    ``api.linearize_grad``) keeps the last plan per key with the
     structure it was made for, so a tape of the same structure -- the next
     iterate of an optimiser -- is only built.  The build checks every factor
     against the plan (a number where the plan had a number, the same shape)
