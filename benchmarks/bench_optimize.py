@@ -46,6 +46,8 @@ import scipy.optimize  # noqa: E402
 
 import dualad as ad  # noqa: E402
 from dualad import optimize  # noqa: E402
+from dualad.optimize.flat import _Ravel  # noqa: E402
+from dualad.optimize.objective import _ScalarObjective  # noqa: E402
 from timing import best_time  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -102,14 +104,14 @@ def hand_written_run(x0, xtol):
 def dualad_run(x0, xtol):
     """optimize.minimize, with the time inside its recordings and products measured."""
     split = Split()
-    evaluate = optimize._ScalarObjective._evaluate
+    evaluate = _ScalarObjective._evaluate
     matvec = optimize.HessianOperator._matvec
-    optimize._ScalarObjective._evaluate = split.timed("f and gradient, recorded", evaluate)
+    _ScalarObjective._evaluate = split.timed("f and gradient, recorded", evaluate)
     optimize.HessianOperator._matvec = split.timed("products", matvec)
     try:
         res = optimize.minimize(rosen, x0, method="Newton-CG", options={"xtol": xtol})
     finally:
-        optimize._ScalarObjective._evaluate = evaluate
+        _ScalarObjective._evaluate = evaluate
         optimize.HessianOperator._matvec = matvec
     res.split = split.seconds
     return res
@@ -183,7 +185,7 @@ def unit_costs(n):
     """Per-call costs of the pieces a Newton-CG iteration is made of, at one x."""
     x = starting_point(n) * 0.9
     p = np.random.default_rng(0).standard_normal(n)
-    obj = optimize._ScalarObjective(rosen, optimize._Ravel(x), (), record=True)
+    obj = _ScalarObjective(rosen, _Ravel(x), (), record=True)
 
     def record():
         obj._x = None
@@ -191,7 +193,7 @@ def unit_costs(n):
 
     record()
     H = obj.hess_operator(x)
-    sweep = obj._f_jvp
+    sweep = obj._lin.jvp
     return {
         "hand: rosen + rosen_der": best_time(
             lambda: (scipy.optimize.rosen(x), scipy.optimize.rosen_der(x)), 7, 50),

@@ -11,8 +11,8 @@ function with ordinary NumPy calls; dualad's values flow through them.
 True
 """
 
-from .api import (HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize,
-                  tree_flatten, tree_unflatten, value_and_grad, vjp)
+from .api import (HVP_MODES, GradientLinearization, grad, hessian, hvp, jacfwd, jacrev, jvp,
+                  linearize, linearize_grad, tree_flatten, tree_unflatten, value_and_grad, vjp)
 from .core import LeakedValueError, Primitive, elementwise, register
 from .rules import all_primitives
 from .checkpoint import checkpoint
@@ -22,6 +22,7 @@ from . import scipy  # noqa: F401  (dualad.scipy.special)
 __version__ = "0.1.0"
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
-           "hessian", "linearize", "tree_flatten", "tree_unflatten", "HVP_MODES",
+           "hessian", "linearize", "linearize_grad", "GradientLinearization",
+           "tree_flatten", "tree_unflatten", "HVP_MODES",
            "Primitive", "elementwise", "register", "LeakedValueError",
            "all_primitives", "checkpoint", "tune_allocator"]

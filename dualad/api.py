@@ -25,7 +25,8 @@ from .nan_safe import has_nan, switched_on
 from .reverse import Tape, TapeValue
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
-           "hessian", "linearize", "tree_flatten", "tree_unflatten", "HVP_MODES"]
+           "hessian", "linearize", "linearize_grad", "GradientLinearization",
+           "tree_flatten", "tree_unflatten", "HVP_MODES"]
 
 HVP_MODES = ("fwd-over-rev", "rev-over-fwd", "rev-over-rev", "fwd-over-fwd")
 
@@ -538,48 +539,143 @@ def linearize(f: Callable, *primals):
     3.0
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "linearize")
-    return _linearization(tape, p_leaves, p_tree, in_pos, out)
+    value, f_jvp, _ = _linearization(tape, p_leaves, p_tree, in_pos, _strip(tape, out))
+    return value, f_jvp
 
 
-def _linearize_value_and_grad(f: Callable, x: np.ndarray, plans: dict | None = None):
-    """``linearize(value_and_grad(f), x)`` for one float array ``x``, on one tape.
+class GradientLinearization:
+    """A scalar function's value and gradient at ``x``, and the gradient's
+    linearization there: Hessian-vector products without forming the Hessian.
 
-    ``f`` is recorded, then its backward pass is recorded on the same tape
-    (``Tape.backward(..., record=True)``) instead of on a second, nested
-    tape: the same values and the same tangents (``f_jvp(v)[1]`` is the
-    Hessian-vector product), with one layer of boxes less to go through --
-    what ``dualad.optimize`` pays at every iterate of a second-order method.
-    ``plans``, a dict kept across calls, lets the tangent sweep reuse the
-    plan compiled for an earlier tape of the same structure (see
-    ``sweep.compile_sweep``).
+    Made by :func:`linearize_grad`.  ``f`` and its backward pass are recorded
+    once, on one tape; each product is then one forward tangent sweep over
+    that recording, reusing its primal values.
+
+    Attributes
+    ----------
+    x : ndarray
+        The point.
+    value, grad
+        ``f(x)`` and ``∇f(x)`` (an array shaped like ``x``).
+    jvp : callable
+        ``jvp(v) -> (∇f(x)·v, H v)``: the ``f_jvp`` that
+        ``linearize(value_and_grad(f), x)`` returns (``batched=True`` takes
+        ``k`` directions stacked on a leading axis).
     """
-    def record():
-        p_leaves = [_float_leaf(x, "primal leaf 0")]
-        tape = Tape("linearize")
-        tape.plans = plans
-        boxed = tape.new_input(p_leaves[0])
-        try:
-            out = _call(f, (boxed,))
-            if isinstance(out, (tuple, list, dict)):
-                _scalar_seed(out, "grad")  # raises
-            (value,), (pos,), _ = _strip(tape, out)
-            seed = _scalar_seed(value, "grad")
-            g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0] \
-                if pos is not None else None
-        finally:
-            tape.active = False
-        if g is None:
-            g = _zeros(p_leaves[0])
-        elif type(g) is np.ndarray:  # a gradient that does not depend on x
-            (g,) = _unalias([g], p_leaves)
-        _, p_tree = tree_flatten((x,))
-        return tape, p_leaves, p_tree, [boxed._pos], (out, g)
 
-    recorded = record()
-    if not STATE.nan_safe and has_nan([primal(recorded[4][1])]):
-        with switched_on():
-            recorded = record()
-    return _linearization(*recorded)
+    __slots__ = ("x", "value", "grad", "jvp", "_tangents", "_tape", "_key")
+
+    def __init__(self, x, value, grad, jvp, tangents, tape, key):
+        self.x, self.value, self.grad, self.jvp = x, value, grad, jvp
+        self._tangents = tangents  # (tangents, batched, outputs) -> output tangent leaves
+        self._tape = tape
+        self._key = key  # the sweep from x to the gradient, or None if it is constant
+
+    def hvp(self, v) -> np.ndarray:
+        """``H v`` for one direction ``v`` shaped like ``x``.
+
+        >>> import numpy as np, dualad as ad
+        >>> lin = ad.linearize_grad(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]))
+        >>> lin.hvp(np.array([1.0, 1.0])).tolist()
+        [6.0, 12.0]
+        """
+        x, key = self.x, self._key
+        # a float vector of x's own dtype goes straight to the compiled sweep,
+        # past jvp's checks and pytree handling: Newton-CG's inner loop
+        if key is not None and type(v) is np.ndarray and v.dtype == x.dtype \
+                and v.shape == x.shape and v.ndim == 1:
+            (r,) = self._tape.forward_sweep([(key[0][0], v)], key[1], False, key)
+            # r.dot(r) is NaN exactly when an entry is (and cheaper than a sum here)
+            if type(r) is np.ndarray and r.ndim == 1 and not math.isnan(r.dot(r)):
+                (r,) = _unalias([r], [v, x])
+                return r
+        if isinstance(v, (list, tuple)):
+            v = np.asarray(v)  # a direction, not a pytree
+        return self._tangents((v,), False, (1,))[0]  # the careful path (NaN-safe retry)
+
+    def hvp_batched(self, V) -> np.ndarray:
+        """``H v`` for ``k`` directions in one sweep: ``V`` and the result have
+        shape ``(k,) + x.shape``, one direction per row.
+
+        >>> import numpy as np, dualad as ad
+        >>> lin = ad.linearize_grad(lambda x: np.sum(x ** 3), np.array([1.0, 2.0]))
+        >>> lin.hvp_batched(np.eye(2)).tolist()
+        [[6.0, 0.0], [0.0, 12.0]]
+        """
+        if isinstance(V, (list, tuple)):
+            V = np.asarray(V)
+        return self._tangents((V,), True, (1,))[0]
+
+    def __repr__(self):
+        return f"<GradientLinearization at x of shape {np.shape(self.x)}>"
+
+
+def linearize_grad(f: Callable, x, *, plans: dict | None = None) -> GradientLinearization:
+    """Record ``f`` and its gradient at one float array ``x``, for Hessian products.
+
+    The value, gradient and tangents equal those of
+    ``linearize(value_and_grad(f), x)``, but the backward pass is recorded
+    on the same tape as ``f`` instead of on a second, nested one: one layer
+    of boxes less around every operation, which is what a second-order
+    optimiser pays at every iterate (``dualad.optimize.HessianOperator``).
+
+    ``plans``: a dict passed (empty at first) to successive calls, as an
+    optimiser does at successive iterates.  The sweep at a later ``x`` whose
+    recording has the same structure reuses the plan compiled for an earlier
+    one and only recomputes the derivative factors at the new ``x``.
+
+    >>> import numpy as np, dualad as ad
+    >>> f = lambda x: np.sum(x ** 3) + x[0] * x[1]
+    >>> lin = ad.linearize_grad(f, np.array([1.0, 2.0]))
+    >>> float(lin.value), lin.grad.tolist()
+    (11.0, [5.0, 13.0])
+    >>> lin.hvp(np.array([1.0, 0.0])).tolist()
+    [6.0, 1.0]
+    """
+    if isinstance(x, (tuple, list, dict)) or x is None:
+        raise TypeError(f"linearize_grad: x must be one float array, not a "
+                        f"{type(x).__name__}; flatten a pytree into one vector first")
+    tape, p_leaves, p_tree, in_pos, out = _record_with_gradient(f, x, plans)
+    stripped = _strip(tape, out)
+    (value, g), f_jvp, tangents = _linearization(tape, p_leaves, p_tree, in_pos, stripped)
+    grad_pos = stripped[1][1]
+    key = None
+    if grad_pos is not None and type(p_leaves[0]) is np.ndarray:
+        key = ((in_pos[0],), (grad_pos,), False)
+    return GradientLinearization(p_leaves[0], value, g, f_jvp, tangents, tape, key)
+
+
+def _record_with_gradient(f, x, plans):
+    """``f`` at ``x`` and then its backward pass recorded on one tape
+    (``Tape.backward(..., record=True)``: each VJP rule runs on the tape's own
+    boxed values); returns (tape, input leaves, tree, input positions,
+    (output, gradient))."""
+    p_leaves = [_float_leaf(x, "x")]
+    tape = Tape("linearize_grad")
+    tape.plans = plans
+    boxed = tape.new_input(p_leaves[0])
+    try:
+        out = _call(f, (boxed,))
+        if isinstance(out, (tuple, list, dict)):
+            _scalar_seed(out, "grad")  # raises
+        (value,), (pos,), _ = _strip(tape, out)
+        seed = _scalar_seed(value, "grad")
+        g = None
+        if pos is not None:
+            g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0]
+            if not STATE.nan_safe and has_nan([primal(g)]):
+                # redo the recorded backward pass NaN-safe, on the same tape:
+                # f itself is never called again
+                with switched_on():
+                    g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0]
+    finally:
+        tape.active = False
+    if g is None:
+        g = _zeros(p_leaves[0])
+    elif type(g) is np.ndarray:  # a gradient that does not depend on x
+        (g,) = _unalias([g], p_leaves)
+    _, p_tree = tree_flatten((x,))
+    return tape, p_leaves, p_tree, [boxed._pos], (out, g)
 
 
 def _detached(values: list) -> list:
@@ -590,15 +686,13 @@ def _detached(values: list) -> list:
     return [v.copy() if type(v) is np.ndarray else v for v in values]
 
 
-def _linearization(tape, p_leaves, p_tree, in_pos, out):
-    """``(value, f_jvp)`` of ``linearize`` from a recording."""
-    out_vals, out_pos, out_tree = _strip(tape, out)
+def _linearization(tape, p_leaves, p_tree, in_pos, stripped):
+    """``(value, f_jvp, tangents)`` of a recording whose outputs, split by
+    :func:`_strip`, are ``stripped``; ``tangents(tangents, batched, outputs)``
+    is f_jvp's work for the output leaves numbered ``outputs`` only, as a list."""
+    out_vals, out_pos, out_tree = stripped
 
-    keys: dict = {}
-
-    def f_jvp(*tangents, batched: bool = False, _outputs=None):
-        # _outputs (internal, used by dualad.optimize): a tuple of output leaf
-        # indices; only those are computed, and returned as a list.
+    def tangents_of(tangents, batched: bool, outputs) -> list:
         t_leaves, t_tree = tree_flatten(tangents)
         if t_tree != p_tree:
             raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}")
@@ -606,33 +700,18 @@ def _linearization(tape, p_leaves, p_tree, in_pos, out):
                     for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
         lead = _batch_lead(t_leaves, batched)
         seeds = list(zip(in_pos, t_leaves))
-        which = range(len(out_pos)) if _outputs is None else _outputs
-        want = [out_pos[j] for j in which if out_pos[j] is not None]
+        want = [out_pos[j] for j in outputs if out_pos[j] is not None]
         res = iter(_nan_retry(lambda: tape.forward_sweep(seeds, want, batched)))
         leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j], lead)
-                  for j in which]
-        leaves = _unalias(leaves, t_leaves + p_leaves)
-        return leaves if _outputs is not None else tree_unflatten(out_tree, leaves)
+                  for j in outputs]
+        return _unalias(leaves, t_leaves + p_leaves)
 
-    def product(t, output: int):
-        """Internal (dualad.optimize's Hessian products): the tangent of output
-        leaf ``output`` for one plain vector ``t`` of the primal's shape and
-        dtype -- f_jvp's work without its checks and pytree handling."""
-        key = keys.get(output)
-        if key is None:
-            if out_pos[output] is None:
-                return f_jvp(t, _outputs=(output,))[0]
-            key = keys[output] = ((in_pos[0],), (out_pos[output],), False)
-        (r,) = tape.forward_sweep([(in_pos[0], t)], key[1], False, key)
-        # r.dot(r) is NaN exactly when an entry is (and cheaper than a sum here)
-        if type(r) is not np.ndarray or r.ndim != 1 or math.isnan(r.dot(r)):
-            return f_jvp(t, _outputs=(output,))[0]  # the careful path (NaN-safe retry)
-        (r,) = _unalias([r], [t, p_leaves[0]])
-        return r
+    every_output = range(len(out_pos))
 
-    if len(p_leaves) == 1 and type(p_leaves[0]) is np.ndarray:
-        f_jvp._product = product
-    return tree_unflatten(out_tree, _detached(out_vals)), f_jvp
+    def f_jvp(*tangents, batched: bool = False):
+        return tree_unflatten(out_tree, tangents_of(tangents, batched, every_output))
+
+    return tree_unflatten(out_tree, _detached(out_vals)), f_jvp, tangents_of
 
 
 # ---- second order -------------------------------------------------------------------

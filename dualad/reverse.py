@@ -170,7 +170,7 @@ class Tape(Trace):
         operations append entries and the cotangents returned are values of
         this tape.  A forward sweep from an input then gives the tangent of
         the gradient -- a Hessian-vector product -- on one tape, without a
-        second level of boxes (``api._linearize_value_and_grad``).
+        second level of boxes (``api.linearize_grad``).
         """
         entries = self.entries
         cts = Cotangents(len(entries))

@@ -9,6 +9,7 @@ derivatives.  No test looks at wall-clock time.
 """
 
 import doctest
+import importlib
 import warnings
 
 import numpy as np
@@ -18,8 +19,10 @@ from scipy.sparse.linalg import LinearOperator, aslinearoperator, cg, lsmr
 
 import dualad as ad
 import dualad.optimize as opt
-from dualad.api import _linearize_value_and_grad
 from dualad.optimize import HessianOperator, JacobianOperator
+from dualad.optimize.drop_ins import _METHOD_NEEDS, _wrap_constraint
+from dualad.optimize.flat import _Ravel
+from dualad.optimize.objective import _ScalarObjective
 
 
 # ---- problems ------------------------------------------------------------------
@@ -159,7 +162,7 @@ def test_hessian_operator_records_once():
 
 def test_hessian_operator_pytree_point():
     H = HessianOperator(tree_fun, TREE_X)
-    dense = ad.hessian(lambda z: tree_fun(opt._Ravel(TREE_X).unravel(z)))(flat_of(TREE_X))
+    dense = ad.hessian(lambda z: tree_fun(_Ravel(TREE_X).unravel(z)))(flat_of(TREE_X))
     assert H.shape == (7, 7)
     np.testing.assert_allclose(H.toarray(), dense, rtol=1e-10, atol=1e-12)
     np.testing.assert_allclose(H.grad, flat_of(ad.grad(tree_fun)(TREE_X)), rtol=1e-12)
@@ -240,7 +243,7 @@ def test_jacobian_operator_pytree_point_and_args():
         return scale * np.concatenate([p["a"] * p["b"][0], np.reshape(p["b"][1], (1,))])
 
     J = JacobianOperator(F, TREE_X, args=(2.0,))
-    ravel = opt._Ravel(TREE_X)
+    ravel = _Ravel(TREE_X)
     dense = ad.jacfwd(lambda z: F(ravel.unravel(z), 2.0))(flat_of(TREE_X))
     np.testing.assert_allclose(J.toarray(), dense, rtol=1e-12)
 
@@ -252,7 +255,7 @@ DERIVATIVE_FREE = ["Nelder-Mead", "Powell", "COBYLA", "COBYQA"]
 
 
 def test_method_list_is_scipys():
-    assert set(m.lower() for m in opt.MINIMIZE_METHODS) == set(opt._METHOD_NEEDS)
+    assert set(m.lower() for m in opt.MINIMIZE_METHODS) == set(_METHOD_NEEDS)
 
 
 @pytest.mark.parametrize("method", GRADIENT_METHODS + SECOND_ORDER)
@@ -336,7 +339,7 @@ def test_minimize_second_order_records_once_per_iterate():
 def test_hessian_from_minimize_cache_stays_at_its_point():
     """An operator handed to SciPy keeps multiplying by H(x1) after fun moved on."""
     x1, x2 = rosen_x0(6), np.linspace(-1, 1, 6)
-    obj = opt._ScalarObjective(rosen, opt._Ravel(x1), (), record=True)
+    obj = _ScalarObjective(rosen, _Ravel(x1), (), record=True)
     H1 = obj.hess_operator(x1)
     assert obj.hess_operator(x1) is H1  # one operator per x
     obj.fun_and_grad(x2)
@@ -377,9 +380,10 @@ def test_sweep_plans_are_reused_only_where_they_fit(monkeypatch):
         x[0] = first
         v = rng.standard_normal(5)
         before = len(planned)
-        (_, g), f_jvp = _linearize_value_and_grad(f, x, plans)
+        lin = ad.linearize_grad(f, x, plans=plans)
+        g, f_jvp = lin.grad, lin.jvp
         expected = ad.hvp(f, x, v, mode="rev-over-fwd")
-        np.testing.assert_allclose(f_jvp._product(v, 1), expected, rtol=1e-12, atol=1e-14)
+        np.testing.assert_allclose(lin.hvp(v), expected, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(f_jvp(v)[1], expected, rtol=1e-12, atol=1e-14)
         np.testing.assert_allclose(g, ad.grad(f)(x), rtol=1e-12)
         # two sweeps (of the gradient alone, and of both outputs), so two plans
@@ -404,8 +408,8 @@ def test_minimize_pytree_round_trip():
         assert np.ndim(res.x["b"][0]) == 0 and res.x["b"][1].shape == (1,)
         assert res.x_flat.shape == (6,)
         np.testing.assert_allclose(res.x_flat, flat_of(res.x))
-        ref = so.minimize(lambda z: f(opt._Ravel(x0).unravel(z)), np.zeros(6), method="BFGS",
-                          jac=ad.grad(lambda z: f(opt._Ravel(x0).unravel(z))), tol=1e-12).x
+        ref = so.minimize(lambda z: f(_Ravel(x0).unravel(z)), np.zeros(6), method="BFGS",
+                          jac=ad.grad(lambda z: f(_Ravel(x0).unravel(z))), tol=1e-12).x
         np.testing.assert_allclose(res.x_flat, ref, atol=1e-3 if method == "Nelder-Mead" else 1e-6)
     assert all(isinstance(x, dict) for x in seen)
 
@@ -516,7 +520,7 @@ def test_minimize_nonlinear_constraint_gets_ad_jacobian_and_hessian():
     res = opt.minimize(lambda x: -x[0] - 2 * x[1], np.array([0.1, 0.1]), method="trust-constr",
                        constraints=[con], tol=1e-10)
     np.testing.assert_allclose(res.x, np.array([1.0, 2.0]) / np.sqrt(5.0), atol=1e-4)
-    wrapped = opt._wrap_constraint(con, opt._Ravel(np.zeros(2)), "trust-constr")
+    wrapped = _wrap_constraint(con, _Ravel(np.zeros(2)), "trust-constr")
     x = np.array([0.3, -0.2])
     np.testing.assert_allclose(wrapped.jac(x), [[0.6, -0.4]])
     H = wrapped.hess(x, np.array([3.0]))
@@ -777,6 +781,9 @@ def test_untraceable_objective_error_mentions_escape_hatch():
         assert "jac='2-point'" in notes
 
 
-def test_docstring_examples():
-    failures, _ = doctest.testmod(opt, optionflags=doctest.ELLIPSIS)
+@pytest.mark.parametrize("module", ["dualad.optimize", "dualad.optimize.flat",
+                                    "dualad.optimize.operators", "dualad.optimize.objective",
+                                    "dualad.optimize.drop_ins"])
+def test_docstring_examples(module):
+    failures, _ = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert failures == 0

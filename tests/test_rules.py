@@ -32,7 +32,6 @@ import scipy.special as sp
 
 import dualad as ad
 from dualad import core
-from dualad.api import _linearize_value_and_grad
 from dualad.testing import check_grads
 
 
@@ -660,13 +659,14 @@ def test_gradient_recorded_on_one_tape(case):
     def scalar(z):
         return ad.api._tree_vdot(case.f(z), weights)
     v = np.random.default_rng(12).standard_normal(x.shape)
-    (value, g), f_jvp = _linearize_value_and_grad(scalar, x)
+    lin = ad.linearize_grad(scalar, x)
+    value, g, f_jvp = lin.value, lin.grad, lin.jvp
     np.testing.assert_allclose(value, scalar(x), rtol=1e-12, atol=1e-14)
     np.testing.assert_allclose(g, ad.grad(scalar)(x), rtol=1e-10, atol=1e-12)
     hv = ad.hvp(scalar, x, v, mode="rev-over-fwd")
     np.testing.assert_allclose(f_jvp(v)[1], hv, rtol=1e-9, atol=1e-11)
     if x.ndim == 1:
-        np.testing.assert_allclose(f_jvp._product(v, 1), hv, rtol=1e-9, atol=1e-11)
+        np.testing.assert_allclose(lin.hvp(v), hv, rtol=1e-9, atol=1e-11)
 
 
 # ---- completeness ----------------------------------------------------------------------

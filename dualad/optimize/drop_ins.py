@@ -1,0 +1,404 @@
+"""Drop-ins for ``scipy.optimize``, and the callables its functions take.
+
+What this module lets you do
+----------------------------
+Call :func:`minimize` and :func:`least_squares` as you would SciPy's, and
+get, for the method chosen, every derivative it can use from dualad;
+or build SciPy's ``jac``, ``hess`` and ``hessp`` arguments for plain
+``scipy.optimize`` calls with :func:`fun_and_jac`, :func:`jac`,
+:func:`hess` and :func:`hessp`.
+
+The invariant
+-------------
+What SciPy receives is SciPy's own interface on the flat vector (see
+:mod:`dualad.optimize.flat`); what a method gets is decided by one table,
+``_METHOD_NEEDS``, and a derivative the user passes is always used as given.
+"""
+
+from __future__ import annotations
+
+import inspect
+from typing import Any, Callable
+
+import numpy as np
+import scipy.optimize as _so
+
+from ..api import value_and_grad
+from .flat import _plain_x, _Ravel, _scalar_output
+from .objective import _ScalarObjective, _VectorFunction
+from .operators import HessianOperator, JacobianOperator
+
+# What each scipy.optimize.minimize method can use (keys are lower case, as
+# SciPy matches them).
+_METHOD_NEEDS = {
+    "nelder-mead": "value", "powell": "value", "cobyla": "value", "cobyqa": "value",
+    "cg": "grad", "bfgs": "grad", "l-bfgs-b": "grad", "tnc": "grad", "slsqp": "grad",
+    "newton-cg": "hess", "trust-constr": "hess",
+    "trust-ncg": "hessp", "trust-krylov": "hessp",
+    "dogleg": "dense", "trust-exact": "dense",
+}
+MINIMIZE_METHODS = ("Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-B",
+                    "TNC", "COBYLA", "COBYQA", "SLSQP", "trust-constr", "dogleg",
+                    "trust-ncg", "trust-exact", "trust-krylov")
+_CONSTRAINED = ("cobyla", "cobyqa", "slsqp", "trust-constr")
+
+
+# ---- helpers for plain scipy.optimize ------------------------------------------------
+def fun_and_jac(fun: Callable) -> Callable:
+    """``fun`` as SciPy's ``jac=True`` objective: ``(x, *args) -> (value, gradient)``.
+
+    Both come from one reverse pass.
+
+    >>> import numpy as np, scipy.optimize
+    >>> from dualad.optimize import fun_and_jac
+    >>> f = lambda x, c: np.sum((x - c) ** 2)
+    >>> res = scipy.optimize.minimize(fun_and_jac(f), np.zeros(3), args=(2.0,),
+    ...                               jac=True, method="BFGS")
+    >>> np.round(res.x, 6).tolist()
+    [2.0, 2.0, 2.0]
+    """
+    vg = value_and_grad(lambda x, *args: _scalar_output(fun(x, *args)))
+
+    def fg(x, *args):
+        value, g = vg(_plain_x(x), *args)
+        return float(np.reshape(value, ())), np.asarray(g)
+
+    fg.__name__ = f"fun_and_jac({getattr(fun, '__name__', 'fun')})"
+    return fg
+
+
+def jac(fun: Callable, operator: bool = False) -> Callable:
+    """SciPy's ``jac`` for ``fun``: the gradient of a scalar function, the
+    Jacobian (m, n) of a vector function, or with ``operator=True`` a
+    :class:`JacobianOperator` (for ``least_squares(..., tr_solver="lsmr")``).
+
+    >>> import numpy as np, scipy.optimize
+    >>> from dualad.optimize import jac
+    >>> F = lambda x: np.stack([x[0] - 1.0, 10.0 * (x[1] - x[0] ** 2)])
+    >>> res = scipy.optimize.least_squares(F, np.zeros(2), jac=jac(F))
+    >>> np.round(res.x, 6).tolist()
+    [1.0, 1.0]
+    """
+    def jacobian(x, *args, **kwargs):
+        out_ndim = []
+
+        def F(z, *a):
+            out = fun(z, *a, **kwargs)
+            out_ndim.append(np.ndim(out))
+            return out
+
+        J = JacobianOperator(F, _plain_x(x), args)
+        if operator:
+            return J
+        if out_ndim[0] == 0:  # a scalar function: its gradient
+            return J.toarray()[0]
+        return J.toarray()
+
+    jacobian.__name__ = f"jac({getattr(fun, '__name__', 'fun')})"
+    return jacobian
+
+
+def hess(fun: Callable, dense: bool = False) -> Callable:
+    """SciPy's ``hess`` for ``fun``: ``(x, *args) ->`` a :class:`HessianOperator`
+    (for Newton-CG and trust-constr), or with ``dense=True`` the (n, n) array
+    (for trust-exact and dogleg).
+
+    >>> import numpy as np, scipy.optimize
+    >>> from dualad.optimize import fun_and_jac, hess
+    >>> f = lambda x: np.sum(np.cosh(x - 1.0))
+    >>> res = scipy.optimize.minimize(fun_and_jac(f), np.zeros(4), jac=True,
+    ...                               hess=hess(f), method="Newton-CG")
+    >>> np.round(res.x, 6).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    def hessian(x, *args):
+        H = HessianOperator(fun, _plain_x(x), args)
+        return H.toarray() if dense else H
+
+    hessian.__name__ = f"hess({getattr(fun, '__name__', 'fun')})"
+    return hessian
+
+
+def hessp(fun: Callable) -> Callable:
+    """SciPy's ``hessp`` for ``fun``: ``(x, p, *args) -> H(x) @ p``.
+
+    The gradient computation is recorded once per ``x`` (the last ``x`` and
+    ``args`` are remembered), so the many products a trust-region or CG
+    solver takes at one iterate each cost one tangent sweep.
+
+    >>> import numpy as np, scipy.optimize
+    >>> from dualad.optimize import fun_and_jac, hessp
+    >>> f = lambda x: np.sum(np.cosh(x - 1.0))
+    >>> res = scipy.optimize.minimize(fun_and_jac(f), np.zeros(4), jac=True,
+    ...                               hessp=hessp(f), method="trust-krylov")
+    >>> np.round(res.x, 3).tolist()
+    [1.0, 1.0, 1.0, 1.0]
+    """
+    state: dict = {}
+
+    def hessian_product(x, p, *args):
+        x = _plain_x(x)
+        obj = state.get("obj")
+        same_args = obj is not None and len(state["args"]) == len(args) and all(
+            a is b for a, b in zip(state["args"], args))
+        if not same_args or obj.ravel.n != x.size:
+            obj = state["obj"] = _ScalarObjective(fun, _Ravel(x), args, record=True)
+            state["args"] = args
+        return obj.hessp(x, p)
+
+    hessian_product.__name__ = f"hessp({getattr(fun, '__name__', 'fun')})"
+    return hessian_product
+
+
+# ---- minimize -----------------------------------------------------------------------
+def _method_key(method) -> str:
+    if callable(method):
+        return "_custom"
+    if not isinstance(method, str) or method.lower() not in _METHOD_NEEDS:
+        raise ValueError(f"unknown method {method!r}; scipy.optimize.minimize methods "
+                         f"are: {', '.join(MINIMIZE_METHODS)} (or a callable)")
+    return method.lower()
+
+
+def _wrap_callback(callback, ravel: _Ravel):
+    """Give the user's callback x in x0's structure (x_flat alongside)."""
+    if callback is None or ravel.is_flat:
+        return callback
+    try:
+        params = set(inspect.signature(callback).parameters)
+    except (TypeError, ValueError):
+        params = set()
+    if params == {"intermediate_result"}:
+        def wrapped(intermediate_result):
+            res = _so.OptimizeResult(intermediate_result)
+            res.x_flat = res.x
+            res.x = ravel.unravel_result(res.x)
+            return callback(intermediate_result=res)
+    else:
+        def wrapped(xk, *rest):
+            return callback(ravel.unravel_result(xk), *rest)
+    return wrapped
+
+
+def _wrap_constraint(con, ravel: _Ravel, key: str):
+    """A constraint on the pytree made one on the flat vector, with AD derivatives
+    where the method uses them and the user gave none."""
+    wants_jac = key in ("slsqp", "trust-constr", "_custom")
+    if isinstance(con, dict):
+        con = dict(con)
+        args = con.get("args", ())
+        args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+        vf = _VectorFunction(con["fun"], ravel, args)
+        user_jac = con.get("jac")
+        con["args"] = ()
+        con["fun"] = vf.plain
+        if callable(user_jac):
+            con["jac"] = lambda x: np.asarray(user_jac(ravel.unravel(x), *args), dtype=float)
+        elif wants_jac:
+            con["fun"], con["jac"] = vf.value, vf.dense
+            if key == "trust-constr":  # as SciPy would convert it, plus exact Hessians
+                lb, ub = (0.0, 0.0) if con.get("type") == "eq" else (0.0, np.inf)
+                return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
+                                               hess=_constraint_hess(vf.F_flat))
+        return con
+    if isinstance(con, _so.NonlinearConstraint):
+        vf = _VectorFunction(con.fun, ravel, ())
+        new_jac, new_hess = con.jac, con.hess
+        if callable(con.jac):
+            new_jac = lambda x, f=con.jac: f(ravel.unravel(x))
+        elif wants_jac:
+            new_jac = vf.dense
+        if callable(con.hess):
+            new_hess = lambda x, v, h=con.hess: h(ravel.unravel(x), v)
+        elif key == "trust-constr" and isinstance(con.hess, _so.BFGS):
+            new_hess = _constraint_hess(vf.F_flat)
+        return _so.NonlinearConstraint(
+            vf.value if wants_jac else vf.plain, con.lb, con.ub, jac=new_jac,
+            hess=new_hess, keep_feasible=con.keep_feasible,
+            finite_diff_rel_step=con.finite_diff_rel_step,
+            finite_diff_jac_sparsity=con.finite_diff_jac_sparsity)
+    return con  # LinearConstraint and the like act on the flat vector already
+
+
+def _constraint_hess(con_fun):
+    """hess(x, v) = ∇²(v · c)(x) as a HessianOperator (trust-constr's form)."""
+    def h(x, v):
+        v = np.asarray(v, dtype=float)
+        return HessianOperator(lambda z: np.sum(v * con_fun(z)), np.asarray(x, dtype=float))
+    return h
+
+
+def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = None,
+             jac=None, hess=None, hessp=None, bounds=None, constraints=(),
+             tol: float | None = None, callback: Callable | None = None,
+             options: dict | None = None) -> _so.OptimizeResult:
+    """Drop-in for ``scipy.optimize.minimize`` with exact derivatives from dualad.
+
+    Supplies what the method can use: the value and gradient from one reverse
+    pass (SciPy's ``jac=True`` form) for every gradient-based method; ``hess``
+    as a :class:`HessianOperator` for Newton-CG and trust-constr; a ``hessp``
+    that reuses the recording at the current x for trust-ncg and
+    trust-krylov; a dense Hessian for trust-exact and dogleg; nothing for
+    Nelder-Mead, Powell, COBYLA and COBYQA.  For Newton-CG, trust-constr and
+    the trust-region methods, evaluating ``fun`` at x records the gradient
+    computation, so the Hessian products at that x reuse it.
+
+    A ``jac``, ``hess`` or ``hessp`` you pass is used as given (a ``jac``
+    string such as ``'2-point'`` or ``False`` switches AD off altogether);
+    when you give ``hess`` or ``hessp`` no AD Hessian is added.  Constraint
+    functions (dicts or ``NonlinearConstraint``) for SLSQP and trust-constr
+    get AD Jacobians when theirs is missing or a finite-difference string,
+    and for trust-constr also exact Hessians in place of the default
+    ``BFGS`` approximation.
+
+    ``x0`` may be a pytree (dict, tuple or list of arrays); ``fun`` then
+    receives that structure, ``result.x`` has it too, and ``result.x_flat``
+    is the flat vector SciPy worked on (also set for array ``x0``).  Your
+    ``jac``, ``hess``, ``hessp``, constraint functions and ``callback`` also
+    receive x (and ``hessp`` its p) in x0's structure; ``jac`` may return a
+    pytree like x0 or a flat vector; ``bounds`` and constraint Jacobians
+    refer to the flat vector.  ``method=None`` picks Newton-CG for an unconstrained problem (exact
+    Hessian products make it the natural choice) and SciPy's own choice
+    (SLSQP with constraints, L-BFGS-B with bounds) otherwise.
+
+    Raises ``ValueError`` for an unknown method (listing the valid ones) or
+    an objective returning more than one number, and ``TypeError`` for a
+    complex or non-numeric ``x0``; integer ``x0`` is converted to float64,
+    as SciPy does.  NaN or inf values go to SciPy unchanged, which then
+    behaves as it documents for the method.  Returns SciPy's
+    ``OptimizeResult``; ``result.nhvp`` counts the AD Hessian-vector products.
+
+    >>> import numpy as np
+    >>> from dualad.optimize import minimize
+    >>> def loss(p, t, y):
+    ...     return np.sum((p["a"] * np.exp(-p["k"] * t) - y) ** 2)
+    >>> t = np.linspace(0.0, 2.0, 20); y = 3.0 * np.exp(-1.5 * t)
+    >>> res = minimize(loss, {"a": 1.0, "k": 1.0}, args=(t, y), method="trust-exact")
+    >>> round(float(res.x["a"]), 4), round(float(res.x["k"]), 4)
+    (3.0, 1.5)
+    """
+    args = args if isinstance(args, tuple) else (args,)
+    if method is None:
+        if constraints:
+            method = "SLSQP"
+        elif bounds is not None:
+            method = "L-BFGS-B"
+        else:
+            method = "Newton-CG"
+    key = _method_key(method)
+    ravel = _Ravel(x0)
+    needs = _METHOD_NEEDS.get(key, "grad")
+    user_jac_is_fd = isinstance(jac, str) or jac is False
+    use_ad = not user_jac_is_fd
+    want_hessian = needs in ("hess", "hessp", "dense") and hess is None and hessp is None \
+        and use_ad
+    obj = _ScalarObjective(fun, ravel, args, record=want_hessian, first_output=jac is True)
+
+    # What SciPy sees: functions of the flat vector, no args.
+    if jac is True:
+        def sp_fun(x):
+            value, g = fun(ravel.unravel(x), *args)
+            return value, ravel.ravel(g, "fun's gradient")
+        sp_jac = True
+    elif callable(jac):
+        sp_fun = obj.value
+        sp_jac = lambda x: ravel.ravel(jac(ravel.unravel(x), *args), "jac")  # noqa: E731
+    elif user_jac_is_fd or needs == "value":
+        sp_fun, sp_jac = obj.value, (jac if user_jac_is_fd else None)
+    else:
+        sp_fun, sp_jac = obj.fun, obj.grad
+
+    sp_hess, sp_hessp = None, None
+    if hess is not None:
+        sp_hess = hess if isinstance(hess, str) or not callable(hess) \
+            else (lambda x: hess(ravel.unravel(x), *args))
+    if hessp is not None:
+        sp_hessp = lambda x, p: ravel.ravel(  # noqa: E731
+            hessp(ravel.unravel(x), ravel.unravel_result(p), *args), "hessp")
+    if want_hessian:
+        if needs == "hess":
+            sp_hess = obj.hess_operator
+        elif needs == "hessp":
+            sp_hessp = obj.hessp
+        else:
+            sp_hess = obj.hess_dense
+
+    sp_constraints = constraints
+    if constraints is not None and key in _CONSTRAINED + ("_custom",):
+        many = isinstance(constraints, (list, tuple))
+        cons = list(constraints) if many else [constraints]
+        sp_constraints = [_wrap_constraint(c, ravel, key) for c in cons]
+        if not many:
+            sp_constraints = sp_constraints[0]
+
+    res = _so.minimize(sp_fun, ravel.x0, method=method, jac=sp_jac, hess=sp_hess,
+                       hessp=sp_hessp, bounds=bounds, constraints=sp_constraints,
+                       tol=tol, callback=_wrap_callback(callback, ravel), options=options)
+    res.x_flat = res.x
+    res.x = ravel.unravel_result(res.x)
+    res.nhvp = obj.nhvp
+    return res
+
+
+# ---- least squares ---------------------------------------------------------------------
+def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method: str = "trf",
+                  ftol: float | None = 1e-8, xtol: float | None = 1e-8,
+                  gtol: float | None = 1e-8, x_scale=None, loss="linear", f_scale: float = 1.0,
+                  diff_step=None, tr_solver: str | None = None, tr_options: dict | None = None,
+                  jac_sparsity=None, max_nfev: int | None = None, verbose: int = 0,
+                  args: Any = (), kwargs: dict | None = None, callback: Callable | None = None,
+                  workers=None) -> _so.OptimizeResult:
+    """Drop-in for ``scipy.optimize.least_squares`` with exact Jacobians from dualad.
+
+    With ``jac=None`` (the default here) the Jacobian is a
+    :class:`JacobianOperator` (``matvec`` a JVP, ``rmatvec`` a VJP, both
+    reusing the evaluation of the residuals at that x) solved with
+    ``tr_solver="lsmr"``; it is a dense AD Jacobian when the method needs one:
+    ``method="lm"``, ``tr_solver="exact"`` or ``x_scale="jac"``.  A ``jac``
+    you pass (a callable or a finite-difference string) is used as given.
+
+    ``x0`` may be a pytree as in :func:`minimize`; ``result.x`` then has
+    its structure and ``result.x_flat`` is the flat vector.  The parameters
+    are SciPy's, in SciPy's order, and the others go to SciPy unchanged.
+
+    >>> import numpy as np
+    >>> from dualad.optimize import least_squares
+    >>> t = np.linspace(0.0, 3.0, 30); y = 2.0 * np.exp(-0.7 * t)
+    >>> res = least_squares(lambda p: p[0] * np.exp(-p[1] * t) - y, np.array([1.0, 1.0]))
+    >>> np.round(res.x, 6).tolist()
+    [2.0, 0.7]
+    """
+    args = args if isinstance(args, tuple) else (args,)
+    kwargs = dict(kwargs or {})
+    ravel = _Ravel(x0)
+    if not isinstance(method, str) or method not in ("trf", "dogbox", "lm"):
+        raise ValueError(f"unknown method {method!r}; least_squares methods are: "
+                         "trf, dogbox, lm")
+    vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args)
+    if jac is None:
+        dense = method == "lm" or tr_solver == "exact" or \
+            (isinstance(x_scale, str) and x_scale == "jac")
+        sp_jac = (lambda x: vf.dense(x)) if dense else vf.operator
+        if not dense and tr_solver is None:
+            tr_solver = "lsmr"
+        sp_fun = vf.value
+    else:
+        def sp_fun(x):
+            return fun(ravel.unravel(x), *args, **kwargs)
+        sp_jac = jac if not callable(jac) else \
+            (lambda x: jac(ravel.unravel(x), *args, **kwargs))
+    options = dict(ftol=ftol, xtol=xtol, gtol=gtol, loss=loss, f_scale=f_scale,
+                   diff_step=diff_step, tr_solver=tr_solver, tr_options=tr_options,
+                   jac_sparsity=jac_sparsity, max_nfev=max_nfev, verbose=verbose,
+                   callback=_wrap_callback(callback, ravel))
+    if x_scale is not None:  # SciPy's own default differs between versions
+        options["x_scale"] = x_scale
+    if workers is not None:
+        options["workers"] = workers
+    if tr_options is None:
+        del options["tr_options"]
+    res = _so.least_squares(sp_fun, ravel.x0, jac=sp_jac, bounds=bounds, method=method,
+                            **options)
+    res.x_flat = res.x
+    res.x = ravel.unravel_result(res.x)
+    return res

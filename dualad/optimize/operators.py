@@ -1,0 +1,336 @@
+"""Hessians and Jacobians as SciPy ``LinearOperator`` objects.
+
+What this module lets you do
+----------------------------
+Hand SciPy's solvers (``cg``, ``lsmr``, Newton-CG, trust-constr,
+``least_squares``) a Hessian or Jacobian at one ``x`` without forming it:
+:class:`HessianOperator` multiplies by Hessian-vector products,
+:class:`JacobianOperator` by JVPs and (through its transpose) VJPs.
+
+The invariant
+-------------
+The work that depends only on ``x`` is done once, when the operator is
+built: the Hessian operator keeps a :class:`dualad.GradientLinearization`
+(``f`` and its backward pass recorded on one tape), the Jacobian operator
+a :func:`dualad.linearize` recording.  Every product is then one tangent
+sweep over that recording (its transpose for a VJP), and ``matmat`` pushes
+k directions through one sweep (vector mode).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+from scipy.sparse.linalg import LinearOperator
+
+from ..api import (HVP_MODES, GradientLinearization, hvp, linearize, linearize_grad,
+                   value_and_grad, vjp)
+from .flat import _as_vector, _Ravel, _scalar_output
+
+# Batched products keep one (k, size) tangent per tape entry alive; chunk k so
+# that k * n stays about this many numbers.
+_BATCH_ELEMENTS = 2 ** 16
+
+
+def _chunks(k: int, n: int):
+    """(start, stop) of chunks of k directions, about _BATCH_ELEMENTS numbers each."""
+    step = max(1, min(k, _BATCH_ELEMENTS // max(n, 1)))
+    for start in range(0, k, step):
+        yield start, min(k, start + step)
+
+
+# ---- the Hessian operator ------------------------------------------------------------
+class HessianOperator(LinearOperator):
+    """The Hessian of a scalar function at ``x`` as a symmetric ``LinearOperator``.
+
+    ``H @ v`` is an exact Hessian-vector product; the (n, n) matrix is never
+    formed.  With the default ``mode="fwd-over-rev"`` the gradient computation
+    at ``x`` is recorded once, when the operator is built, and each product
+    is one forward tangent sweep over that recording, reusing the primal
+    values; ``matmat`` pushes all k columns through one sweep (vector mode).
+    ``mode="rev-over-rev"`` also records once and pulls each product back
+    through the recording.  The other :data:`dualad.HVP_MODES` compute a fresh
+    :func:`dualad.hvp` per product (for checking).
+
+    The operator is symmetric: ``rmatvec``, ``rmatmat``, ``.T`` and ``.H``
+    equal their forward counterparts.  Products accept any real vector,
+    including the integer vectors SciPy probes with, and treat it as float.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x, *args) -> scalar``, written with NumPy.
+    x : array_like or pytree
+        The point.  A pytree is flattened: the operator acts on flat vectors
+        of all its entries, in :func:`dualad.tree_flatten` order.
+    args : tuple
+        Extra arguments of ``f`` (not differentiated).
+    mode : str
+        One of :data:`dualad.HVP_MODES`.
+
+    Attributes
+    ----------
+    value : float
+        ``f(x)``, from the same recording.
+    grad : ndarray, shape (n,)
+        The gradient at ``x``, from the same recording.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dualad.optimize import HessianOperator
+    >>> f = lambda x: np.sum(x ** 3) + x[0] * x[1]
+    >>> H = HessianOperator(f, np.array([1.0, 2.0]))
+    >>> (H @ np.array([1, 0], dtype=np.int8)).tolist()
+    [6.0, 1.0]
+    >>> H.toarray().tolist()
+    [[6.0, 1.0], [1.0, 12.0]]
+    """
+
+    def __init__(self, f: Callable, x, args: Sequence = (), mode: str = "fwd-over-rev"):
+        if mode not in HVP_MODES:
+            raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
+        ravel = _Ravel(x, "x")
+        args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+
+        def f_flat(z):
+            return _scalar_output(f(ravel.unravel(z), *args), "f")
+
+        x_flat = ravel.x0
+        self._mode = mode
+        self._lin = self._pullback = None
+        if mode == "fwd-over-rev":
+            self._lin = linearize_grad(f_flat, x_flat)
+            value, g = self._lin.value, self._lin.grad
+        elif mode == "rev-over-rev":
+            (value, g), self._pullback = vjp(value_and_grad(f_flat), x_flat)
+        else:
+            value, g = value_and_grad(f_flat)(x_flat)
+            self._f_flat = f_flat
+        self._setup(x_flat, value, g, ravel.dtype)
+
+    @classmethod
+    def _from_linearization(cls, lin: GradientLinearization, dtype, counter=None):
+        """The operator of a recording made elsewhere (minimize's objective, which
+        passes itself as ``counter``: its ``nhvp`` counts these products too)."""
+        self = cls.__new__(cls)
+        self._mode = "fwd-over-rev"
+        self._lin, self._pullback = lin, None
+        self._setup(lin.x, lin.value, lin.grad, dtype, counter)
+        return self
+
+    def _setup(self, x_flat, value, g, dtype, counter=None):
+        n = x_flat.size
+        super().__init__(np.dtype(dtype), (n, n))
+        self.x = x_flat
+        self.value = float(np.reshape(value, ()))
+        self.grad = np.asarray(g, dtype=dtype).reshape(-1)
+        self.nprod = 0  # Hessian-vector products computed, counting each column of matmat
+        self._counter = counter
+
+    def _count(self, k: int) -> None:
+        self.nprod += k
+        if self._counter is not None:
+            self._counter.nhvp += k
+
+    def dot(self, x):
+        # SciPy's Newton-CG calls H.dot(p) once per conjugate-gradient step:
+        # a plain vector goes straight to the product, past LinearOperator's
+        # generic dispatch; anything else (matrices, operators) takes it.
+        if type(x) is np.ndarray and x.ndim == 1:
+            return self._matvec(x)
+        return super().dot(x)
+
+    def matvec(self, x):
+        if type(x) is np.ndarray and x.ndim == 1 and x.shape[0] == self.shape[1]:
+            return self._matvec(x)
+        return super().matvec(x)
+
+    __matmul__ = dot
+
+    def _matvec(self, v):
+        v = _as_vector(v, self.shape[1], self.dtype, "the vector")
+        self.nprod += 1  # self._count(1), inline on the hot path
+        if self._counter is not None:
+            self._counter.nhvp += 1
+        if self._lin is not None:
+            return self._lin.hvp(v)
+        if self._pullback is not None:
+            return np.asarray(self._pullback((np.zeros((), self.dtype), v))[0])
+        return np.asarray(hvp(self._f_flat, self.x, v, mode=self._mode))
+
+    def _matmat(self, V):
+        V = np.asarray(V)
+        n, k = V.shape
+        if self._lin is None or k <= 1:
+            return np.stack([self._matvec(V[:, j]) for j in range(k)], axis=1) if k else \
+                np.zeros((n, 0), self.dtype)
+        V = V.astype(self.dtype, copy=False)
+        out = np.empty((n, k), dtype=self.dtype)
+        for a, b in _chunks(k, n):
+            out[:, a:b] = np.asarray(self._lin.hvp_batched(
+                np.ascontiguousarray(V[:, a:b].T))).T
+        self._count(k)
+        return out
+
+    _rmatvec = _matvec
+    _rmatmat = _matmat
+
+    def _adjoint(self):
+        return self
+
+    def _transpose(self):
+        return self
+
+    def toarray(self) -> np.ndarray:
+        """The dense (n, n) Hessian, from n products in batched sweeps, symmetrised."""
+        H = self._matmat(np.eye(self.shape[0], dtype=self.dtype))
+        return 0.5 * (H + H.T)
+
+    def __repr__(self):
+        n = self.shape[0]
+        return f"<{n}x{n} HessianOperator (mode {self._mode!r}) with dtype={self.dtype}>"
+
+
+# ---- the Jacobian operator ---------------------------------------------------------------
+class JacobianOperator(LinearOperator):
+    """The Jacobian of a vector function at ``x`` as a ``LinearOperator`` (m, n).
+
+    ``J @ v`` is a JVP and ``J.T @ u`` (``rmatvec``) a VJP; both reuse the
+    evaluation at ``x`` done once when the operator is built: ``F`` is
+    recorded by :func:`dualad.linearize`, a JVP is one tangent sweep over the
+    recording and a VJP the transpose of that sweep (recorded on the first
+    ``rmatvec``, then pulled back).  ``matmat`` and ``rmatmat`` push k
+    directions through one sweep.  ``F``'s output is flattened to a vector.
+
+    Parameters
+    ----------
+    F : callable
+        ``F(x, *args) -> array``, written with NumPy.
+    x : array_like or pytree
+        The point (a pytree is flattened as in :class:`HessianOperator`).
+    args : tuple
+        Extra arguments of ``F`` (not differentiated).
+
+    Attributes
+    ----------
+    value : ndarray, shape (m,)
+        ``F(x)``, flattened.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from dualad.optimize import JacobianOperator
+    >>> J = JacobianOperator(lambda x: np.array([1.0, 2.0]) * x ** 2, np.array([1.0, 3.0]))
+    >>> (J @ np.ones(2)).tolist(), J.rmatvec(np.ones(2)).tolist()
+    ([2.0, 12.0], [2.0, 12.0])
+    >>> J.toarray().tolist()
+    [[2.0, 0.0], [0.0, 12.0]]
+    """
+
+    def __init__(self, F: Callable, x, args: Sequence = ()):
+        ravel = _Ravel(x, "x")
+        args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
+
+        def F_flat(z):
+            return np.reshape(F(ravel.unravel(z), *args), (-1,))
+
+        value, f_jvp = linearize(F_flat, ravel.x0)
+        self._setup(ravel.x0, value, f_jvp, ravel.dtype)
+
+    @classmethod
+    def _from_linearization(cls, x_flat, value, f_jvp, dtype):
+        self = cls.__new__(cls)
+        self._setup(x_flat, value, f_jvp, dtype)
+        return self
+
+    def _setup(self, x_flat, value, f_jvp, dtype):
+        self.x = x_flat
+        self.value = np.asarray(value)
+        if self.value.dtype.kind != "f":
+            self.value = self.value.astype(np.float64)
+        self._f_jvp = f_jvp
+        self._transposed = {}  # k (None for a single vector) -> pullback of the sweep
+        dtype = np.result_type(dtype, self.value.dtype)
+        super().__init__(dtype, (self.value.size, x_flat.size))
+
+    def _pullback(self, k):
+        """The transposed tangent sweep for k directions (None: one vector)."""
+        pb = self._transposed.get(k)
+        if pb is None:
+            n = self.shape[1]
+            if k is None:
+                _, pb = vjp(self._f_jvp, np.zeros(n, self.dtype))
+            else:
+                _, pb = vjp(lambda T: self._f_jvp(T, batched=True), np.zeros((k, n), self.dtype))
+            if len(self._transposed) > 4:
+                self._transposed.clear()
+            self._transposed[k] = pb
+        return pb
+
+    def _matvec(self, v):
+        v = _as_vector(v, self.shape[1], self.dtype, "the vector")
+        return np.asarray(self._f_jvp(v), dtype=self.dtype)
+
+    def _rmatvec(self, u):
+        u = _as_vector(u, self.shape[0], self.dtype, "the vector")
+        return np.asarray(self._pullback(None)(u)[0], dtype=self.dtype)
+
+    def _matmat(self, V):
+        V = np.asarray(V).astype(self.dtype, copy=False)
+        (m, n), k = self.shape, V.shape[1]
+        out = np.empty((m, k), dtype=self.dtype)
+        for a, b in _chunks(k, max(m, n)):
+            out[:, a:b] = np.asarray(self._f_jvp(np.ascontiguousarray(V[:, a:b].T),
+                                                 batched=True)).T
+        return out
+
+    def _rmatmat(self, U):
+        U = np.asarray(U).astype(self.dtype, copy=False)
+        (m, n), k = self.shape, U.shape[1]
+        out = np.empty((n, k), dtype=self.dtype)
+        for a, b in _chunks(k, max(m, n)):
+            pb = self._pullback(b - a)
+            out[:, a:b] = np.asarray(pb(np.ascontiguousarray(U[:, a:b].T))[0]).T
+        return out
+
+    def _adjoint(self):
+        return _TransposedJacobian(self)
+
+    _transpose = _adjoint
+
+    def toarray(self) -> np.ndarray:
+        """The dense (m, n) Jacobian: n JVPs or m VJPs, whichever is fewer, batched."""
+        m, n = self.shape
+        if n <= m:
+            return self._matmat(np.eye(n, dtype=self.dtype))
+        return self._rmatmat(np.eye(m, dtype=self.dtype)).T
+
+    def __repr__(self):
+        m, n = self.shape
+        return f"<{m}x{n} JacobianOperator with dtype={self.dtype}>"
+
+
+class _TransposedJacobian(LinearOperator):
+    def __init__(self, J: JacobianOperator):
+        self._J = J
+        super().__init__(J.dtype, (J.shape[1], J.shape[0]))
+
+    def _matvec(self, u):
+        return self._J._rmatvec(u)
+
+    def _rmatvec(self, v):
+        return self._J._matvec(v)
+
+    def _matmat(self, U):
+        return self._J._rmatmat(U)
+
+    def _rmatmat(self, V):
+        return self._J._matmat(V)
+
+    def _adjoint(self):
+        return self._J
+
+    _transpose = _adjoint
+
