@@ -13,7 +13,8 @@ True
 
 from .api import (HVP_MODES, GradientLinearization, grad, hessian, hvp, jacfwd, jacrev, jvp,
                   linearize, linearize_grad, tree_flatten, tree_unflatten, value_and_grad, vjp)
-from .core import LeakedValueError, Primitive, elementwise, register
+from .core import LeakedValueError
+from .extend import Primitive, elementwise, register
 from .rules import all_primitives
 from .checkpoint import checkpoint
 from .allocator import tune_allocator

@@ -20,6 +20,7 @@ import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
 from .core import COMPLEX_NOT_YET, STATE, Box, LeakedValueError, primal, refuse_subclass, unwrap
+from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
 from .forward import Dual, ForwardTrace
 from .nan_safe import has_nan, switched_on
 from .reverse import Tape, TapeValue
@@ -29,95 +30,6 @@ __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "tree_flatten", "tree_unflatten", "HVP_MODES"]
 
 HVP_MODES = ("fwd-over-rev", "rev-over-fwd", "rev-over-rev", "fwd-over-fwd")
-
-
-# ---- pytrees --------------------------------------------------------------------
-class TreeDef:
-    """The structure of a pytree: ``kind`` is 'leaf', 'none', tuple, list, dict
-    or a namedtuple class."""
-
-    __slots__ = ("kind", "keys", "children", "num_leaves")
-
-    def __init__(self, kind, keys=None, children=()):
-        self.kind = kind
-        self.keys = keys
-        self.children = children
-        self.num_leaves = 1 if kind == "leaf" else sum(c.num_leaves for c in children)
-
-    def __eq__(self, other):
-        return (isinstance(other, TreeDef) and self.kind == other.kind
-                and self.keys == other.keys and self.children == other.children)
-
-    def __repr__(self):
-        if self.kind == "leaf":
-            return "*"
-        if self.kind == "none":
-            return "None"
-        if self.kind is dict:
-            return "{" + ", ".join(f"{k!r}: {c!r}" for k, c in zip(self.keys, self.children)) + "}"
-        inner = ", ".join(map(repr, self.children))
-        if self.kind is list:
-            return f"[{inner}]"
-        name = "" if self.kind is tuple else self.kind.__name__
-        return f"{name}({inner},)"
-
-
-_LEAF = TreeDef("leaf")
-_NONE = TreeDef("none")
-
-
-def tree_flatten(tree) -> tuple[list, TreeDef]:
-    """Leaves of a pytree, in order, and its structure."""
-    if type(tree) is tuple and all(type(x) is np.ndarray for x in tree):
-        # the common case (a tuple of arrays), without the walk
-        return list(tree), _flat_tuple(len(tree))
-    leaves: list = []
-    return leaves, _walk(tree, leaves)
-
-
-_FLAT_TUPLES: dict = {}
-
-
-def _flat_tuple(n: int) -> TreeDef:
-    td = _FLAT_TUPLES.get(n)
-    if td is None:
-        td = _FLAT_TUPLES[n] = TreeDef(tuple, None, (_LEAF,) * n)
-    return td
-
-
-# Module-level recursion on purpose: a nested recursive closure would form a
-# reference cycle holding the leaves (and with them a whole tape) until the
-# cyclic garbage collector ran.
-def _walk(node, leaves):
-    if node is None:
-        return _NONE
-    if type(node) in (tuple, list):
-        return TreeDef(type(node), None, tuple(_walk(c, leaves) for c in node))
-    if isinstance(node, tuple) and hasattr(node, "_fields"):  # namedtuple
-        return TreeDef(type(node), None, tuple(_walk(c, leaves) for c in node))
-    if isinstance(node, dict):
-        keys = tuple(sorted(node, key=repr))
-        return TreeDef(dict, keys, tuple(_walk(node[k], leaves) for k in keys))
-    leaves.append(node)
-    return _LEAF
-
-
-def tree_unflatten(treedef: TreeDef, leaves: Sequence):
-    """Inverse of :func:`tree_flatten`."""
-    return _build(treedef, iter(leaves))
-
-
-def _build(td, it):
-    if td.kind == "leaf":
-        return next(it)
-    if td.kind == "none":
-        return None
-    children = [_build(c, it) for c in td.children]
-    if td.kind is dict:
-        return dict(zip(td.keys, children))
-    if td.kind not in (tuple, list):  # a namedtuple
-        return td.kind(*children)
-    return td.kind(children)
 
 
 # ---- checking and converting inputs ---------------------------------------------

@@ -35,7 +35,8 @@ from typing import Callable
 import numpy as np
 
 from .api import jvp, tree_flatten, tree_unflatten, vjp
-from .core import Box, Primitive, ndim_of, primal, shape_of
+from .core import Box, ndim_of, primal, shape_of
+from .extend import Primitive
 
 __all__ = ["checkpoint"]
 

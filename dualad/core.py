@@ -36,44 +36,105 @@ may themselves be boxes of lower levels) -- never on unwrapped primal
 arrays.  That is what makes any nesting work: a tape whose values are duals
 runs its VJP rules on duals, which is forward-over-reverse for free.
 
+What is not here
+----------------
+Declaring primitives and registering them (``dualad.extend``), the rules
+themselves (``dualad.rules``), and deriving a missing rule by transposition,
+which needs reverse mode: ``dualad.extend`` installs that derivation into
+:class:`Primitive` when it is imported (:func:`install_rule_derivation`), so
+core imports nothing of dualad.
+
 Global state
 ------------
-All of dualad's global state is here: ``_LEVELS`` (a counter), the rule
-tables ``UFUNC_RULES`` / ``FUNCTION_RULES`` and ``REPLACEMENTS`` filled at
-import time, the constant ``RESIDUAL_MIN_SIZE``, and ``STATE``, a per-thread
-switch (``nan_safe``).  Traces are reached only through the boxes that refer
-to them, so threads never see each other's transformations.
+All of dualad's global state is in one section below ("global state"):
+``_LEVELS`` (a counter); the dispatch tables ``UFUNC_RULES``,
+``FUNCTION_RULES``, ``SIGNATURES``, ``METHOD_RULES`` and ``REPLACEMENTS``,
+filled when ``dualad.rules`` is imported; the rule derivation hook, set once
+by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
+``AXIS_PERMUTATIONS`` (bounded, pure functions of their keys) and
+``_LIBRARY_DIRS`` (found on first use); the constants ``RESIDUAL_MIN_SIZE``
+and ``NO_PARAMS``; and ``STATE``, a per-thread switch (``nan_safe``).
+Traces are reached only through the boxes that refer to them, so threads
+never see each other's transformations.
 """
 
 from __future__ import annotations
 
-import dis
 import inspect
 import itertools
 import sys
 import threading
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 __all__ = [
     "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of", "unwrap",
-    "UFUNC_RULES", "FUNCTION_RULES", "register", "LeakedValueError",
-    "unbroadcast", "nondiff", "refuse", "elementwise", "REPLACEMENTS",
+    "UFUNC_RULES", "FUNCTION_RULES", "METHOD_RULES", "LeakedValueError",
+    "unbroadcast", "refuse", "REPLACEMENTS", "install_rule_derivation",
 ]
 
-# NumPy function -> callable implementing it for boxed arguments.
+
+# ---- global state ------------------------------------------------------------------
+# Everything of dualad that outlives one call, listed in the module docstring.
+
+# Dispatch tables, filled by dualad.extend.register when dualad.rules is
+# imported.  NumPy function -> callable implementing it for boxed arguments:
 UFUNC_RULES: dict = {}
 FUNCTION_RULES: dict = {}
-# NumPy function -> what its registered implementation accepts (see _Signature).
+# NumPy function -> what its registered implementation accepts (extend._Signature).
 SIGNATURES: dict = {}
+# ndarray method name ("__getitem__", "astype") -> implementation, for the
+# methods of Box that no NumPy function dispatches back for.
+METHOD_RULES: dict = {}
 # (package prefix, function name) -> dualad replacement, named in the error
 # raised when that function converts a traced value with np.asarray.
 REPLACEMENTS: dict = {}
 
+# derive(prim, "jvp" or "vjp") -> the rule a Primitive was declared without,
+# made from the one it has; set once by dualad.extend.
+_RULE_DERIVATION: Callable | None = None
+
 _LEVELS = itertools.count(1)
 
+# Memo tables of values that depend only on their keys, asked for again and
+# again on hot paths; each is cleared when it holds more than MEMO_LIMIT.
+MEMO_LIMIT = 4096
+SLICE_INDEXES: dict = {}      # rules.shape: (start, stop, step, ndim) of a plain slice -> Index
+AXIS_PERMUTATIONS: dict = {}  # rules.shape: (ndim, function, typed arguments) -> permutation
+_LIBRARY_DIRS: tuple = ()     # where installed libraries live (error hints), found on first use
+
+# Arrays at least this large are replaced by a Residual when unneeded; for
+# smaller ones the bookkeeping would cost more than the memory saved.
+RESIDUAL_MIN_SIZE = 4096
+
 NO_PARAMS: dict = {}  # the shared, never mutated params of operator calls
+
+
+class _State(threading.local):
+    """Per-thread switches.
+
+    ``nan_safe``: while true, the chain-rule product of a tangent or
+    cotangent with an elementwise partial derivative treats ``0 × inf`` and
+    ``0 × nan`` as 0 -- an exactly zero tangent, cotangent or partial
+    derivative contributes nothing, even next to an infinite one (``sqrt``
+    at 0, the untaken side of ``np.where``).  The API turns it on only to redo
+    a derivative pass that came out NaN (see ``dualad.nan_safe``).
+    """
+
+    def __init__(self):
+        self.nan_safe = False
+
+
+STATE = _State()
+
+
+def install_rule_derivation(derive: Callable) -> None:
+    """Let :class:`Primitive` be declared with one rule: ``derive(prim,
+    missing)`` makes the ``missing`` one (``"jvp"`` or ``"vjp"``).  Called once,
+    by ``dualad.extend``, which derives rules by transposition."""
+    global _RULE_DERIVATION
+    _RULE_DERIVATION = derive
 
 
 class LeakedValueError(TypeError):
@@ -148,9 +209,6 @@ def _library_dirs() -> tuple:
     import os
     dirs.add(os.path.dirname(os.path.dirname(np.__file__)))
     return tuple(sorted(d for d in dirs if d))
-
-
-_LIBRARY_DIRS: tuple = ()
 
 
 def _is_library_frame(frame) -> bool:
@@ -247,11 +305,63 @@ def _no_conversion(what: str):
     return method
 
 
+def _no_inplace(name: str, instead: str):
+    def method(self, *args, **kwargs):
+        raise TypeError(
+            f"x.{name}() changes an array in place, which dualad's values do not "
+            f"allow (the derivative of the old entries would be lost). Use {instead} "
+            "and keep the result instead.")
+    method.__name__ = name
+    return method
+
+
+# Python operators on boxes call the same rules as the NumPy ufuncs.  When
+# the other operand is raw or a box of the same transformation, this box's
+# trace is the newest one involved and handles the call directly (the common
+# ``x * 2.0`` and ``x + y``); otherwise the call dispatches by level.
+def _binary_operator(ufunc, reflected: bool = False):
+    def op(self, other):
+        rule = UFUNC_RULES[ufunc]
+        trace = self._trace
+        kind = type(other)
+        if not (kind is float or kind is int or isinstance(other, Box) or (
+                kind is np.ndarray and other.dtype.kind != "c")):
+            other = constant(other, ufunc.__name__)
+        a, b = (other, self) if reflected else (self, other)
+        if type(rule) is Primitive and trace.active and (
+                not isinstance(other, Box) or other._trace is trace):
+            return trace.binary(rule, a, b)
+        return rule(a, b)
+    return op
+
+
+def _unary_operator(ufunc):
+    def op(self):
+        rule = UFUNC_RULES[ufunc]
+        trace = self._trace
+        if type(rule) is Primitive and trace.active:
+            return trace.process(rule, (self,), NO_PARAMS)
+        return rule(self)
+    return op
+
+
+def _numpy_method(fn):
+    """``x.name(...)`` as ``fn(x, ...)``: NumPy's function dispatches back
+    through ``__array_function__`` to its registered rule at call time."""
+    def method(self, *args, **kwargs):
+        return fn(self, *args, **kwargs)
+    method.__name__ = getattr(fn, "__name__", "method")
+    return method
+
 class Box:
     """A primal value wrapped by one transformation (base of Dual and TapeValue).
 
     Boxes behave like read-only NumPy arrays: operators, ``np.*`` functions
-    with rules, attributes such as ``.shape`` and the common methods.
+    with rules, attributes such as ``.shape`` and the common methods.  The
+    whole interface is this class body: a method either calls NumPy's
+    function of the same name (which dispatches back through
+    ``__array_function__``) or, for ``x[key]`` and ``x.astype``, the
+    implementation registered in ``METHOD_RULES``.
     """
 
     __slots__ = ("_value", "_trace")
@@ -354,21 +464,87 @@ class Box:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({primal(self)!r}, level={self._trace.level})"
 
+    # ---- operators ---------------------------------------------------------------
+    __add__, __radd__ = _binary_operator(np.add), _binary_operator(np.add, True)
+    __sub__, __rsub__ = _binary_operator(np.subtract), _binary_operator(np.subtract, True)
+    __mul__, __rmul__ = _binary_operator(np.multiply), _binary_operator(np.multiply, True)
+    __truediv__ = _binary_operator(np.true_divide)
+    __rtruediv__ = _binary_operator(np.true_divide, True)
+    __pow__, __rpow__ = _binary_operator(np.power), _binary_operator(np.power, True)
+    __matmul__ = _binary_operator(np.matmul)
+    __rmatmul__ = _binary_operator(np.matmul, True)
+    __mod__, __rmod__ = _binary_operator(np.remainder), _binary_operator(np.remainder, True)
+    __floordiv__ = _binary_operator(np.floor_divide)
+    __rfloordiv__ = _binary_operator(np.floor_divide, True)
+    __lt__, __le__ = _binary_operator(np.less), _binary_operator(np.less_equal)
+    __gt__, __ge__ = _binary_operator(np.greater), _binary_operator(np.greater_equal)
+    __eq__, __ne__ = _binary_operator(np.equal), _binary_operator(np.not_equal)
+    __neg__, __pos__ = _unary_operator(np.negative), _unary_operator(np.positive)
+    __abs__ = _unary_operator(np.absolute)
 
-def _no_inplace(name: str, instead: str):
-    def method(self, *args, **kwargs):
-        raise TypeError(
-            f"x.{name}() changes an array in place, which dualad's values do not "
-            f"allow (the derivative of the old entries would be lost). Use {instead} "
-            "and keep the result instead.")
-    method.__name__ = name
-    return method
+    # ---- indexing and casting: no NumPy function dispatches back for them --------
+    def __getitem__(self, key):
+        return METHOD_RULES["__getitem__"](self, key)
 
+    def astype(self, *args, **kwargs):
+        return METHOD_RULES["astype"](self, *args, **kwargs)
 
-for _name, _instead in {"sort": "np.sort(x)", "fill": "np.full_like / np.where",
-                        "resize": "np.reshape or np.concatenate", "put": "np.where",
-                        "partition": "np.sort(x)", "setfield": "np.where"}.items():
-    setattr(Box, _name, _no_inplace(_name, _instead))
+    # ---- array methods, each NumPy's function of the same name -------------------
+    @property
+    def T(self):
+        return np.transpose(self)
+
+    @property
+    def mT(self):
+        return np.swapaxes(self, -1, -2)
+
+    @property
+    def real(self):
+        return self  # dualad's values are real
+
+    def conj(self):
+        return self
+
+    conjugate = conj
+
+    def reshape(self, *shape, order="C"):
+        if len(shape) == 1 and not np.isscalar(shape[0]):
+            shape = tuple(shape[0])
+        return np.reshape(self, shape, order=order)
+
+    def transpose(self, *axes):
+        if len(axes) == 1 and (axes[0] is None or not np.isscalar(axes[0])):
+            axes = axes[0]
+        return np.transpose(self, axes if axes else None)
+
+    def clip(self, min=None, max=None, out=None, **kwargs):
+        # either bound may be left out, as for arrays
+        return np.clip(self, min, max, out=out, **kwargs)
+
+    def copy(self, order="C"):
+        return np.copy(self, order=order)
+
+    def flatten(self, order="C"):
+        return np.ravel(self, order=order)
+
+    sum, mean, prod = _numpy_method(np.sum), _numpy_method(np.mean), _numpy_method(np.prod)
+    max, min = _numpy_method(np.max), _numpy_method(np.min)
+    var, std = _numpy_method(np.var), _numpy_method(np.std)
+    cumsum, dot, trace = _numpy_method(np.cumsum), _numpy_method(np.dot), _numpy_method(np.trace)
+    ravel, squeeze = _numpy_method(np.ravel), _numpy_method(np.squeeze)
+    swapaxes, diagonal = _numpy_method(np.swapaxes), _numpy_method(np.diagonal)
+    take, repeat = _numpy_method(np.take), _numpy_method(np.repeat)
+    argmax, argmin = _numpy_method(np.argmax), _numpy_method(np.argmin)
+    argsort, nonzero = _numpy_method(np.argsort), _numpy_method(np.nonzero)
+    all, any, round = _numpy_method(np.all), _numpy_method(np.any), _numpy_method(np.round)
+
+    # ---- in-place changes, refused ----------------------------------------------
+    sort = _no_inplace("sort", "np.sort(x)")
+    partition = _no_inplace("partition", "np.sort(x)")
+    fill = _no_inplace("fill", "np.full_like / np.where")
+    resize = _no_inplace("resize", "np.reshape or np.concatenate")
+    put = _no_inplace("put", "np.where")
+    setfield = _no_inplace("setfield", "np.where")
 
 
 def _missing_rule_message(func) -> str:
@@ -378,32 +554,6 @@ def _missing_rule_message(func) -> str:
     return (f"dualad has no derivative rule for {name}.{inside} Declare one with "
             "dualad.Primitive(...) and register it with dualad.register("
             f"{name}, ...) -- see 'Adding a primitive' in the README.")
-
-
-def register(numpy_function, implementation: Callable) -> None:
-    """Make ``numpy_function`` (a ufunc or any NumPy/SciPy function that
-    dispatches through ``__array_function__``) call ``implementation`` when
-    one of its arguments is a dualad value.
-
-    ``implementation`` lists in its own signature the arguments of
-    ``numpy_function`` that it honours; any other argument of NumPy's
-    signature is refused with a ``TypeError`` naming it (unless it is given
-    at NumPy's default), so nothing is silently ignored.
-
-    >>> import numpy as np, dualad as ad
-    >>> softplus = ad.elementwise("softplus", lambda x: np.logaddexp(0, x),
-    ...                           lambda out, x: 1 / (1 + np.exp(-x)))
-    >>> float(ad.grad(lambda x: softplus(x))(0.0))
-    0.5
-    """
-    if isinstance(numpy_function, np.ufunc):
-        UFUNC_RULES[numpy_function] = implementation
-    else:
-        FUNCTION_RULES[numpy_function] = implementation
-        SIGNATURES.pop(numpy_function, None)
-        spec = _Signature.of(numpy_function, implementation)
-        if spec is not None:
-            SIGNATURES[numpy_function] = spec
 
 
 def public_name(func) -> str:
@@ -430,65 +580,6 @@ def _is_default(value, default) -> bool:
             isinstance(default, (str, bool, int, float, type(None))):
         return type(value == default) in (bool, np.bool_) and bool(value == default)
     return False
-
-
-class _Signature:
-    """What a registered implementation accepts of its NumPy function's signature.
-
-    ``check`` runs only when a call has keywords or more positional arguments
-    than the implementation takes: arguments the implementation does not list
-    are dropped when given at NumPy's default and refused otherwise.
-    """
-
-    __slots__ = ("name", "accepted", "max_positional", "numpy_sig")
-
-    def __init__(self, name, accepted, max_positional, numpy_sig):
-        self.name = name
-        self.accepted = accepted
-        self.max_positional = max_positional
-        self.numpy_sig = numpy_sig
-
-    @classmethod
-    def of(cls, func, impl):
-        try:
-            numpy_sig = inspect.signature(func)
-            impl_sig = inspect.signature(impl)
-        except (TypeError, ValueError):
-            return None
-        kinds = [p.kind for p in impl_sig.parameters.values()]
-        if inspect.Parameter.VAR_KEYWORD in kinds:
-            return None  # a pass-through (nondiff runs NumPy itself on primals)
-        positional = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
-        max_positional = (10 ** 9 if inspect.Parameter.VAR_POSITIONAL in kinds
-                          else sum(k in positional for k in kinds))
-        accepted = frozenset(n for n, p in impl_sig.parameters.items()
-                             if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
-                                           inspect.Parameter.KEYWORD_ONLY))
-        return cls(public_name(func), accepted, max_positional, numpy_sig)
-
-    def check(self, args, kwargs):
-        given = {}
-        if len(args) > self.max_positional:
-            try:
-                bound = self.numpy_sig.bind_partial(*args)
-            except TypeError as exc:
-                raise TypeError(f"{self.name}: {exc}") from None
-            names = list(bound.arguments)[self.max_positional:]
-            given = {n: bound.arguments[n] for n in names}
-            args = args[:self.max_positional]
-        kept = {}
-        for key, value in list(given.items()) + list(kwargs.items()):
-            if key in self.accepted:
-                kept[key] = value
-                continue
-            param = self.numpy_sig.parameters.get(key)
-            if param is None:
-                raise TypeError(f"{self.name}() got an unexpected keyword argument {key!r}")
-            default = param.default
-            if default is inspect.Parameter.empty or not (
-                    _is_default(value, default) or value is np._NoValue):
-                refuse(self.name, key)
-        return args, kept
 
 
 # Keywords every ufunc takes, at their defaults; refused at any other value.
@@ -585,30 +676,14 @@ def refuse_subclass(value, where: str) -> None:
             "plain ndarray semantics. Pass np.asarray(x) and use @ for matrix products.")
 
 
-def nondiff(fn: Callable) -> Callable:
-    """Wrap a function whose output has zero derivative (comparisons,
-    rounding, ``sign``...): it runs on the raw primal values.
-
-    Only for functions whose every float output is piecewise constant in
-    every float input; ``tests/test_zero_derivative.py`` finds each such
-    registration by its ``nondiff_of`` attribute and checks that claim by
-    perturbing the inputs."""
-    def wrapper(*args, **kwargs):
-        return fn(*[primal(a) for a in args],
-                  **{k: primal(v) for k, v in kwargs.items()})
-    wrapper.__name__ = getattr(fn, "__name__", "nondiff")
-    wrapper.__doc__ = fn.__doc__
-    wrapper.nondiff_of = fn
-    return wrapper
-
-
 def refuse(function: str, parameter: str, why: str = "") -> None:
     """Raise the TypeError for an argument dualad does not implement.
 
     ``function`` is the public name (``"numpy.sum"``), ``parameter`` the
     argument's name as NumPy spells it.  Every argument of a registered
     function is either honoured with NumPy's semantics or refused here --
-    never silently ignored."""
+    never silently ignored.  (Part of the extension API, ``dualad.extend``;
+    defined here because dispatch refuses ufunc keywords with it.)"""
     raise TypeError(f"dualad does not support the argument {parameter}= of {function}"
                     f"{' with this value' if not why else ''}{': ' + why if why else ''}. "
                     "Leave it at its default, or compute that part outside the "
@@ -644,6 +719,21 @@ class Primitive:
     multiple_results : bool
         ``impl`` returns a tuple of arrays; tangents and cotangents of the
         output are tuples too (with ``None`` for zeros).
+    accumulate, linear_map, add_into : callable, optional
+        Fast paths of reverse mode and of ``linearize``'s compiled sweep, for
+        linear primitives of one argument (all optional; without them the
+        rules above are used).  ``accumulate(acc, g, out, *args, **params)
+        -> bool`` adds the cotangent of the argument into the raw array
+        ``acc`` in place (False when it cannot).  ``linear_map(vals, params,
+        batch)`` returns the JVP as a function of the tangent alone
+        (``t -> tangent of out``), built once per compiled sweep, or None.
+        ``add_into(params)`` returns ``(acc, t) -> bool`` adding the
+        argument into an existing raw array in place, for a primitive whose
+        output is zeros with its argument placed in it (a scatter).
+    derivs, residuals : tuple, optional
+        Set by :func:`dualad.elementwise`: the partial-derivative formulas
+        the rules were made from, and for each which of ``(out, *args)`` it
+        reads (the tape keeps only those; None keeps everything).
 
     Rules must use NumPy calls (or other primitives) on the values they are
     given, never their raw ``primal()``: those values may be boxes of outer
@@ -659,32 +749,24 @@ class Primitive:
 
     def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
                  elementwise: bool = False, multiple_results: bool = False,
-                 doc: str | None = None):
+                 doc: str | None = None, accumulate: Callable | None = None,
+                 linear_map: Callable | None = None, add_into: Callable | None = None,
+                 derivs: tuple | None = None, residuals: tuple | None = None):
         if jvp is None and vjp is None:
             raise ValueError(f"primitive {name!r} needs a jvp rule, a vjp rule, or both")
         self.name = name
         self.impl = impl
         self.elementwise = elementwise
         self.multiple_results = multiple_results
-        self.jvp_rule = jvp if jvp is not None else _jvp_from_vjp(self)
-        self.vjp_rule = vjp if vjp is not None else _vjp_from_jvp(self)
+        self.jvp_rule = jvp if jvp is not None else _derived_rule(self, "jvp")
+        self.vjp_rule = vjp if vjp is not None else _derived_rule(self, "vjp")
         self._jvp_per_arg = isinstance(self.jvp_rule, (tuple, list))
         self._vjp_per_arg = isinstance(self.vjp_rule, (tuple, list))
-        self.derivs = None
-        # For elementwise primitives: per argument, which of (out, *args) its
-        # derivative formula reads (see _used_inputs); None = keep everything.
-        self.residuals = None
-        # Optional accumulate(acc, g, out, *args, **params): add the cotangent of
-        # a one-argument linear primitive into the raw array ``acc`` in place.
-        self.accumulate = None
-        # Optional linear_map(vals, params, batch) -> (t -> tangent of out), or
-        # None: for a one-argument linear primitive, the JVP as a function of
-        # the tangent alone, built once when linearize compiles its sweep.
-        self.linear_map = None
-        # Optional add_into(params) -> (acc, t -> None): for a primitive whose
-        # output is zeros with its argument placed in it (scatter), add the
-        # argument into an existing raw array in place instead.
-        self.add_into = None
+        self.derivs = derivs
+        self.residuals = residuals
+        self.accumulate = accumulate
+        self.linear_map = linear_map
+        self.add_into = add_into
         self.doc = doc or getattr(impl, "__doc__", None)
 
     def __repr__(self) -> str:
@@ -719,37 +801,11 @@ class Primitive:
         return top.process(self, args, params)
 
 
-def elementwise(name: str, impl: Callable, *derivs: Callable | None,
-                doc: str | None = None) -> Primitive:
-    """Declare an elementwise primitive from its partial derivatives.
-
-    ``derivs[i](out, *args, **params)`` is ∂out/∂args[i], elementwise, written
-    with NumPy calls (``None`` for an argument with no derivative, a float
-    for a constant one such as ``1.0``).  One
-    formula gives both rules -- JVP ``t * d`` and VJP ``g * d`` -- so the two
-    modes cannot drift apart; broadcasting is undone by dualad.
-
-    >>> import numpy as np, dualad as ad
-    >>> softplus = ad.elementwise("softplus", lambda x: np.logaddexp(0, x),
-    ...                           lambda out, x: 1 / (1 + np.exp(-x)))
-    >>> float(ad.grad(softplus)(0.0))
-    0.5
-    """
-    derivs = tuple(float(d) if isinstance(d, (int, float)) else d for d in derivs)
-
-    def rule(d):
-        if d is None:
-            return None
-
-        def times_partial(t, out, *args, **params):
-            from .chain import factor, times  # the chain rule's one product
-            return times(t, factor(d, out, args, params))
-        return times_partial
-    rules = tuple(rule(d) for d in derivs)
-    prim = Primitive(name, impl, rules, rules, elementwise=True, doc=doc)
-    prim.derivs = derivs
-    prim.residuals = tuple(_used_inputs(d) for d in derivs)
-    return prim
+def _derived_rule(prim: Primitive, missing: str):
+    if _RULE_DERIVATION is None:
+        raise RuntimeError(f"primitive {prim.name!r} was declared without a {missing} "
+                           "rule, which only dualad.extend can derive: import dualad")
+    return _RULE_DERIVATION(prim, missing)
 
 
 class Residual:
@@ -769,11 +825,6 @@ class Residual:
         return f"Residual(shape={self.shape}, dtype={self.dtype})"
 
 
-# Arrays at least this large are replaced by a Residual when unneeded; for
-# smaller ones the bookkeeping would cost more than the memory saved.
-RESIDUAL_MIN_SIZE = 4096
-
-
 def prune(value, keep: bool):
     """``value``, or a Residual standing for it when it is large and unneeded."""
     if keep:
@@ -784,52 +835,6 @@ def prune(value, keep: bool):
     return value
 
 
-_ALL = None  # "every input of the formula may be used"
-
-
-def _used_inputs(d):
-    """Which of ``(out, *args)`` a derivative formula reads: a frozenset of
-    positions (0 = out, 1.. = args), or ``_ALL`` when that cannot be told.
-
-    Reverse mode keeps on its tape only the values that the VJP will read,
-    so that a large intermediate nobody needs again is freed at once, as in
-    plain NumPy.  The formula's own bytecode says which of its parameters it
-    loads; anything unusual (``*args``, nested scopes reading them) keeps all.
-    """
-    if d is None or type(d) is float:
-        return frozenset()
-    code = getattr(d, "__code__", None)
-    if code is None or code.co_flags & (inspect.CO_VARARGS | inspect.CO_VARKEYWORDS):
-        return _ALL
-    names = code.co_varnames[:code.co_argcount]
-    if set(names) & set(code.co_cellvars):
-        return _ALL  # a parameter captured by an inner function
-    used = set()
-    for instr in dis.get_instructions(code):
-        if instr.opname.startswith("LOAD_FAST") or instr.opname.startswith("LOAD_DEREF"):
-            values = instr.argval if isinstance(instr.argval, tuple) else (instr.argval,)
-            used.update(v for v in values if v in names)
-        elif instr.opname in ("LOAD_CLOSURE", "DELETE_FAST", "STORE_FAST") and instr.argval in names:
-            return _ALL
-    return frozenset(names.index(v) for v in used)
-
-
-class _State(threading.local):
-    """Per-thread switches; the only mutable global state of dualad.
-
-    ``nan_safe``: while true, the chain-rule product of a tangent or
-    cotangent with an elementwise partial derivative treats ``0 × inf`` and
-    ``0 × nan`` as 0 -- an exactly zero tangent, cotangent or partial
-    derivative contributes nothing, even next to an infinite one (``sqrt``
-    at 0, the untaken side of ``np.where``).  The API turns it on only to redo
-    a derivative pass that came out NaN (see ``dualad.nan_safe``).
-    """
-
-    def __init__(self):
-        self.nan_safe = False
-
-
-STATE = _State()
 
 
 def pad_batched(t, arg_nd: int, out_nd: int):
@@ -878,65 +883,6 @@ def unbroadcast(g, shape: tuple):
     return np.reshape(g, shape)
 
 
-def _jvp_from_vjp(prim: Primitive):
-    """Forward rule derived from a reverse rule by transposition.
-
-    The VJP rule u -> J_i^T u is linear and written with NumPy calls, so
-    reverse mode applied to it, with cotangent t_i, gives J_i t_i.
-    """
-    def jvp(tangents, out, *args, **params):
-        from .api import vjp as _vjp  # the API layer is loaded by then
-        result = None
-        for i, t in enumerate(tangents):
-            if t is None:
-                continue
-            def vjp_i(u, i=i):
-                cts = _call_vjp(prim, u, out, args, params)
-                c = cts[i]
-                if c is None:
-                    return np.zeros(shape_of(args[i]))
-                if prim.elementwise and shape_of(c) != shape_of(args[i]):
-                    c = unbroadcast(c, shape_of(args[i]))
-                return c
-            u0 = np.zeros(shape_of(out))
-            _, pullback = _vjp(vjp_i, u0)
-            if ndim_of(t) > ndim_of(args[i]):  # vector mode: one pullback per direction
-                contribution = np.stack([pullback(t[j])[0] for j in range(shape_of(t)[0])])
-            else:
-                (contribution,) = pullback(t)
-            result = contribution if result is None else result + contribution
-        return result
-    return jvp
-
-
-def _vjp_from_jvp(prim: Primitive):
-    """Reverse rule derived from a forward rule by transposition."""
-    def vjp(g, out, *args, **params):
-        from .api import vjp as _vjp
-        cts = []
-        for i, a in enumerate(args):
-            if not isinstance(a, (np.ndarray, np.generic, float, Box)):
-                cts.append(None)
-                continue
-            def jvp_i(t, i=i):
-                ts = [None] * len(args)
-                ts[i] = t
-                r = _call_jvp(prim, ts, out, args, params)
-                return r if r is not None else np.zeros(shape_of(out))
-            _, pullback = _vjp(jvp_i, np.zeros(shape_of(a)))
-            (c,) = pullback(g)
-            cts.append(c)
-        return tuple(cts)
-    return vjp
-
-
-def _call_vjp(prim, g, out, args, params):
-    if prim._vjp_per_arg:
-        return [rule(g, out, *args, **params) if rule is not None else None
-                for rule in prim.vjp_rule]
-    return list(prim.vjp_rule(g, out, *args, **params))
-
-
 def _call_jvp(prim, tangents, out, args, params):
     if prim._jvp_per_arg:
         result = None
@@ -949,52 +895,3 @@ def _call_jvp(prim, tangents, out, args, params):
     return prim.jvp_rule(tangents, out, *args, **params)
 
 
-
-
-def _install_operators():
-    """Python operators on boxes call the same rules as the NumPy ufuncs.
-
-    When the other operand is raw or a box of the same transformation, this
-    box's trace is the newest one involved and handles the call directly (the
-    common ``x * 2.0`` and ``x + y``); otherwise the call dispatches by level.
-    """
-    binary = {"add": np.add, "sub": np.subtract, "mul": np.multiply,
-              "truediv": np.true_divide, "pow": np.power, "matmul": np.matmul,
-              "mod": np.remainder, "floordiv": np.floor_divide}
-
-    def make(ufunc, reflected):
-        def op(self, other):
-            rule = UFUNC_RULES[ufunc]
-            trace = self._trace
-            kind = type(other)
-            if not (kind is float or kind is int or isinstance(other, Box) or (
-                    kind is np.ndarray and other.dtype.kind != "c")):
-                other = constant(other, ufunc.__name__)
-            a, b = (other, self) if reflected else (self, other)
-            if type(rule) is Primitive and trace.active and (
-                    not isinstance(other, Box) or other._trace is trace):
-                return trace.binary(rule, a, b)
-            return rule(a, b)
-        return op
-
-    def make_unary(ufunc):
-        def op(self):
-            rule = UFUNC_RULES[ufunc]
-            trace = self._trace
-            if type(rule) is Primitive and trace.active:
-                return trace.process(rule, (self,), NO_PARAMS)
-            return rule(self)
-        return op
-
-    for name, ufunc in binary.items():
-        setattr(Box, f"__{name}__", make(ufunc, False))
-        setattr(Box, f"__r{name}__", make(ufunc, True))
-    compare = {"lt": np.less, "le": np.less_equal, "gt": np.greater,
-               "ge": np.greater_equal, "eq": np.equal, "ne": np.not_equal}
-    for name, ufunc in compare.items():
-        setattr(Box, f"__{name}__", make(ufunc, False))
-    for name, ufunc in {"neg": np.negative, "pos": np.positive, "abs": np.absolute}.items():
-        setattr(Box, f"__{name}__", make_unary(ufunc))
-
-
-_install_operators()

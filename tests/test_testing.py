@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 import dualad as ad
-from dualad.core import nondiff
+from dualad.extend import nondiff
 from dualad.testing import check_grads, check_jvp, check_vjp, numerical_jvp
 
 X = np.array([0.3, -1.2, 2.0, 0.7])

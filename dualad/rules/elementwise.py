@@ -28,7 +28,9 @@ import math
 
 import numpy as np
 
-from ..core import Box, Primitive, elementwise, nondiff, primal, refuse, register
+from ..core import Box, primal
+from ..extend import (Primitive, elementwise, nondiff, refuse, register,
+                      register_replacement)
 
 LN2 = math.log(2.0)
 LN10 = math.log(10.0)
@@ -61,6 +63,7 @@ add = _ufunc(np.add, 1.0, 1.0)
 subtract = _ufunc(np.subtract, 1.0, -1.0)
 negative = _ufunc(np.negative, -1.0)
 positive = _ufunc(np.positive, 1.0)
+register(np.conjugate, positive)  # dualad's values are real
 
 multiply = _ufunc(np.multiply, lambda out, x, y: y, lambda out, x, y: x)
 divide = _ufunc(np.true_divide, lambda out, x, y: 1 / y, lambda out, x, y: -out / y)
@@ -333,6 +336,9 @@ def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, 
 
 
 register(np.full_like, _full_like)
+# np.full(shape, fill_value) converts fill_value with np.array before any
+# dispatch can happen; the TypeError names the way out.
+register_replacement("numpy.full", "fill_value * np.ones(shape) (or np.full_like)")
 
 
 # ---- unique: values gathered from their first occurrence -------------------------------

@@ -28,8 +28,8 @@ import string
 
 import numpy as np
 
-from ..core import (Box, Primitive, ndim_of, primal, refuse, register, shape_of,
-                    unbroadcast)
+from ..core import Box, ndim_of, primal, shape_of, unbroadcast
+from ..extend import Primitive, refuse, register
 from .reductions import _keepdims_shape, normalize_axes, sum_p
 from .shape import (Index, astype, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
                     transpose)

@@ -25,7 +25,8 @@ import operator
 
 import numpy as np
 
-from ..core import Box, Primitive, broadcast_number, primal, refuse, register, shape_of
+from ..core import Box, broadcast_number, primal, shape_of
+from ..extend import Primitive, refuse, register
 
 __all__ = ["normalize_axes", "sum_p", "max_p", "min_p", "prod_p", "cumsum_p"]
 
@@ -161,14 +162,6 @@ def _sum_impl(x, axis, keepdims, where=None, initial=None):
     return np.sum(x, axis=axis, keepdims=keepdims, **_numpy_options(where, initial))
 
 
-sum_p = Primitive(
-    "sum", _sum_impl,
-    jvp=(lambda t, out, x, axis, keepdims, where=None, initial=None:
-         sum_p(t, axis=axis, keepdims=keepdims, where=where),),
-    vjp=(lambda g, out, x, axis, keepdims, where=None, initial=None:
-         _masked(_expand(g, x, axis, keepdims), where),))
-
-
 def _sum_linear_map(vals, params, batch):
     axis, keepdims = params["axis"], params["keepdims"]
     where = params.get("where")
@@ -179,7 +172,13 @@ def _sum_linear_map(vals, params, batch):
                       else add_reduce(t, axis=axis, keepdims=keepdims))
 
 
-sum_p.linear_map = _sum_linear_map
+sum_p = Primitive(
+    "sum", _sum_impl,
+    jvp=(lambda t, out, x, axis, keepdims, where=None, initial=None:
+         sum_p(t, axis=axis, keepdims=keepdims, where=where),),
+    vjp=(lambda g, out, x, axis, keepdims, where=None, initial=None:
+         _masked(_expand(g, x, axis, keepdims), where),),
+    linear_map=_sum_linear_map)
 
 
 def _sum_like(name, numpy_function, prim, ufunc):

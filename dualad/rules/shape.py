@@ -27,8 +27,9 @@ import typing
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import (COMPLEX_NOT_YET, Box, Primitive, ndim_of, primal, refuse, register,
-                    shape_of, unbroadcast)
+from ..core import (AXIS_PERMUTATIONS, COMPLEX_NOT_YET, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of,
+                    primal, shape_of, unbroadcast)
+from ..extend import Primitive, refuse, register
 
 __all__ = ["reshape_p", "transpose_p", "broadcast_to_p", "getitem_p",
            "scatter_add_p", "concatenate_p", "pad_p", "cast_p", "getitem"]
@@ -46,24 +47,22 @@ def _stand_in(shape) -> np.ndarray:
     return np.broadcast_to(np.empty((), dtype=bool), shape)
 
 
-_PERMUTATIONS: dict = {}  # (ndim, function, typed arguments) -> permutation
-
-
 def _permutation(ndim: int, rearrange, *args) -> tuple:
     """The axis permutation that ``rearrange(x, *args)`` (np.transpose,
     np.moveaxis ...) applies to an ``ndim``-dimensional ``x``, asked of NumPy
     on a stand-in whose strides number its axes 1, 2, ... -- so the axes are
     read, and refused, exactly as NumPy reads them.  Remembered per
-    arguments and their types (NumPy refuses ``True`` for ``1``)."""
+    arguments and their types (NumPy refuses ``True`` for ``1``), in
+    ``core.AXIS_PERMUTATIONS``."""
     try:
         key = (ndim, rearrange, _typed_key(args))
     except TypeError:  # arrays of axes: ask without remembering
         return _probe_permutation(ndim, rearrange, args)
-    perm = _PERMUTATIONS.get(key)
+    perm = AXIS_PERMUTATIONS.get(key)
     if perm is None:
-        if len(_PERMUTATIONS) > 4096:
-            _PERMUTATIONS.clear()
-        perm = _PERMUTATIONS[key] = _probe_permutation(ndim, rearrange, args)
+        if len(AXIS_PERMUTATIONS) > MEMO_LIMIT:
+            AXIS_PERMUTATIONS.clear()
+        perm = AXIS_PERMUTATIONS[key] = _probe_permutation(ndim, rearrange, args)
     return perm
 
 
@@ -143,7 +142,10 @@ def _keep_order_axes(x) -> tuple:
 reshape_p = Primitive(
     "reshape", lambda x, shape: np.reshape(x, shape),
     jvp=(lambda t, out, x, shape: reshape_p(t, shape=shape_of(t)[:_bd(t, x)] + shape),),
-    vjp=(lambda g, out, x, shape: reshape_p(g, shape=shape_of(x)),))
+    vjp=(lambda g, out, x, shape: reshape_p(g, shape=shape_of(x)),),
+    linear_map=lambda vals, params, batch: (
+        (lambda t: np.reshape(t, shape_of(t)[:1] + params["shape"])) if batch
+        else (lambda t: np.reshape(t, params["shape"]))))
 
 
 def _resolve_shape(shape, old_shape: tuple) -> tuple:
@@ -251,7 +253,9 @@ def _batched_perm(perm, bd):
 transpose_p = Primitive(
     "transpose", lambda x, axes: np.transpose(x, axes),
     jvp=(lambda t, out, x, axes: transpose_p(t, axes=_batched_perm(axes, _bd(t, x))),),
-    vjp=(lambda g, out, x, axes: transpose_p(g, axes=tuple(np.argsort(axes))),))
+    vjp=(lambda g, out, x, axes: transpose_p(g, axes=tuple(np.argsort(axes))),),
+    linear_map=lambda vals, params, batch: (
+        lambda t: np.transpose(t, _batched_perm(params["axes"], 1) if batch else params["axes"])))
 
 
 def _permute(a, perm: tuple):
@@ -300,7 +304,9 @@ def _broadcast_tangent(t, x, shape):
 broadcast_to_p = Primitive(
     "broadcast_to", lambda x, shape: np.broadcast_to(x, shape),
     jvp=(lambda t, out, x, shape: _broadcast_tangent(t, x, shape),),
-    vjp=(lambda g, out, x, shape: unbroadcast(g, shape_of(x)),))
+    vjp=(lambda g, out, x, shape: unbroadcast(g, shape_of(x)),),
+    linear_map=lambda vals, params, batch: (
+        None if batch else (lambda t: np.broadcast_to(t, params["shape"]))))
 
 
 def _check_subok(function: str, subok, *arrays) -> None:
@@ -420,18 +426,6 @@ def _scatter_impl(g, index, shape):
     return out
 
 
-getitem_p = Primitive(
-    "getitem", lambda x, index: x[index.key],
-    jvp=(_getitem_jvp,),
-    vjp=(lambda g, out, x, index: scatter_add_p(g, index=index, shape=shape_of(x)),))
-
-scatter_add_p = Primitive(
-    "scatter_add", _scatter_impl,
-    jvp=(_scatter_jvp,),
-    vjp=(lambda g, out, t, index, shape: getitem_p(g, index=index),),
-    doc="The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.")
-
-
 def _getitem_accumulate(acc, g, out, x, index) -> bool:
     """Add getitem's cotangent into an accumulated array (raw, or a box of
     raw arrays), in place; False if that is not possible."""
@@ -444,9 +438,6 @@ def _getitem_accumulate(acc, g, out, x, index) -> bool:
     else:
         np.add.at(acc, index.key, g)
     return True
-
-
-getitem_p.accumulate = _getitem_accumulate
 
 
 def _getitem_linear_map(vals, params, batch):
@@ -466,20 +457,20 @@ def _scatter_linear_map(vals, params, batch):
                       else scatter_add_p(t, index=index, shape=shape))
 
 
-getitem_p.linear_map = _getitem_linear_map
-scatter_add_p.add_into = lambda params: (
-    lambda acc, t: _getitem_accumulate(acc, t, None, None, params["index"]))
-reshape_p.linear_map = lambda vals, params, batch: (
-    (lambda t: np.reshape(t, shape_of(t)[:1] + params["shape"])) if batch
-    else (lambda t: np.reshape(t, params["shape"])))
-transpose_p.linear_map = lambda vals, params, batch: (
-    lambda t: np.transpose(t, _batched_perm(params["axes"], 1) if batch else params["axes"]))
-broadcast_to_p.linear_map = lambda vals, params, batch: (
-    None if batch else (lambda t: np.broadcast_to(t, params["shape"])))
-scatter_add_p.linear_map = _scatter_linear_map
+getitem_p = Primitive(
+    "getitem", lambda x, index: x[index.key],
+    jvp=(_getitem_jvp,),
+    vjp=(lambda g, out, x, index: scatter_add_p(g, index=index, shape=shape_of(x)),),
+    accumulate=_getitem_accumulate, linear_map=_getitem_linear_map)
 
-
-_SIMPLE_INDEX: dict = {}  # (start, stop, step, ndim) of a plain slice -> its Index
+scatter_add_p = Primitive(
+    "scatter_add", _scatter_impl,
+    jvp=(_scatter_jvp,),
+    vjp=(lambda g, out, t, index, shape: getitem_p(g, index=index),),
+    linear_map=_scatter_linear_map,
+    add_into=lambda params: (
+        lambda acc, t: _getitem_accumulate(acc, t, None, None, params["index"])),
+    doc="The adjoint of getitem: zeros of ``shape`` with ``g`` added at ``index``.")
 
 
 def getitem(x, key):
@@ -487,18 +478,18 @@ def getitem(x, key):
     if type(key) is slice and all(type(k) is int or k is None
                                   for k in (key.start, key.stop, key.step)):
         # x[1:], x[:-1] ...: one Index per slice, made once (Indexes are never
-        # changed after they are made)
+        # changed after they are made), in core.SLICE_INDEXES
         cache_key = (key.start, key.stop, key.step, ndim)
-        index = _SIMPLE_INDEX.get(cache_key)
+        index = SLICE_INDEXES.get(cache_key)
         if index is None:
-            if len(_SIMPLE_INDEX) > 4096:
-                _SIMPLE_INDEX.clear()
-            index = _SIMPLE_INDEX[cache_key] = Index(key, ndim)
+            if len(SLICE_INDEXES) > MEMO_LIMIT:
+                SLICE_INDEXES.clear()
+            index = SLICE_INDEXES[cache_key] = Index(key, ndim)
         return getitem_p(x, index=index)
     return getitem_p(x, index=Index(key, ndim))
 
 
-Box.__getitem__ = getitem
+register(np.ndarray.__getitem__, getitem)  # x[key] on a dualad value
 
 
 def _along(axis: int, key) -> tuple:
@@ -1059,6 +1050,7 @@ def real(val):
     return val
 
 
+register(np.ndarray.astype, astype)  # x.astype(...) on a dualad value
 register(np.astype, _np_astype)
 register(np.copy, _np_copy)
 register(np.real, real)

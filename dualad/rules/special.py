@@ -16,7 +16,8 @@ import math
 import numpy as np
 import scipy.special as sp
 
-from ..core import elementwise, primal, register
+from ..core import primal
+from ..extend import elementwise, register
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)

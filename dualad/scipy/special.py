@@ -20,7 +20,8 @@ import numpy as np
 from scipy.special import (digamma, erf, erfc, expit, gammaln, log_ndtr,  # noqa: F401
                            logit, ndtr, xlog1py, xlogy)
 
-from ..core import REPLACEMENTS, primal
+from ..core import primal
+from ..extend import register_replacement
 
 __all__ = ["logsumexp", "softmax", "log_softmax", "expit", "logit", "erf", "erfc",
            "gammaln", "digamma", "xlogy", "xlog1py", "ndtr", "log_ndtr"]
@@ -68,4 +69,4 @@ def log_softmax(x, axis=None):
 
 
 for _name in ("logsumexp", "softmax", "log_softmax"):
-    REPLACEMENTS[("scipy.special", _name)] = f"dualad.scipy.special.{_name}"
+    register_replacement(f"scipy.special.{_name}", f"dualad.scipy.special.{_name}")
