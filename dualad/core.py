@@ -40,8 +40,9 @@ Global state
 ------------
 All of dualad's global state is here: ``_LEVELS`` (a counter), the rule
 tables ``UFUNC_RULES`` / ``FUNCTION_RULES`` and ``REPLACEMENTS`` filled at
-import time, the constant ``RESIDUAL_MIN_SIZE``, and ``STATE``, a per-thread
-switch (``nan_safe``).  Traces are reached only through the boxes that refer
+import time, the constant ``RESIDUAL_MIN_SIZE``, and ``STATE``, per-thread
+switches (``nan_safe``, and the ``observer`` that :mod:`dualad.observe`
+installs).  Traces are reached only through the boxes that refer
 to them, so threads never see each other's transformations.
 """
 
@@ -86,14 +87,21 @@ class Trace:
     ``level`` orders nested transformations; ``active`` turns false when the
     transformation returns, so a boxed value that escaped it is caught the
     next time it is used instead of giving a silently wrong derivative.
+    ``observer`` is the :class:`dualad.observe.Observer` installed in this
+    thread when the trace was opened (None when nobody observes), told of
+    the trace's work; traces can be weakly referenced, so that an observer
+    can tell when one is freed.
     """
 
-    __slots__ = ("level", "active", "origin")
+    __slots__ = ("level", "active", "origin", "observer", "__weakref__")
 
     def __init__(self, origin: str):
         self.level = next(_LEVELS)
         self.active = True
         self.origin = origin
+        self.observer = STATE.observer
+        if self.observer is not None:
+            self.observer.opened(self)
 
     def process(self, prim: "Primitive", args: tuple, params: dict):
         raise NotImplementedError
@@ -708,7 +716,10 @@ class Primitive:
                 args = tuple(a if isinstance(a, Box) else constant(a, self.name)
                              for a in args)
         if top is None:
-            return self.impl(*args, **params)
+            out = self.impl(*args, **params)
+            if STATE.observer is not None:
+                STATE.observer.evaluated(self, args, params, out)
+            return out
         if not top.active:
             raise LeakedValueError(
                 f"{self.name} was called on a value boxed by a {top.origin} "
@@ -868,10 +879,14 @@ class _State(threading.local):
     derivative contributes nothing, even next to an infinite one (``sqrt``
     at 0, the untaken side of ``np.where``).  The API turns it on only to recompute a
     derivative that came out NaN (see ``api._nan_safe_retry``).
+
+    ``observer``: the :class:`dualad.observe.Observer` installed in this
+    thread by :func:`dualad.observe.observing`, or None.
     """
 
     def __init__(self):
         self.nan_safe = False
+        self.observer = None
 
 
 STATE = _State()

@@ -46,7 +46,8 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim, args, params):
-        if len(args) == 1 and prim.derivs is not None:
+        # An observed trace takes the general path, the one with hook points.
+        if len(args) == 1 and prim.derivs is not None and self.observer is None:
             # Fast path for unary elementwise primitives (most of a typical
             # program): out = f(x), tangent = t * f'(x).
             a = args[0]
@@ -59,11 +60,18 @@ class ForwardTrace(Trace):
             if type(d) is float or STATE.nan_safe:
                 return Dual(out, scale(a.tangent, d, out, (x,), params), self)
             return Dual(out, a.tangent * d(out, x), self)
-        if len(args) == 2 and prim.derivs is not None and not self.batch:
+        if len(args) == 2 and prim.derivs is not None and not self.batch and self.observer is None:
             return self._binary(prim, args[0], args[1], params)
         primals, tangents, lower = unwrap(self, args, "tangent")
+        observer = self.observer
+        if observer is not None:
+            observer.jvp_started(self, prim, primals, tangents, params)
         out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
+        if observer is not None and not lower:
+            observer.evaluated(prim, tuple(primals), params, out)
         t_out = prim.apply_jvp(tangents, out, primals, params, self.batch)
+        if observer is not None:
+            observer.jvp_finished(self, prim, primals, tangents, params, out)
         if prim.multiple_results:
             if t_out is None:
                 return out
@@ -75,7 +83,7 @@ class ForwardTrace(Trace):
 
 
     def binary(self, prim, a, b, params=NO_PARAMS):
-        if prim.derivs is None or self.batch:
+        if prim.derivs is None or self.batch or self.observer is not None:
             return self.process(prim, (a, b), params)
         return self._binary(prim, a, b, params)
 

@@ -45,6 +45,8 @@ Design notes
   compilation can be reused by a later tape of the same structure (``plans``).
 * Only values that depend on the inputs are boxed: a constant never reaches
   the tape.
+* An observer (:mod:`dualad.observe`) is told of each entry appended, and
+  of each backward pass and forward sweep, by one check per hook point.
 * Rejected alternative: storing ``.grad`` on nodes (micrograd, early
   PyTorch).  It needs manual zeroing and makes higher order impossible.
 """
@@ -85,6 +87,8 @@ class Tape(Trace):
     def new_input(self, value) -> "TapeValue":
         pos = len(self.entries)
         self.entries.append((None, (), None, (), value))
+        if self.observer is not None:
+            self.observer.appended(self, self.entries[-1])
         return TapeValue(value, self, pos)
 
     def process(self, prim, args, params):
@@ -101,6 +105,8 @@ class Tape(Trace):
                                 prune(out, 0 in uses)))
             else:
                 entries.append((prim, (v,), params, (a._pos,), out))
+            if self.observer is not None:
+                self._report(prim, (v,), params, out)
             return TapeValue(out, self, len(entries) - 1)
         if len(args) == 2 and not prim.multiple_results:
             return self.binary(prim, args[0], args[1], params)
@@ -110,6 +116,8 @@ class Tape(Trace):
             return self._record_pruned(prim, vals, params, parents, out)
         pos = len(self.entries)
         self.entries.append((prim, tuple(vals), params, tuple(parents), out))
+        if self.observer is not None:
+            self._report(prim, vals, params, out)
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)
@@ -134,6 +142,8 @@ class Tape(Trace):
             return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
         entries = self.entries
         entries.append((prim, (va, vb), params, (pa, pb), out))
+        if self.observer is not None:
+            self._report(prim, (va, vb), params, out)
         return TapeValue(out, self, len(entries) - 1)
 
     def _record_pruned(self, prim, vals, params, parents, out):
@@ -146,12 +156,21 @@ class Tape(Trace):
                     needed = None
                     break
                 needed |= uses
-        stored = out
+        stored, kept = out, vals
         if needed is not None:
             stored = prune(out, 0 in needed)
-            vals = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
-        self.entries.append((prim, tuple(vals), params, tuple(parents), stored))
+            kept = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
+        self.entries.append((prim, tuple(kept), params, tuple(parents), stored))
+        if self.observer is not None:
+            self._report(prim, vals, params, out)
         return TapeValue(out, self, len(self.entries) - 1)
+
+    def _report(self, prim, vals, params, out):
+        """Tell the observer of the entry just appended, and of the raw
+        evaluation that computed it (unless an outer transformation did)."""
+        if not any(isinstance(v, Box) for v in vals):
+            self.observer.evaluated(prim, tuple(vals), params, out)
+        self.observer.appended(self, self.entries[-1])
 
     # ---- reverse sweep --------------------------------------------------
     def backward(self, seeds, wanted, record: bool = False):
@@ -171,6 +190,9 @@ class Tape(Trace):
         indexing primitive adds its cotangent straight into the slice
         (``prim.accumulate``) instead of scattering into a new zero array.
         """
+        observer = STATE.observer
+        if observer is not None:
+            observer.backward_started(self, seeds, wanted, record)
         entries = self.entries
         cts: list = [None] * len(entries)
         owned: set = set()
@@ -290,6 +312,8 @@ class Tape(Trace):
                 if p is not None and c is not None:
                     add(p, c)
             c = None
+        if observer is not None:
+            observer.backward_finished(self, seeds, wanted, record)
         return [cts[p] for p in wanted]
 
     def _boxed(self, i, prim, vals, parents, out):
@@ -315,8 +339,19 @@ class Tape(Trace):
         elementwise rules bound in.  Later sweeps just run the closures --
         the per-product cost that ``linearize`` and ``HessianOperator`` pay.
         """
+        observer = STATE.observer
+        if observer is not None:
+            observer.sweep_started(self, seeds, wanted, batch)
         if STATE.nan_safe:
-            return self._sweep_generic(seeds, wanted, batch)
+            tangents = self._sweep_generic(seeds, wanted, batch)
+        else:
+            tangents = self._sweep_compiled(seeds, wanted, batch, key)
+        if observer is not None:
+            observer.sweep_finished(self, seeds, wanted, batch)
+        return tangents
+
+    def _sweep_compiled(self, seeds, wanted, batch: bool, key):
+        """The sweep by the program compiled for ``key``."""
         if key is None:
             key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
         if self._cache is None:
