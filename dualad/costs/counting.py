@@ -350,8 +350,9 @@ def count(fn: Callable, *args, primitives: Iterable[Primitive] | None = None):
     """Run ``fn(*args)`` once, counting its work: returns ``(result, Work)``.
 
     Only the work of this thread is counted, so calls in other threads
-    (counted or not) do not disturb it.  ``primitives``, if given, restricts
-    the evaluations counted to those of these primitives.
+    (counted or not) do not disturb it; a transformation opened before the
+    call and still running during it is not counted.  ``primitives``, if
+    given, restricts the evaluations counted to those of these primitives.
 
     >>> import numpy as np, dualad as ad
     >>> _, w = count(ad.grad(lambda x: np.sum(x * x)), np.ones(3))
