@@ -53,7 +53,9 @@ filled when ``dualad.rules`` is imported; the rule derivation hook, set once
 by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
 ``AXIS_PERMUTATIONS`` (bounded, pure functions of their keys) and
 ``_LIBRARY_DIRS`` (found on first use); the constants ``RESIDUAL_MIN_SIZE``
-and ``NO_PARAMS``; and ``STATE``, a per-thread switch (``nan_safe``).
+and ``NO_PARAMS``; ``PROCESS_MEMORY`` (the tracemalloc session that cost counts share); and
+``STATE``, per-thread switches (``nan_safe``, and the ``observer``
+that :mod:`dualad.observe` installs).
 Traces are reached only through the boxes that refer to them, so threads
 never see each other's transformations.
 """
@@ -77,6 +79,11 @@ __all__ = [
 
 # ---- global state ------------------------------------------------------------------
 # Everything of dualad that outlives one call, listed in the module docstring.
+
+# tracemalloc and the collector's frozen generations act on the whole
+# process: dualad.costs' counts running at once (in several threads) share
+# one tracing session, started by the first and stopped by the last.
+PROCESS_MEMORY = {"lock": threading.Lock(), "running": 0, "started": False}
 
 # Dispatch tables, filled by dualad.extend.register when dualad.rules is
 # imported.  NumPy function -> callable implementing it for boxed arguments:
@@ -124,6 +131,7 @@ class _State(threading.local):
 
     def __init__(self):
         self.nan_safe = False
+        self.observer = None  # the dualad.observe.Observer of this thread, or None
 
 
 STATE = _State()
@@ -147,14 +155,21 @@ class Trace:
     ``level`` orders nested transformations; ``active`` turns false when the
     transformation returns, so a boxed value that escaped it is caught the
     next time it is used instead of giving a silently wrong derivative.
+    ``observer`` is the :class:`dualad.observe.Observer` installed in this
+    thread when the trace was opened (None when nobody observes), told of
+    the trace's work; traces can be weakly referenced, so that an observer
+    can tell when one is freed.
     """
 
-    __slots__ = ("level", "active", "origin")
+    __slots__ = ("level", "active", "origin", "observer", "__weakref__")
 
     def __init__(self, origin: str):
         self.level = next(_LEVELS)
         self.active = True
         self.origin = origin
+        self.observer = STATE.observer
+        if self.observer is not None:
+            self.observer.opened(self)
 
     def process(self, prim: "Primitive", args: tuple, params: dict):
         raise NotImplementedError
@@ -790,7 +805,10 @@ class Primitive:
                 args = tuple(a if isinstance(a, Box) else constant(a, self.name)
                              for a in args)
         if top is None:
-            return self.impl(*args, **params)
+            out = self.impl(*args, **params)
+            if STATE.observer is not None:
+                STATE.observer.evaluated(self, args, params, out)
+            return out
         if not top.active:
             raise LeakedValueError(
                 f"{self.name} was called on a value boxed by a {top.origin} "

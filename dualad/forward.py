@@ -47,7 +47,8 @@ class ForwardTrace(Trace):
         self.batch = batch
 
     def process(self, prim, args, params):
-        if len(args) == 1 and prim.derivs is not None:
+        observer = self.observer  # an observed trace takes the general path: its hook points
+        if len(args) == 1 and prim.derivs is not None and observer is None:
             # One elementwise argument (most of a typical program): straight
             # to the chain rule's fast path.
             a = args[0]
@@ -58,11 +59,17 @@ class ForwardTrace(Trace):
             else:
                 t = push1(prim.derivs[0], a.tangent, out, x, params)
             return out if t is None else Dual(out, t, self)
-        if len(args) == 2 and prim.derivs is not None:
+        if len(args) == 2 and prim.derivs is not None and observer is None:
             return self._binary(prim, args[0], args[1], params)
         primals, tangents, lower = unwrap(self, args, "tangent")
+        if observer is not None:
+            observer.jvp_started(self, prim, primals, tangents, params)
         out = prim(*primals, **params) if lower else prim.impl(*primals, **params)
+        if observer is not None and not lower:
+            observer.evaluated(prim, tuple(primals), params, out)
         t_out = jvp(prim, tangents, out, primals, params, self.batch)
+        if observer is not None:
+            observer.jvp_finished(self, prim, primals, tangents, params, out)
         if prim.multiple_results:
             if t_out is None:
                 return out
@@ -76,7 +83,7 @@ class ForwardTrace(Trace):
         """Two arguments (the operators' direct path): an elementwise
         primitive's are unwrapped without the generic machinery, then the
         chain rule."""
-        if prim.derivs is None:
+        if prim.derivs is None or self.observer is not None:
             return self.process(prim, (a, b), params)
         if type(a) is Dual and a._trace is self:
             xa, ta = a._value, a.tangent

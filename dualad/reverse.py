@@ -49,6 +49,8 @@ Design notes
   tape of the same structure (``plans``).
 * Only values that depend on the inputs are boxed: a constant never reaches
   the tape.
+* An observer (:mod:`dualad.observe`) is told of each entry appended, and
+  of each backward pass and forward sweep, by one check per hook point.
 * Rejected alternative: storing ``.grad`` on nodes (micrograd, early
   PyTorch).  It needs manual zeroing and makes higher order impossible.
 """
@@ -89,6 +91,8 @@ class Tape(Trace):
     def new_input(self, value) -> "TapeValue":
         pos = len(self.entries)
         self.entries.append((None, (), None, (), value))
+        if self.observer is not None:
+            self.observer.appended(self, self.entries[-1])
         return TapeValue(value, self, pos)
 
     def process(self, prim, args, params):
@@ -105,6 +109,8 @@ class Tape(Trace):
                                 prune(out, 0 in uses)))
             else:
                 entries.append((prim, (v,), params, (a._pos,), out))
+            if self.observer is not None:
+                self._report(prim, (v,), params, out)
             return TapeValue(out, self, len(entries) - 1)
         if len(args) == 2 and not prim.multiple_results:
             return self.binary(prim, args[0], args[1], params)
@@ -114,6 +120,8 @@ class Tape(Trace):
             return self._record_pruned(prim, vals, params, parents, out)
         pos = len(self.entries)
         self.entries.append((prim, tuple(vals), params, tuple(parents), out))
+        if self.observer is not None:
+            self._report(prim, vals, params, out)
         if prim.multiple_results:
             return tuple(TapeValue(o, self, (pos, i)) for i, o in enumerate(out))
         return TapeValue(out, self, pos)
@@ -138,6 +146,8 @@ class Tape(Trace):
             return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
         entries = self.entries
         entries.append((prim, (va, vb), params, (pa, pb), out))
+        if self.observer is not None:
+            self._report(prim, (va, vb), params, out)
         return TapeValue(out, self, len(entries) - 1)
 
     def _record_pruned(self, prim, vals, params, parents, out):
@@ -150,12 +160,21 @@ class Tape(Trace):
                     needed = None
                     break
                 needed |= uses
-        stored = out
+        stored, kept = out, vals
         if needed is not None:
             stored = prune(out, 0 in needed)
-            vals = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
-        self.entries.append((prim, tuple(vals), params, tuple(parents), stored))
+            kept = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
+        self.entries.append((prim, tuple(kept), params, tuple(parents), stored))
+        if self.observer is not None:
+            self._report(prim, vals, params, out)
         return TapeValue(out, self, len(self.entries) - 1)
+
+    def _report(self, prim, vals, params, out):
+        """Tell the observer of the entry just appended, and of the raw
+        evaluation that computed it (unless an outer transformation did)."""
+        if not any(isinstance(v, Box) for v in vals):
+            self.observer.evaluated(prim, tuple(vals), params, out)
+        self.observer.appended(self, self.entries[-1])
 
     # ---- reverse sweep --------------------------------------------------
     def backward(self, seeds, wanted, record: bool = False):
@@ -172,6 +191,9 @@ class Tape(Trace):
         the gradient -- a Hessian-vector product -- on one tape, without a
         second level of boxes (``api.linearize_grad``).
         """
+        observer = STATE.observer
+        if observer is not None:
+            observer.backward_started(self, seeds, wanted, record)
         entries = self.entries
         cts = Cotangents(len(entries))
         for pos, g in seeds:
@@ -191,6 +213,8 @@ class Tape(Trace):
                 if record:
                     entry = self._boxed(i, *entry)
                 _pull_generic(entry, g, cts, entries)
+        if observer is not None:
+            observer.backward_finished(self, seeds, wanted, record)
         return [values[p] for p in wanted]
 
     def _pull_elementwise(self, i, entry, g, g_owned, cts, record):
@@ -253,8 +277,19 @@ class Tape(Trace):
         elementwise rules bound in.  Later sweeps just run the closures --
         the per-product cost that ``linearize`` and ``HessianOperator`` pay.
         """
+        observer = STATE.observer
+        if observer is not None:
+            observer.sweep_started(self, seeds, wanted, batch)
         if STATE.nan_safe:
-            return run_generic(self.entries, seeds, wanted, batch)
+            tangents = run_generic(self.entries, seeds, wanted, batch)
+        else:
+            tangents = self._sweep_compiled(seeds, wanted, batch, key)
+        if observer is not None:
+            observer.sweep_finished(self, seeds, wanted, batch)
+        return tangents
+
+    def _sweep_compiled(self, seeds, wanted, batch: bool, key):
+        """The sweep by the program compiled for ``key``."""
         if key is None:
             key = (tuple(p for p, _ in seeds), tuple(wanted), batch)
         if self._cache is None:

@@ -1,4 +1,5 @@
-"""dualad.costs and dualad.problems: figures consistent, counts deterministic,
+"""dualad.costs and dualad.problems: figures consistent, counts deterministic and
+per thread (through the observer hook, patching nothing),
 recommendations from work counts, plots with and without matplotlib.
 
 No test asserts a wall-clock time: timings on a shared machine are noise;
@@ -6,9 +7,14 @@ the work counts are not.
 """
 
 import builtins
+import doctest
+import gc
+import importlib
 import json
 import pathlib
 import re
+import sys
+import threading
 
 import numpy as np
 import pytest
@@ -16,12 +22,18 @@ import scipy.optimize
 
 import dualad as ad
 from dualad import costs, problems
+from dualad.costs import comparison
 from dualad.forward import ForwardTrace
 from dualad.reverse import Tape
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 REVERSE = ("vjp", "hvp:fwd-over-rev", "hvp:rev-over-fwd", "hvp:rev-over-rev",
            "operator-build", "jacrev", "hessian")
+
+
+def alive_primitives() -> list:
+    """Every Primitive alive (the rule table's and any a test declared)."""
+    return [o for o in gc.get_objects() if type(o) is ad.Primitive]
 
 
 @pytest.fixture(scope="module")
@@ -103,7 +115,7 @@ def test_count_is_exact_on_a_tiny_function():
 
 
 def test_counting_restores_the_dispatch():
-    impls = {id(p): p.impl for p in costs._primitives()}
+    impls = {id(p): p.impl for p in alive_primitives()}
     originals = (ForwardTrace.process, Tape.backward, Tape.forward_sweep, Tape.__init__)
     def boom(x):
         raise ZeroDivisionError
@@ -111,8 +123,68 @@ def test_counting_restores_the_dispatch():
     with pytest.raises(ZeroDivisionError):
         costs.count(ad.grad(boom), np.ones(2))
     assert (ForwardTrace.process, Tape.backward, Tape.forward_sweep, Tape.__init__) == originals
-    assert all(p.impl is impls[id(p)] for p in costs._primitives() if id(p) in impls)
+    assert all(p.impl is impls[id(p)] for p in alive_primitives() if id(p) in impls)
     assert type(Tape().entries) is list
+
+
+def test_counting_and_comparing_patch_nothing():
+    def dispatch():
+        return (ForwardTrace.process, ForwardTrace.binary, Tape.backward, Tape.forward_sweep,
+                Tape.process, Tape.binary, ad.Primitive.__call__)
+
+    before = dispatch()
+    impls = [(p, p.impl) for p in alive_primitives()]
+    inst = problems.make("rosenbrock", n=6)
+    costs.count(ad.grad(inst.f), inst.x)
+    costs.compare(inst.f, inst.x, repeat=1)
+    assert dispatch() == before
+    assert all(p.impl is impl for p, impl in impls)
+    assert type(Tape().entries) is list and Tape().observer is None
+
+
+def _figures(work) -> dict:
+    figures = work.to_dict()
+    del figures["peak_memory"]  # tracemalloc's, process-wide
+    return figures
+
+
+def test_counts_in_two_threads_at_once_are_each_their_own():
+    chain, rosen = problems.make("chain", n=40, m=25), problems.make("rosenbrock", n=30)
+
+    def job(inst, meet):
+        def run():  # forward, reverse and nested work, with a meeting half-way
+            ad.jvp(inst.f, (inst.x,), (inst.x,))
+            g = ad.grad(inst.f)(inst.x)
+            meet()
+            return ad.hvp(inst.f, inst.x, g, "rev-over-rev"), ad.hvp(inst.f, inst.x, g)
+        return run
+
+    serial = [_figures(costs.count(job(inst, lambda: None))[1]) for inst in (chain, rosen)]
+    assert serial[0] != serial[1]
+    meeting = threading.Barrier(2, timeout=30)
+    results, errors = [[], []], []
+
+    def worker(i, inst):
+        try:
+            for _ in range(3):
+                results[i].append(_figures(costs.count(job(inst, meeting.wait))[1]))
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+            meeting.abort()
+
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(1e-5)  # switch threads often, inside the counts
+    try:
+        threads = [threading.Thread(target=worker, args=(i, inst))
+                   for i, inst in enumerate((chain, rosen))]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(interval)
+    assert not errors, errors
+    assert results == [[serial[0]] * 3, [serial[1]] * 3]
 
 
 def test_tape_grows_with_the_chain_and_forward_mode_memory_does_not():
@@ -215,7 +287,7 @@ def test_operator_falls_back_to_linearize_without_dualad_optimize(monkeypatch):
 
     monkeypatch.setattr(builtins, "__import__", no_optimize)
     f, x, v = problems.rosenbrock, np.linspace(-1, 1, 7), np.arange(7.0)
-    product = costs._hessian_operator(f, x)
+    product = comparison._hessian_operator(f, x)
     np.testing.assert_allclose(product(v), scipy.optimize.rosen_hess_prod(x, v), rtol=1e-12)
 
 
@@ -329,3 +401,11 @@ def test_how_it_works_snippets_run():
     namespace: dict = {}
     for block in blocks:
         exec(compile(block, str(page), "exec"), namespace)
+
+
+@pytest.mark.parametrize("module", ["dualad.costs", "dualad.costs.counting",
+                                    "dualad.costs.comparison", "dualad.costs.problems",
+                                    "dualad.problems"])
+def test_docstring_examples(module):
+    failures, tried = doctest.testmod(importlib.import_module(module))
+    assert failures == 0 and tried > 0

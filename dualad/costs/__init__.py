@@ -1,0 +1,48 @@
+"""What each mode costs on your own function: time it, count its work, pick one.
+
+What this package lets you do
+-----------------------------
+:func:`compare` evaluates ``f`` at ``x`` and each way dualad can
+differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
+in its four nestings and through :class:`dualad.optimize.HessianOperator`,
+``jacfwd``, ``jacrev`` and the dense Hessian -- and returns a
+:class:`CostReport`: wall time (median, min and max of repeats) and its ratio
+to ``f``; the work each mode did (operations executed, tape entries, bytes
+held by the tape, peak memory); and the recommendation that follows (jacfwd
+or jacrev, which HVP nesting, which chunk size).  :func:`sweep` does the
+same over a range of sizes and finds where jacfwd and jacrev cross;
+:func:`count` counts the work of any one call::
+
+    >>> import numpy as np
+    >>> from dualad import costs
+    >>> report = costs.compare(lambda x: np.sum(np.tanh(x) ** 2), np.ones(500), repeat=2)
+    >>> report.recommendation["jacobian"], report["vjp"].work.ops >= report["f"].work.ops
+    ('jacrev', True)
+
+Work is counted through the core's observer hook (:mod:`dualad.observe`),
+for the calling thread only; nothing of dualad is patched, and counts in
+several threads at once do not disturb each other.
+
+The package, one concern per module
+-----------------------------------
+* :mod:`~dualad.costs.counting` -- :func:`count`, :class:`Work` and the
+  definitions of what is counted;
+* :mod:`~dualad.costs.timing` -- timing a call within a budget;
+* :mod:`~dualad.costs.report` -- :class:`CostReport`, :class:`SweepReport`:
+  tables, JSON; :mod:`~dualad.costs.plots` -- their plots (matplotlib);
+* :mod:`~dualad.costs.comparison` -- :func:`compare` and :func:`sweep`;
+  :mod:`~dualad.costs.recommend` -- predictions and recommendations from
+  counted work;
+* :mod:`~dualad.costs.problems` -- the built-in problems (also importable as
+  ``dualad.problems``); :mod:`~dualad.costs.cli` -- ``python -m dualad``.
+"""
+
+from .comparison import compare, sweep
+from .counting import NUMPY_OVERHEAD, OVERHEAD, PASS_OPS, Work, count
+from .plots import PlotUnavailableError
+from .report import MODES, CostReport, ModeResult, SweepReport
+from .timing import Timing
+
+__all__ = ["compare", "sweep", "count", "CostReport", "SweepReport", "ModeResult", "Work",
+           "Timing", "MODES", "OVERHEAD", "NUMPY_OVERHEAD", "PASS_OPS",
+           "PlotUnavailableError"]

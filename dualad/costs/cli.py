@@ -1,0 +1,317 @@
+"""``python -m dualad``: a demo, and what each mode costs on the built-in problems.
+
+    python -m dualad                       # the demo (about 10 s)
+    python -m dualad costs PROBLEM [--n N] [--m M] [--repeat R] [--json FILE] [--plot FILE]
+    python -m dualad sweep PROBLEM --sizes 10,100,1000 [--plot FILE]
+    python -m dualad problems              # the built-in problems
+
+Every subcommand has ``--help``.  Mistakes in the arguments (an unknown
+problem, a size that is not a positive integer, a plot without matplotlib)
+give a one-line message and a non-zero exit status, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+import numpy as np
+
+from . import problems
+from .comparison import compare, sweep
+from .report import MODES, SweepReport, _fmt_time, _table
+
+_EPILOG = "problems: " + "; ".join(
+    f"{p.name} ({p.description}; --m: {p.m_meaning})" for p in problems.PROBLEMS.values())
+
+
+def _problem_name(text: str) -> str:
+    if text not in problems.PROBLEMS:
+        raise argparse.ArgumentTypeError(
+            f"unknown problem {text!r}; choose one of: {', '.join(problems.PROBLEMS)}")
+    return text
+
+
+def _positive(cast, noun: str, positive_noun: str):
+    """An argparse type: ``cast(text)``, which must be > 0."""
+    def convert(text: str):
+        try:
+            value = cast(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not {noun}") from None
+        if not value > 0:
+            raise argparse.ArgumentTypeError(f"{text!r} must be {positive_noun}")
+        return value
+    return convert
+
+
+_positive_int = _positive(int, "an integer", "a positive integer")
+_positive_float = _positive(float, "a number", "positive")
+
+
+def _sizes(text: str) -> list[int]:
+    parts = [p.strip() for p in text.split(",") if p.strip()]
+    if not parts:
+        raise argparse.ArgumentTypeError("give sizes as a comma-separated list, e.g. 10,100,1000")
+    sizes = []
+    for p in parts:
+        try:
+            value = int(p)
+        except ValueError:
+            try:  # 1e5
+                number = float(p)
+                value = int(number) if number.is_integer() else None
+            except (ValueError, OverflowError):
+                value = None
+            if value is None:
+                raise argparse.ArgumentTypeError(
+                    f"bad size {p!r}: sizes are positive integers, e.g. 10,100,1000") from None
+        if value < 1:
+            raise argparse.ArgumentTypeError(f"bad size {p!r}: sizes must be positive")
+        sizes.append(value)
+    return sizes
+
+
+def _modes(text: str) -> list[str]:
+    modes = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [m for m in modes if m not in MODES]
+    if bad:
+        raise argparse.ArgumentTypeError(
+            f"unknown mode(s) {', '.join(bad)}; choose from {', '.join(MODES)}")
+    return modes
+
+
+def _progress(quiet: bool, after: float = 0.0):
+    """A progress printer on stderr that stays silent for the first ``after`` seconds."""
+    start = time.perf_counter()
+
+    def say(message: str):
+        if not quiet and time.perf_counter() - start >= after:
+            print(f"... {message}", file=sys.stderr, flush=True)
+
+    return say
+
+
+# ---- the demo ---------------------------------------------------------------------------
+def _demo_small():
+    from .. import api as ad
+
+    def f(x):
+        return np.sum(np.tanh(x) ** 2) + x[0] * np.log1p(x[1] ** 2)
+
+    x = np.array([0.3, -1.2, 2.0])
+    v = np.array([1.0, 0.5, -1.0])
+    print("1. Exact derivatives of plain NumPy code")
+    print("   f(x) = sum(tanh(x)**2) + x[0] * log1p(x[1]**2),  x =", x.tolist(),
+          " v =", v.tolist())
+    y, y_dot = ad.jvp(f, (x,), (v,))
+    print(f"   f(x)                = {float(y):.6f}")
+    print(f"   J v    (jvp, forward) = {float(y_dot):.6f}")
+    y, pullback = ad.vjp(f, x)
+    (g,) = pullback(1.0)
+    print(f"   ∇f(x)  (vjp, reverse) = {np.round(g, 6).tolist()}")
+    print(f"   ∇f · v                = {float(g @ v):.6f}  (= J v)")
+    hvps = {mode: ad.hvp(f, x, v, mode) for mode in ad.HVP_MODES}
+    H = ad.hessian(f)(x)
+    print(f"   ∇²f v  (hvp)          = {np.round(hvps['fwd-over-rev'], 6).tolist()}")
+    spread = max(float(np.max(np.abs(h - H @ v))) for h in hvps.values())
+    print(f"   the four nestings and hessian(f)(x) @ v agree to {spread:.1e}")
+    print()
+
+
+def _demo_newton(n: int):
+    import scipy.optimize as so
+
+    from .. import api as ad
+
+    inst = problems.make("rosenbrock", n=n)
+    f, x0 = inst.f, inst.x
+    print(f"2. Newton-CG on the extended Rosenbrock function, n = {n}, "
+          "from x0 = (-1.2, 1, -1.2, 1, ...)")
+    runs = []
+    try:
+        from ..optimize import minimize
+        how = "dualad.optimize.minimize (HVPs by HessianOperator)"
+
+        def with_dualad():
+            return minimize(f, x0, method="Newton-CG", options={"xtol": 1e-8})
+    except ImportError:  # pragma: no cover - the optimize module is part of dualad
+        how = "scipy.optimize.minimize with dualad's gradient and hvp"
+
+        def with_dualad():
+            return so.minimize(ad.value_and_grad(f), x0, jac=True, method="Newton-CG",
+                               hessp=lambda x, p: ad.hvp(f, x, p), options={"xtol": 1e-8})
+
+    def by_hand():
+        return so.minimize(so.rosen, x0, jac=so.rosen_der, hessp=so.rosen_hess_prod,
+                           method="Newton-CG", options={"xtol": 1e-8})
+
+    for label, run in ((how, with_dualad),
+                       ("hand-written rosen_der / rosen_hess_prod (SciPy)", by_hand)):
+        t0 = time.perf_counter()
+        res = run()
+        seconds = time.perf_counter() - t0
+        runs.append((label, res, seconds))
+    rows = [[label, str(res.nit), str(res.nfev), str(res.njev), str(res.nhev),
+             _fmt_time(seconds), f"{res.fun:.2e}",
+             f"{float(np.max(np.abs(np.asarray(res.x).ravel() - 1.0))):.1e}"]
+            for label, res, seconds in runs]
+    print(_table(["derivatives", "iterations", "f evals", "gradients",
+                        "Hessian products", "time", "f(x*)", "max |x* - 1|"], rows, False))
+    ratio = runs[0][2] / runs[1][2]
+    print(f"   exact AD derivatives, none written by hand: {ratio:.1f}x the time of the "
+          "hand-written ones")
+    print()
+
+
+def demo(n_newton: int = 1000, n_costs: int = 1000, repeat: int = 3) -> int:
+    t0 = time.perf_counter()
+    _demo_small()
+    _demo_newton(n_newton)
+    inst = problems.make("rosenbrock", n=n_costs)
+    print(f"3. What each mode costs on the same function, n = {inst.n} "
+          f"(python -m dualad costs rosenbrock --n {inst.n})")
+    report = compare(inst.f, inst.x, repeat=repeat, name="rosenbrock",
+                           max_seconds=2.0, progress=_progress(False, after=5.0))
+    print(report.to_text())
+    print()
+    print(f"(demo finished in {time.perf_counter() - t0:.1f} s; see python -m dualad --help)")
+    return 0
+
+
+# ---- subcommands ------------------------------------------------------------------------
+def _write_outputs(report, args) -> None:
+    if args.json:
+        report.to_json(args.json)
+        print(f"wrote {args.json}", file=sys.stderr)
+    if args.plot:
+        report.plot(args.plot)
+        print(f"wrote {args.plot}", file=sys.stderr)
+
+
+def _cmd_costs(args) -> int:
+    prob = problems.get(args.problem)
+    inst = prob.make(n=args.n, m=args.m, seed=args.seed)
+    report = compare(inst.f, inst.x, repeat=args.repeat, chunk_size=args.chunk_size,
+                           modes=args.modes, max_seconds=args.max_seconds, name=args.problem,
+                           seed=args.seed, progress=_progress(args.quiet, after=2.0))
+    print(report.to_markdown() if args.markdown else report.to_text())
+    _write_outputs(report, args)
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    report = sweep(args.problem, args.sizes, m=args.m, n=args.n, vary=args.vary,
+                         repeat=args.repeat, modes=args.modes, chunk_size=args.chunk_size,
+                         max_seconds=args.max_seconds, seed=args.seed,
+                         progress=_progress(args.quiet))
+    for i, table in enumerate(args.table):
+        if i:
+            print()
+        print(report.to_markdown(table) if args.markdown else report.to_text(table))
+    _write_outputs(report, args)
+    return 0
+
+
+def _tables(text: str) -> list[str]:
+    tables = [p.strip() for p in text.split(",") if p.strip()]
+    bad = [t for t in tables if t not in SweepReport.TABLES]
+    if bad or not tables:
+        raise argparse.ArgumentTypeError(
+            f"unknown table(s) {', '.join(bad) or text!r}; choose from "
+            f"{', '.join(SweepReport.TABLES)}")
+    return tables
+
+
+def _cmd_problems(args) -> int:
+    rows = [[p.name, "R^n -> R" if p.scalar else "R^n -> R^m", p.description,
+             str(p.default_n), p.m_meaning] for p in problems.PROBLEMS.values()]
+    print(_table(["name", "kind", "function", "default n", "--m"], rows, False))
+    return 0
+
+
+def _cmd_demo(args) -> int:
+    return demo(args.n, args.n_costs, args.repeat)
+
+
+def _common(p: argparse.ArgumentParser, repeat: int) -> None:
+    p.add_argument("--m", type=_positive_int, help="the problem's second size (see below)")
+    p.add_argument("--repeat", type=_positive_int, default=repeat,
+                   help=f"timed samples per mode (default {repeat})")
+    p.add_argument("--chunk-size", type=_positive_int,
+                   help="directions per forward pass for jacfwd and the dense Hessian "
+                        "(default: the recommended one)")
+    p.add_argument("--modes", type=_modes,
+                   help="comma-separated subset of: " + ", ".join(MODES))
+    p.add_argument("--max-seconds", type=_positive_float, default=5.0,
+                   help="skip a mode predicted to take longer per call (default 5)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the data and directions")
+    p.add_argument("--json", metavar="FILE", help="also write the report as JSON")
+    p.add_argument("--plot", metavar="FILE", help="also plot it to FILE (PNG; needs matplotlib)")
+    p.add_argument("--markdown", action="store_true", help="print a Markdown table")
+    p.add_argument("--quiet", action="store_true", help="no progress messages on stderr")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m dualad",
+        description="dualad: exact derivatives of plain NumPy code. Without a subcommand, "
+                    "runs the demo: a JVP/VJP/HVP on a small function, Newton-CG with "
+                    "dualad's Hessian-vector products on Rosenbrock, and the cost of "
+                    "each mode on it.")
+    sub = parser.add_subparsers(dest="command", metavar="{demo,costs,sweep,problems}")
+
+    p = sub.add_parser("demo", help="the demo (the default)",
+                       description="The demo that runs without arguments.")
+    p.add_argument("--n", type=_positive_int, default=1000, help="Rosenbrock size for Newton-CG")
+    p.add_argument("--n-costs", type=_positive_int, default=1000,
+                   help="Rosenbrock size for the cost table")
+    p.add_argument("--repeat", type=_positive_int, default=3, help="timed samples per mode")
+    p.set_defaults(run=_cmd_demo)
+
+    p = sub.add_parser(
+        "costs", help="what each mode costs on a built-in problem", epilog=_EPILOG,
+        description="Time f, a JVP, a VJP, the four HVP nestings, HessianOperator, jacfwd, "
+                    "jacrev and the dense Hessian on a built-in problem; count their work; "
+                    "recommend a mode.")
+    p.add_argument("problem", type=_problem_name, help="one of: " + ", ".join(problems.PROBLEMS))
+    p.add_argument("--n", type=_positive_int, help="input size (default: the problem's)")
+    _common(p, repeat=5)
+    p.set_defaults(run=_cmd_costs)
+
+    p = sub.add_parser(
+        "sweep", help="how the costs grow with size; where jacfwd and jacrev cross",
+        epilog=_EPILOG,
+        description="Run the cost comparison at each size and print (and plot, log-log) "
+                    "each mode's time against size.")
+    p.add_argument("problem", type=_problem_name, help="one of: " + ", ".join(problems.PROBLEMS))
+    p.add_argument("--sizes", type=_sizes, required=True,
+                   help="comma-separated sizes, e.g. 10,100,1000")
+    p.add_argument("--vary", choices=("n", "m"), default="n",
+                   help="which size the sizes set (default n, with --m fixed)")
+    p.add_argument("--n", type=_positive_int, help="the fixed input size when --vary m")
+    p.add_argument("--table", type=_tables, default=["time"],
+                   help="which tables to print, comma-separated: time (default), work, memory")
+    _common(p, repeat=3)
+    p.set_defaults(run=_cmd_sweep)
+
+    p = sub.add_parser("problems", help="list the built-in problems")
+    p.set_defaults(run=_cmd_problems)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.command is None:
+        return demo()
+    try:
+        return args.run(args)
+    except (ValueError, OSError, ImportError, MemoryError) as exc:
+        print(f"python -m dualad {args.command}: error: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+

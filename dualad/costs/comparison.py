@@ -1,0 +1,291 @@
+"""Comparing every mode on one function: :func:`compare` and :func:`sweep`.
+
+What this module lets you do
+----------------------------
+:func:`compare` evaluates ``f`` at ``x`` and each way dualad can
+differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
+in its four nestings and through :class:`dualad.optimize.HessianOperator`,
+``jacfwd``, ``jacrev`` and the dense Hessian -- timing each
+(:mod:`~dualad.costs.timing`) and counting its work
+(:mod:`~dualad.costs.counting`); modes predicted to be too slow or too big
+are not run but predicted (:mod:`~dualad.costs.recommend`).  The result is
+a :class:`~dualad.costs.report.CostReport` with a recommendation.
+:func:`sweep` does the same over a range of sizes.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..api import HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, vjp
+from . import problems
+from .counting import NUMPY_OVERHEAD, Work, count
+from .recommend import best_chunk, jacfwd_work, jacrev_work, recommend
+from .report import MODES, CostReport, ModeResult, SweepReport, _fmt_bytes
+from .timing import measure as _measure
+
+__all__ = ["compare", "sweep"]
+
+
+def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
+    passes = -(-n // chunk)
+    labels = {"f": "f (plain NumPy)", "jvp": "JVP (forward)",
+              "vjp": "gradient (reverse)" if scalar else "VJP (reverse)",
+              "operator-build": "HessianOperator build, once per x",
+              "hvp:operator": "HVP by HessianOperator, per product",
+              "jacfwd": f"jacfwd ({passes} pass{'es' * (passes > 1)} of {chunk})",
+              "jacrev": f"jacrev ({m} pullback{'s' * (m > 1)})",
+              "hessian": f"dense Hessian ({-(-n // hess_chunk)} × {hess_chunk} directions)"}
+    for mode in HVP_MODES:
+        labels[f"hvp:{mode}"] = f"HVP {mode}"
+    return labels
+
+
+def _rel_diff(a, b) -> float:
+    a, b = np.asarray(a, dtype=float), np.asarray(b, dtype=float)
+    scale = max(float(np.max(np.abs(b))) if b.size else 0.0, 1e-300)
+    return float(np.max(np.abs(a - b)) / scale) if a.size else 0.0
+
+
+def _hessian_operator(f, x):
+    """``H @ v`` with the work at x done once: dualad.optimize.HessianOperator if
+    it exists, else linearize(grad(f), x) directly."""
+    try:
+        from dualad.optimize import HessianOperator
+    except ImportError:
+        _, f_jvp = linearize(grad(f), x)
+        return f_jvp
+    op = HessianOperator(f, x)
+    shape = np.shape(x)
+    return lambda v: np.reshape(op.matvec(np.ravel(v)), shape)
+
+
+def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int | None = None,
+            modes: Iterable[str] | None = None, max_seconds: float = 5.0,
+            memory_limit: float = 2 ** 30, name: str | None = None, seed: int = 0,
+            progress: Callable[[str], None] | None = None) -> CostReport:
+    """Time and count every way of differentiating ``f`` at ``x``.
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x)`` in plain NumPy, returning a scalar (then the HVP modes and the
+        dense Hessian are measured too) or an array of any shape (size ``m``).
+    x : array
+        The point, a float array of any shape (size ``n``).
+    v, u : array, optional
+        The JVP/HVP direction (like ``x``) and the VJP cotangent (like
+        ``f(x)``); random with ``seed`` by default.
+    repeat : int
+        Timed samples per mode (cut to fit ``max_seconds``).
+    chunk_size : int, optional
+        Directions per pass for jacfwd and the dense Hessian; by default the
+        one recommended from the work counts.
+    modes : iterable of str, optional
+        Subset of :data:`MODES` to measure (``f``, ``jvp`` and ``vjp`` always
+        are: the others' predictions are built on them).
+    max_seconds : float
+        A mode predicted to take longer than this per call is skipped (its
+        work is still predicted); repeats are cut to fit it.
+    memory_limit : float
+        Bytes; modes predicted to need more are skipped, and the
+        recommended chunk keeps a pass under it.
+    progress : callable, optional
+        Called with a short message before each mode.
+
+    >>> import numpy as np
+    >>> r = compare(lambda x: np.tanh(np.ones((3, 4)) @ x), np.zeros(4), repeat=1)
+    >>> r.m, r.n, abs(r["jvp"].ratio - r["jvp"].seconds / r["f"].seconds) < 1e-12
+    (3, 4, True)
+    """
+    x = np.asarray(x)
+    if x.dtype.kind != "f":
+        raise TypeError(f"x has dtype {x.dtype}; pass a float array, e.g. x.astype(float)")
+    if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
+        raise ValueError(f"repeat must be a positive integer, got {repeat!r}")
+    wanted = set(MODES if modes is None else modes)
+    unknown = wanted - set(MODES)
+    if unknown:
+        raise ValueError(f"unknown mode(s) {sorted(unknown)}; choose from {', '.join(MODES)}")
+    say = progress or (lambda msg: None)
+    rng = np.random.default_rng(seed)
+    n = int(x.size)
+    v = rng.standard_normal(x.shape) if v is None else np.asarray(v, dtype=float)
+    y0 = f(x)
+    scalar = np.ndim(y0) == 0
+    m = 1 if scalar else int(np.size(y0))
+    u = (rng.standard_normal(np.shape(y0)) if u is None else np.asarray(u, dtype=float))
+    results: dict[str, ModeResult] = {}
+    values: dict = {}
+    name = name or getattr(f, "__name__", "f")
+
+    def measure(key, fn, label=""):
+        say(f"{name}: {key}")
+        _, work = count(fn)
+        timing, value = _measure(fn, repeat, max_seconds)
+        results[key] = ModeResult(key, label, timing, work)
+        values[key] = value
+        return work
+
+    # f, one JVP, one VJP: everything else is predicted from these counts.  Plain
+    # f never enters dualad, so its operations are the ones its recording evaluates.
+    (_, pullback), w_record = count(lambda: vjp(f, x))
+    _, w_pullback = count(pullback, np.ones(()) if scalar else u)
+    del pullback
+    w_f = measure("f", lambda: f(x))
+    w_f.evals, w_f.eval_work = w_record.evals, w_record.eval_work
+    w_f.overhead = NUMPY_OVERHEAD
+    w_jvp = measure("jvp", lambda: jvp(f, (x,), (v,)))
+    if scalar:
+        w_vjp = measure("vjp", lambda: grad(f)(x))
+    else:
+        w_vjp = measure("vjp", lambda: vjp(f, x)[1](u))
+    # seconds per work unit, to predict the time of modes too big to run
+    per_unit = max(results[k].timing.min / max(results[k].work.units, 1.0)
+                   for k in ("jvp", "vjp"))
+
+    def too_big(work: Work, extra_bytes: float = 0.0) -> str | None:
+        seconds = work.units * per_unit
+        if seconds > max_seconds:
+            return f"predicted {seconds:.3g} s > max_seconds"
+        if work.peak_memory + extra_bytes > memory_limit:
+            return f"predicted {_fmt_bytes(work.peak_memory + extra_bytes)} > memory_limit"
+        return None
+
+    def maybe(key, fn, predicted: Work | None, extra_bytes: float = 0.0):
+        if key not in wanted:
+            return
+        reason = None if predicted is None else too_big(predicted, extra_bytes)
+        if reason:
+            results[key] = ModeResult(key, "", None, predicted, predicted=True, skipped=reason)
+        else:
+            measure(key, fn)
+
+    # Jacobians
+    one_dir_peak = max(w_jvp.peak_memory - w_f.peak_memory, 8 * n)
+    chunk = chunk_size or best_chunk(n, Work(w_jvp.evals, w_jvp.rule_apps, w_jvp.eval_work,
+                                             passes=w_jvp.passes),
+                                     w_jvp.rule_work, one_dir_peak, memory_limit / 4)
+    if isinstance(chunk, bool) or not isinstance(chunk, (int, np.integer)) or chunk < 1:
+        raise ValueError(f"chunk_size must be a positive integer, got {chunk_size!r}")
+    chunk = min(int(chunk), n)
+    fwd_pred = jacfwd_work(n, chunk, w_jvp)
+    rev_pred = jacrev_work(m, w_record, w_pullback)
+    jac_bytes = 24.0 * n * m  # the Jacobian, its pieces and a reshaped copy
+
+    hess_chunk = chunk
+    w_fr = None
+    if scalar:
+        say(f"{name}: hvp")
+        if wanted & {"hvp:fwd-over-rev", "hessian"}:
+            w_fr = measure("hvp:fwd-over-rev", lambda: hvp(f, x, v, "fwd-over-rev"))
+        for mode in ("rev-over-fwd", "rev-over-rev"):
+            maybe(f"hvp:{mode}", (lambda mode=mode: hvp(f, x, v, mode)), None)
+        if "hvp:fwd-over-fwd" in wanted:
+            # one direction of the n that fwd-over-fwd pushes at once
+            e = np.zeros_like(x)
+            e.flat[0] = 1.0
+            _, w_one = count(lambda: jvp(lambda y: jvp(f, (y,), (v,))[1], (x,), (e,)))
+            ff_pred = jacfwd_work(n, n, w_one)
+            maybe("hvp:fwd-over-fwd", lambda: hvp(f, x, v, "fwd-over-fwd"), ff_pred)
+        if wanted & {"operator-build", "hvp:operator"}:
+            holder = {}
+
+            def build():
+                holder["op"] = _hessian_operator(f, x)
+                return holder["op"]
+
+            measure("operator-build", build)
+            measure("hvp:operator", lambda: holder["op"](v))
+            holder.clear()
+        if w_fr is not None:
+            per_pass = Work(w_fr.evals, w_fr.rule_apps, w_fr.eval_work, passes=w_fr.passes)
+            hess_chunk = chunk_size or best_chunk(
+                n, per_pass, w_fr.rule_work, max(w_fr.peak_memory - w_vjp.peak_memory, 8 * n),
+                memory_limit / 4)
+            hess_chunk = min(int(hess_chunk), n)
+    maybe("jacfwd", lambda: jacfwd(f, chunk_size=chunk)(x), fwd_pred, jac_bytes)
+    maybe("jacrev", lambda: jacrev(f)(x), rev_pred, jac_bytes)
+    if scalar and "hessian" in wanted and w_fr is not None:
+        hess_pred = jacfwd_work(n, hess_chunk, w_fr)
+        hess_pred.peak_memory = int(w_fr.peak_memory * hess_chunk)
+        # the result, its pieces before concatenation and a reshaped copy
+        maybe("hessian", lambda: hessian(f, chunk_size=hess_chunk)(x), hess_pred, 24.0 * n * n)
+    if "hvp:fwd-over-rev" in results and "hvp:fwd-over-rev" not in wanted:
+        del results["hvp:fwd-over-rev"]
+
+    # ratios, labels, order
+    labels = _labels(scalar, m, n, chunk, hess_chunk)
+    t_f, units_f = results["f"].seconds, max(w_f.units, 1.0)
+    ordered = {}
+    for key in MODES:
+        if key in results:
+            r = results[key]
+            r.label = labels[key]
+            r.ratio = None if r.timing is None else r.timing.median / t_f
+            r.work_ratio = None if r.work is None else r.work.units / units_f
+            ordered[key] = r
+
+    checks = _checks(values, scalar, v)
+    rec = recommend(ordered, n, m, chunk, fwd_pred, rev_pred, scalar, w_jvp)
+    return CostReport(name, n, m, scalar, chunk, ordered, rec, checks, repeat)
+
+
+def _checks(values: dict, scalar: bool, v) -> dict:
+    """Max relative differences between modes that compute the same thing."""
+    checks = {}
+    hvps = [np.ravel(values[k]) for k in values if k.startswith("hvp:")]
+    if len(hvps) > 1:
+        checks["hvp modes"] = max(_rel_diff(h, hvps[0]) for h in hvps[1:])
+    if "jacfwd" in values and "jacrev" in values:
+        checks["jacfwd vs jacrev"] = _rel_diff(values["jacfwd"], values["jacrev"])
+    if scalar and "jacrev" in values:
+        checks["jacrev vs gradient"] = _rel_diff(values["jacrev"], values["vjp"])
+    if "hessian" in values and hvps:
+        H = np.asarray(values["hessian"])
+        n = int(np.size(v))
+        checks["Hessian @ v vs hvp"] = _rel_diff(H.reshape(n, n) @ np.ravel(v), hvps[0])
+    return checks
+
+
+def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
+          vary: str = "n", repeat: int = 3, modes: Iterable[str] | None = None,
+          chunk_size: int | None = None, max_seconds: float = 5.0, seed: int = 0,
+          progress: Callable[[str], None] | None = None) -> SweepReport:
+    """:func:`compare` over a range of sizes.
+
+    ``problem`` is a built-in problem's name (see :mod:`dualad.costs.problems`) or
+    a callable ``size -> (f, x)``.  With ``vary="n"`` (the default) each size
+    is the input size ``n`` and ``m`` stays fixed (the problem's default if
+    not given); with ``vary="m"`` each size is the problem's second size and
+    ``n`` stays fixed.
+
+    >>> s = sweep("tanh", [4, 2000], m=10, repeat=1, modes=["jacfwd", "jacrev"])
+    >>> [r.n for r in s.reports], s.crossover()["work"] is not None
+    ([4, 2000], True)
+    """
+    if vary not in ("n", "m"):
+        raise ValueError(f"vary must be 'n' or 'm', got {vary!r}")
+    sizes = [problems._positive(s, "size") for s in sizes]
+    if not sizes:
+        raise ValueError("sizes must name at least one size")
+    say = progress or (lambda msg: None)
+    reports = []
+    start = time.perf_counter()
+    label = problem if isinstance(problem, str) else getattr(problem, "__name__", "problem")
+    for i, size in enumerate(sizes):
+        say(f"[{i + 1}/{len(sizes)}] {label}, {vary} = {size} "
+            f"({time.perf_counter() - start:.1f} s elapsed)")
+        if isinstance(problem, str):
+            prob = problems.get(problem)
+            inst = prob.make(n=size, m=m) if vary == "n" else prob.make(n=n, m=size)
+            f, x, name = inst.f, inst.x, problem
+        else:
+            f, x = problem(size)
+            name = label
+        reports.append(compare(f, x, repeat=repeat, modes=modes, chunk_size=chunk_size,
+                               max_seconds=max_seconds, name=name, seed=seed))
+    return SweepReport(label, vary, list(sizes), reports)

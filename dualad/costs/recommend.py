@@ -1,0 +1,122 @@
+"""Predictions and recommendations from counted work.
+
+What this module lets you do
+----------------------------
+Predict the work of modes from a few counted ones -- jacfwd from one JVP
+(:func:`jacfwd_work`), jacrev from one recording and one pullback
+(:func:`jacrev_work`) -- pick a chunk size for vector mode
+(:func:`best_chunk`), and turn a comparison's figures into a
+recommendation with its reasons (:func:`recommend`).
+
+The counts are deterministic, so the choice between jacfwd and jacrev made
+from them is too: jacfwd costs ``ceil(n / chunk)`` forward passes (each a
+primal evaluation and its JVP rules, in vector mode with ``chunk``
+directions), jacrev one recording and ``m`` pullbacks; both are predicted
+from one counted JVP and one counted VJP, so modes too big to run (a dense
+Hessian at n = 10^5, say) still get figures, marked *predicted*.  Among the
+HVP nestings, whose work differs by less than the model's accuracy, the
+measured time decides.
+"""
+
+from __future__ import annotations
+
+import math
+
+from .counting import OVERHEAD, PASS_OPS, Work
+from .report import _fmt_count, _fmt_ratio, _fmt_time
+
+__all__ = ["best_chunk", "jacfwd_work", "jacrev_work", "recommend"]
+
+
+def best_chunk(n: int, per_pass: Work, per_direction_work: float, peak_per_direction: float,
+               memory_limit: float) -> int:
+    """Smallest chunk whose per-pass cost (overhead and primal work) is at most
+    10% of the arithmetic of its directions, within the memory limit."""
+    per_pass_cost = OVERHEAD * (per_pass.ops + PASS_OPS * per_pass.passes) + per_pass.eval_work
+    k = math.ceil(10 * per_pass_cost / max(per_direction_work, 1.0))
+    k = min(max(k, 1), n)
+    if peak_per_direction > 0:
+        k = max(1, min(k, int(memory_limit // peak_per_direction)))
+    passes = -(-n // k)
+    return -(-n // passes)  # same number of passes, directions spread evenly
+
+
+def jacfwd_work(n: int, chunk: int, one_jvp: Work) -> Work:
+    """jacfwd's work from one counted single-direction JVP."""
+    passes = -(-n // chunk)
+    return Work(evals=passes * one_jvp.evals, rule_apps=passes * one_jvp.rule_apps,
+                eval_work=passes * one_jvp.eval_work, rule_work=n * one_jvp.rule_work,
+                passes=passes * one_jvp.passes,
+                tape_entries=passes * one_jvp.tape_entries,
+                tape_bytes=one_jvp.tape_bytes * min(chunk, n),
+                peak_memory=int(one_jvp.peak_memory * min(chunk, n)))
+
+
+def jacrev_work(m: int, record: Work, pullback: Work) -> Work:
+    """jacrev's work: one recording and ``m`` pullbacks."""
+    return Work(evals=record.evals + m * pullback.evals,
+                rule_apps=record.rule_apps + m * pullback.rule_apps,
+                eval_work=record.eval_work + m * pullback.eval_work,
+                rule_work=record.rule_work + m * pullback.rule_work,
+                passes=record.passes + m * pullback.passes,
+                tape_entries=record.tape_entries, tape_bytes=record.tape_bytes,
+                peak_memory=record.peak_memory + pullback.peak_memory)
+
+
+def recommend(results: dict, n: int, m: int, chunk: int, fwd: Work, rev: Work,
+              scalar: bool, w_jvp: Work) -> dict:
+    """The recommendation of a comparison: ``jacobian`` ('jacfwd' or 'jacrev',
+    from the predicted work ``fwd`` and ``rev`` of jacfwd and jacrev),
+    ``chunk_size``, ``hvp`` (a nesting, for a scalar f) and ``operator``
+    (whether HessianOperator beats a fresh HVP), each with a sentence of
+    reasons (``*_reason``); ``results`` are the modes' figures."""
+    rec: dict = {}
+    passes = -(-n // chunk)
+    winner = "jacfwd" if fwd.units < rev.units else "jacrev"
+    ratio = max(fwd.units, rev.units) / max(min(fwd.units, rev.units), 1.0)
+    rec.update(jacobian=winner, jacfwd_units=fwd.units, jacrev_units=rev.units)
+    reason = (f"Jacobian ({m} x {n}): {winner}, {ratio:.3g}x less work. jacfwd = "
+              f"{passes} forward pass{'es' * (passes > 1)} of {chunk} directions "
+              f"({_fmt_count(fwd.ops)} ops, {_fmt_count(fwd.work)} element ops); jacrev = "
+              f"1 recording + {m} pullback{'s' * (m > 1)} ({_fmt_count(rev.ops)} ops, "
+              f"{_fmt_count(rev.work)} element ops).")
+    tf, tr = results.get("jacfwd"), results.get("jacrev")
+    if tf and tr and tf.timing and tr.timing:
+        fastest = "jacfwd" if tf.timing.median < tr.timing.median else "jacrev"
+        reason += (f" Measured: jacfwd {_fmt_time(tf.seconds)}, jacrev {_fmt_time(tr.seconds)}"
+                   f" ({'agrees' if fastest == winner else 'disagrees: ' + fastest + ' was faster'}).")
+    rec["jacobian_reason"] = reason
+    rec["chunk_size"] = chunk
+    rec["chunk_size_reason"] = (
+        f"Chunk size {chunk} for jacfwd ({passes} pass{'es' * (passes > 1)}): the smallest that "
+        f"keeps per-pass overhead ({_fmt_count(w_jvp.ops)} ops) under ~10% of the arithmetic "
+        f"of its directions, within the memory limit.")
+    if scalar:
+        cands = {k[4:]: r for k, r in results.items()
+                 if k.startswith("hvp:") and k != "hvp:operator" and r.work is not None}
+        if cands:
+            # the nestings' work differs by less than the model's accuracy, so the
+            # measured median decides among those that ran; work decides otherwise
+            least_work = min(cands, key=lambda k: cands[k].work.units)
+            timed = {k: r for k, r in cands.items() if r.timing is not None}
+            best = min(timed, key=lambda k: timed[k].timing.median) if timed else least_work
+            rec["hvp"] = best
+            others = ", ".join(f"{k} {_fmt_ratio(r.ratio) if r.ratio else '-'}x"
+                               for k, r in cands.items() if k != best)
+            reason = (f"HVP nesting: {best}, the fastest measured "
+                      f"({_fmt_ratio(cands[best].ratio)}x f; {others}). " if timed else
+                      f"HVP nesting: {best}, the least work. ")
+            reason += ("Work x f: " + ", ".join(f"{k} {_fmt_ratio(r.work_ratio)}"
+                                                 for k, r in cands.items()) + ".")
+            rec["hvp_reason"] = reason
+            op, build = results.get("hvp:operator"), results.get("operator-build")
+            fresh = cands.get(best)
+            if op and op.timing and build and build.timing and fresh and fresh.timing:
+                gain = fresh.timing.median / op.timing.median
+                rec["operator"] = gain > 1
+                rec["operator_reason"] = (
+                    f"Many products at one x (Newton-CG): HessianOperator, built once in "
+                    f"{_fmt_time(build.seconds)}, then {_fmt_time(op.seconds)} per product "
+                    f"({gain:.2g}x {'faster than' if gain > 1 else 'the speed of'} a fresh {best} HVP).")
+    return rec
+
