@@ -22,7 +22,8 @@ from . import rules  # noqa: F401  (fills the dispatch tables)
 from .core import COMPLEX_NOT_YET, STATE, Box, LeakedValueError, primal, refuse_subclass, unwrap
 from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
 from .forward import Dual, ForwardTrace
-from .nan_safe import has_nan, switched_on
+from .core import INVALID_EVENTS
+from .nan_safe import has_nan, switched_on, watching
 from .reverse import Tape, TapeValue
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
@@ -84,12 +85,11 @@ def _tangent_leaf(t, x, where: str, batch: bool):
         return t  # already right: the common case, checked cheaply
     want = np.shape(primal(x))
     if not isinstance(t, Box):
+        if isinstance(t, np.ndarray):
+            refuse_subclass(t, where)
         t = np.asarray(t)
         if t.dtype.kind not in "fiub":
             raise TypeError(f"{where} has dtype {t.dtype}; expected real numbers")
-        if isinstance(t, np.ndarray) and type(t) is not np.ndarray:
-            refuse_subclass(t, where)
-            t = np.asarray(t)
         if t.dtype.kind != "f":
             # integers and booleans promote as NumPy promotes them with the
             # primal's float dtype; a float tangent keeps its own dtype (a
@@ -251,14 +251,14 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     trace = ForwardTrace(batch=batched)
     boxed = [Dual(x, t, trace) for x, t in zip(p_leaves, t_leaves)]
     try:
-        out = _call(f, tree_unflatten(p_tree, boxed))
+        # a 0 × inf in a chain-rule product is caught where it happens (NumPy
+        # reports it, dualad.chain sets it to 0): f runs once, never again
+        with watching():
+            out = _call(f, tree_unflatten(p_tree, boxed))
     finally:
         trace.active = False
     outs, out_tangents, o_tree = _strip(trace, out, "tangent")
     out_tangents = [_zeros(o, lead) if t is None else t for o, t in zip(outs, out_tangents)]
-    if not STATE.nan_safe and has_nan(out_tangents):
-        with switched_on():
-            return jvp(f, primals, tangents, batched=batched)
     out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
     outs = _unalias(outs, t_leaves + p_leaves)  # f(x) = x hands back a new array
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
@@ -274,7 +274,8 @@ def _record(f, primals, origin):
     tape = Tape(origin)
     boxed = [tape.new_input(x) for x in p_leaves]
     try:
-        out = _call(f, tree_unflatten(p_tree, boxed))
+        with watching():
+            out = _call(f, tree_unflatten(p_tree, boxed))
     finally:
         tape.active = False
     return tape, p_leaves, p_tree, [b._pos for b in boxed], out
@@ -304,10 +305,14 @@ def _split_aux(tape, out, has_aux: bool):
     return out, tree_unflatten(aux_tree, _detached(aux_vals))
 
 
-def _nan_retry(compute):
-    """``compute()``, and once more in NaN-safe mode if a result is NaN."""
-    res = compute()
-    if not STATE.nan_safe and has_nan(res):
+def _nan_retry(tape, compute):
+    """``compute()`` -- a pass over ``tape``, never the user's function -- and
+    once more in NaN-safe mode if a result is NaN that may come from a
+    ``0 × inf`` product: only if NumPy reported an invalid operation since
+    the tape began (a NaN input, say, costs no retry)."""
+    with watching():
+        res = compute()
+    if (not STATE.nan_safe and INVALID_EVENTS[0] != tape.invalid_mark and has_nan(res)):
         with switched_on():
             res = compute()
     return res
@@ -316,7 +321,7 @@ def _nan_retry(compute):
 def _cotangents(tape, seeds, in_pos, p_leaves, given) -> list:
     """The backward pass from ``seeds`` to the inputs: fresh arrays, with real
     zeros for inputs no cotangent reached."""
-    cts = _nan_retry(lambda: tape.backward(seeds, in_pos)) if seeds else [None] * len(in_pos)
+    cts = _nan_retry(tape, lambda: tape.backward(seeds, in_pos)) if seeds else [None] * len(in_pos)
     leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
     return _unalias(leaves, list(p_leaves) + list(given))
 
@@ -567,19 +572,18 @@ def _record_with_gradient(f, x, plans):
     tape.plans = plans
     boxed = tape.new_input(p_leaves[0])
     try:
-        out = _call(f, (boxed,))
+        with watching():
+            out = _call(f, (boxed,))
         if isinstance(out, (tuple, list, dict)):
             _scalar_seed(out, "grad")  # raises
         (value,), (pos,), _ = _strip(tape, out)
         seed = _scalar_seed(value, "grad")
         g = None
         if pos is not None:
-            g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0]
-            if not STATE.nan_safe and has_nan([primal(g)]):
-                # redo the recorded backward pass NaN-safe, on the same tape:
-                # f itself is never called again
-                with switched_on():
-                    g = tape.backward([(pos, seed)], [boxed._pos], record=True)[0]
+            # a NaN-safe redo is of the recorded backward pass, on the same
+            # tape: f itself is never called again
+            g = _nan_retry(tape, lambda: tape.backward([(pos, seed)], [boxed._pos],
+                                                       record=True))[0]
     finally:
         tape.active = False
     if g is None:
@@ -613,7 +617,7 @@ def _linearization(tape, p_leaves, p_tree, in_pos, stripped):
         lead = _batch_lead(t_leaves, batched)
         seeds = list(zip(in_pos, t_leaves))
         want = [out_pos[j] for j in outputs if out_pos[j] is not None]
-        res = iter(_nan_retry(lambda: tape.forward_sweep(seeds, want, batched)))
+        res = iter(_nan_retry(tape, lambda: tape.forward_sweep(seeds, want, batched)))
         leaves = [next(res) if out_pos[j] is not None else _zeros(out_vals[j], lead)
                   for j in outputs]
         return _unalias(leaves, t_leaves + p_leaves)
@@ -664,7 +668,11 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
         return grad(lambda y: jvp(f, (y,), (v,))[1])(x)
     if mode == "rev-over-rev":
         return grad(lambda y: _tree_vdot(grad(f)(y), v))(x)
-    return _jacfwd_flat(lambda y: jvp(f, (y,), (v,))[1], x, None, scalar_out=True)
+    def directional(y):
+        out, t = jvp(f, (y,), (v,))
+        _scalar_seed(out, "hvp")  # f must be scalar, as in the other modes
+        return t
+    return _jacfwd_flat(directional, x, None, scalar_out=True)
 
 
 # ---- Jacobians ---------------------------------------------------------------------

@@ -44,9 +44,9 @@ from typing import Sequence
 import numpy as np
 
 from . import core
-from .core import (STATE, Box, _call_jvp, broadcast_number, fill_output_shape, ndim_of,
+from .core import (INVALID_EVENTS, STATE, Box, _call_jvp, broadcast_number, fill_output_shape, ndim_of,
                    pad_batched, shape_of, unbroadcast)
-from .nan_safe import safe_product
+from .nan_safe import fix, safe_product
 
 __all__ = ["factor", "times", "scaler", "push", "push1", "push2", "pull", "jvp", "vjp"]
 
@@ -81,7 +81,9 @@ def times(t, f):
         return t * f
     if STATE.nan_safe:
         return safe_product(t, f)
-    return t * f
+    n = INVALID_EVENTS[0]
+    c = t * f
+    return c if INVALID_EVENTS[0] == n else fix(t, f, c)
 
 
 def scaler(f):
@@ -109,7 +111,11 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
             continue
         if batch:
             t = pad_batched(t, ndim_of(a), out_nd)
-        c = times(t, d if type(d) is float else d(out, *args, **params))
+        n = INVALID_EVENTS[0]
+        f = d if type(d) is float else d(out, *args, **params)
+        c = times(t, f)
+        if INVALID_EVENTS[0] != n and not STATE.nan_safe:
+            c = fix(t, f, c)  # the formula itself made a NaN: 0 × it is 0
         result = c if result is None else result + c
     if result is None or len(tangents) == 1:
         return result
@@ -124,7 +130,10 @@ def push1(d, t, out, x, params):
         return None
     if type(d) is float:
         return t if d == 1.0 else (-t if d == -1.0 else t * d)
-    return t * (d(out, x, **params) if params else d(out, x))
+    n = INVALID_EVENTS[0]  # an invalid operation in the formula or the product: check it
+    f = d(out, x, **params) if params else d(out, x)
+    c = t * f
+    return c if INVALID_EVENTS[0] == n else fix(t, f, c)
 
 
 def push2(derivs, ta, tb, out, xa, xb, params):
@@ -135,12 +144,20 @@ def push2(derivs, ta, tb, out, xa, xb, params):
         if type(da) is float:
             t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
         else:
-            t = ta * (da(out, xa, xb, **params) if params else da(out, xa, xb))
+            n = INVALID_EVENTS[0]
+            f = da(out, xa, xb, **params) if params else da(out, xa, xb)
+            t = ta * f
+            if INVALID_EVENTS[0] != n:
+                t = fix(ta, f, t)
     if tb is not None and db is not None:
         if type(db) is float:
             c = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
         else:
-            c = tb * (db(out, xa, xb, **params) if params else db(out, xa, xb))
+            n = INVALID_EVENTS[0]
+            f = db(out, xa, xb, **params) if params else db(out, xa, xb)
+            c = tb * f
+            if INVALID_EVENTS[0] != n:
+                c = fix(tb, f, c)
         t = c if t is None else t + c
     if t is None:
         return None

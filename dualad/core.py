@@ -52,8 +52,9 @@ All of dualad's global state is in one section below ("global state"):
 filled when ``dualad.rules`` is imported; the rule derivation hook, set once
 by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
 ``AXIS_PERMUTATIONS`` (bounded, pure functions of their keys) and
-``_LIBRARY_DIRS`` (found on first use); the constants ``RESIDUAL_MIN_SIZE``
-and ``NO_PARAMS``; ``PROCESS_MEMORY`` (the tracemalloc session that cost counts share); and
+``_LIBRARY_DIRS`` and ``OUT_POSITIONS`` (found on first use); the constants ``RESIDUAL_MIN_SIZE``
+and ``NO_PARAMS``; ``PROCESS_MEMORY`` (the tracemalloc session that cost counts share);
+``INVALID_EVENTS`` (a count of NumPy's invalid-operation reports); and
 ``STATE``, per-thread switches (``nan_safe``, and the ``observer``
 that :mod:`dualad.observe` installs).
 Traces are reached only through the boxes that refer to them, so threads
@@ -94,6 +95,14 @@ SIGNATURES: dict = {}
 # ndarray method name ("__getitem__", "astype") -> implementation, for the
 # methods of Box that no NumPy function dispatches back for.
 METHOD_RULES: dict = {}
+# How many invalid floating-point operations (0 × inf, 0/0, inf - inf, ...)
+# NumPy has reported while dualad watches (dualad.nan_safe.watching): a
+# chain-rule product during which the count moves is checked for 0 × inf,
+# and a NaN derivative with no event since its tape began is not retried.
+INVALID_EVENTS = [0]
+# no-derivative function -> position of its out= parameter (None: it has
+# none), memoised from its signature on first use (extend.nondiff).
+OUT_POSITIONS: dict = {}
 # (package prefix, function name) -> dualad replacement, named in the error
 # raised when that function converts a traced value with np.asarray.
 REPLACEMENTS: dict = {}
@@ -339,7 +348,7 @@ def _binary_operator(ufunc, reflected: bool = False):
         rule = UFUNC_RULES[ufunc]
         trace = self._trace
         kind = type(other)
-        if not (kind is float or kind is int or isinstance(other, Box) or (
+        if not (kind is float or kind is int or kind is np.float64 or isinstance(other, Box) or (
                 kind is np.ndarray and other.dtype.kind != "c")):
             other = constant(other, ufunc.__name__)
         a, b = (other, self) if reflected else (self, other)
@@ -432,6 +441,17 @@ class Box:
         """Add ``other`` into this box (at ``index``, an indexing key object),
         in place; False when that is not possible and a new sum is needed."""
         return False
+
+    def __copy__(self):
+        return self  # boxes are never changed in place
+
+    def __deepcopy__(self, memo):
+        return self
+
+    def __reduce__(self):
+        raise TypeError("a value dualad is differentiating cannot be pickled: its "
+                        "derivative would be lost. Pickle the inputs, or the results "
+                        "after the transformation returns.")
 
     def __round__(self, ndigits=None):
         # Rounding has derivative zero: the value, as a constant.
@@ -701,8 +721,8 @@ def refuse(function: str, parameter: str, why: str = "") -> None:
     defined here because dispatch refuses ufunc keywords with it.)"""
     raise TypeError(f"dualad does not support the argument {parameter}= of {function}"
                     f"{' with this value' if not why else ''}{': ' + why if why else ''}. "
-                    "Leave it at its default, or compute that part outside the "
-                    "differentiated function.")
+                    "Leave it out, or compute that part outside the differentiated "
+                    "function.")
 
 
 class Primitive:
@@ -798,7 +818,7 @@ class Primitive:
                     t = a._trace
                     if top is None or t.level > top.level:
                         top = t
-                elif not (type(a) is float or type(a) is int or (
+                elif not (type(a) is float or type(a) is int or type(a) is np.float64 or (
                         type(a) is np.ndarray and a.dtype.kind != "c")):
                     plain = False
             if top is not None and not plain:

@@ -83,12 +83,38 @@ def nondiff(fn: Callable) -> Callable:
     registration by its ``nondiff_of`` attribute and checks that claim by
     perturbing the inputs."""
     def wrapper(*args, **kwargs):
+        if any(isinstance(v, Box) for v in _out_arguments(fn, args, kwargs)):
+            refuse(public_name(fn), "out", "a value dualad is differentiating cannot be "
+                   "written into: its derivative would not follow; use the returned value")
         return fn(*[primal(a) for a in args],
                   **{k: primal(v) for k, v in kwargs.items()})
     wrapper.__name__ = getattr(fn, "__name__", "nondiff")
     wrapper.__doc__ = fn.__doc__
     wrapper.nondiff_of = fn
     return wrapper
+
+
+def _out_arguments(fn, args, kwargs) -> list:
+    """The values given for ``fn``'s ``out=`` parameter, by keyword or by
+    position (a ufunc's outputs follow its inputs)."""
+    found = []
+    out = kwargs.get("out")
+    if out is not None:
+        found += list(out) if isinstance(out, tuple) else [out]
+    if isinstance(fn, np.ufunc):
+        found += list(args[fn.nin:])
+    elif len(args) > 1:
+        position = core.OUT_POSITIONS.get(fn, -1)
+        if position == -1:
+            try:
+                names = list(inspect.signature(fn).parameters)
+                position = names.index("out") if "out" in names else None
+            except (TypeError, ValueError):
+                position = None
+            core.OUT_POSITIONS[fn] = position
+        if position is not None and len(args) > position:
+            found.append(args[position])
+    return found
 
 
 # ---- registering -------------------------------------------------------------------

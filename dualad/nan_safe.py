@@ -22,12 +22,25 @@ function itself.
 from __future__ import annotations
 
 import contextlib
+import warnings
 
 import numpy as np
 
-from .core import STATE, primal
+from .core import INVALID_EVENTS, STATE, primal
 
-__all__ = ["safe_product", "switched_on", "has_nan"]
+__all__ = ["safe_product", "fix", "watching", "switched_on", "has_nan"]
+
+
+def fix(t, d, product):
+    """``product`` (``t * d``) with the entries where a zero factor met an
+    infinite or NaN one set to 0; the same object when there are none."""
+    nan = np.isnan(primal(product))
+    if not nan.any():  # 0 × inf and 0 × nan are NaN, finite products never are
+        return product
+    zero_times_nonfinite = nan & ((primal(t) == 0) | (primal(d) == 0))
+    if not zero_times_nonfinite.any():
+        return product
+    return np.where(zero_times_nonfinite, 0.0, product)
 
 
 def safe_product(t, d):
@@ -40,14 +53,33 @@ def safe_product(t, d):
     survives when ``t`` and ``d`` are boxes of an outer transformation
     (a partial derivative that is 0 at the point but not around it, as
     ``log x`` at 1, still has a derivative)."""
-    product = t * d
-    nan = np.isnan(primal(product))
-    if not nan.any():  # 0 × inf and 0 × nan are NaN, finite products never are
-        return product
-    zero_times_nonfinite = nan & ((primal(t) == 0) | (primal(d) == 0))
-    if not zero_times_nonfinite.any():
-        return product
-    return np.where(zero_times_nonfinite, 0.0, product)
+    return fix(t, d, t * d)
+
+
+def _reported(mode: str):
+    def counted(kind, flag):
+        INVALID_EVENTS[0] += 1
+        if mode == "warn":
+            warnings.warn(f"{kind} encountered", RuntimeWarning, stacklevel=2)
+        elif mode == "raise":
+            raise FloatingPointError(f"{kind} encountered")
+    counted.dualad = True
+    return counted
+
+
+@contextlib.contextmanager
+def watching():
+    """Count NumPy's reports of invalid operations during the block
+    (``core.INVALID_EVENTS``), keeping the user's own setting for them
+    (``ignore``, ``warn`` or ``raise``: the report is then issued as NumPy
+    would).  Nested blocks share the outermost one; under another setting
+    (``call``, ``print``, ``log``) nothing is counted."""
+    mode = np.geterr()["invalid"]
+    if getattr(np.geterrcall(), "dualad", False) or mode not in ("ignore", "warn", "raise"):
+        yield
+        return
+    with np.errstate(invalid="call", call=_reported(mode)):
+        yield
 
 
 @contextlib.contextmanager

@@ -61,6 +61,7 @@ import numpy as np
 
 from . import core
 from .chain import pull, vjp
+from .nan_safe import watching
 from .core import NO_PARAMS, STATE, Box, Trace, primal, prune, unwrap
 from .sweep import compile_sweep, lookup, run_generic
 from .chain import shape as _shape
@@ -76,7 +77,7 @@ class Tape(Trace):
     A multiple-output entry's outputs are addressed as ``(position, slot)``.
     """
 
-    __slots__ = ("entries", "_cache", "plans", "factors")
+    __slots__ = ("entries", "_cache", "plans", "factors", "invalid_mark")
 
     def __init__(self, origin: str = "vjp"):
         super().__init__(origin)
@@ -87,6 +88,9 @@ class Tape(Trace):
         # (entry, argument) -> the partial derivative's value, where a recorded
         # backward pass has computed it already (the sweep needs the same ones)
         self.factors: dict = {}
+        # NumPy's count of invalid operations when the tape began: a NaN
+        # derivative with no report since cannot come from 0 × inf (api)
+        self.invalid_mark = core.INVALID_EVENTS[0]
 
     def new_input(self, value) -> "TapeValue":
         pos = len(self.entries)
@@ -296,8 +300,9 @@ class Tape(Trace):
             self._cache = {}
         program = self._cache.get(key)
         if program is None:
-            program = self._cache[key] = compile_sweep(self.entries, key[0], wanted, batch,
-                                                       self.plans, self.factors)
+            with watching():  # a 0 × inf in a factor built now must be seen later (api)
+                program = self._cache[key] = compile_sweep(self.entries, key[0], wanted,
+                                                           batch, self.plans, self.factors)
         tans: list = [None] * len(self.entries)
         for pos, t in seeds:
             tans[pos] = t

@@ -8,8 +8,8 @@ here: the traced value equals NumPy's (in forward and reverse mode, dtype
 included), and float outputs pass ``check_grads`` at order 2; integer outputs
 are NumPy's plain values, never traced.  Parameters that dualad refuses are
 checked to raise a TypeError naming them.  Named tests after the table pin
-the semantics that a table of values cannot show: memory orders read from the
-layout, errors raised where NumPy raises them, derivatives at ties, traced
+the semantics that a table of values cannot show: memory orders that would
+read the layout refused, errors raised where NumPy raises them, derivatives at ties, traced
 keyword values, and edge inputs (0-d, empty, negative and None axes).
 """
 
@@ -45,14 +45,17 @@ HONOURED = {
         "a": [((x23, (3, 2)), {})],
         "shape": [((x23, (3, -1)), {}), ((x23, 6), {}), ((x0, (1, 1)), {}),
                   ((x23, [1, 6]), {})],
-        "order": [((x23, (3, 2)), {"order": "F"}), ((x23, (3, 2)), {"order": "A"}),
-                  ((x234, (4, 6)), {"order": "F"}), ((x23, (3, 2)), {"order": "c"})],
+        # 'A' only on arrays whose layout cannot change the answer (one axis longer than 1)
+        "order": [((x23, (3, 2)), {"order": "F"}), ((x6, (3, 2)), {"order": "A"}),
+                  ((x13, (3, 1)), {"order": "a"}), ((x234, (4, 6)), {"order": "F"}),
+                  ((x23, (3, 2)), {"order": "c"})],
         "copy": [((x23, (3, 2)), {"copy": True}), ((x23, (3, 2)), {"copy": False}),
                  ((x23, (3, 2)), {"order": "F", "copy": True})],
     },
     np.ravel: {
         "a": [((x23,), {})],
-        "order": [((x23,), {"order": o}) for o in ("C", "F", "A", "K")]
+        "order": [((x23,), {"order": o}) for o in ("C", "F")]
+        + [((x, ), {"order": o}) for o in ("A", "K") for x in (x3, x13, x21)]
         + [((x234,), {"order": "F"})],
     },
     np.expand_dims: {
@@ -381,7 +384,7 @@ def test_refused_parameter_names_itself(func, parameter, kwargs):
         ad.vjp(f, x3)
 
 
-# ---- memory orders: read from the primal's layout ------------------------------------------
+# ---- memory orders: 'C' and 'F' exact, 'A' and 'K' refused where the layout matters --------------
 LAYOUTS = {
     "C": lambda x: x,
     "transposed": lambda x: x.T,
@@ -391,52 +394,121 @@ LAYOUTS = {
     "fortran-copy": lambda x: np.copy(x, order="F"),
     "broadcast": lambda x: np.broadcast_to(x[:1], x.shape),
     "3d-mixed": lambda x: np.reshape(x, (2, 2, 3)).transpose(2, 0, 1)[:, ::-1],
+    "rolled-transposed": lambda x: np.roll(x.T, 1, axis=0),  # C-contiguous in dualad, not NumPy
+    "sorted-transposed": lambda x: np.sort(x.T, axis=0),
+}
+
+# the layouts of one axis longer than 1, where every order reads the same sequence
+LAYOUT_FREE = {
+    "row": lambda x: x[1],
+    "reversed-column": lambda x: x[::-2, 1],
+    "transposed-row": lambda x: x[:1].T,
+    "broadcast-1d": lambda x: np.broadcast_to(x[0, :1], (5,)),
+    "rolled-column": lambda x: np.roll(x[:, :1], 1, axis=0),
+    "0-d": lambda x: x[0, 0],
+    "empty": lambda x: x[:0].T,
 }
 
 
 @pytest.mark.parametrize("layout", list(LAYOUTS))
 @pytest.mark.parametrize("func, kwargs", [
-    (np.ravel, {"order": "A"}), (np.ravel, {"order": "K"}), (np.ravel, {"order": "F"}),
-    (np.reshape, {"shape": (-1, 2), "order": "A"}), (np.reshape, {"shape": (2, -1), "order": "F"}),
-    (np.copy, {"order": "K"}), (np.copy, {"order": "A"}),
-], ids=["ravel-A", "ravel-K", "ravel-F", "reshape-A", "reshape-F", "copy-K", "copy-A"])
-def test_orders_read_the_layout_as_numpy(layout, func, kwargs):
-    """'A' and 'K' read the memory layout of the value, which dualad's
-    primal keeps as NumPy makes it; the derivative follows the same reading."""
+    (np.ravel, {"order": "C"}), (np.ravel, {"order": "F"}),
+    (np.reshape, {"shape": (-1, 2), "order": "C"}), (np.reshape, {"shape": (2, -1), "order": "F"}),
+], ids=["ravel-C", "ravel-F", "reshape-C", "reshape-F"])
+def test_orders_C_and_F_are_exact_on_every_layout(layout, func, kwargs):
     x = np.linspace(-1.0, 2.0, 12).reshape(4, 3)
     make = LAYOUTS[layout]
-
-    def f(x):
-        y = func(make(x), **kwargs)
-        return np.ravel(y, order="K") if func is np.copy else y
+    f = lambda x: func(make(x), **kwargs)
     assert_same(ad.jvp(f, (x,), (x,))[0], f(x), layout)
     check_grads(f, (x,), order=2)
 
 
-def test_ravel_keep_order_matches_numpy_on_random_layouts():
+ORDER_READERS = {
+    "ravel-A": (lambda y: np.ravel(y, order="A"), "numpy.ravel"),
+    "ravel-K": (lambda y: np.ravel(y, order="K"), "numpy.ravel"),
+    "ravel-k": (lambda y: np.ravel(y, order="k"), "numpy.ravel"),
+    "flatten-A": (lambda y: y.flatten("A"), "numpy.ravel"),
+    "flatten-K": (lambda y: y.flatten(order="K"), "numpy.ravel"),
+    "reshape-A": (lambda y: np.reshape(y, (-1, 1), order="A"), "numpy.reshape"),
+    "reshape-method-A": (lambda y: y.reshape(-1, order="A"), "numpy.reshape"),
+    "reshape-A-copy": (lambda y: np.reshape(y, -1, order="A", copy=True), "numpy.reshape"),
+}
+
+
+@pytest.mark.parametrize("layout", list(LAYOUTS))
+@pytest.mark.parametrize("reader", list(ORDER_READERS))
+def test_orders_A_and_K_refused_where_the_layout_matters(layout, reader):
+    """dualad's values are not laid out as NumPy's (a composed rule such as
+    roll or sort makes a new C-contiguous array), so 'A' and 'K' on an array
+    of two axes longer than 1 are refused rather than answered from the
+    wrong strides."""
+    read, function = ORDER_READERS[reader]
+    x = np.linspace(-1.0, 2.0, 12).reshape(4, 3)
+    f = lambda x: read(LAYOUTS[layout](x))
+    f(x)  # NumPy answers
+    for run in (lambda: ad.jvp(f, (x,), (x,)), lambda: ad.vjp(f, x), lambda: ad.grad(
+            lambda x: np.sum(f(x)))(x)):
+        with pytest.raises(TypeError, match=rf"order=.*{function}.*memory layout.*'C'.*'F'"):
+            run()
+
+
+def test_the_reported_silently_wrong_layout_read_is_refused():
+    x = np.arange(6.0).reshape(2, 3)
+    f = lambda x: np.ravel(np.roll(x.T, 1, axis=0), order="K")
+    np.testing.assert_array_equal(f(x), [2, 0, 1, 5, 3, 4])
+    with pytest.raises(TypeError, match="order"):
+        ad.jvp(f, (x,), (x,))
+    # 'C' and 'F' give NumPy's values on the same array
+    for order in ("C", "F"):
+        g = lambda x: np.ravel(np.roll(x.T, 1, axis=0), order=order)
+        assert_same(ad.jvp(g, (x,), (x,))[0], g(x), order)
+
+
+@pytest.mark.parametrize("layout", list(LAYOUT_FREE))
+@pytest.mark.parametrize("reader", list(ORDER_READERS))
+def test_orders_A_and_K_honoured_where_the_layout_cannot_matter(layout, reader):
+    read, _ = ORDER_READERS[reader]
+    f = lambda x: read(LAYOUT_FREE[layout](x))
+    assert_same(ad.jvp(f, (x23,), (x23,))[0], f(x23), layout)
+    assert_same(ad.vjp(f, x23)[0], f(x23), layout)
+    check_grads(f, (x23,), order=2)
+
+
+def test_orders_A_and_K_on_random_layouts():
+    """Honoured, with NumPy's values, exactly where at most one axis is
+    longer than 1 (or there are no entries); refused everywhere else."""
     rng = np.random.default_rng(3)
     base = np.arange(1.0, 1.0 + 6 * 6 * 6).reshape(6, 6, 6) / 7.0
+    honoured = 0
     for _ in range(200):
         nd = int(rng.integers(1, 4))
         perm = tuple(rng.permutation(3)[:nd])
         steps = tuple(int(rng.choice([1, 2, -1, -3])) for _ in range(nd))
-        stops = tuple(int(rng.integers(1, 4)) for _ in range(nd))
+        stops = tuple(int(rng.choice([0, 1, 1, 2, 3])) for _ in range(nd))
+        order = str(rng.choice(["A", "K"]))
 
-        def f(x, perm=perm, steps=steps, stops=stops):
+        def view(x, perm=perm, steps=steps, stops=stops):
             y = np.transpose(x, perm + tuple(a for a in range(3) if a not in perm))
             y = y[tuple(slice(None, None, s) for s in steps)]
-            y = y[tuple(slice(0, s) for s in stops)]
-            return np.ravel(y, order="K")
-        assert_same(ad.jvp(f, (base,), (base,))[0], f(base), (perm, steps, stops))
+            return y[tuple(slice(0, s) for s in stops)]
+        f = lambda x, view=view, order=order: np.ravel(view(x), order=order)
+        shape = view(base).shape
+        if sum(n > 1 for n in shape) <= 1 or 0 in shape:
+            honoured += 1
+            assert_same(ad.jvp(f, (base,), (base,))[0], f(base), (perm, steps, stops, order))
+        else:
+            with pytest.raises(TypeError, match="order"):
+                ad.jvp(f, (base,), (base,))
+    assert 20 < honoured < 180
 
 
-def test_order_F_A_then_order_A_again():
-    # np.copy(order='F') makes a Fortran array, which ravel and reshape with 'A' read
+def test_a_fortran_copy_read_with_order_A_is_refused():
+    # np.copy(order='F') gives NumPy a Fortran array, which 'A' would read in F order
     def f(x):
-        y = np.copy(x, order="F")
-        return np.ravel(y, order="A"), np.reshape(y, (3, 2), order="A"), np.ravel(y.T, order="A")
-    assert_same(ad.jvp(f, (x23,), (x23,))[0], f(x23))
-    check_grads(f, (x23,), order=2)
+        return np.ravel(np.copy(x, order="F"), order="A")
+    np.testing.assert_array_equal(f(x23), x23.ravel("F"))
+    with pytest.raises(TypeError, match="order"):
+        ad.jvp(f, (x23,), (x23,))
 
 
 def test_order_validation_as_numpy():
@@ -550,7 +622,7 @@ def test_astype_method_dtypes():
                                     {"casting": "same_kind"}, {"casting": "unsafe"},
                                     {"subok": False}, {"copy": False}, {"copy": True}])
 def test_astype_method_keywords(kwargs):
-    f = lambda x: np.ravel(x.T.astype(np.float64, **kwargs), order="K")
+    f = lambda x: np.ravel(x.T.astype(np.float64, **kwargs))
     assert_same(ad.jvp(f, (x23,), (x23,))[0], f(x23))
     check_grads(f, (x23,), order=2)
 
@@ -594,7 +666,7 @@ def test_every_registration_dispatches():
 
 def test_copy_order_and_subok():
     for order in ("C", "F", "A", "K"):
-        f = lambda x: np.ravel(np.copy(x.T[::-1], order=order), order="K")
+        f = lambda x: np.ravel(np.copy(x.T[::-1], order=order), order="F")
         assert_same(ad.jvp(f, (x23,), (x23,))[0], f(x23), order)
         check_grads(f, (x23,), order=2)
 
@@ -824,14 +896,56 @@ def test_errors_where_numpy_raises(f):
         ad.vjp(f, x23)
 
 
+# ---- indexing with booleans and empty sequences ------------------------------------------------
+ALL = slice(None)  # x[:]
+BOOL_AND_EMPTY_KEYS = [
+    True, False, np.True_, np.False_, (True, 0), (0, True), (True, True), (True, False),
+    (ALL, 0, ALL, True),  # a 0-d mask is an advanced index: apart from 0, NumPy moves both to the front
+    (ALL, True, 0), (..., True), (True, ..., 0), (None, True, 0), (True, [0, 1]),
+    (np.True_, ALL, [2, 0]), (np.array(True), 1),
+    [], [[]], [[], []], ([], 0), (0, []), ((0, 1),), [True, False],
+]
+
+
+@pytest.mark.parametrize("key", BOOL_AND_EMPTY_KEYS, ids=repr)
+def test_bool_and_empty_list_indices_as_numpy(key):
+    """A bool is a 0-d mask (a new axis of length 1 or 0), not the integer 1
+    or 0; an empty list is an integer index array of length 0."""
+    f = lambda x: x[key]
+    want = f(x234)
+    assert_same(ad.jvp(f, (x234,), (x234,))[0], want, repr(key))
+    assert_same(ad.vjp(f, x234)[0], want, repr(key))
+    # batched tangents and forward-over-reverse put the advanced axes where NumPy does
+    np.testing.assert_array_equal(ad.jacfwd(f)(x234), ad.jacrev(f)(x234))
+    check_grads(lambda x: np.sum(f(x) ** 3) + x[0, 0, 0], (x234,), order=2)
+    if want.size:
+        check_grads(f, (x234,), order=2)
+
+
+def test_false_index_has_zero_gradient():
+    for key in (False, np.False_, (False, 0), [], (0, [])):
+        g = ad.grad(lambda x: np.sum(x[key] ** 2))(x23)
+        assert_same(g, np.zeros_like(x23), repr(key))
+
+
+def test_true_index_adds_an_axis():
+    out, t = ad.jvp(lambda x: x[True] * 2.0, (x3,), (np.ones(3),))
+    assert_same(out, x3[None] * 2.0)
+    assert_same(t, np.full((1, 3), 2.0))
+    assert_same(ad.grad(lambda x: np.sum(x[True, 1:]))(x3), np.array([0.0, 1.0, 1.0]))
+
+
 # ---- edge inputs: 0-d, empty, negative axes, axis=None --------------------------------------------
 E0 = np.zeros((0,))
 E03 = np.zeros((0, 3))
 E20 = np.zeros((2, 0))
+E230 = np.zeros((2, 3, 0))
 EDGE = [
     (np.reshape, (x0, ()), {}), (np.reshape, (x0, -1), {}), (np.reshape, (E03, (-1, 3)), {}),
     (np.reshape, (E03, (3, 0, 5)), {"order": "F"}), (np.reshape, (E03, (0, -1)), {}),
     (np.ravel, (x0,), {"order": "K"}), (np.ravel, (E20,), {"order": "F"}),
+    (np.ravel, (E03,), {"order": "A"}), (np.ravel, (E230,), {"order": "K"}),
+    (np.reshape, (E230,), {"shape": (3, 0, 2), "order": "A"}),
     (np.expand_dims, (x0, (0, -1)), {}), (np.expand_dims, (E03, -2), {}),
     (np.squeeze, (x0,), {}), (np.squeeze, (E03[None],), {"axis": 0}),
     (np.atleast_1d, (x0, E0), {}), (np.atleast_2d, (E0,), {}), (np.atleast_3d, (E03,), {}),

@@ -270,3 +270,51 @@ def test_float32_inputs_give_numpy_dtypes_and_values(case):
         assert np.result_type(a) == np.result_type(e), f"dtype {np.result_type(a)}, NumPy's {np.result_type(e)}"
         np.testing.assert_allclose(np.asarray(a, dtype=float), np.asarray(e, dtype=float),
                                    rtol=2e-5, atol=1e-6)
+
+
+# ---- found by the review and the audit of this change ----------------------------------------
+def test_deepcopy_keeps_the_derivative_and_pickle_is_refused():
+    import copy
+    import pickle
+    x = np.array([1.3, 2.7, -0.4])
+    f = lambda z: np.sum(copy.deepcopy({"w": z})["w"] ** 2)
+    np.testing.assert_allclose(ad.grad(f)(x), fd_grad(f, x), atol=1e-6)
+    with pytest.raises(TypeError, match="pickled"):
+        ad.grad(lambda z: np.sum(pickle.loads(pickle.dumps(z))))(x)
+
+
+@pytest.mark.parametrize("write", [lambda x, y: np.round(x, 0, y), lambda x, y: np.floor(x, out=y),
+                                   lambda x, y: np.isnan(x, out=y)],
+                         ids=["round-positional", "floor-keyword", "isnan-into-float"])
+def test_a_traced_value_is_never_written_into_by_out(write):
+    def f(x):
+        y = np.exp(x)
+        write(x, y)
+        return np.sum(y * y)
+    with pytest.raises(TypeError, match="out"):
+        ad.grad(f)(np.array([1.3, 2.7, -0.4]))
+
+
+def test_fwd_over_fwd_hvp_refuses_a_non_scalar_function_like_the_other_modes():
+    x = np.array([1.0, 2.0])
+    for mode in ad.HVP_MODES:
+        with pytest.raises(TypeError, match="scalar"):
+            ad.hvp(lambda z: z ** 2, x, x, mode=mode)
+
+
+def test_masked_tangents_and_cotangents_are_refused():
+    x = np.array([1.0, 2.0])
+    m = np.ma.masked_array([1.0, 5.0], mask=[False, True])
+    with pytest.raises(TypeError, match="masked"):
+        ad.jvp(lambda z: np.sum(z * z), (x,), (m,))
+    with pytest.raises(TypeError, match="masked"):
+        ad.vjp(lambda z: z * z, x)[1](m)
+
+
+def test_numpy_scalar_constants_behave_as_numpy():
+    x = np.array([0.5, 2.0])
+    for c in (np.float64(3.0), np.float32(3.0), 3.0, 3):
+        f = lambda z: np.sum(z * c + c / z - z ** c)
+        value = ad.jvp(f, (x,), (np.ones(2),))[0]
+        assert float(value) == pytest.approx(float(f(x)), rel=1e-6)
+        np.testing.assert_allclose(ad.grad(f)(x), fd_grad(f, x), rtol=1e-5)

@@ -12,12 +12,26 @@ Conventions:
   ``cholesky(upper=True)``).  Entries of the other triangle have derivative 0.
 * ``eigh`` assumes distinct eigenvalues (its derivative is undefined at a
   repeated one and comes out infinite there).
-* ``det`` is differentiable everywhere, singular matrices included: its
-  derivative is the cofactor matrix, computed as ``det(A) A⁻ᵀ`` for a
-  well-conditioned ``A`` and from the n² minors otherwise.
-* ``slogdet``: at a singular matrix ``logabsdet`` is ``-inf`` and its
-  derivative is ``cofactor(A) / det(A)``, whose entries are ``±inf`` (``nan``
-  where a cofactor is 0 too); ``sign`` has derivative 0.
+* ``det`` is differentiable everywhere, singular matrices included.  Its
+  derivative, the cofactor matrix, is ``det(A) A⁻ᵀ`` wherever
+  ``np.linalg.inv(A)`` succeeds, however ill-conditioned ``A``: det and inv
+  come from the same LU factors, and their product is the cofactor matrix
+  to rounding relative to its size (a cofactor that is itself tiny, near
+  rank n-2, loses relative accuracy).  Where det under- or overflows (0,
+  subnormal or inf while ``A`` is invertible) the product is formed as
+  ``sign · exp(log|det A| - c) · A⁻ᵀ · eᶜ`` with the constant
+  ``c = log|det A|``, so that an entry is 0 or inf only if its value is.
+  Only at an exactly singular matrix (``inv`` raises) does it come from the
+  n² minors, O(n⁴) memory and O(n⁵) time; that is supported for
+  n <= ``MINORS_MAX_N`` (32) and ``MINORS_MAX_ENTRIES`` minor entries at
+  once, beyond which :class:`SingularDerivativeError` is raised.  In a
+  stack only the singular matrices take the minors.
+* ``slogdet``: the derivative of ``logabsdet`` is ``A⁻ᵀ`` wherever ``inv``
+  succeeds.  At an exactly singular matrix ``logabsdet`` is ``-inf`` and its
+  derivative ``cofactor(A) / det(A)``, entries ±inf (nan where a cofactor is
+  0 too), from the minors with det's limits; ``sign`` has derivative 0.
+* Empty stacks and 0x0 matrices (det 1, logabsdet 0) have derivatives of
+  their own, empty, shape.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
 """
 
@@ -570,65 +584,130 @@ inv_p = Primitive(
     vjp=(lambda g, out, a: -matmul_p(matmul_p(_mT(out), g), _mT(out)),))
 
 
-# Above this 1-norm condition number, det's derivative det(A)·A⁻ᵀ loses
-# accuracy (its error grows like cond · eps) and is computed from minors.
-COND_LIMIT = 1e6
+# Exactly singular matrices get det's derivative from their minors: n² of
+# them, (n-1)² entries each -- O(n⁴) memory and O(n⁵) time per matrix.  Above
+# these limits the derivative is refused (SingularDerivativeError) rather
+# than exhausting memory.  A second derivative at rank <= n-2 takes minors of
+# the minors, which the entry limit also bounds.
+MINORS_MAX_N = 32
+MINORS_MAX_ENTRIES = 2 ** 26
 
 
-def _safe_inverse(a):
-    """``inv(a)`` (traced like ``a``) when every matrix of ``a`` is safely
-    invertible, else None.  The test reads the primal values only: it
-    chooses a branch, it is not differentiated."""
+class SingularDerivativeError(np.linalg.LinAlgError, TypeError):
+    """The derivative of det or slogdet at an exactly singular matrix too
+    large for its minors (see ``MINORS_MAX_N``, ``MINORS_MAX_ENTRIES``)."""
+
+
+def _invert(a):
+    """``(b, inv(b), singular)``: ``singular`` is a boolean mask over the stack
+    of ``a``, True where np.linalg.inv raises (None when it raises nowhere),
+    and ``b`` is ``a`` with the identity in place of those matrices, so
+    that ``inv(b)`` (traced like ``a``) exists.  The mask reads primal
+    values: it chooses a branch, it is not differentiated."""
     try:
-        ia = inv_p(a)
+        return a, inv_p(a), None
     except np.linalg.LinAlgError:
-        return None
-    p, ip = primal(a), primal(ia)
-    # the 1-norm condition number of each matrix (largest column sums)
-    cond = np.abs(p).sum(axis=-2).max(axis=-1) * np.abs(ip).sum(axis=-2).max(axis=-1)
-    return ia if cond.max() <= COND_LIMIT else None  # nan fails the test too
+        pass
+    p = primal(a)
+    # inv raises exactly when LAPACK's LU finds a zero pivot, and then
+    # slogdet, from the same LU, gives the sign 0.
+    singular = np.linalg.slogdet(p)[0] == 0
+    b = np.where(singular[..., None, None], np.eye(p.shape[-1], dtype=p.dtype), a)
+    return b, inv_p(b), singular
+
+
+def _per_matrix(singular, a, regular, at_singular):
+    """``regular`` with each matrix where ``singular`` is True replaced by
+    ``at_singular`` of that matrix of ``a``, computed for those only."""
+    if singular is None:
+        return regular
+    if singular.all():
+        return at_singular(a)
+    special = at_singular(getitem(a, singular))             # (k, n, n)
+    rows = np.maximum(np.cumsum(singular) - 1, 0).reshape(singular.shape)
+    return np.where(singular[..., None, None], getitem(special, rows), regular)
 
 
 def _cofactors(a):
     """The cofactor matrix, ``C_ij = (-1)^(i+j) det(a without row i and
     column j)``, from the n² minors: finite at every matrix, and
     differentiable to any order through det's own rules."""
-    n = shape_of(a)[-1]
+    shape, dtype = shape_of(a), np.result_type(primal(a))
+    n = shape[-1]
+    entries = int(np.prod(shape[:-2])) * n * n * (n - 1) * (n - 1)
+    if n > MINORS_MAX_N or entries > MINORS_MAX_ENTRIES:
+        raise SingularDerivativeError(
+            f"the derivative of det or slogdet at an exactly singular {n}x{n} matrix "
+            f"is computed from its n² minors and is supported for n <= MINORS_MAX_N "
+            f"= {MINORS_MAX_N}, at most MINORS_MAX_ENTRIES = {MINORS_MAX_ENTRIES} minor "
+            f"entries at once (here {entries}); differentiate at a nearby invertible "
+            "matrix instead, e.g. add a small multiple of the identity")
     if n == 1:  # the minor is the empty matrix, of determinant 1
-        return np.ones(shape_of(a), dtype=np.result_type(primal(a)))
+        return np.ones(shape, dtype=dtype)
     keep = np.array([[r for r in range(n) if r != i] for i in range(n)])  # (n, n-1)
     rows = np.repeat(keep, n, axis=0)[:, :, None]  # minor i·n + j drops row i ...
     cols = np.tile(keep, (n, 1))[:, None, :]       # ... and column j
     minors = getitem(a, (Ellipsis, rows, cols))     # (..., n², n-1, n-1)
-    signs = (-1.0) ** np.add.outer(np.arange(n), np.arange(n))
-    return reshape(det_p(minors), shape_of(a)) * signs
+    signs = ((-1) ** np.add.outer(np.arange(n), np.arange(n))).astype(dtype)
+    return reshape(det_p(minors), shape) * signs
+
+
+def _rescaled_det_times(b, ib):
+    """``det(b) · inv(b)ᵀ`` for invertible ``b`` whose det may under- or
+    overflow: ``sign · exp(L - c) · inv(b)ᵀ · e^c`` with ``L = log|det b|``
+    and the constant ``c`` its value, ``e^c`` applied in factors that stay
+    representable, so an entry is 0 or inf only if its value is."""
+    p = primal(b)
+    dtype = p.dtype
+    sign, c = np.linalg.slogdet(p)
+    c = np.where(np.isfinite(c), c, 0.0).astype(dtype)  # a nan matrix stays nan
+    steps = max(1, int(np.ceil(np.abs(c).max() / (np.log(np.finfo(dtype).max) / 2))))
+    factor = np.exp(c / steps)[..., None, None]
+    g = (sign.astype(dtype) * np.exp(logabsdet_p(b) - c))[..., None, None] * _mT(ib)
+    with np.errstate(over="ignore", under="ignore"):
+        for _ in range(steps):  # towards the result's size: no spurious inf or 0
+            g = g * factor
+    return g
+
+
+def _det_grad(a, out):
+    """∂ det a / ∂a, the cofactor matrix: ``det(a) · a⁻ᵀ`` where ``a`` is
+    invertible, rescaled where det under- or overflows; from the minors
+    where ``a`` is exactly singular."""
+    b, ib, singular = _invert(a)
+    d = primal(out)
+    tiny = np.finfo(np.result_type(d)).tiny
+    unrepresentable = (np.abs(d) < tiny) | np.isinf(d)  # 0, subnormal or ±inf
+    if singular is not None:
+        unrepresentable &= ~singular
+    if np.any(unrepresentable):
+        regular = _rescaled_det_times(b, ib)
+    else:
+        regular = out[..., None, None] * _mT(ib)
+    return _per_matrix(singular, a, regular, _cofactors)
 
 
 def _det_jvp(t, out, a):
-    ia = _safe_inverse(a)
-    if ia is None:
-        return sum_p(_cofactors(a) * t, axis=(-2, -1), keepdims=False)
-    return out * sum_p(_mT(ia) * t, axis=(-2, -1), keepdims=False)
+    return sum_p(_det_grad(a, out) * t, axis=(-2, -1), keepdims=False)
 
 
 def _det_vjp(g, out, a):
-    ia = _safe_inverse(a)
-    if ia is None:
-        return g[..., None, None] * _cofactors(a)
-    return (g * out)[..., None, None] * _mT(ia)
+    return g[..., None, None] * _det_grad(a, out)
 
 
 det_p = Primitive("det", np.linalg.det, jvp=(_det_jvp,), vjp=(_det_vjp,))
 
 
-def _logabsdet_grad(a):
-    """∂ log|det a| / ∂a = a⁻ᵀ; cofactors / det where a is (nearly)
-    singular -- ±inf (nan where a cofactor is 0 too) at a singular one."""
-    ia = _safe_inverse(a)
-    if ia is not None:
-        return _mT(ia)
+def _cofactors_over_det(a):
     with np.errstate(divide="ignore", invalid="ignore"):
         return _cofactors(a) / det_p(a)[..., None, None]
+
+
+def _logabsdet_grad(a):
+    """∂ log|det a| / ∂a = a⁻ᵀ wherever the inverse exists; cofactors / det
+    where ``a`` is exactly singular -- ±inf (nan where a cofactor is 0 too)."""
+    _, ib, singular = _invert(a)
+    return _per_matrix(singular, a, _mT(ib), _cofactors_over_det)
 
 
 def _logabsdet_jvp(t, out, a):
@@ -691,7 +770,7 @@ def _read_triangle_T(g, lower: bool):
 def _phi(x):
     """Lower triangle with half the diagonal."""
     n = shape_of(x)[-1]
-    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n))
+    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(np.result_type(primal(x)))
 
 
 def _cholesky_jvp(t, out, a, upper):
@@ -751,7 +830,7 @@ def _eigh_vjp(g, out, a, UPLO):
         inner_ = _gaps(w) * matmul_p(_mT(V), gV)
     if gw is not None:
         n = shape_of(w)[-1]
-        inner_ = inner_ + gw[..., :, None] * np.eye(n)
+        inner_ = inner_ + gw[..., :, None] * np.eye(n, dtype=np.result_type(primal(gw)))
     return (_read_triangle_T(matmul_p(matmul_p(V, inner_), _mT(V)), lower=UPLO == "L"),)
 
 

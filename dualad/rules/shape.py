@@ -9,10 +9,13 @@ compositions of them, so their derivatives of every order come for free.
 Every registered function takes NumPy's parameters, in NumPy's order, and
 either gives each NumPy's meaning or refuses it (``core.refuse``).  Where
 NumPy's answer depends on more than values -- which axes an ``axes=``
-argument names, the shape a ``-1`` stands for, the memory layout that
-``order='A'``/``'K'`` reads -- it is asked of NumPy itself, on stand-ins
-that cost no memory or on the primal value, so the traced call agrees with
-the plain one, errors included.
+argument names, the shape a ``-1`` stands for -- it is asked of NumPy
+itself, on stand-ins that cost no memory, so the traced call agrees with
+the plain one, errors included.  The one thing that cannot be asked is
+memory layout: the rules compose results from primitives, so a value's
+strides are not the ones NumPy's own function would have given it, and
+``order='A'``/``'K'`` (which read strides) are honoured only where the
+layout cannot change the answer.
 
 Batch axes: a tangent may carry leading batch axes.  Each rule here works
 out how many (``ndim(t) - ndim(x)``) and keeps them in front.
@@ -102,40 +105,24 @@ def _flags(x):
     return np.asarray(primal(x)).flags
 
 
-def _is_fortran(x) -> bool:
-    """NumPy's PyArray_ISFORTRAN on the primal: Fortran- and not C-contiguous
-    (what ``order='A'`` of reshape and ravel reads)."""
-    flags = _flags(x)
-    return flags.f_contiguous and not flags.c_contiguous
-
-
-def _keep_order_axes(x) -> tuple:
-    """The axes of ``x``'s primal, outermost first, in the order in which
-    ``np.ravel(x, order='K')`` reads them: NumPy's iterator sorts the axes by
-    decreasing absolute stride (a stable insertion sort in which an axis of
-    stride 0, or of length 1, compares with nothing), and reads each axis
-    forwards."""
-    p = np.asarray(primal(x))
-    nd = p.ndim
-    if p.flags.c_contiguous:
-        return tuple(range(nd))
-    if p.flags.f_contiguous:
-        return tuple(range(nd))[::-1]
-    # as NumPy's iterator holds them: innermost (last) axis first
-    strides = [0 if p.shape[nd - 1 - i] == 1 else p.strides[nd - 1 - i] for i in range(nd)]
-    perm = list(range(nd))
-    for i0 in range(1, nd):
-        j0, ipos = perm[i0], i0
-        for i1 in range(i0 - 1, -1, -1):
-            s0, s1 = strides[j0], strides[perm[i1]]
-            if s0 != 0 and s1 != 0:
-                if abs(s1) <= abs(s0):
-                    break
-                ipos = i1
-        if ipos != i0:
-            perm[ipos + 1:i0 + 1] = perm[ipos:i0]
-            perm[ipos] = j0
-    return tuple(nd - 1 - j for j in reversed(perm))
+def _layout_free_order(function: str, a, order: str) -> str:
+    """``order`` for reading ``a``: 'C' or 'F' as given; 'A' or 'K' as 'C',
+    where every order reads the same entries in the same sequence (at most
+    one axis longer than 1, or no entries), else refused.  'A' and 'K'
+    read the strides of the value, and dualad's are not NumPy's: its rules
+    build results from a few primitives (np.roll of a transposed array is
+    C-contiguous in dualad, not in NumPy), so honouring them elsewhere
+    would give a wrong answer without an error."""
+    if order in "CF":
+        return order
+    shape = shape_of(a)
+    if sum(n > 1 for n in shape) > 1 and 0 not in shape:
+        refuse(function, "order",
+               f"order={order!r} follows the memory layout of the array, which dualad's "
+               "values do not reproduce (its rules lay results out differently from "
+               "NumPy's own functions), so the result could silently differ from "
+               "NumPy's; pass order='C' or order='F'")
+    return "C"
 
 
 # ---- reshape ------------------------------------------------------------------
@@ -176,30 +163,25 @@ def _reshape_in_order(a, shape, order: str):
 
 
 def _np_reshape(a, /, shape, order="C", *, copy=None):
-    """np.reshape.  ``order='A'`` reads the primal's memory layout, as NumPy
-    does.  ``copy=False`` raises NumPy's ValueError exactly when NumPy would
-    have to copy the primal; ``copy=True`` gives a new array (dualad's values
-    are immutable, so a view and a copy differ only in what the caller gets
-    back at the end)."""
+    """np.reshape.  ``order='A'`` only where layout does not matter
+    (``_layout_free_order``).  ``copy=False`` raises NumPy's ValueError
+    exactly when NumPy would have to copy the primal; ``copy=True`` gives a
+    new array (dualad's values are immutable, so a view and a copy differ
+    only in what the caller gets back at the end)."""
     order = _memory_order(order, "C")
     if order == "K":
         raise ValueError("order 'K' is not permitted for reshaping")
+    order = _layout_free_order("numpy.reshape", a, order)
     if copy is not None and not copy:
         np.reshape(primal(a), shape, order=order, copy=False)  # NumPy's error if a copy is needed
-    if order == "A":
-        order = "F" if _is_fortran(a) else "C"
     out = _reshape_in_order(a, shape, order)
     return _convert(out, np.result_type(primal(out)), "K", copy=True) if copy else out
 
 
 def ravel(a, order="C"):
-    """np.ravel in every order: 'A' and 'K' read the primal's memory layout
-    (strides), as NumPy does, and the same reading orders the tangents."""
-    order = _memory_order(order, "C")
-    if order == "A":
-        order = "F" if _is_fortran(a) else "C"
-    if order == "K":
-        return reshape(transpose(a, _keep_order_axes(a)), (-1,))
+    """np.ravel (and ndarray.flatten): 'C' and 'F' exactly, 'A' and 'K' only
+    where layout does not matter (``_layout_free_order``)."""
+    order = _layout_free_order("numpy.ravel", a, _memory_order(order, "C"))
     return _reshape_in_order(a, (-1,), order)
 
 
@@ -352,7 +334,12 @@ class Index:
         items = []
         for k in key:
             k = primal(k)
-            if isinstance(k, list):
+            if isinstance(k, (list, tuple)):
+                k = np.asarray(k)
+                if k.size == 0:  # NumPy reads an empty sequence as integer indices
+                    k = k.astype(np.intp)
+            elif isinstance(k, (bool, np.bool_)):
+                # a 0-d mask, not 1 or 0: a new axis of length 1 (True) or 0 (False)
                 k = np.asarray(k)
             if isinstance(k, np.ndarray):
                 if k.dtype.kind not in "biu":
@@ -373,8 +360,7 @@ class Index:
         self.front = False
         self.adv_nd = 0
         if arrays:
-            adv = [i for i, k in enumerate(items)
-                   if isinstance(k, (np.ndarray, int)) and not isinstance(k, bool)]
+            adv = [i for i, k in enumerate(items) if isinstance(k, (np.ndarray, int))]
             self.front = adv != list(range(adv[0], adv[0] + len(adv)))
             shapes = [k.shape if k.dtype != bool else (int(k.sum()),) for k in arrays]
             self.adv_nd = len(np.broadcast_shapes(*shapes))
@@ -1037,8 +1023,7 @@ def _np_astype(x, dtype, /, *, copy=True, device=None):
 
 
 def _np_copy(a, order="K", subok=False):
-    """np.copy: a new array in memory ``order`` (which ``order='A'`` of a
-    later reshape or ravel reads)."""
+    """np.copy: a new array in memory ``order``."""
     _check_subok("numpy.copy", subok, a)
     return _convert(a, _dtype_of(a), _memory_order(order, "K"), copy=True)
 
