@@ -863,16 +863,6 @@ class Residual:
         return f"Residual(shape={self.shape}, dtype={self.dtype})"
 
 
-def prune(value, keep: bool):
-    """``value``, or a Residual standing for it when it is large and unneeded."""
-    if keep:
-        return value
-    p = primal(value)
-    if type(p) is np.ndarray and p.size >= RESIDUAL_MIN_SIZE:
-        return Residual(value)
-    return value
-
-
 
 
 def pad_batched(t, arg_nd: int, out_nd: int):

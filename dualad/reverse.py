@@ -27,10 +27,11 @@ Design notes
 ------------
 * Cotangents are ``None`` until something flows in: a symbolic zero that
   costs nothing and is materialised only at the API boundary.
-* An entry keeps only what its derivative formulas read: a large output or
-  argument that no formula of a traced argument reads is stored as a
-  ``core.Residual`` (shape and dtype), so the array is freed as soon as the
-  user's code drops it, as in plain NumPy.
+* An entry keeps only what its derivative formulas read
+  (``dualad.tape_memory``): a large output or argument that no formula of a
+  traced argument reads is stored as a ``core.Residual`` (shape and dtype),
+  so the array is freed as soon as the user's code drops it, as in plain
+  NumPy.
 * Ownership is tracked, not guessed: a cotangent the backward pass
   allocated itself (a product or a sum) and stored in one place only is
   *owned* (``owned`` in ``Tape.backward``).  Later contributions are added
@@ -62,7 +63,8 @@ import numpy as np
 from . import core
 from .chain import pull, vjp
 from .nan_safe import watching
-from .core import NO_PARAMS, STATE, Box, Trace, primal, prune, unwrap
+from .tape_memory import large, pruned_entry
+from .core import NO_PARAMS, STATE, Box, Trace, unwrap
 from .sweep import compile_sweep, lookup, run_generic
 from .chain import shape as _shape
 
@@ -106,11 +108,8 @@ class Tape(Trace):
             v = a._value
             out = prim(v, **params) if isinstance(v, Box) else prim.impl(v, **params)
             entries = self.entries
-            residuals = prim.residuals
-            if residuals is not None and residuals[0] is not None and _large(out):
-                uses = residuals[0]
-                entries.append((prim, (prune(v, 1 in uses),), params, (a._pos,),
-                                prune(out, 0 in uses)))
+            if prim.residuals is not None and large(out):
+                entries.append(pruned_entry(prim, (v,), params, (a._pos,), out))
             else:
                 entries.append((prim, (v,), params, (a._pos,), out))
             if self.observer is not None:
@@ -120,7 +119,7 @@ class Tape(Trace):
             return self.binary(prim, args[0], args[1], params)
         vals, parents, lower = unwrap(self, args, "_pos")
         out = prim(*vals, **params) if lower else prim.impl(*vals, **params)
-        if prim.residuals is not None and _large(out):
+        if prim.residuals is not None and large(out):
             return self._record_pruned(prim, vals, params, parents, out)
         pos = len(self.entries)
         self.entries.append((prim, tuple(vals), params, tuple(parents), out))
@@ -146,7 +145,7 @@ class Tape(Trace):
             out = prim(va, vb, **params)
         else:
             out = prim.impl(va, vb, **params) if params else prim.impl(va, vb)
-        if prim.residuals is not None and _large(out):
+        if prim.residuals is not None and large(out):
             return self._record_pruned(prim, [va, vb], params, [pa, pb], out)
         entries = self.entries
         entries.append((prim, (va, vb), params, (pa, pb), out))
@@ -155,20 +154,9 @@ class Tape(Trace):
         return TapeValue(out, self, len(entries) - 1)
 
     def _record_pruned(self, prim, vals, params, parents, out):
-        """Record an elementwise entry keeping only what the derivative
-        formulas of its traced arguments read (the rest as Residuals)."""
-        needed = set()
-        for p, uses in zip(parents, prim.residuals):
-            if p is not None:
-                if uses is None:
-                    needed = None
-                    break
-                needed |= uses
-        stored, kept = out, vals
-        if needed is not None:
-            stored = prune(out, 0 in needed)
-            kept = [prune(v, k + 1 in needed) for k, v in enumerate(vals)]
-        self.entries.append((prim, tuple(kept), params, tuple(parents), stored))
+        """Record an elementwise entry as the memory policy keeps it
+        (``dualad.tape_memory``)."""
+        self.entries.append(pruned_entry(prim, vals, params, parents, out))
         if self.observer is not None:
             self._report(prim, vals, params, out)
         return TapeValue(out, self, len(self.entries) - 1)
@@ -309,16 +297,6 @@ class Tape(Trace):
         for step in program:
             step(tans)
         return [lookup(tans, p) for p in wanted]
-
-
-def _large(out) -> bool:
-    """Is an elementwise output (and so each of its inputs) worth pruning?"""
-    if type(out) is np.ndarray:
-        return out.size >= core.RESIDUAL_MIN_SIZE
-    if type(out) is np.float64:
-        return False
-    p = primal(out)
-    return type(p) is np.ndarray and p.size >= core.RESIDUAL_MIN_SIZE
 
 
 class Cotangents:
