@@ -124,40 +124,30 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
 
 # The fast path of push (most of a typical program: one or two arguments,
 # unbatched, not NaN-safe), with times() written out.
+def _term(t, d, out, args, params):
+    """``t · ∂out/∂x`` for one argument; a product during which NumPy reports
+    an invalid operation (``0 × inf``, or a formula's ``0/0``) is fixed."""
+    if type(d) is float:
+        return t if d == 1.0 else (-t if d == -1.0 else t * d)
+    n = INVALID_EVENTS[0]
+    f = d(out, *args, **params) if params else d(out, *args)
+    c = t * f
+    return c if INVALID_EVENTS[0] == n else fix(t, f, c)
+
+
 def push1(d, t, out, x, params):
     """``t · ∂out/∂x`` for a one-argument elementwise primitive."""
     if t is None or d is None:
         return None
-    if type(d) is float:
-        return t if d == 1.0 else (-t if d == -1.0 else t * d)
-    n = INVALID_EVENTS[0]  # an invalid operation in the formula or the product: check it
-    f = d(out, x, **params) if params else d(out, x)
-    c = t * f
-    return c if INVALID_EVENTS[0] == n else fix(t, f, c)
+    return _term(t, d, out, (x,), params)
 
 
 def push2(derivs, ta, tb, out, xa, xb, params):
     """``ta · ∂out/∂a + tb · ∂out/∂b``, broadcast to the output's shape."""
     da, db = derivs
-    t = None
-    if ta is not None and da is not None:
-        if type(da) is float:
-            t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
-        else:
-            n = INVALID_EVENTS[0]
-            f = da(out, xa, xb, **params) if params else da(out, xa, xb)
-            t = ta * f
-            if INVALID_EVENTS[0] != n:
-                t = fix(ta, f, t)
+    t = None if ta is None or da is None else _term(ta, da, out, (xa, xb), params)
     if tb is not None and db is not None:
-        if type(db) is float:
-            c = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
-        else:
-            n = INVALID_EVENTS[0]
-            f = db(out, xa, xb, **params) if params else db(out, xa, xb)
-            c = tb * f
-            if INVALID_EVENTS[0] != n:
-                c = fix(tb, f, c)
+        c = _term(tb, db, out, (xa, xb), params)
         t = c if t is None else t + c
     if t is None:
         return None
