@@ -124,13 +124,20 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
 
 # The fast path of push (most of a typical program: one or two arguments,
 # unbatched, not NaN-safe), with times() written out.
-def _term(t, d, out, args, params):
-    """``t · ∂out/∂x`` for one argument; a product during which NumPy reports
-    an invalid operation (``0 × inf``, or a formula's ``0/0``) is fixed."""
+_UNARY = object()  # "no second argument" for _term
+
+
+def _term(t, d, out, xa, xb, params):
+    """``t · ∂out/∂x`` for one argument of a primitive of arguments ``xa``
+    (and ``xb``); a product during which NumPy reports an invalid operation
+    (``0 × inf``, or a formula's ``0/0``) is fixed."""
     if type(d) is float:
         return t if d == 1.0 else (-t if d == -1.0 else t * d)
     n = INVALID_EVENTS[0]
-    f = d(out, *args, **params) if params else d(out, *args)
+    if params:
+        f = d(out, xa, **params) if xb is _UNARY else d(out, xa, xb, **params)
+    else:
+        f = d(out, xa) if xb is _UNARY else d(out, xa, xb)
     c = t * f
     return c if INVALID_EVENTS[0] == n else fix(t, f, c)
 
@@ -139,15 +146,17 @@ def push1(d, t, out, x, params):
     """``t · ∂out/∂x`` for a one-argument elementwise primitive."""
     if t is None or d is None:
         return None
-    return _term(t, d, out, (x,), params)
+    return _term(t, d, out, x, _UNARY, params)
 
 
 def push2(derivs, ta, tb, out, xa, xb, params):
     """``ta · ∂out/∂a + tb · ∂out/∂b``, broadcast to the output's shape."""
     da, db = derivs
-    t = None if ta is None or da is None else _term(ta, da, out, (xa, xb), params)
+    t = None
+    if ta is not None and da is not None:
+        t = ta if da == 1.0 else _term(ta, da, out, xa, xb, params)
     if tb is not None and db is not None:
-        c = _term(tb, db, out, (xa, xb), params)
+        c = tb if db == 1.0 else _term(tb, db, out, xa, xb, params)
         t = c if t is None else t + c
     if t is None:
         return None
@@ -168,15 +177,20 @@ def pull(g, f, g_owned: bool, arg_shape: tuple):
     number is 1 (one boxed operation saved).  ``f`` is never written into:
     a formula may return a recorded value.
     """
-    if type(g) is np.ndarray and type(f) is not float and not (
-            g.ndim and g.size and not any(g.strides)):
-        # the common case: a plain cotangent array times a partial derivative
-        if (g_owned and g.size >= IN_PLACE_MIN_SIZE and not STATE.nan_safe
-                and not isinstance(f, Box) and _fits(g, f)):
-            c = np.multiply(g, f, out=g)
-        else:
-            c = times(g, f)
-        owned = True
+    if type(g) is np.ndarray and (g.size < IN_PLACE_MIN_SIZE or any(g.strides)):
+        # the common case: a small cotangent, or a large plain one (a large one
+        # that is one number broadcast, as sum pulls back, is kept so below)
+        if type(f) is float:
+            c, owned = (g, g_owned) if f == 1.0 else (g * f, True)
+        elif STATE.nan_safe:
+            c, owned = safe_product(g, f), True
+        elif g_owned and g.size >= IN_PLACE_MIN_SIZE and not isinstance(f, Box) and _fits(g, f):
+            c, owned = np.multiply(g, f, out=g), True
+        else:  # times(g, f), written out
+            n = INVALID_EVENTS[0]
+            c, owned = g * f, True
+            if INVALID_EVENTS[0] != n:
+                c = fix(g, f, c)
     else:
         c, owned = _product(g, f, g_owned)
     if (c.shape if type(c) is np.ndarray else shape(c)) != arg_shape:

@@ -31,7 +31,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .chain import jvp, push, push1, push2
+from .chain import _UNARY, _term, jvp, push, push2
 from .core import NO_PARAMS, STATE, Box, Trace, unwrap
 
 __all__ = ["Dual", "ForwardTrace"]
@@ -54,11 +54,11 @@ class ForwardTrace(Trace):
             a = args[0]
             x = a._value
             out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
-            if self.batch or STATE.nan_safe:
+            d = prim.derivs[0]
+            if self.batch or STATE.nan_safe or d is None:
                 t = push(prim, (a.tangent,), out, (x,), params, self.batch)
-            else:
-                t = push1(prim.derivs[0], a.tangent, out, x, params)
-            return out if t is None else Dual(out, t, self)
+                return out if t is None else Dual(out, t, self)
+            return Dual(out, _term(a.tangent, d, out, x, _UNARY, params), self)
         if len(args) == 2 and prim.derivs is not None and observer is None:
             return self._binary(prim, args[0], args[1], params)
         primals, tangents, lower = unwrap(self, args, "tangent")

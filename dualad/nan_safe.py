@@ -9,14 +9,32 @@ derivative contributes nothing, even next to an infinite or NaN factor:
 mode: the untaken branch receives a cotangent of exactly 0, and its own
 derivative there is NaN.
 
-The switch
-----------
-``core.STATE.nan_safe`` (per thread) is off by default; :func:`switched_on`
-turns it on for a block.  While it is on, ``chain.times`` -- every
-chain-rule product of every mode -- goes through :func:`safe_product`.
-The API (``dualad.api``) turns it on only to redo a derivative pass that came
-out NaN: a backward pass, or a replay of a recorded tape, never the user's
-function itself.
+How it is caught
+----------------
+NumPy reports every invalid floating-point operation (``0 × inf``,
+``0/0``, ``inf - inf``) to the error handler in force.  While dualad runs
+the user's function, a backward pass or a sweep, :func:`watching` installs
+a handler that counts the reports (``core.INVALID_EVENTS``) and otherwise
+does what the user's setting says (ignore, warn or raise).  Then:
+
+* ``chain`` compares the count before and after each chain-rule product of
+  a tangent; if it moved, the product is passed through :func:`fix` (zero
+  where a zero factor met a non-finite one), and from the first report on,
+  the rest of the block runs NaN-safe (a NaN made there may meet a zero
+  factor later without any report).  So forward mode never redoes
+  anything: ``jvp`` of ``sum(sqrt(x))`` at 0 with a zero tangent there
+  gives the directional derivative in one pass.
+* A derivative that still comes out NaN (in reverse mode, a cotangent of
+  exactly 0 from ``np.where``'s untaken branch meets a NaN that was computed
+  quietly) is redone with the per-thread switch ``core.STATE.nan_safe`` on
+  (:func:`switched_on`), under which every product goes through
+  :func:`safe_product` -- but only the backward pass or the sweep is
+  redone, never the user's function, and only if NumPy reported an invalid
+  operation since the tape began: a NaN that came from a NaN input costs
+  nothing more.
+
+Inside a block where the user's own code sets ``np.errstate(invalid=...)``
+the reports go to the user's setting instead, and such a product stays NaN.
 """
 
 from __future__ import annotations
@@ -59,6 +77,9 @@ def safe_product(t, d):
 def _reported(mode: str):
     def counted(kind, flag):
         INVALID_EVENTS[0] += 1
+        # from the first report on, every chain-rule product of this block is
+        # NaN-safe: a NaN made here can meet a zero factor later, quietly
+        STATE.nan_safe = True
         if mode == "warn":
             warnings.warn(f"{kind} encountered", RuntimeWarning, stacklevel=2)
         elif mode == "raise":
@@ -78,8 +99,12 @@ def watching():
     if getattr(np.geterrcall(), "dualad", False) or mode not in ("ignore", "warn", "raise"):
         yield
         return
-    with np.errstate(invalid="call", call=_reported(mode)):
-        yield
+    previous = STATE.nan_safe
+    try:
+        with np.errstate(invalid="call", call=_reported(mode)):
+            yield
+    finally:
+        STATE.nan_safe = previous
 
 
 @contextlib.contextmanager

@@ -170,19 +170,14 @@ class Tape(Trace):
 
     # ---- reverse sweep --------------------------------------------------
     def backward(self, seeds, wanted, record: bool = False):
-        """Cotangents at positions ``wanted`` given ``seeds`` ((position, cotangent) pairs).
-
-        One reversed loop over the tape: each entry with a cotangent pulls it
+        """Cotangents at positions ``wanted`` given ``seeds`` ((position,
+        cotangent) pairs): one reversed loop, each entry pulling its cotangent
         back through its rule (``dualad.chain``) into its parents'.
 
-        With ``record=True`` the backward pass is itself recorded on this tape
-        (the tape must still be active): each entry's recorded values are
-        boxed again as this tape's values before its rule runs, so the rule's
-        operations append entries and the cotangents returned are values of
-        this tape.  A forward sweep from an input then gives the tangent of
-        the gradient -- a Hessian-vector product -- on one tape, without a
-        second level of boxes (``api.linearize_grad``).
-        """
+        ``record=True`` records the pass itself on this (still active) tape:
+        entries are boxed again as this tape's values before their rules run,
+        so a forward sweep then gives Hessian-vector products on one tape
+        (``api.linearize_grad``)."""
         observer = STATE.observer
         if observer is not None:
             observer.backward_started(self, seeds, wanted, record)
@@ -198,13 +193,24 @@ class Tape(Trace):
             values[i] = None  # free it as soon as it has been pulled back
             g_owned = i in owned
             owned.discard(i)
-            entry = entries[i]
-            if entry[0].derivs is not None:
-                self._pull_elementwise(i, entry, g, g_owned, cts, record)
+            prim, vals, params, parents, out = entry = entries[i]
+            derivs = prim.derivs
+            if derivs is None:
+                _pull_generic(self._boxed(i, *entry) if record else entry, g, cts, entries)
+            elif len(parents) == 1 and not (record or params) and derivs[0] is not None:
+                # the fast path (most entries): one argument, chain.pull
+                d, x, p = derivs[0], vals[0], parents[0]
+                c, c_owned = pull(g, d if type(d) is float else d(out, x), g_owned,
+                                  x.shape if type(x) is np.ndarray else _shape(x))
+                fresh = c_owned and type(c) is np.ndarray
+                if type(p) is int and values[p] is None:
+                    values[p] = c
+                    if fresh:
+                        owned.add(p)
+                else:
+                    cts.add(p, c, entries, fresh)
             else:
-                if record:
-                    entry = self._boxed(i, *entry)
-                _pull_generic(entry, g, cts, entries)
+                self._pull_elementwise(i, entry, g, g_owned, cts, record)
         if observer is not None:
             observer.backward_finished(self, seeds, wanted, record)
         return [values[p] for p in wanted]
@@ -217,20 +223,26 @@ class Tape(Trace):
         derivs = prim.derivs
         if record and any(type(d) is not float for d in derivs):
             prim, vals, params, parents, out = self._boxed(i, *entry)
-        last = -1
-        for j, p in enumerate(parents):
-            if p is not None and derivs[j] is not None:
-                last = j
+        n = len(parents)
+        if n == 1:
+            last = 0
+        elif n == 2:
+            last = 1 if parents[1] is not None and derivs[1] is not None else 0
+        else:
+            last = max([j for j in range(n) if parents[j] is not None
+                        and derivs[j] is not None] or [-1])
         g_free = g_owned
-        values, owned = cts.values, cts.owned
-        for j, p in enumerate(parents):
-            d = derivs[j]
+        for j in range(n):
+            p, d = parents[j], derivs[j]
             if p is None or d is None:
                 continue
             if type(d) is float:
                 f = d
             else:
-                f = d(out, *vals, **params) if params else d(out, *vals)
+                if params:
+                    f = d(out, *vals, **params)
+                else:
+                    f = d(out, vals[0]) if n == 1 else d(out, *vals)
                 if record and type(f) is TapeValue and f._trace is self:
                     self.factors[i, j] = f._value
             v = vals[j]
@@ -238,13 +250,12 @@ class Tape(Trace):
                               v.shape if type(v) is np.ndarray else _shape(v))
             if c is g:
                 g_free = False
-            fresh = c_owned and type(c) is np.ndarray
-            if type(p) is int and values[p] is None:
-                values[p] = c
-                if fresh:
-                    owned.add(p)
+            if type(p) is int and cts.values[p] is None:
+                cts.values[p] = c
+                if c_owned and type(c) is np.ndarray:
+                    cts.owned.add(p)
             else:
-                cts.add(p, c, self.entries, fresh)
+                cts.add(p, c, self.entries, c_owned and type(c) is np.ndarray)
 
     def _boxed(self, i, prim, vals, params, parents, out):
         """Entry ``i`` with its values as this tape's values again (Residuals

@@ -4,6 +4,10 @@
   differences on non-symmetric inputs and tangents, both triangles, batched.
 * ``det`` is differentiable at singular matrices (rank n-1 and lower), at
   first and second order, in both modes; ``slogdet`` does not raise there.
+  Invertible matrices -- ill-conditioned, or with a det that under- or
+  overflows -- never take the minors; large singular ones are refused;
+  empty stacks, 0x0 matrices and float32 inputs keep NumPy's shapes and
+  dtypes.
 * Matrix norms respect the order of ``axis`` (row axis first).
 * Every keyword of every function registered in ``dualad.rules.linalg`` is
   honoured with NumPy's semantics or refused with a TypeError naming it;
@@ -21,7 +25,7 @@ import pytest
 import dualad as ad
 from dualad import core
 from dualad.rules import linalg
-from dualad.testing import check_grads, numerical_jvp
+from dualad.testing import check_grads, numerical_grad, numerical_jvp
 
 
 def rand(*shape, seed=0, lo=-1.0, hi=1.0):
@@ -330,42 +334,100 @@ def test_cholesky_of_a_symmetric_input_still_has_the_symmetric_derivative():
     check_grads(f, (b,), order=2)
 
 
-# ---- 2. det at singular matrices ---------------------------------------------------------------
+# ---- 2. det and slogdet ------------------------------------------------------------------------
 def _rank(n, r, seed):
+    """A random n x n matrix of rank r -- to rounding: inv usually succeeds."""
     rng = np.random.default_rng(seed)
     return rng.standard_normal((n, r)) @ rng.standard_normal((r, n))
 
 
+def _integer_rank(n, r, seed):
+    """An n x n matrix of small integers and rank exactly r."""
+    rng = np.random.default_rng(seed)
+    return rng.integers(-3, 4, (n, r)).astype(float) @ rng.integers(-3, 4, (r, n)).astype(float)
+
+
+# Exactly singular: np.linalg.inv raises for each (checked below), so det's
+# derivative comes from the minors.
 SINGULAR = {
     "2x2-rank1": np.array([[1.0, 2.0], [2.0, 4.0]]),
     "3x3-rank2-integer": np.array([[1.0, 2, 3], [4, 5, 6], [7, 8, 9]]),
-    "3x3-rank2-random": _rank(3, 2, 50),
-    "3x3-rank1": _rank(3, 1, 51),
-    "4x4-rank2": _rank(4, 2, 52),
-    "4x4-rank3": _rank(4, 3, 53),
+    "3x3-rank2": _integer_rank(3, 2, 50),
+    "3x3-rank1": _integer_rank(3, 1, 51),
+    "4x4-rank2": _integer_rank(4, 2, 52),
+    "4x4-rank3": _integer_rank(4, 3, 53),
+    "5x5-rank4": _integer_rank(5, 4, 1),
     "zero-3x3": np.zeros((3, 3)),
     "zero-1x1": np.zeros((1, 1)),
 }
+# Singular only to rounding (cond ~ 1/eps): inv succeeds, so det's
+# derivative is det(A)·A⁻ᵀ.
+ROUNDED_SINGULAR = {
+    "3x3-rank2": _rank(3, 2, 60),
+    "3x3-rank1": _rank(3, 1, 60),
+    "4x4-rank2": _rank(4, 2, 60),
+    "4x4-rank3": _rank(4, 3, 60),
+}
+
+
+def assert_matches_fd(actual, expected):
+    """Agreement with central differences, to their error (relative to the
+    largest entry)."""
+    expected = np.asarray(expected)
+    np.testing.assert_allclose(actual, expected, rtol=1e-6, atol=1e-7 * np.abs(expected).max())
+
+
+def numerical_hessian(f, x):
+    """Central differences of ``grad(f)``, entry by entry."""
+    return np.stack([numerical_grad(lambda y, i=i: ad.grad(f)(y)[i], x)
+                     for i in np.ndindex(x.shape)]).reshape(x.shape + x.shape)
 
 
 @pytest.mark.parametrize("name", list(SINGULAR))
 def test_det_is_differentiable_at_singular_matrices(name):
     a = SINGULAR[name]
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.inv(a)
     value, _ = traced(np.linalg.det, a)
     assert value == np.linalg.det(a)
     check_grads(np.linalg.det, (a,), order=2)
 
 
-def test_det_gradient_at_a_singular_matrix_is_the_adjugate_transposed():
+@pytest.fixture
+def no_minors(monkeypatch):
+    def fail(a):
+        raise AssertionError("minors built for an invertible matrix")
+    monkeypatch.setattr(linalg, "_cofactors", fail)
+
+
+@pytest.mark.parametrize("name", list(ROUNDED_SINGULAR))
+def test_det_at_matrices_singular_to_rounding(no_minors, name):
+    # First derivatives: det and inv share the LU factors, and det(A)·A⁻ᵀ is
+    # the cofactor matrix to rounding however large cond(A).  (The second
+    # derivative, through A⁻¹, loses ~cond·eps relative accuracy here; the
+    # module docstring says so.)
+    a = ROUNDED_SINGULAR[name]
+    np.linalg.inv(a)
+    assert np.linalg.cond(a) > 1e15
+    check_grads(np.linalg.det, (a,), order=1)
+    # at rank n-2 the cofactors are ~0: the differences' own error decides
+    np.testing.assert_allclose(ad.grad(np.linalg.det)(a), numerical_grad(np.linalg.det, a),
+                               rtol=1e-6, atol=1e-8)
+
+
+def test_det_derivatives_at_a_singular_matrix_match_finite_differences():
     a = SINGULAR["2x2-rank1"]
-    (p, q), (r, s) = a
-    for mode in ("fwd", "rev"):
-        g = ad.jacfwd(np.linalg.det)(a) if mode == "fwd" else ad.grad(np.linalg.det)(a)
-        np.testing.assert_allclose(g, [[s, -r], [-q, p]], rtol=1e-12, atol=1e-12)
+    fd = numerical_grad(np.linalg.det, a)
+    assert_matches_fd(ad.jacfwd(np.linalg.det)(a), fd)
+    assert_matches_fd(ad.grad(np.linalg.det)(a), fd)
     # rank n-2: every cofactor vanishes, the second derivative does not
     b = SINGULAR["3x3-rank1"]
-    np.testing.assert_allclose(ad.grad(np.linalg.det)(b), np.zeros((3, 3)), atol=1e-12)
-    assert np.abs(ad.hessian(np.linalg.det)(b)).max() > 0.1
+    np.testing.assert_allclose(ad.grad(np.linalg.det)(b), numerical_grad(np.linalg.det, b),
+                               atol=1e-8)
+    np.testing.assert_array_equal(ad.grad(np.linalg.det)(b), np.zeros((3, 3)))
+    hessian = ad.hessian(np.linalg.det)(b)
+    assert_matches_fd(hessian, numerical_hessian(np.linalg.det, b))
+    assert np.abs(hessian).max() > 0.1
 
 
 def test_det_batched_mixing_singular_and_regular_matrices():
@@ -377,33 +439,30 @@ def test_det_batched_mixing_singular_and_regular_matrices():
     check_grads(lambda x: np.linalg.det(x[None] * np.ones((2, 1, 1, 1))), (a,), order=2)
 
 
-@pytest.mark.parametrize("limit", [0.0, np.inf])
-def test_det_and_logabsdet_agree_with_finite_differences_on_either_branch(monkeypatch, limit):
-    # COND_LIMIT = 0 sends every matrix through the minors, inf every
-    # invertible one through det·A⁻ᵀ: both branches, every order.
-    monkeypatch.setattr(linalg, "COND_LIMIT", limit)
-    a = rand(3, 3, seed=55) + 1.5 * np.eye(3)
-    b = rand(2, 3, 3, seed=56) + 2.0 * np.eye(3)
+def test_only_the_singular_matrices_of_a_stack_take_the_minors(monkeypatch):
+    seen = []
+    cofactors = linalg._cofactors
+
+    def spy(x):
+        seen.append(core.shape_of(x))
+        return cofactors(x)
+    monkeypatch.setattr(linalg, "_cofactors", spy)
+    a = np.stack([rand(3, 3, seed=90) + 2 * np.eye(3), SINGULAR["3x3-rank2-integer"],
+                  rand(3, 3, seed=91) + 2 * np.eye(3), SINGULAR["3x3-rank2"]])
+    a = np.stack([a, a[::-1]])  # (2, 4, 3, 3), singular at four places
+    f = lambda x: np.sum(np.linalg.det(x))  # noqa: E731
+    g = ad.grad(f)(a)
+    assert seen == [(4, 3, 3)]
+    assert_matches_fd(g, numerical_grad(f, a))
+    _, t = ad.jvp(np.linalg.det, (a,), (np.ones_like(a),))
+    assert_matches_fd(t, numerical_jvp(np.linalg.det, (a,), (np.ones_like(a),)))
     check_grads(np.linalg.det, (a,), order=2)
-    check_grads(np.linalg.det, (b,), order=2)
-    check_grads(lambda x: np.linalg.slogdet(x).logabsdet, (a,), order=2)
-    check_grads(lambda x: np.linalg.slogdet(x)[1], (b,), order=2)
-
-
-def test_det_of_a_well_conditioned_matrix_does_not_build_minors(monkeypatch):
-    def fail(a):
-        raise AssertionError("minors built for a well-conditioned matrix")
-    monkeypatch.setattr(linalg, "_cofactors", fail)
-    a = rand(4, 4, seed=57) + 3 * np.eye(4)
-    g = ad.grad(np.linalg.det)(a)
-    np.testing.assert_allclose(g, np.linalg.det(a) * np.linalg.inv(a).T, rtol=1e-12)
-    check_grads(np.linalg.det, (a,), order=2)
-
-
-def test_det_near_singular_matches_finite_differences():
-    a = SINGULAR["3x3-rank2-random"] + 1e-9 * rand(3, 3, seed=58)
-    assert np.linalg.cond(a) > 1e8
-    check_grads(np.linalg.det, (a,), order=2)
+    # slogdet: A⁻ᵀ for the invertible matrices (±inf / nan for the others)
+    with np.errstate(all="ignore"):
+        g = ad.grad(lambda x: np.sum(np.linalg.slogdet(x)[1]))(a)
+    for i in ((0, 0), (0, 2), (1, 1), (1, 3)):
+        assert_matches_fd(g[i], numerical_grad(lambda x: np.linalg.slogdet(x)[1], a[i]))
+    assert np.all(np.isinf(g[0, 1]) | np.isnan(g[0, 1]))
 
 
 def test_inv_and_solve_still_raise_for_a_singular_matrix():
@@ -419,16 +478,205 @@ def test_slogdet_at_a_singular_matrix():
     value, _ = traced(np.linalg.slogdet, a)
     assert value.sign == 0.0 and value.logabsdet == -np.inf
     assert value == np.linalg.slogdet(a)
-    # documented: the derivative is cofactors / det, ±inf (nan where a cofactor is 0)
+    # No difference quotient exists at -inf; this pins the documented value,
+    # cofactors / det: ±inf with the cofactors' signs (nan where one is 0).
     with np.errstate(all="ignore"):
         g = ad.grad(lambda x: np.linalg.slogdet(x)[1])(a)
-        cof = np.array([[4.0, -2.0], [-2.0, 1.0]])
-        np.testing.assert_array_equal(g, np.sign(cof) * np.inf)
+        np.testing.assert_array_equal(g, np.sign(numerical_grad(np.linalg.det, a)) * np.inf)
         gz = ad.grad(lambda x: np.linalg.slogdet(x)[1])(np.ones((3, 3)))
     assert np.all(np.isnan(gz))  # every cofactor is 0 there too
     # sign: zero derivative
     _, t = ad.jvp(lambda x: np.linalg.slogdet(x).sign, (x33,), (rand(3, 3, seed=59),))
     assert np.all(np.asarray(t) == 0)
+
+
+# An invertible matrix takes the inverse, never the minors, however badly
+# conditioned it is and whether or not its det is representable.
+def _gp_kernel(log_scale, n=50):
+    t = np.linspace(0, 1, n)
+    return np.exp(-0.5 * (t[:, None] - t[None, :]) ** 2 / np.exp(2 * log_scale)) + 1e-8 * np.eye(n)
+
+
+def _gp_nll(log_scale):
+    return 0.5 * np.linalg.slogdet(_gp_kernel(log_scale))[1]
+
+
+def test_slogdet_of_an_ill_conditioned_gp_kernel_matches_finite_differences(no_minors):
+    # The regression: det(K) underflows to 0 and K is badly conditioned but
+    # invertible; the gradient of log|det K| is K⁻ᵀ, not nan.
+    l0 = np.log(0.3)
+    K = _gp_kernel(l0)
+    assert np.linalg.det(K) == 0 and np.linalg.cond(K) > 1e8
+    g = ad.grad(_gp_nll)(l0)
+    # log|det K| carries rounding noise ~ cond(K)·eps: a wide difference step
+    fd = numerical_grad(_gp_nll, np.array(l0), eps=3e-3)
+    assert abs(g - (-47.3)) < 0.1
+    np.testing.assert_allclose(g, fd, rtol=1e-5)
+    _, t = ad.jvp(_gp_nll, (l0,), (1.0,))
+    np.testing.assert_allclose(t, fd, rtol=1e-5)
+    check_grads(_gp_nll, (np.array(l0),), order=2, eps=3e-3, rtol=1e-4)
+
+
+def test_det_and_slogdet_of_well_conditioned_matrices_match_finite_differences(no_minors):
+    a = rand(4, 4, seed=57) + 3 * np.eye(4)
+    b = rand(2, 3, 3, seed=56) + 2.0 * np.eye(3)
+    for x in (a, b):
+        f = lambda x: np.sum(np.linalg.det(x))  # noqa: E731
+        assert_matches_fd(ad.grad(f)(x), numerical_grad(f, x))
+        check_grads(np.linalg.det, (x,), order=2)
+        check_grads(lambda x: np.linalg.slogdet(x).logabsdet, (x,), order=2)
+
+
+def test_det_and_slogdet_of_ill_conditioned_invertible_matrices_match_finite_differences(no_minors):
+    a = SINGULAR["3x3-rank2"] + 1e-6 * rand(3, 3, seed=58)
+    assert np.linalg.cond(a) > 1e6
+    check_grads(np.linalg.det, (a,), order=2)  # a polynomial: differences are exact enough
+    # log|det| near a singular matrix, along a path whose length keeps finite
+    # differences inside its region of smoothness
+    base, direction = SINGULAR["4x4-rank3"], rand(4, 4, seed=92)
+    f = lambda s: np.linalg.slogdet(base + 1e-5 * s * direction)[1]  # noqa: E731
+    assert np.linalg.cond(base + 1e-5 * direction) > 1e6
+    check_grads(f, (np.array(1.0),), order=2, eps=1e-3, rtol=1e-5)
+    check_grads(lambda s: np.linalg.det(base + 1e-5 * s * direction), (np.array(1.0),), order=2)
+    # and a Hilbert matrix, cond ~ 1e8
+    h = 1.0 / (np.arange(7)[:, None] + np.arange(7)[None, :] + 1.0)
+    assert np.linalg.cond(h) > 1e8
+    assert_matches_fd(ad.grad(np.linalg.det)(h) / np.linalg.det(h),
+                      numerical_grad(np.linalg.det, h) / np.linalg.det(h))
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in det")  # NumPy's own warning
+@pytest.mark.parametrize("scale", [1e-150, 1e150, 1e-120, 1e120])
+def test_det_and_slogdet_where_det_under_or_overflows(no_minors, scale):
+    # det(c B) = c³ det(B) is 0 or inf, its gradient c² cof(B) is not
+    B = rand(3, 3, seed=93) + 1.5 * np.eye(3)
+    A = scale * B
+    assert np.linalg.det(A) in (0.0, np.inf)
+    g = ad.grad(np.linalg.det)(A)
+    assert np.all(np.isfinite(g)) and np.all(g != 0)
+    assert_matches_fd(g, scale ** 2 * numerical_grad(np.linalg.det, B))
+    _, t = ad.jvp(np.linalg.det, (A,), (B,))
+    assert_matches_fd(t, scale ** 2 * numerical_jvp(np.linalg.det, (B,), (B,)))
+    stacked = ad.grad(lambda x: np.sum(np.linalg.det(x)))(np.stack([A, B]))
+    assert_matches_fd(stacked[0], g)
+    assert_matches_fd(stacked[1], numerical_grad(np.linalg.det, B))
+    # second order: the Hessian of det at c B is c H(B)
+    assert_matches_fd(ad.hessian(np.linalg.det)(A), scale * numerical_hessian(np.linalg.det, B))
+    # log|det(c x)| at B, by finite differences in x
+    check_grads(lambda x: np.linalg.slogdet(scale * x)[1], (B,), order=2)
+
+
+@pytest.mark.filterwarnings("ignore:overflow encountered in det")
+def test_det_gradient_where_det_over_or_underflows_has_no_spurious_inf_nan_or_zero(no_minors):
+    # Upper triangular: the cofactors above the diagonal are 0, not inf·0 = nan.
+    c = 1e150
+    T = np.triu(rand(3, 3, seed=94)) + 2 * np.eye(3)
+    assert np.linalg.det(c * T) == np.inf
+    g = ad.grad(np.linalg.det)(c * T)
+    fd = numerical_grad(np.linalg.det, T)
+    assert np.all(fd[np.triu_indices(3, 1)] == 0)
+    np.testing.assert_array_equal(g[np.triu_indices(3, 1)], 0.0)
+    assert_matches_fd(g, c ** 2 * fd)
+    D = np.diag([1e-200, 1e-200, 1.0])  # det 1e-400 underflows, two cofactors do not
+    assert np.linalg.det(D) == 0
+    gD = ad.grad(np.linalg.det)(D)
+    assert gD[0, 0] != 0
+    assert_matches_fd(gD, numerical_grad(np.linalg.det, D))
+
+
+def test_det_at_a_large_singular_matrix_is_refused_not_exhausting_memory(monkeypatch):
+    n = linalg.MINORS_MAX_N + 1
+    big = rand(n, n, seed=95)
+    big[-1] = 0.0  # exactly singular: LU meets a zero pivot
+    with pytest.raises(np.linalg.LinAlgError):
+        np.linalg.inv(big)
+    for f in (np.linalg.det, lambda x: np.linalg.slogdet(x)[1]):
+        with pytest.raises(linalg.SingularDerivativeError, match=f"{n}x{n}.*MINORS_MAX_N"), \
+                np.errstate(all="ignore"):
+            ad.grad(f)(big)
+    # a LinAlgError and a TypeError both
+    assert issubclass(linalg.SingularDerivativeError, np.linalg.LinAlgError)
+    assert issubclass(linalg.SingularDerivativeError, TypeError)
+    # the same size, invertible: the inverse, no limit
+    check_grads(np.linalg.det, (rand(n, n, seed=96) / np.sqrt(n) + np.eye(n),), order=1)
+    # the entry limit bounds a stack of singular matrices at once
+    monkeypatch.setattr(linalg, "MINORS_MAX_ENTRIES", 2 * 9 * 4)
+    stack = np.stack([SINGULAR["3x3-rank2-integer"]] * 3)
+    ad.grad(lambda x: np.sum(np.linalg.det(x)))(stack[:2])
+    with pytest.raises(linalg.SingularDerivativeError, match="MINORS_MAX_ENTRIES"):
+        ad.grad(lambda x: np.sum(np.linalg.det(x)))(stack)
+
+
+EMPTY_SHAPES = [(0, 3, 3), (0, 0), (2, 0, 0), (0, 1, 1), (3, 0, 0, 0)]
+
+
+@pytest.mark.parametrize("shape", EMPTY_SHAPES, ids=str)
+@pytest.mark.parametrize("which", ["det", "logabsdet", "sign"])
+def test_det_and_slogdet_of_empty_inputs(shape, which):
+    f = {"det": np.linalg.det, "logabsdet": lambda x: np.linalg.slogdet(x)[1],
+         "sign": lambda x: np.linalg.slogdet(x)[0]}[which]
+    a = np.zeros(shape)
+    expected = f(a)  # det of a 0x0 matrix is 1, its logabsdet 0
+    value, tangent = ad.jvp(f, (a,), (np.ones(shape),))
+    np.testing.assert_array_equal(value, expected)
+    assert np.shape(value) == np.shape(expected)
+    np.testing.assert_array_equal(tangent, np.zeros(np.shape(expected)))
+    value, pullback = ad.vjp(f, a)
+    (g,) = pullback(np.ones(np.shape(expected)))
+    assert g.shape == shape and g.dtype == a.dtype
+    g = ad.grad(lambda x: np.sum(f(x)))(a)
+    assert g.shape == shape
+    assert ad.jacfwd(f)(a).shape == np.shape(expected) + shape
+    assert ad.hessian(lambda x: np.sum(f(x)))(a).shape == shape + shape
+
+
+FLOAT32_FUNCTIONS = {
+    "det": np.linalg.det,
+    "logabsdet": lambda x: np.linalg.slogdet(x)[1],
+    "eigh-values": lambda x: np.linalg.eigh(x)[0],
+    "eigh-vectors": lambda x: np.sum(np.linalg.eigh(x)[1] ** 2 * WEIGHTS.astype(x.dtype), axis=-1),
+    "eigvalsh": np.linalg.eigvalsh,
+    "cholesky": np.linalg.cholesky,
+    "cholesky-upper": lambda x: np.linalg.cholesky(x, upper=True),
+}
+
+
+@pytest.mark.parametrize("name", list(FLOAT32_FUNCTIONS))
+def test_float32_inputs_get_float32_derivatives(name):
+    f = FLOAT32_FUNCTIONS[name]
+    a64 = spd_either_triangle(3, seed=97)
+    a = a64.astype(np.float32)
+    weights = np.arange(1.0, 1.0 + f(a64).size).reshape(f(a64).shape)
+    scalar = lambda x: np.sum(f(x) * weights.astype(x.dtype))  # noqa: E731
+    g = ad.grad(scalar)(a)
+    _, t = ad.jvp(f, (a,), (np.ones_like(a),))
+    h = ad.hessian(scalar)(a)
+    assert g.dtype == t.dtype == h.dtype == np.float32
+    np.testing.assert_allclose(g, numerical_grad(scalar, a64), rtol=2e-4, atol=2e-4)
+
+
+@pytest.mark.parametrize("matrix", ["singular", "underflow", "mixed"])
+def test_float32_det_on_every_path(matrix):
+    a64 = {"singular": SINGULAR["3x3-rank2"],
+           "underflow": 1e-16 * (rand(3, 3, seed=98) + 1.5 * np.eye(3)),
+           "mixed": np.stack([SINGULAR["3x3-rank2-integer"], rand(3, 3, seed=99) + 2 * np.eye(3)]),
+           }[matrix]
+    a = a64.astype(np.float32)
+    if matrix == "underflow":
+        assert np.linalg.det(a) == 0
+    if matrix == "singular":
+        with pytest.raises(np.linalg.LinAlgError):
+            np.linalg.inv(a)
+    f = lambda x: np.sum(np.linalg.det(x))  # noqa: E731
+    g = ad.grad(f)(a)
+    _, t = ad.jvp(np.linalg.det, (a,), (np.ones_like(a),))
+    assert g.dtype == t.dtype == np.float32
+    assert ad.hessian(f)(a).dtype == np.float32
+    if matrix == "underflow":  # det(c B) has gradient c² cof(B)
+        B = a.astype(np.float64) / 1e-16
+        np.testing.assert_allclose(g, 1e-32 * numerical_grad(np.linalg.det, B), rtol=1e-4)
+    else:
+        np.testing.assert_allclose(g, numerical_grad(f, a.astype(np.float64)), rtol=1e-4, atol=1e-4)
 
 
 # ---- 3. matrix norms respect the order of axis ----------------------------------------------------

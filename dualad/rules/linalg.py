@@ -20,7 +20,11 @@ Conventions:
   rank n-2, loses relative accuracy).  Where det under- or overflows (0,
   subnormal or inf while ``A`` is invertible) the product is formed as
   ``sign · exp(log|det A| - c) · A⁻ᵀ · eᶜ`` with the constant
-  ``c = log|det A|``, so that an entry is 0 or inf only if its value is.
+  ``c = log|det A|``, so that an entry is 0 or inf only if its value is
+  (second derivatives, through A⁻¹ twice, overflow where A⁻¹ ⊗ A⁻¹ does).
+  At a matrix singular only to rounding (cond ~ 1/eps) the first
+  derivative stays accurate; the second, through A⁻¹, has relative error
+  ~ cond·eps.
   Only at an exactly singular matrix (``inv`` raises) does it come from the
   n² minors, O(n⁴) memory and O(n⁵) time; that is supported for
   n <= ``MINORS_MAX_N`` (32) and ``MINORS_MAX_ENTRIES`` minor entries at
