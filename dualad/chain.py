@@ -191,6 +191,8 @@ def pull(g, f, g_owned: bool, arg_shape: tuple):
             c, owned = g * f, True
             if INVALID_EVENTS[0] != n:
                 c = fix(g, f, c)
+    elif type(g) is not np.ndarray:  # a boxed cotangent (forward-over-reverse)
+        c, owned = (g, g_owned) if (type(f) is float and f == 1.0) else (times(g, f), True)
     else:
         c, owned = _product(g, f, g_owned)
     if (c.shape if type(c) is np.ndarray else shape(c)) != arg_shape:
