@@ -181,6 +181,18 @@ sum_p = Primitive(
     linear_map=_sum_linear_map)
 
 
+def _reduced(prim, name, ufunc, a, axis, keepdims, initial, where):
+    """``prim`` over NumPy's ``axis``/``keepdims``, with ``where`` and
+    ``initial`` handed to it only when given."""
+    shape = shape_of(a)
+    axes = _reduction_axes(axis, len(shape))
+    keep = _keepdims_value(keepdims)
+    if where is _NoValue and initial is _NoValue:
+        return prim(a, axis=axes, keepdims=keep)
+    return prim(a, axis=axes, keepdims=keep, where=_where_mask(where, shape),
+                initial=_initial_value(name, ufunc, initial, np.result_type(primal(a))))
+
+
 def _sum_like(name, numpy_function, prim, ufunc):
     """np.sum / np.prod: ``dtype`` (an integer one gives NumPy's value),
     ``where`` and ``initial`` handed to the primitive, ``out`` refused."""
@@ -193,13 +205,7 @@ def _sum_like(name, numpy_function, prim, ufunc):
                 return numpy_function(primal(a), axis, d, None, keepdims, primal(initial),
                                       primal(where))
             a = _as_float_input(name, a, d)
-        shape = shape_of(a)
-        axes = _reduction_axes(axis, len(shape))
-        keep = _keepdims_value(keepdims)
-        if where is _NoValue and initial is _NoValue:
-            return prim(a, axis=axes, keepdims=keep)
-        return prim(a, axis=axes, keepdims=keep, where=_where_mask(where, shape),
-                    initial=_initial_value(name, ufunc, initial, np.result_type(primal(a))))
+        return _reduced(prim, name, ufunc, a, axis, keepdims, initial, where)
     entry.__name__ = name
     return entry
 
@@ -371,14 +377,8 @@ def _extremum(name, impl):
     def numpy_entry(a, axis=None, out=None, keepdims=_NoValue, initial=_NoValue,
                     where=_NoValue):
         _refuse_out(name, out)
-        shape = shape_of(a)
-        axes = _reduction_axes(axis, len(shape))
-        keep = _keepdims_value(keepdims)
-        if where is _NoValue and initial is _NoValue:
-            return prim(a, axis=axes, keepdims=keep)
         # without ``initial``, NumPy's own call raises its error for ``where``
-        return prim(a, axis=axes, keepdims=keep, where=_where_mask(where, shape),
-                    initial=_initial_value(name, ufunc, initial, np.result_type(primal(a))))
+        return _reduced(prim, name, ufunc, a, axis, keepdims, initial, where)
     numpy_entry.__name__ = f"_{name}"
     return prim, numpy_entry
 
