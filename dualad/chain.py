@@ -44,7 +44,7 @@ from typing import Sequence
 import numpy as np
 
 from . import core
-from .core import (INVALID_EVENTS, STATE, Box, _call_jvp, broadcast_number, fill_output_shape, ndim_of,
+from .core import (INVALID_EVENTS, NAN_SAFE_THREADS, STATE, Box, _call_jvp, broadcast_number, fill_output_shape, ndim_of,
                    pad_batched, shape_of, unbroadcast)
 from .nan_safe import fix, safe_product
 
@@ -79,7 +79,7 @@ def times(t, f):
         if f == -1.0:
             return -t
         return t * f
-    if STATE.nan_safe:
+    if (NAN_SAFE_THREADS[0] and STATE.nan_safe):
         return safe_product(t, f)
     n = INVALID_EVENTS[0]
     c = t * f
@@ -93,13 +93,13 @@ def scaler(f):
         return lambda t: t
     if type(f) is float and f == -1.0:
         return lambda t: -t
-    return lambda t: times(t, f) if STATE.nan_safe else t * f
+    return lambda t: times(t, f) if (NAN_SAFE_THREADS[0] and STATE.nan_safe) else t * f
 
 
 def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: bool):
     """The forward chain rule of an elementwise primitive:
     ``Σ_j t_j · ∂out/∂x_j`` (``None`` tangents are zeros; None if all are)."""
-    if not (batch or STATE.nan_safe):
+    if not (batch or (NAN_SAFE_THREADS[0] and STATE.nan_safe)):
         if len(tangents) == 1:
             return push1(prim.derivs[0], tangents[0], out, args[0], params)
         if len(tangents) == 2:
@@ -114,7 +114,7 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
         n = INVALID_EVENTS[0]
         f = d if type(d) is float else d(out, *args, **params)
         c = times(t, f)
-        if INVALID_EVENTS[0] != n and not STATE.nan_safe:
+        if INVALID_EVENTS[0] != n and not (NAN_SAFE_THREADS[0] and STATE.nan_safe):
             c = fix(t, f, c)  # the formula itself made a NaN: 0 × it is 0
         result = c if result is None else result + c
     if result is None or len(tangents) == 1:
@@ -154,10 +154,20 @@ def push2(derivs, ta, tb, out, xa, xb, params):
     da, db = derivs
     t = None
     if ta is not None and da is not None:
-        t = ta if da == 1.0 else _term(ta, da, out, xa, xb, params)
+        if type(da) is float:
+            t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
+        else:
+            t = _term(ta, da, out, xa, xb, params)
     if tb is not None and db is not None:
-        c = tb if db == 1.0 else _term(tb, db, out, xa, xb, params)
-        t = c if t is None else t + c
+        if type(db) is not float:
+            c = _term(tb, db, out, xa, xb, params)
+            t = c if t is None else t + c
+        elif t is None:
+            t = tb if db == 1.0 else (-tb if db == -1.0 else tb * db)
+        elif db == -1.0:
+            t = t - tb  # a difference in one operation
+        else:
+            t = t + (tb if db == 1.0 else tb * db)
     if t is None:
         return None
     want = out.shape if type(out) is np.ndarray else shape(out)
@@ -182,7 +192,7 @@ def pull(g, f, g_owned: bool, arg_shape: tuple):
         # that is one number broadcast, as sum pulls back, is kept so below)
         if type(f) is float:
             c, owned = (g, g_owned) if f == 1.0 else (g * f, True)
-        elif STATE.nan_safe:
+        elif (NAN_SAFE_THREADS[0] and STATE.nan_safe):
             c, owned = safe_product(g, f), True
         elif g_owned and g.size >= IN_PLACE_MIN_SIZE and not isinstance(f, Box) and _fits(g, f):
             c, owned = np.multiply(g, f, out=g), True
@@ -192,7 +202,14 @@ def pull(g, f, g_owned: bool, arg_shape: tuple):
             if INVALID_EVENTS[0] != n:
                 c = fix(g, f, c)
     elif type(g) is not np.ndarray:  # a boxed cotangent (forward-over-reverse)
-        c, owned = (g, g_owned) if (type(f) is float and f == 1.0) else (times(g, f), True)
+        if type(f) is float and f == 1.0:
+            c, owned = g, g_owned
+        elif NAN_SAFE_THREADS[0] and STATE.nan_safe:
+            c, owned = safe_product(g, f), True
+        else:
+            # the box's own transformation checks its products; an invalid
+            # report here makes the pass redo itself NaN-safe (api)
+            c, owned = g * f, True
     else:
         c, owned = _product(g, f, g_owned)
     if (c.shape if type(c) is np.ndarray else shape(c)) != arg_shape:
@@ -215,7 +232,7 @@ def _product(g, f, g_owned: bool):
         elif np.ndim(f) == 0:
             return broadcast_number(times(s, f), g.shape), False
         return times(g, f), True
-    if (g_owned and g.size >= IN_PLACE_MIN_SIZE and not STATE.nan_safe
+    if (g_owned and g.size >= IN_PLACE_MIN_SIZE and not (NAN_SAFE_THREADS[0] and STATE.nan_safe)
             and not isinstance(f, Box) and _fits(g, f)):
         return np.multiply(g, f, out=g), True
     return times(g, f), True

@@ -100,6 +100,10 @@ METHOD_RULES: dict = {}
 # chain-rule product during which the count moves is checked for 0 × inf,
 # and a NaN derivative with no event since its tape began is not retried.
 INVALID_EVENTS = [0]
+# How many threads have STATE.nan_safe on (changed only by dualad.nan_safe,
+# under the lock): the hot paths read this list first and the thread-local
+# switch only when some thread is NaN-safe at all.
+NAN_SAFE_THREADS = [0, threading.Lock()]
 # no-derivative function -> position of its out= parameter (None: it has
 # none), memoised from its signature on first use (extend.nondiff).
 OUT_POSITIONS: dict = {}

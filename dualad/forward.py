@@ -32,7 +32,7 @@ from __future__ import annotations
 import numpy as np
 
 from .chain import _UNARY, _term, jvp, push, push2
-from .core import NO_PARAMS, STATE, Box, Trace, unwrap
+from .core import NAN_SAFE_THREADS, NO_PARAMS, STATE, Box, Trace, unwrap
 
 __all__ = ["Dual", "ForwardTrace"]
 
@@ -55,7 +55,7 @@ class ForwardTrace(Trace):
             x = a._value
             out = prim(x, **params) if isinstance(x, Box) else prim.impl(x, **params)
             d = prim.derivs[0]
-            if self.batch or STATE.nan_safe or d is None:
+            if self.batch or (NAN_SAFE_THREADS[0] and STATE.nan_safe) or d is None:
                 t = push(prim, (a.tangent,), out, (x,), params, self.batch)
                 return out if t is None else Dual(out, t, self)
             return Dual(out, _term(a.tangent, d, out, x, _UNARY, params), self)
@@ -97,7 +97,7 @@ class ForwardTrace(Trace):
             out = prim(xa, xb, **params)
         else:
             out = prim.impl(xa, xb, **params) if params else prim.impl(xa, xb)
-        if self.batch or STATE.nan_safe:
+        if self.batch or (NAN_SAFE_THREADS[0] and STATE.nan_safe):
             t = push(prim, (ta, tb), out, (xa, xb), params, self.batch)
         else:
             t = push2(prim.derivs, ta, tb, out, xa, xb, params)

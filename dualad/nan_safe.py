@@ -44,7 +44,7 @@ import warnings
 
 import numpy as np
 
-from .core import INVALID_EVENTS, STATE, primal
+from .core import INVALID_EVENTS, NAN_SAFE_THREADS, STATE, primal
 
 __all__ = ["safe_product", "fix", "watching", "switched_on", "has_nan"]
 
@@ -74,12 +74,22 @@ def safe_product(t, d):
     return fix(t, d, t * d)
 
 
+def _switch(on: bool) -> bool:
+    """Set this thread's NaN-safe switch; returns what it was."""
+    previous = STATE.nan_safe
+    if previous != on:
+        with NAN_SAFE_THREADS[1]:
+            NAN_SAFE_THREADS[0] += 1 if on else -1
+            STATE.nan_safe = on
+    return previous
+
+
 def _reported(mode: str):
     def counted(kind, flag):
         INVALID_EVENTS[0] += 1
         # from the first report on, every chain-rule product of this block is
         # NaN-safe: a NaN made here can meet a zero factor later, quietly
-        STATE.nan_safe = True
+        _switch(True)
         if mode == "warn":
             warnings.warn(f"{kind} encountered", RuntimeWarning, stacklevel=2)
         elif mode == "raise":
@@ -104,18 +114,17 @@ def watching():
         with np.errstate(invalid="call", call=_reported(mode)):
             yield
     finally:
-        STATE.nan_safe = previous
+        _switch(previous)
 
 
 @contextlib.contextmanager
 def switched_on():
     """NaN-safe chain-rule products for the duration of the block (this thread)."""
-    previous = STATE.nan_safe
-    STATE.nan_safe = True
+    previous = _switch(True)
     try:
         yield
     finally:
-        STATE.nan_safe = previous
+        _switch(previous)
 
 
 def has_nan(values) -> bool:

@@ -64,7 +64,7 @@ from . import core
 from .chain import pull, vjp
 from .nan_safe import watching
 from .tape_memory import large, pruned_entry
-from .core import NO_PARAMS, STATE, Box, Trace, unwrap
+from .core import NAN_SAFE_THREADS, NO_PARAMS, STATE, Box, Trace, unwrap
 from .sweep import compile_sweep, lookup, run_generic
 from .chain import shape as _shape
 
@@ -197,11 +197,11 @@ class Tape(Trace):
             derivs = prim.derivs
             if derivs is None:
                 _pull_generic(self._boxed(i, *entry) if record else entry, g, cts, entries)
-            elif len(parents) == 1 and not (record or params) and derivs[0] is not None:
-                # the fast path (most entries): one argument, chain.pull
-                d, x, p = derivs[0], vals[0], parents[0]
-                c, c_owned = pull(g, d if type(d) is float else d(out, x), g_owned,
-                                  x.shape if type(x) is np.ndarray else _shape(x))
+            elif (not (record or params) and (j := _single_live(parents, derivs)) >= 0):
+                # the fast path (most entries): one traced argument, chain.pull
+                d, x, p = derivs[j], vals[j], parents[j]
+                f = d if type(d) is float else (d(out, x) if len(vals) == 1 else d(out, *vals))
+                c, c_owned = pull(g, f, g_owned, x.shape if type(x) is np.ndarray else _shape(x))
                 fresh = c_owned and type(c) is np.ndarray
                 if type(p) is int and values[p] is None:
                     values[p] = c
@@ -283,7 +283,7 @@ class Tape(Trace):
         observer = STATE.observer
         if observer is not None:
             observer.sweep_started(self, seeds, wanted, batch)
-        if STATE.nan_safe:
+        if (NAN_SAFE_THREADS[0] and STATE.nan_safe):
             tangents = run_generic(self.entries, seeds, wanted, batch)
         else:
             tangents = self._sweep_compiled(seeds, wanted, batch, key)
@@ -308,6 +308,18 @@ class Tape(Trace):
         for step in program:
             step(tans)
         return [lookup(tans, p) for p in wanted]
+
+
+def _single_live(parents, derivs) -> int:
+    """The argument of the one traced, differentiable input of an
+    elementwise entry, or -1 if there are several (or none)."""
+    if len(parents) == 1:
+        return 0 if derivs[0] is not None else -1
+    if len(parents) == 2:
+        a = parents[0] is not None and derivs[0] is not None
+        b = parents[1] is not None and derivs[1] is not None
+        return -1 if a == b else (0 if a else 1)
+    return -1
 
 
 class Cotangents:
