@@ -11,20 +11,18 @@ never confuse their perturbations (see :mod:`dualad.core`).
 
 from __future__ import annotations
 
-import contextlib
 import math
-import operator
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import COMPLEX_NOT_YET, STATE, Box, LeakedValueError, primal, refuse_subclass, unwrap
+from .core import (COMPLEX_NOT_YET, INVALID_EVENTS, STATE, Box, LeakedValueError, primal,
+                   refuse_subclass, unwrap)
 from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
 from .forward import Dual, ForwardTrace
-from .core import INVALID_EVENTS
 from .nan_safe import has_nan, switched_on, watching
-from .reverse import Tape, TapeValue
+from .reverse import Tape
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "hessian", "linearize", "linearize_grad", "GradientLinearization",

@@ -52,7 +52,8 @@ All of dualad's global state is in one section below ("global state"):
 filled when ``dualad.rules`` is imported; the rule derivation hook, set once
 by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
 ``AXIS_PERMUTATIONS`` (bounded, pure functions of their keys) and
-``_LIBRARY_DIRS`` and ``OUT_POSITIONS`` (found on first use); the constants ``RESIDUAL_MIN_SIZE``
+``_LIBRARY_DIRS`` and ``OUT_POSITIONS`` (found on first use); the counts
+``NAN_SAFE_THREADS`` and ``OBSERVERS_OPEN`` (read by the hot paths first); the constants ``RESIDUAL_MIN_SIZE``
 and ``NO_PARAMS``; ``PROCESS_MEMORY`` (the tracemalloc session that cost counts share);
 ``INVALID_EVENTS`` (a count of NumPy's invalid-operation reports); and
 ``STATE``, per-thread switches (``nan_safe``, and the ``observer``
@@ -67,7 +68,7 @@ import inspect
 import itertools
 import sys
 import threading
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
@@ -104,6 +105,10 @@ INVALID_EVENTS = [0]
 # under the lock): the hot paths read this list first and the thread-local
 # switch only when some thread is NaN-safe at all.
 NAN_SAFE_THREADS = [0, threading.Lock()]
+# How many observing blocks are open in all threads (changed only by
+# dualad.observe.observing, under the lock): the hot path of a primitive
+# called on raw values reads this before the thread-local observer.
+OBSERVERS_OPEN = [0, threading.Lock()]
 # no-derivative function -> position of its out= parameter (None: it has
 # none), memoised from its signature on first use (extend.nondiff).
 OUT_POSITIONS: dict = {}
@@ -830,7 +835,7 @@ class Primitive:
                              for a in args)
         if top is None:
             out = self.impl(*args, **params)
-            if STATE.observer is not None:
+            if OBSERVERS_OPEN[0] and STATE.observer is not None:
                 STATE.observer.evaluated(self, args, params, out)
             return out
         if not top.active:

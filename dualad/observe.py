@@ -99,7 +99,7 @@ from __future__ import annotations
 import contextlib
 from typing import Iterator
 
-from .core import STATE, Box
+from .core import OBSERVERS_OPEN, STATE, Box
 
 __all__ = ["Observer", "observing", "current", "layers"]
 
@@ -152,11 +152,15 @@ def observing(observer: Observer) -> Iterator[Observer]:
     True
     """
     previous = STATE.observer
+    with OBSERVERS_OPEN[1]:
+        OBSERVERS_OPEN[0] += 1
     STATE.observer = observer
     try:
         yield observer
     finally:
         STATE.observer = previous
+        with OBSERVERS_OPEN[1]:
+            OBSERVERS_OPEN[0] -= 1
 
 
 def layers(value) -> list:

@@ -45,9 +45,8 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import core
 from .chain import jvp, scaler, shape, times
-from .core import STATE, Box, fill_output_shape, pad_batched, shape_of
+from .core import fill_output_shape, pad_batched, shape_of
 
 __all__ = ["compile_sweep", "plan", "build", "run_generic", "lookup"]
 

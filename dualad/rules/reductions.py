@@ -298,15 +298,25 @@ def _centred(name, a, axis, dtype, ddof, keepdims, where, mean):
     return centred, axes, mask, keep, divisor
 
 
+def _spread(name, numpy_function, a, axis, dtype, out, ddof, keepdims, where, mean, correction):
+    """What var and std share: ``(NumPy's value, None)`` for an integer
+    ``dtype`` (no derivative), else ``(None, _centred(...))``."""
+    _refuse_out(name, out)
+    ddof = _ddof_value(name, ddof, correction)
+    d = _computation_dtype(name, dtype)
+    if d is not None and d.kind != "f":
+        return numpy_function(primal(a), axis, d, None, ddof, keepdims, where=primal(where),
+                              mean=primal(mean)), None
+    return None, _centred(name, a, axis, d, ddof, keepdims, where, mean)
+
+
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where=_NoValue,
          mean=_NoValue, correction=_NoValue):
-    _refuse_out("var", out)
-    ddof = _ddof_value("var", ddof, correction)
-    d = _computation_dtype("var", dtype)
-    if d is not None and d.kind != "f":
-        return np.var(primal(a), axis, d, None, ddof, keepdims, where=primal(where),
-                      mean=primal(mean))
-    centred, axes, mask, keep, divisor = _centred("var", a, axis, d, ddof, keepdims, where, mean)
+    value, parts = _spread("var", np.var, a, axis, dtype, out, ddof, keepdims, where, mean,
+                           correction)
+    if parts is None:
+        return value
+    centred, axes, mask, keep, divisor = parts
     square = centred * centred
     total = (sum_p(square, axis=axes, keepdims=keep) if mask is None
              else sum_p(square, axis=axes, keepdims=keep, where=mask))
@@ -317,14 +327,12 @@ def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where
          mean=_NoValue, correction=_NoValue):
     """The 2-norm of the centred values over sqrt(N - ddof): at a constant
     input its derivative is the norm's subgradient 0, not sqrt's 0 · inf."""
-    _refuse_out("std", out)
     from .linalg import l2norm_p
-    ddof = _ddof_value("std", ddof, correction)
-    d = _computation_dtype("std", dtype)
-    if d is not None and d.kind != "f":
-        return np.std(primal(a), axis, d, None, ddof, keepdims, where=primal(where),
-                      mean=primal(mean))
-    centred, axes, mask, keep, divisor = _centred("std", a, axis, d, ddof, keepdims, where, mean)
+    value, parts = _spread("std", np.std, a, axis, dtype, out, ddof, keepdims, where, mean,
+                           correction)
+    if parts is None:
+        return value
+    centred, axes, mask, keep, divisor = parts
     norm = l2norm_p(centred, axis=axes, keepdims=keep)
     if isinstance(divisor, (int, float)):
         return _divide(norm, math.sqrt(divisor))
