@@ -787,3 +787,14 @@ def test_untraceable_objective_error_mentions_escape_hatch():
 def test_docstring_examples(module):
     failures, _ = doctest.testmod(importlib.import_module(module), optionflags=doctest.ELLIPSIS)
     assert failures == 0
+
+
+def test_hessp_sees_arguments_changed_in_place():
+    """Found by the audit of issue 9: the hessp helper kept its recording while
+    an array argument was changed in place, and returned stale products."""
+    hp = opt.hessp(lambda x, c: np.sum(c * x ** 3))
+    x, p = np.array([1.0, 2.0]), np.array([1.0, 1.0])
+    c = np.array([1.0, 10.0])
+    np.testing.assert_allclose(hp(x, p, c), 6.0 * c * x, rtol=1e-14)  # d²/dx² c x³ = 6 c x
+    c[:] = [2.0, 20.0]
+    np.testing.assert_allclose(hp(x, p, c), 6.0 * c * x, rtol=1e-14)

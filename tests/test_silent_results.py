@@ -318,3 +318,11 @@ def test_numpy_scalar_constants_behave_as_numpy():
         value = ad.jvp(f, (x,), (np.ones(2),))[0]
         assert float(value) == pytest.approx(float(f(x)), rel=1e-6)
         np.testing.assert_allclose(ad.grad(f)(x), fd_grad(f, x), rtol=1e-5)
+
+
+def test_polyval_with_a_list_of_coefficients_promotes_as_numpy():
+    x32 = np.array([0.5, 2.0], dtype=np.float32)
+    value = ad.jvp(lambda x: np.polyval([1.0, 2.0, 3.0], x), (x32,), (np.ones(2, np.float32),))[0]
+    expected = np.polyval([1.0, 2.0, 3.0], x32)
+    assert value.dtype == expected.dtype
+    np.testing.assert_allclose(value, expected, rtol=1e-12)

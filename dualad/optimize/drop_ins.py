@@ -139,15 +139,28 @@ def hessp(fun: Callable) -> Callable:
     def hessian_product(x, p, *args):
         x = _plain_x(x)
         obj = state.get("obj")
-        same_args = obj is not None and len(state["args"]) == len(args) and all(
-            a is b for a, b in zip(state["args"], args))
-        if not same_args or obj.ravel.n != x.size:
+        if obj is None or obj.ravel.n != x.size or not _same_args(state["args"], args):
             obj = state["obj"] = _ScalarObjective(fun, _Ravel(x), args, record=True)
-            state["args"] = args
+            # arrays by value (one changed in place is another argument), the rest by identity
+            state["args"] = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
         return obj.hessp(x, p)
 
     hessian_product.__name__ = f"hessp({getattr(fun, '__name__', 'fun')})"
     return hessian_product
+
+
+def _same_args(kept, args) -> bool:
+    """Whether ``args`` are the arguments ``kept`` (copies of the arrays) stand for."""
+    if len(kept) != len(args):
+        return False
+    for k, a in zip(kept, args):
+        if isinstance(k, np.ndarray):
+            if not (isinstance(a, np.ndarray) and a.shape == k.shape and a.dtype == k.dtype
+                    and np.array_equal(a, k)):
+                return False
+        elif k is not a:
+            return False
+    return True
 
 
 # ---- minimize -----------------------------------------------------------------------

@@ -888,6 +888,8 @@ def cross(a, b, axisa=-1, axisb=-1, axisc=-1, axis=None):
 def polyval(p, x):
     """np.polyval by Horner's rule from ``y = zeros_like(x)``, as NumPy
     computes it (p and x may both be traced; p's rows are the coefficients)."""
+    if not isinstance(p, Box):
+        p = np.asarray(p)  # as NumPy: its entries then promote as NumPy scalars do
     if ndim_of(p) == 0:
         raise TypeError("iteration over a 0-d array")
     y = np.zeros_like(primal(x)) if isinstance(x, Box) else np.zeros_like(np.asarray(x))
