@@ -156,8 +156,12 @@ def push2(derivs, ta, tb, out, xa, xb, params):
     if ta is not None and da is not None:
         if type(da) is float:
             t = ta if da == 1.0 else (-ta if da == -1.0 else ta * da)
-        else:
-            t = _term(ta, da, out, xa, xb, params)
+        else:  # _term, written out for the first argument (the common x * c)
+            n = INVALID_EVENTS[0]
+            fa = da(out, xa, xb, **params) if params else da(out, xa, xb)
+            t = ta * fa
+            if INVALID_EVENTS[0] != n:
+                t = fix(ta, fa, t)
     if tb is not None and db is not None:
         if type(db) is not float:
             c = _term(tb, db, out, xa, xb, params)
@@ -176,9 +180,12 @@ def push2(derivs, ta, tb, out, xa, xb, params):
     return t
 
 
-def pull(g, f, g_owned: bool, arg_shape: tuple):
+def pull(g, f, g_owned: bool, arg_shape):
     """The reverse chain rule for one argument: ``unbroadcast(g · f)`` and
     whether the backward pass owns it (see the module docstring).
+
+    ``arg_shape`` is the argument's shape, or None when it is the output's
+    (a one-argument primitive: nothing to unbroadcast).
 
     ``g_owned``: the pass owns ``g`` and this is its last use, so the product
     may be written into it.  A cotangent broadcast from one number (what
@@ -212,7 +219,15 @@ def pull(g, f, g_owned: bool, arg_shape: tuple):
             c, owned = g * f, True
     else:
         c, owned = _product(g, f, g_owned)
-    if (c.shape if type(c) is np.ndarray else shape(c)) != arg_shape:
+    if arg_shape is None:
+        return c, owned
+    if type(c) is np.ndarray:
+        cs = c.shape
+    elif isinstance(c, Box) and type(c._value) is np.ndarray:
+        cs = c._value.shape
+    else:
+        cs = shape_of(c)
+    if cs != arg_shape:
         return unbroadcast(c, arg_shape), True  # a new sum, held by no one else
     return c, owned
 

@@ -197,11 +197,21 @@ class Tape(Trace):
             derivs = prim.derivs
             if derivs is None:
                 _pull_generic(self._boxed(i, *entry) if record else entry, g, cts, entries)
-            elif (not (record or params) and (j := _single_live(parents, derivs)) >= 0):
-                # the fast path (most entries): one traced argument, chain.pull
+                continue
+            # the fast path (most entries): one traced argument j, chain.pull
+            if record or params or len(parents) > 2:
+                j = -1
+            elif len(parents) == 1:
+                j = 0 if derivs[0] is not None else -1
+            else:
+                live_a = parents[0] is not None and derivs[0] is not None
+                j = -1 if live_a is (parents[1] is not None and derivs[1] is not None) else (0 if live_a else 1)
+            if j >= 0:
                 d, x, p = derivs[j], vals[j], parents[j]
                 f = d if type(d) is float else (d(out, x) if len(vals) == 1 else d(out, *vals))
-                c, c_owned = pull(g, f, g_owned, x.shape if type(x) is np.ndarray else _shape(x))
+                # (one argument: its shape is the output's, nothing to unbroadcast)
+                c, c_owned = pull(g, f, g_owned, None if len(vals) == 1 else
+                                  x.shape if type(x) is np.ndarray else _shape(x))
                 fresh = c_owned and type(c) is np.ndarray
                 if type(p) is int and values[p] is None:
                     values[p] = c
@@ -232,12 +242,23 @@ class Tape(Trace):
             last = max([j for j in range(n) if parents[j] is not None
                         and derivs[j] is not None] or [-1])
         g_free = g_owned
+        values, owned = cts.values, cts.owned
         for j in range(n):
             p, d = parents[j], derivs[j]
             if p is None or d is None:
                 continue
             if type(d) is float:
                 f = d
+                if d == 1.0 and type(g) is np.ndarray and g.shape == _shape(vals[j]):
+                    # g itself (x + y): handed on, owned only at its last use
+                    if type(p) is int and values[p] is None:
+                        values[p] = g
+                        if g_free and j == last:
+                            owned.add(p)
+                    else:
+                        cts.add(p, g, self.entries, g_free and j == last)
+                    g_free = False
+                    continue
             else:
                 if params:
                     f = d(out, *vals, **params)
@@ -250,10 +271,10 @@ class Tape(Trace):
                               v.shape if type(v) is np.ndarray else _shape(v))
             if c is g:
                 g_free = False
-            if type(p) is int and cts.values[p] is None:
-                cts.values[p] = c
+            if type(p) is int and values[p] is None:
+                values[p] = c
                 if c_owned and type(c) is np.ndarray:
-                    cts.owned.add(p)
+                    owned.add(p)
             else:
                 cts.add(p, c, self.entries, c_owned and type(c) is np.ndarray)
 
@@ -308,18 +329,6 @@ class Tape(Trace):
         for step in program:
             step(tans)
         return [lookup(tans, p) for p in wanted]
-
-
-def _single_live(parents, derivs) -> int:
-    """The argument of the one traced, differentiable input of an
-    elementwise entry, or -1 if there are several (or none)."""
-    if len(parents) == 1:
-        return 0 if derivs[0] is not None else -1
-    if len(parents) == 2:
-        a = parents[0] is not None and derivs[0] is not None
-        b = parents[1] is not None and derivs[1] is not None
-        return -1 if a == b else (0 if a else 1)
-    return -1
 
 
 class Cotangents:
