@@ -17,7 +17,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import (COMPLEX_NOT_YET, INVALID_EVENTS, STATE, Box, LeakedValueError, primal,
+from .core import (INVALID_EVENTS, STATE, Box, LeakedValueError, note_complex, primal,
                    refuse_subclass, unwrap)
 from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
 from .forward import Dual, ForwardTrace
@@ -38,9 +38,9 @@ def _float_leaf(x, where: str):
         return x  # the common case, checked cheaply
     if isinstance(x, Box):
         kind = np.result_type(primal(x)).kind
-        if kind != "f":
+        if kind not in "fc":
             raise TypeError(f"{where} has dtype {np.result_type(primal(x))}; dualad "
-                            "differentiates floating-point values only.")
+                            "differentiates floating-point (real or complex) values only.")
         return x
     if x is None:
         raise TypeError(
@@ -51,6 +51,9 @@ def _float_leaf(x, where: str):
         refuse_subclass(x, where)
         x = np.asarray(x)  # other subclasses are differentiated as plain arrays
         if x.dtype.kind == "f":
+            return x
+        if x.dtype.kind == "c":
+            note_complex()
             return x
     if isinstance(x, bool) or (isinstance(x, (int, np.integer)) and not isinstance(x, np.floating)):
         raise TypeError(
@@ -70,8 +73,8 @@ def _float_leaf(x, where: str):
             f"{where} has dtype {arr.dtype}; dualad differentiates floating-point "
             "values only. Pass floats, e.g. x.astype(float).")
     if kind == "c":
-        raise TypeError(f"{where} is complex ({arr.dtype}); dualad differentiates "
-                        "real floating-point values only.")
+        note_complex()
+        return arr
     raise TypeError(f"{where} has dtype {arr.dtype}, which cannot be differentiated; "
                     "pass a float array.")
 
@@ -86,9 +89,18 @@ def _tangent_leaf(t, x, where: str, batch: bool):
         if isinstance(t, np.ndarray):
             refuse_subclass(t, where)
         t = np.asarray(t)
-        if t.dtype.kind not in "fiub":
-            raise TypeError(f"{where} has dtype {t.dtype}; expected real numbers")
-        if t.dtype.kind != "f":
+        x_kind = np.result_type(primal(x)).kind
+        if t.dtype.kind not in "fiubc":
+            raise TypeError(f"{where} has dtype {t.dtype}; expected numbers")
+        if t.dtype.kind == "c" and x_kind != "c":
+            raise TypeError(
+                f"{where} is complex ({t.dtype}) but its primal is real: a real "
+                "value's tangents and cotangents are real. Pass its real part, or "
+                "make the primal complex (x.astype(complex)).")
+        if x_kind == "c" and t.dtype.kind != "c":
+            # a real direction of a complex value: the same numbers, as complex
+            t = t.astype(np.result_type(t.dtype, primal(x)))
+        elif t.dtype.kind != "f":
             # integers and booleans promote as NumPy promotes them with the
             # primal's float dtype; a float tangent keeps its own dtype (a
             # float64 tangent of a float32 primal gives float64 derivatives,
@@ -217,7 +229,7 @@ def _batch_lead(t_leaves, batched: bool) -> tuple:
 def _zeros(x, lead=()):
     p = primal(x)
     dtype = np.result_type(p)
-    return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind == "f" else np.float64)
+    return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind in "fc" else np.float64)
 
 
 # ---- forward mode -----------------------------------------------------------------------
@@ -285,9 +297,6 @@ def _strip(trace, tree_value, attr: str = "_pos"):
     leaves, tree = tree_flatten(tree_value)
     for o in leaves:
         _check_not_leaked(o, trace)
-        if isinstance(o, Box) and np.result_type(primal(o)).kind == "c":
-            raise TypeError(f"f returned a complex value that depends on the "
-                            f"differentiated input; {COMPLEX_NOT_YET}.")
     values, carried, _ = unwrap(trace, leaves, attr)
     return values, carried, tree
 
@@ -320,8 +329,18 @@ def _cotangents(tape, seeds, in_pos, p_leaves, given) -> list:
     """The backward pass from ``seeds`` to the inputs: fresh arrays, with real
     zeros for inputs no cotangent reached."""
     cts = _nan_retry(tape, lambda: tape.backward(seeds, in_pos)) if seeds else [None] * len(in_pos)
-    leaves = [c if c is not None else _zeros(x) for c, x in zip(cts, p_leaves)]
+    leaves = [_zeros(x) if c is None else _as_complex_if(c, x) for c, x in zip(cts, p_leaves)]
     return _unalias(leaves, list(p_leaves) + list(given))
+
+
+def _as_complex_if(c, x):
+    """A complex input's cotangent as a complex array (``grad(np.real)``
+    reaches it as a real one)."""
+    if type(c) is np.ndarray and c.dtype.kind == "f" and type(x) is np.ndarray and x.dtype.kind == "c":
+        return c.astype(x.dtype)
+    if not isinstance(c, Box) and np.ndim(c) == 0 and np.iscomplexobj(x) and not np.iscomplexobj(c):
+        return np.asarray(c, dtype=np.result_type(x))
+    return c
 
 
 def vjp(f: Callable, *primals, has_aux: bool = False):
@@ -378,9 +397,10 @@ def _check_argnums(argnums, nargs: int) -> tuple:
     return nums
 
 
-def _scalar_seed(out, fname: str):
+def _scalar_seed(out, fname: str, holomorphic: bool = False):
     p = primal(out)
-    if type(p) is np.float64 or (type(p) is np.ndarray and p.ndim == 0 and p.dtype == np.float64):
+    if not holomorphic and (type(p) is np.float64 or (type(p) is np.ndarray and p.ndim == 0
+                                                      and p.dtype == np.float64)):
         return np.ones(())  # the common case, checked cheaply
     if isinstance(out, (tuple, list, dict)) or np.ndim(p) != 0:
         shape = np.shape(p) if not isinstance(out, (tuple, list, dict)) else type(out).__name__
@@ -388,13 +408,58 @@ def _scalar_seed(out, fname: str):
             f"{fname} needs f to return a scalar, but it returned shape {shape}. "
             "For a vector output use dualad.jacrev (the Jacobian) or dualad.vjp "
             "(a vector-Jacobian product); or reduce it, e.g. np.sum(...).")
-    if np.result_type(p).kind != "f":
-        raise TypeError(f"{fname} needs a floating-point output, got {np.result_type(p)}")
+    _check_output_kind(p, fname, holomorphic)
     return np.ones((), dtype=np.result_type(p))
 
 
-def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
+def _check_output_kind(p, fname: str, holomorphic: bool) -> None:
+    """Reverse-mode derivatives of complex outputs need ``holomorphic=True``
+    (as in JAX): for any other f the pullback of a real seed sees only the
+    real part of the output."""
+    kind = np.result_type(p).kind
+    if kind == "c" and not holomorphic:
+        raise TypeError(
+            f"{fname} needs a real-valued output, but f returned {np.result_type(p)}. "
+            f"If f is holomorphic, pass {fname}(f, holomorphic=True) (its derivative "
+            "f'(z)); for a real loss of complex values take np.real, np.abs or "
+            "np.abs(...) ** 2 first; for any other complex output use dualad.vjp "
+            "(or dualad.jvp) directly.")
+    if kind != "c" and holomorphic:
+        raise TypeError(f"{fname} with holomorphic=True needs a complex output, but f "
+                        f"returned {np.result_type(p)}; leave holomorphic=False.")
+    if kind not in "fc":
+        raise TypeError(f"{fname} needs a floating-point output, got {np.result_type(p)}")
+
+
+def _check_real_inputs(x, fname: str) -> None:
+    """Forward-mode Jacobians of complex inputs need ``holomorphic=True``."""
+    for leaf in tree_flatten(x)[0]:
+        if np.iscomplexobj(primal(leaf)):
+            raise TypeError(
+                f"{fname} needs real inputs, but one has dtype {np.result_type(primal(leaf))}. "
+                f"If f is holomorphic, pass {fname}(f, holomorphic=True); otherwise "
+                "differentiate in the real and imaginary parts as separate real inputs, "
+                "or use dualad.jacrev (real outputs) or dualad.jvp.")
+
+
+def _check_holomorphic_inputs(x, fname: str) -> None:
+    """``holomorphic=True`` differentiates in complex inputs only (as JAX)."""
+    for leaf in tree_flatten(x)[0]:
+        if not np.iscomplexobj(primal(leaf)):
+            raise TypeError(
+                f"{fname} with holomorphic=True needs complex inputs, but one has dtype "
+                f"{np.result_type(primal(leaf))}; pass x.astype(complex).")
+
+
+def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+                   holomorphic: bool = False):
     """``f``'s value and gradient in one reverse pass.
+
+    Complex inputs (JAX's and HIPS autograd's convention): for a real-valued
+    ``f`` of ``z = x + iy`` the gradient is ``∂f/∂x − i ∂f/∂y``, so a descent
+    step is ``z − lr * np.conj(g)``.  A complex-valued ``f`` must be
+    holomorphic and say so, ``holomorphic=True``; then the gradient is
+    ``f'(z)``.
 
     >>> import numpy as np, dualad as ad
     >>> value, g = ad.value_and_grad(lambda x: np.sum(x ** 2))(np.array([1.0, 2.0]))
@@ -403,13 +468,15 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     """
     def wrapped(*args, **kwargs):
         partial, x = _partial(f, args, kwargs, argnums)
+        if holomorphic:
+            _check_holomorphic_inputs(x, "grad")
         # vjp's steps, without re-checking a seed that is ours
         tape, p_leaves, p_tree, in_pos, out = _record(partial, (x,), "grad")
         out, aux = _split_aux(tape, out, has_aux)
         if isinstance(out, (tuple, list, dict)):
             _scalar_seed(out, "grad")  # raises
         (value,), (pos,), _ = _strip(tape, out)
-        seed = _scalar_seed(value, "grad")
+        seed = _scalar_seed(value, "grad", holomorphic)
         seeds = [] if pos is None else [(pos, seed)]
         (g,) = tree_unflatten(p_tree, _cotangents(tape, seeds, in_pos, p_leaves, [value]))
         if has_aux:
@@ -420,14 +487,16 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
     return wrapped
 
 
-def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False):
-    """Gradient of a scalar function (reverse mode).
+def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
+         holomorphic: bool = False):
+    """Gradient of a scalar function (reverse mode).  Complex inputs and
+    ``holomorphic``: see :func:`value_and_grad`.
 
     >>> import numpy as np, dualad as ad
     >>> ad.grad(lambda x: np.sum(np.sin(x)))(np.zeros(2)).tolist()
     [1.0, 1.0]
     """
-    vg = value_and_grad(f, argnums, has_aux)
+    vg = value_and_grad(f, argnums, has_aux, holomorphic)
 
     def wrapped(*args, **kwargs):
         (value, g) = vg(*args, **kwargs)
@@ -665,12 +734,20 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
     if mode == "rev-over-fwd":
         return grad(lambda y: jvp(f, (y,), (v,))[1])(x)
     if mode == "rev-over-rev":
-        return grad(lambda y: _tree_vdot(grad(f)(y), v))(x)
+        # Re Σ ∇f(y)·v: its gradient is H v (also for complex y, where ∇f is
+        # the convention's ∂/∂x − i ∂/∂y)
+        return grad(lambda y: np.real(_tree_vdot(grad(f)(y), v)))(x)
     def directional(y):
         out, t = jvp(f, (y,), (v,))
         _scalar_seed(out, "hvp")  # f must be scalar, as in the other modes
         return t
-    return _jacfwd_flat(directional, x, None, scalar_out=True)
+    g = _jacfwd_flat(directional, x, None, scalar_out=True)
+    if not any(np.iscomplexobj(primal(leaf)) for leaf in x_leaves):
+        return g
+    # a complex x: the convention's ∂/∂x − i ∂/∂y, the second from directions i·e_k
+    g_im = _jacfwd_flat(directional, x, None, scalar_out=True, unit=1j)
+    (g_leaves, tree), (im_leaves, _) = tree_flatten(g), tree_flatten(g_im)
+    return tree_unflatten(tree, [a - 1j * b for a, b in zip(g_leaves, im_leaves)])
 
 
 # ---- Jacobians ---------------------------------------------------------------------
@@ -682,20 +759,21 @@ def _ravel(tree):
     return leaves, td, shapes, sizes
 
 
-def _basis_chunks(shapes, sizes, chunk, dtype):
-    """Yield (start, stop, tangent leaves) with a batch of unit directions."""
+def _basis_chunks(shapes, sizes, chunk, dtype, unit=1.0):
+    """Yield (start, stop, tangent leaves) with a batch of unit directions
+    (``unit`` times the standard basis)."""
     n = sum(sizes)
     offsets = np.cumsum([0] + sizes)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         k = stop - start
         eye = np.zeros((k, n), dtype=dtype)
-        eye[np.arange(k), np.arange(start, stop)] = 1.0
+        eye[np.arange(k), np.arange(start, stop)] = unit
         yield start, stop, [eye[:, offsets[i]:offsets[i + 1]].reshape((k,) + shapes[i])
                             for i in range(len(shapes))]
 
 
-def _jacfwd_flat(f, x, chunk_size, scalar_out=False):
+def _jacfwd_flat(f, x, chunk_size, scalar_out=False, unit=1.0):
     """Forward-mode derivative of f at x (a pytree); for scalar_out the result
     is shaped like x (a gradient), else out.shape + x.shape per leaf."""
     leaves, td, shapes, sizes = _ravel(x)
@@ -708,7 +786,7 @@ def _jacfwd_flat(f, x, chunk_size, scalar_out=False):
     pieces = []
     out_tree = None
     out_val = None
-    for start, stop, basis in _basis_chunks(shapes, sizes, chunk, dtype):
+    for start, stop, basis in _basis_chunks(shapes, sizes, chunk, dtype, unit):
         out_val, t_out = jvp(lambda *ls: f(tree_unflatten(td, ls)), tuple(leaves),
                              tuple(basis), batched=True)
         t_leaves, out_tree = tree_flatten(t_out)
@@ -752,8 +830,13 @@ def _partial(f, args, kwargs, argnums):
     return partial, x
 
 
-def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None):
+def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None,
+           holomorphic: bool = False):
     """Jacobian by forward mode: ``out.shape + in.shape``.
+
+    Complex inputs need ``holomorphic=True`` (as in JAX): the Jacobian is
+    then ``f'(z)``; for any other f of complex values it would not be one
+    complex matrix (treat the real and imaginary parts as real inputs).
 
     Uses vector mode: ``chunk_size`` directions per pass (default all n at
     once), so a Jacobian needs ``ceil(n / chunk_size)`` passes.  Pytrees: the
@@ -766,15 +849,23 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | N
     """
     def jac(*args, **kwargs):
         partial, x = _partial(f, args, kwargs, argnums)
+        if holomorphic:
+            _check_holomorphic_inputs(x, "jacfwd")
+        else:
+            _check_real_inputs(x, "jacfwd")
         return _jacfwd_flat(partial, x, chunk_size)
 
     jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
     return jac
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0):
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool = False):
     """Jacobian by reverse mode (one tape, one pullback per output entry):
     ``out.shape + in.shape``.
+
+    Complex outputs need ``holomorphic=True`` (as in JAX; then the inputs
+    are complex too).  A real output of complex inputs gives rows in the
+    convention of :func:`value_and_grad` (``∂/∂x − i ∂/∂y``).
 
     >>> import numpy as np, dualad as ad
     >>> ad.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
@@ -782,8 +873,12 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0):
     """
     def jac(*args, **kwargs):
         partial, x = _partial(f, args, kwargs, argnums)
+        if holomorphic:
+            _check_holomorphic_inputs(x, "jacrev")
         out, pullback = vjp(partial, x)
         o_leaves, o_tree = tree_flatten(out)
+        for o in o_leaves:
+            _check_output_kind(primal(o), "jacrev", holomorphic)
         in_leaves, in_tree = tree_flatten(x)
         in_shapes = [np.shape(primal(v)) for v in in_leaves]
         results = []
@@ -808,12 +903,15 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0):
     return jac
 
 
-def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None):
+def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None,
+            holomorphic: bool = False):
     """Dense Hessian, forward-over-reverse: ``jacfwd(jacrev(f))``, shaped
-    ``out.shape + in.shape + in.shape``; ``chunk_size`` as in :func:`jacfwd`.
+    ``out.shape + in.shape + in.shape``; ``chunk_size`` as in :func:`jacfwd`,
+    ``holomorphic`` as in both (complex inputs need it).
 
     >>> import numpy as np, dualad as ad
     >>> ad.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-    return jacfwd(jacrev(f, argnums), argnums, chunk_size=chunk_size)
+    return jacfwd(jacrev(f, argnums, holomorphic=holomorphic), argnums, chunk_size=chunk_size,
+                  holomorphic=holomorphic)

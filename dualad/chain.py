@@ -44,11 +44,11 @@ from typing import Sequence
 import numpy as np
 
 from . import core
-from .core import (INVALID_EVENTS, NAN_SAFE_THREADS, STATE, Box, _call_jvp, broadcast_number, fill_output_shape, ndim_of,
-                   pad_batched, shape_of, unbroadcast)
+from .core import (COMPLEX_SEEN, INVALID_EVENTS, NAN_SAFE_THREADS, STATE, Box, _call_jvp, broadcast_number,
+                   fill_output_shape, is_complex, ndim_of, pad_batched, shape_of, unbroadcast)
 from .nan_safe import fix, safe_product
 
-__all__ = ["factor", "times", "scaler", "push", "push1", "push2", "pull", "jvp", "vjp"]
+__all__ = ["factor", "times", "scaler", "push", "push1", "push2", "pull", "real_for", "jvp", "vjp"]
 
 # Arrays at least this large are multiplied in place when the backward pass
 # owns them; for smaller ones the call costs more than the allocation saved.
@@ -180,9 +180,10 @@ def push2(derivs, ta, tb, out, xa, xb, params):
     return t
 
 
-def pull(g, f, g_owned: bool, arg_shape):
-    """The reverse chain rule for one argument: ``unbroadcast(g · f)`` and
-    whether the backward pass owns it (see the module docstring).
+def pull(g, f, g_owned: bool, arg_shape, x):
+    """The reverse chain rule for one argument ``x``: ``unbroadcast(g · f)``
+    (its real part if ``x`` is real, see :func:`real_for`) and whether the
+    backward pass owns it (see the module docstring).
 
     ``arg_shape`` is the argument's shape, or None when it is the output's
     (a one-argument primitive: nothing to unbroadcast).
@@ -219,6 +220,8 @@ def pull(g, f, g_owned: bool, arg_shape):
             c, owned = g * f, True
     else:
         c, owned = _product(g, f, g_owned)
+    if COMPLEX_SEEN[0] and is_complex(c) and not is_complex(x):
+        c, owned = np.real(c), False
     if arg_shape is None:
         return c, owned
     if type(c) is np.ndarray:
@@ -230,6 +233,19 @@ def pull(g, f, g_owned: bool, arg_shape):
     if cs != arg_shape:
         return unbroadcast(c, arg_shape), True  # a new sum, held by no one else
     return c, owned
+
+
+def real_for(c, x):
+    """The cotangent of argument ``x`` from ``c``: for a real ``x`` the real
+    part of a complex ``c``.
+
+    Cotangents pair with tangents by the real inner product ``Re Σ ḡ·t``
+    (no conjugation, as in JAX and HIPS autograd), and a real argument's
+    tangents are real, so only ``Re ḡ`` reaches them: the transpose of the
+    promotion ``x + 0j`` is ``Re``, as the transpose of a broadcast is a sum."""
+    if c is not None and COMPLEX_SEEN[0] and is_complex(c) and not is_complex(x):
+        return np.real(c)
+    return c
 
 
 def _product(g, f, g_owned: bool):
@@ -283,7 +299,7 @@ def vjp(prim, g, out, needs: Sequence[bool], args: Sequence, params: dict) -> li
     for any primitive."""
     derivs = prim.derivs
     if derivs is not None:
-        return [pull(g, factor(d, out, args, params), False, shape_of(a))[0]
+        return [pull(g, factor(d, out, args, params), False, shape_of(a), a)[0]
                 if (need and d is not None) else None
                 for d, need, a in zip(derivs, needs, args)]
     if prim._vjp_per_arg:
@@ -294,4 +310,6 @@ def vjp(prim, g, out, needs: Sequence[bool], args: Sequence, params: dict) -> li
     if prim.elementwise and len(args) > 1:
         cts = [c if c is None or shape_of(c) == shape_of(a) else unbroadcast(c, shape_of(a))
                for c, a in zip(cts, args)]
+    if COMPLEX_SEEN[0]:
+        cts = [real_for(c, a) for c, a in zip(cts, args)]
     return cts

@@ -46,13 +46,13 @@ def _differentiable(leaf) -> bool:
         return True
     if isinstance(leaf, (float, np.floating)):
         return True
-    return isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"
+    return isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc"
 
 
 def _zeros(value, lead=()):
     dtype = np.result_type(primal(value))
     return np.zeros(tuple(lead) + shape_of(value),
-                    dtype=dtype if dtype.kind == "f" else np.float64)
+                    dtype=dtype if dtype.kind in "fc" else np.float64)
 
 
 def checkpoint(fn: Callable) -> Callable:

@@ -105,6 +105,10 @@ INVALID_EVENTS = [0]
 # under the lock): the hot paths read this list first and the thread-local
 # switch only when some thread is NaN-safe at all.
 NAN_SAFE_THREADS = [0, threading.Lock()]
+# Whether a complex value has met dualad in this process (set by
+# note_complex, never cleared): the reverse chain rule takes the real part of
+# a real argument's cotangent (dualad.chain), and checks only while this is set.
+COMPLEX_SEEN = [False]
 # How many observing blocks are open in all threads (changed only by
 # dualad.observe.observing, under the lock): the hot path of a primitive
 # called on raw values reads this before the thread-local observer.
@@ -544,10 +548,14 @@ class Box:
 
     @property
     def real(self):
-        return self  # dualad's values are real
+        return np.real(self)
+
+    @property
+    def imag(self):
+        return np.imag(self)
 
     def conj(self):
-        return self
+        return np.conjugate(self)
 
     conjugate = conj
 
@@ -663,11 +671,11 @@ def ufunc_with_keywords(ufunc, rule, inputs, kwargs):
         return rule(*inputs, **passed)
     dtype = np.dtype(dtype)
     if dtype.kind == "c":
-        refuse(name, "dtype", COMPLEX_NOT_YET)
+        note_complex()
     # NumPy's own result on the primal values: its value where there is no
     # derivative, its error where it has no loop for dtype, and its dtype.
     expected = ufunc(*[primal(a) for a in inputs], dtype=dtype, **passed)
-    if dtype.kind != "f":
+    if dtype.kind not in "fc":
         return expected
     out = rule(*[a.astype(dtype) if isinstance(a, Box) else np.asarray(a, dtype=dtype)
                  for a in inputs], **passed)
@@ -675,9 +683,21 @@ def ufunc_with_keywords(ufunc, rule, inputs, kwargs):
     return out if np.result_type(primal(out)) == want else out.astype(want)
 
 
-COMPLEX_NOT_YET = ("complex values are not differentiated yet; keep the "
-                   "differentiated computation real (for example with separate "
-                   "real and imaginary parts)")
+def note_complex() -> None:
+    """Record that complex values are in play (``COMPLEX_SEEN``): called
+    where one can first appear -- a differentiated input, a constant, a
+    complex ``dtype=``, a transform to the frequency domain."""
+    COMPLEX_SEEN[0] = True
+
+
+def is_complex(value) -> bool:
+    """Is a raw, boxed or pruned value complex?"""
+    t = type(value)
+    if t is np.ndarray or t is Residual:
+        return value.dtype.kind == "c"
+    if t is float or t is int:
+        return False
+    return np.iscomplexobj(primal(value))
 
 
 def constant(value, where: str):
@@ -686,19 +706,19 @@ def constant(value, where: str):
     Lists and tuples become arrays (so that derivative formulas computing
     with them get NumPy's arithmetic, not Python's sequence operators);
     Python scalars stay as they are (NumPy treats them as weakly typed, so
-    ``x32 * 2.0`` stays float32).  Complex constants and ndarray subclasses
-    whose arithmetic differs from ndarray's are refused."""
+    ``x32 * 2.0`` stays float32).  A complex constant turns on the complex
+    bookkeeping (:func:`note_complex`); ndarray subclasses whose arithmetic
+    differs from ndarray's are refused."""
     kind = type(value)
     if kind is np.ndarray:
         if value.dtype.kind == "c":
-            raise TypeError(f"{where}: a complex constant meets a value dualad is "
-                            f"differentiating, and {COMPLEX_NOT_YET}.")
+            note_complex()
         return value
     if kind is list or kind is tuple:
         return constant(np.asarray(value), where)
     if kind is complex or (isinstance(value, np.generic) and value.dtype.kind == "c"):
-        raise TypeError(f"{where}: a complex constant meets a value dualad is "
-                        f"differentiating, and {COMPLEX_NOT_YET}.")
+        note_complex()
+        return value
     if isinstance(value, np.ndarray):
         refuse_subclass(value, where)
         return constant(np.asarray(value), where)

@@ -137,8 +137,8 @@ def has_nan(values) -> bool:
                 continue
             p = primal(v)
             if type(p) is np.ndarray:
-                if p.dtype.kind == "f" and np.isnan(np.add.reduce(p, axis=None)):
+                if p.dtype.kind in "fc" and np.isnan(np.add.reduce(p, axis=None)):
                     return True
-            elif np.result_type(p).kind == "f" and np.isnan(np.sum(p)):
+            elif np.result_type(p).kind in "fc" and np.isnan(np.sum(p)):
                 return True
     return False

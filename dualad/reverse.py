@@ -64,7 +64,7 @@ from . import core
 from .chain import pull, vjp
 from .nan_safe import watching
 from .tape_memory import large, pruned_entry
-from .core import NAN_SAFE_THREADS, NO_PARAMS, STATE, Box, Trace, unwrap
+from .core import COMPLEX_SEEN, NAN_SAFE_THREADS, NO_PARAMS, STATE, Box, Trace, unwrap
 from .sweep import compile_sweep, lookup, run_generic
 from .chain import shape as _shape
 
@@ -211,7 +211,7 @@ class Tape(Trace):
                 f = d if type(d) is float else (d(out, x) if len(vals) == 1 else d(out, *vals))
                 # (one argument: its shape is the output's, nothing to unbroadcast)
                 c, c_owned = pull(g, f, g_owned, None if len(vals) == 1 else
-                                  x.shape if type(x) is np.ndarray else _shape(x))
+                                  x.shape if type(x) is np.ndarray else _shape(x), x)
                 fresh = c_owned and type(c) is np.ndarray
                 if type(p) is int and values[p] is None:
                     values[p] = c
@@ -249,7 +249,8 @@ class Tape(Trace):
                 continue
             if type(d) is float:
                 f = d
-                if d == 1.0 and type(g) is np.ndarray and g.shape == _shape(vals[j]):
+                if (d == 1.0 and type(g) is np.ndarray and g.shape == _shape(vals[j])
+                        and not COMPLEX_SEEN[0]):
                     # g itself (x + y): handed on, owned only at its last use
                     if type(p) is int and values[p] is None:
                         values[p] = g
@@ -268,7 +269,7 @@ class Tape(Trace):
                     self.factors[i, j] = f._value
             v = vals[j]
             c, c_owned = pull(g, f, g_free and j == last,
-                              v.shape if type(v) is np.ndarray else _shape(v))
+                              v.shape if type(v) is np.ndarray else _shape(v), v)
             if c is g:
                 g_free = False
             if type(p) is int and values[p] is None:

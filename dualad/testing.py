@@ -13,6 +13,12 @@ code -- without ever comparing a rule against its own formula:
   ``(x, v) ↦ J(x) v`` and the VJP map ``(x, u) ↦ J(x)ᵀ u`` are checked in
   both modes, which exercises all four nestings.
 
+Complex inputs and outputs are checked the same way: random directions
+have random real and imaginary parts (finite differences then run along
+both), and the dot-product identity uses the real inner product
+``⟨u, v⟩ = Re Σ u·v`` -- without conjugation, the pairing under which
+dualad's (and JAX's) VJP is the transpose of the JVP.
+
 >>> import numpy as np
 >>> from dualad.testing import check_grads
 >>> check_grads(lambda x: np.sin(x) * x, (np.array([0.5, 1.5]),))
@@ -29,8 +35,14 @@ from .api import jvp, tree_flatten, tree_unflatten, vjp
 __all__ = ["check_grads", "check_jvp", "check_vjp", "numerical_jvp", "numerical_grad"]
 
 
+def _number(x) -> np.ndarray:
+    """``x`` as a float or complex array (integers and booleans as floats)."""
+    a = np.asarray(x)
+    return a if a.dtype.kind in "fc" else a.astype(float)
+
+
 def _leaves(tree) -> list:
-    return [np.asarray(x, dtype=float) for x in tree_flatten(tree)[0]]
+    return [_number(x) for x in tree_flatten(tree)[0]]
 
 
 def _map(fn, *trees):
@@ -40,20 +52,23 @@ def _map(fn, *trees):
 
 
 def _random_like(tree, rng):
-    return _map(lambda x: rng.standard_normal(np.shape(x)), tree)
+    def draw(x):
+        r = rng.standard_normal(np.shape(x))
+        return r + 1j * rng.standard_normal(np.shape(x)) if np.iscomplexobj(x) else r
+    return _map(draw, tree)
 
 
 def _vdot(a, b) -> float:
-    return float(sum(np.sum(x * y) for x, y in zip(_leaves(a), _leaves(b))))
+    """The real inner product ``Re Σ a·b`` (no conjugation)."""
+    return float(sum(np.real(np.sum(x * y)) for x, y in zip(_leaves(a), _leaves(b))))
 
 
 def numerical_jvp(f: Callable, args: Sequence, tangents: Sequence, eps: float = 1e-6):
     """Central finite difference ``(f(x + eps v) - f(x - eps v)) / (2 eps)``."""
     args, tangents = tuple(args), tuple(tangents)
-    plus = f(*_map(lambda x, t: np.asarray(x, dtype=float) + eps * np.asarray(t), args, tangents))
-    minus = f(*_map(lambda x, t: np.asarray(x, dtype=float) - eps * np.asarray(t), args, tangents))
-    return _map(lambda p, m: (np.asarray(p, dtype=float) - np.asarray(m, dtype=float)) / (2 * eps),
-                plus, minus)
+    plus = f(*_map(lambda x, t: _number(x) + eps * np.asarray(t), args, tangents))
+    minus = f(*_map(lambda x, t: _number(x) - eps * np.asarray(t), args, tangents))
+    return _map(lambda p, m: (_number(p) - _number(m)) / (2 * eps), plus, minus)
 
 
 def numerical_grad(f: Callable, x, eps: float = 1e-6) -> np.ndarray:
@@ -110,20 +125,19 @@ def check_jvp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 
 def _check_vector_mode(f, args, tangents, rng, atol, rtol):
     """Vector mode (k = 2 directions in one pass) equals two single JVPs."""
     other = _random_like(args, rng)
-    both = _map(lambda a, b: np.stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)]),
-                tangents, other)
+    both = _map(lambda a, b: np.stack([_number(a), _number(b)]), tangents, other)
     _, t_both = jvp(f, args, both, batched=True)
     singles = [jvp(f, args, tangents)[1], jvp(f, args, other)[1]]
-    expected = _map(lambda a, b: np.stack([np.asarray(a, dtype=float), np.asarray(b, dtype=float)]),
-                    *singles)
+    expected = _map(lambda a, b: np.stack([_number(a), _number(b)]), *singles)
     _assert_close(t_both, expected, atol, rtol,
                   f"vector-mode JVP of {getattr(f, '__name__', 'f')} vs two single JVPs")
 
 
 def check_vjp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 1e-5,
               eps: float = 1e-6, rng=None, exact_against_fwd: bool = True) -> None:
-    """Assert ``⟨u, J v⟩ = ⟨Jᵀu, v⟩`` for random ``u``, ``v``: ``J v`` by finite
-    differences, and (``exact_against_fwd``) by forward mode to rounding."""
+    """Assert ``⟨u, J v⟩ = ⟨Jᵀu, v⟩`` for random ``u``, ``v`` (``⟨a, b⟩ =
+    Re Σ a·b``): ``J v`` by finite differences, and (``exact_against_fwd``)
+    by forward mode to rounding."""
     rng = np.random.default_rng(1) if rng is None else rng
     args = tuple(args)
     out, pullback = vjp(f, *args)
@@ -153,8 +167,8 @@ def check_grads(f: Callable, args: Sequence, order: int = 2,
                 rtol: float = 1e-5, eps: float = 1e-6, seed: int = 0) -> None:
     """Check ``f``'s derivatives up to ``order`` in the given ``modes``.
 
-    ``args`` is a tuple of arguments (arrays or pytrees, floating point,
-    inside f's domain).  Raises ``AssertionError`` describing the first
+    ``args`` is a tuple of arguments (arrays or pytrees, real or complex
+    floating point, inside f's domain).  Raises ``AssertionError`` describing the first
     mismatch.  At order 2 it checks the JVP map and the VJP map of ``f`` in
     both modes, i.e. forward-over-forward, reverse-over-forward,
     forward-over-reverse and reverse-over-reverse.

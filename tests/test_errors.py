@@ -48,12 +48,26 @@ def test_non_differentiated_integer_argument_is_fine():
     np.testing.assert_allclose(g, ad.grad(lambda x: np.sum(x ** 3.0))(X), rtol=1e-15)
 
 
+def test_a_complex_tangent_of_a_real_primal_is_refused():
+    with pytest.raises(TypeError, match="complex .* primal is real"):
+        ad.jvp(lambda x: x * 2.0, (np.ones(2),), (np.array([1.0 + 1j, 0.0]),))
+    y, pullback = ad.vjp(lambda x: x * 2.0, np.ones(2))
+    with pytest.raises(TypeError, match="complex .* primal is real"):
+        pullback(np.array([1j, 0.0]))
+
+
 @pytest.mark.parametrize("bad", [1j, np.array([1.0 + 2j, 0.5])], ids=["scalar", "array"])
-def test_complex_inputs_are_rejected(bad):
-    with pytest.raises(TypeError, match="complex"):
+def test_a_complex_output_needs_holomorphic(bad):
+    with pytest.raises(TypeError, match="holomorphic=True"):
         ad.grad(lambda x: np.sum(x * 1.0))(bad)
-    with pytest.raises(TypeError, match="complex"):
-        ad.jvp(lambda x: x, (bad,), (np.ones(np.shape(bad)),))
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        ad.jacrev(lambda x: x * 1.0)(bad)
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        ad.jacfwd(lambda x: x * 1.0)(bad)
+    with pytest.raises(TypeError, match="complex inputs"):
+        ad.grad(lambda x: np.sum(x * 1j), holomorphic=True)(np.ones(2))
+    with pytest.raises(TypeError, match="complex output"):
+        ad.grad(lambda x: np.sum(np.abs(x)), holomorphic=True)(bad)
 
 
 def test_string_input_is_rejected():

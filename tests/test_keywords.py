@@ -30,7 +30,7 @@ from dualad import core
 from dualad.testing import check_grads
 
 HERE = pathlib.Path(__file__).parent
-TABLE_MODULES = ["test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
+TABLE_MODULES = ["test_complex", "test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
                  "test_zero_derivative", "test_elementwise_exact"]
 
 
@@ -101,7 +101,7 @@ def _split(args):
     new values for them back."""
     leaves, tree = ad.tree_flatten(tuple(args))
     traced = [i for i, leaf in enumerate(leaves)
-              if isinstance(leaf, np.ndarray) and leaf.dtype.kind == "f"]
+              if isinstance(leaf, np.ndarray) and leaf.dtype.kind in "fc"]
 
     def rebuild(values):
         full = list(leaves)
@@ -113,7 +113,7 @@ def _split(args):
 
 def _float_leaves(value) -> list:
     return [np.asarray(v) for v in ad.tree_flatten(value)[0]
-            if np.result_type(v).kind == "f"]
+            if np.result_type(v).kind in "fc"]
 
 
 def _assert_same_value(actual, expected, what):
@@ -124,8 +124,9 @@ def _assert_same_value(actual, expected, what):
         a, e = np.asarray(a), np.asarray(e)
         assert a.shape == e.shape, f"{what}: shape {a.shape}, NumPy's {e.shape}"
         assert a.dtype == e.dtype, f"{what}: dtype {a.dtype}, NumPy's {e.dtype}"
-        if e.dtype.kind == "f":
-            rtol = 1e-12 if e.dtype == np.float64 else 2e-6 if e.dtype == np.float32 else 2e-3
+        if e.dtype.kind in "fc":
+            rtol = 1e-12 if e.dtype in (np.float64, np.complex128) else \
+                2e-6 if e.dtype in (np.float32, np.complex64) else 2e-3
             np.testing.assert_allclose(a, e, rtol=rtol, atol=rtol * 1e-3, err_msg=what)
         else:
             np.testing.assert_array_equal(a, e, err_msg=what)
@@ -152,11 +153,11 @@ def test_honoured_argument_gives_numpy_value_and_true_derivative(func, param, i,
     value, _ = ad.jvp(traced, tuple(floats), tangents)
     _assert_same_value(value, expected, f"{_name(func)}({param}=...) under jvp")
     out_floats = _float_leaves(expected)
-    if out_floats and all(x.dtype == np.float64 for x in floats) and \
-            all(o.dtype == np.float64 for o in out_floats):
+    if out_floats and all(x.dtype in (np.float64, np.complex128) for x in floats) and \
+            all(o.dtype in (np.float64, np.complex128) for o in out_floats):
         def float_part(*values):
             return tuple(v for v in ad.tree_flatten(traced(*values))[0]
-                         if np.result_type(v).kind == "f")
+                         if np.result_type(v).kind in "fc")
         check_grads(float_part, tuple(floats), order=1, modes=("fwd", "rev"))
 
 
@@ -263,9 +264,24 @@ def test_ufunc_dtype_is_honoured(ufunc):
             _, t64 = ad.jvp(lambda *xs: ufunc(*xs), args, tuple(np.ones(2) for _ in args))
             np.testing.assert_allclose(tangent, t64, rtol=1e-4, atol=1e-6)
     if getattr(core.UFUNC_RULES[ufunc], "nondiff_of", None) is None:
-        with pytest.raises(TypeError, match="dtype"):  # complex values: not yet
-            ad.jvp(lambda *xs: ufunc(*xs, dtype=np.complex128), args,
-                   tuple(np.ones(2) for _ in args))
+        # a complex dtype computes in complex: NumPy's value (or its error), and
+        # the tangent of that function by central differences
+        f = lambda *xs: ufunc(*xs, dtype=np.complex128)
+        try:
+            expected = f(*args)
+        except TypeError as exc:
+            with pytest.raises(type(exc)):
+                ad.jvp(f, args, tuple(np.ones(2) for _ in args))
+            return
+        try:
+            value, tangent = ad.jvp(f, args, tuple(np.ones(2) for _ in args))
+        except TypeError as exc:  # refused by name: no complex derivative available
+            assert ufunc.__name__.lstrip("_") in str(exc) and "complex" in str(exc), str(exc)
+            return
+        _assert_same_value(value, expected, f"{ufunc.__name__}(dtype=complex)")
+        h = 1e-6
+        fd = (f(*[a + h for a in args]) - f(*[a - h for a in args])) / (2 * h)
+        np.testing.assert_allclose(tangent, fd, rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("ufunc", UFUNCS, ids=[u.__name__ for u in UFUNCS])

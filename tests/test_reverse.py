@@ -155,9 +155,9 @@ def test_cotangents_are_overwritten_in_place_where_owned(prune_everything, monke
     flags = []
     pull = reverse.pull
 
-    def spy(g, f, g_owned, arg_shape):
+    def spy(g, f, g_owned, arg_shape, x):
         flags.append(g_owned)
-        return pull(g, f, g_owned, arg_shape)
+        return pull(g, f, g_owned, arg_shape, x)
     monkeypatch.setattr(reverse, "pull", spy)
     f = FAN[name]
     x = np.linspace(-0.8, 0.9, 7)
@@ -176,13 +176,13 @@ def test_large_cotangents_are_overwritten_only_when_owned():
     n = 2 * chain.IN_PLACE_MIN_SIZE
     g = np.ones(n)
     d = np.full(n, 2.0)
-    product, owned = chain.pull(g, d, True, (n,))
+    product, owned = chain.pull(g, d, True, (n,), g)
     assert product is g and owned and g[0] == 2.0 and d[0] == 2.0  # into g, d untouched
     g = np.ones(n)
-    product, owned = chain.pull(g, d, False, (n,))
+    product, owned = chain.pull(g, d, False, (n,), g)
     assert product is not g and product is not d and g[0] == 1.0 and d[0] == 2.0
     small = np.ones(3)
-    product, _ = chain.pull(small, np.full(3, 2.0), True, (3,))
+    product, _ = chain.pull(small, np.full(3, 2.0), True, (3,), small)
     assert small[0] == 1.0  # small arrays: a new product (cheaper than the bookkeeping)
     # at full size, through the API, the user's cotangent is not touched
     x = np.linspace(-1, 1, n)

@@ -544,6 +544,19 @@ add("column_stack", lambda x, y: np.column_stack([x, y]), _X23, (3,), _X23, (3, 
 add("copy", lambda x: np.copy(x) * x.copy(), _X23, (3,))
 
 
+# complex intermediates of real inputs (tests/test_complex.py checks complex inputs)
+_Z = S(0.3, 1.5)
+add("complex_real_imag", lambda x, y: np.real(np.exp(x + 1j * y)) * np.imag(np.sin(x - 1j * y)),
+    _Z, (3,), _Z, (3,))
+add("complex_abs", lambda x, y: np.abs(x + 1j * y) + np.abs(np.exp(1j * y) * x), _Z, (3,), _Z, (3,))
+add("complex_angle", lambda x, y: np.angle(x + 1j * y) + np.angle(x * (1 - 2j), deg=True), _Z, (3,),
+    _Z, (3,))
+add("complex_conjugate", lambda x, y: np.real(np.conj(x + 1j * y) * (x + 1j * y) ** 2)
+    + np.imag((x - 1j * y).conjugate() * y), _Z, (3,), _Z, (3,))
+add("complex_sign", lambda x, y: np.real(np.sign(x + 1j * y) * (2 + 1j)) + np.imag(np.sign(y - 1j * x)),
+    _Z, (3,), _Z, (3,))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"

@@ -126,7 +126,6 @@ SAMPLES = {
     np.fix: lambda r: ((generic(r),), {}),
     np.round: lambda r: ((generic(r) / 10,), {"decimals": 1}),
     np.around: lambda r: ((generic(r) * 10,), {"decimals": -1}),
-    np.sign: lambda r: ((nonzero(r),), {}),
     np.floor_divide: _floor_divide,
     np.less: lambda r: (_pair(r), {}),
     np.less_equal: lambda r: (_pair(r), {}),

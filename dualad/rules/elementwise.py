@@ -28,7 +28,7 @@ import math
 
 import numpy as np
 
-from ..core import Box, primal
+from ..core import Box, is_complex, primal
 from ..extend import (Primitive, elementwise, nondiff, refuse, register,
                       register_replacement)
 
@@ -63,7 +63,6 @@ add = _ufunc(np.add, 1.0, 1.0)
 subtract = _ufunc(np.subtract, 1.0, -1.0)
 negative = _ufunc(np.negative, -1.0)
 positive = _ufunc(np.positive, 1.0)
-register(np.conjugate, positive)  # dualad's values are real
 
 multiply = _ufunc(np.multiply, lambda out, x, y: y, lambda out, x, y: x)
 divide = _ufunc(np.true_divide, lambda out, x, y: 1 / y, lambda out, x, y: -out / y)
@@ -120,9 +119,6 @@ def _float_power(x1, x2):
     """np.float_power: np.power computed in float64 (longdouble for longdouble
     inputs), whatever the inputs' own precision -- float32 included."""
     dtype = _float_dtype(x1, x2, np.float64)
-    if dtype.kind == "c":
-        raise TypeError("dualad cannot differentiate numpy.float_power of complex values: "
-                        "complex values are not differentiated yet")
     # Python numbers stay as they are: NumPy converts them to dtype itself,
     # and a scalar exponent keeps power's scalar path.
     x1, x2 = [v if type(v) in (int, float) else _as_dtype(v, dtype) for v in (x1, x2)]
@@ -172,12 +168,111 @@ sinh = _ufunc(np.sinh, lambda out, x: np.cosh(x))
 cosh = _ufunc(np.cosh, lambda out, x: np.sinh(x))
 tanh = _ufunc(np.tanh, lambda out, x: 1 - out * out)
 arcsinh = _ufunc(np.arcsinh, lambda out, x: 1 / np.sqrt(x * x + 1))
-arccosh = _ufunc(np.arccosh, lambda out, x: 1 / np.sqrt(x * x - 1))
+# (sqrt(x - 1) sqrt(x + 1), not sqrt(x² - 1): the same for real x, and the
+# branch NumPy takes for complex x)
+arccosh = _ufunc(np.arccosh, lambda out, x: 1 / (np.sqrt(x - 1) * np.sqrt(x + 1)))
 arctanh = _ufunc(np.arctanh, lambda out, x: 1 / (1 - x * x))
 
 # ---- kinks ------------------------------------------------------------------
-absolute = _ufunc(np.absolute, lambda out, x: np.sign(x))
+absolute = elementwise("absolute", np.absolute, lambda out, x: np.sign(x))
 register(np.fabs, absolute)
+
+
+# ---- complex values --------------------------------------------------------------
+# Holomorphic functions need nothing here: their one formula f'(z) gives
+# t · f'(z) forward and ḡ · f'(z) backward (cotangents pair with tangents by
+# Re Σ ḡ·t, without conjugation, as in JAX and HIPS autograd).  The functions
+# below are not holomorphic and have rules of their own:
+#
+# * a real-valued u(z) has one factor F = ∂u/∂x − i ∂u/∂y, the gradient of
+#   the convention: tangent Re(F · t), cotangent ḡ · F (ḡ is real);
+# * conj, and sign (z/|z|), map complex to complex and say so directly.
+#
+# At z = 0, |z|, angle and sign have no derivative; all three take 0 there
+# (as abs'(0) = 0 for real values; docs/kinks.md).
+def _nonzero(r):
+    """``r`` with its zeros replaced by 1 (the primal decides which)."""
+    zero = primal(r) == 0
+    return np.where(zero, 1.0, r) if np.any(zero) else r
+
+
+def _real_valued(name, impl, factor, doc):
+    """A real-valued function of a complex argument, from its factor F."""
+    return Primitive(name, impl,
+                     jvp=(lambda t, out, z: np.real(factor(out, z) * t),),
+                     vjp=(lambda g, out, z: g * factor(out, z),),
+                     elementwise=True, doc=doc)
+
+
+abs_complex = _real_valued(
+    "absolute", np.absolute, lambda out, z: np.conjugate(z) / _nonzero(out),
+    "|z| of complex z: F = conj(z) / |z| (0 at z = 0).")
+angle_complex = _real_valued(
+    "angle", np.angle, lambda out, z: -1j * np.conjugate(z) / _nonzero(np.real(z * np.conjugate(z))),
+    "arg z of complex z: F = -i conj(z) / |z|² (0 at z = 0).")
+real_complex = Primitive("real", np.real, jvp=(lambda t, out, z: np.real(t),),
+                         vjp=(lambda g, out, z: g,), elementwise=True,
+                         doc="Re z of complex z: F = 1.")
+imag_complex = Primitive("imag", np.imag, jvp=(lambda t, out, z: np.imag(t),),
+                         vjp=(lambda g, out, z: -1j * g,), elementwise=True,
+                         doc="Im z of complex z: F = -i.")
+conjugate_complex = Primitive(
+    "conjugate", np.conjugate, jvp=(lambda t, out, z: np.conjugate(t),),
+    vjp=(lambda g, out, z: np.conjugate(g),), elementwise=True,
+    doc="conj z: tangent conj(t), cotangent conj(ḡ) (Re(ḡ conj t) = Re(conj(ḡ) t)).")
+
+
+def _sign_jvp(t, out, z):
+    # d(z/|z|) = (t - s Re(conj(s) t)) / |z|, and 0 at z = 0
+    r = np.abs(z)
+    return np.where(primal(r) == 0, 0.0, (t - out * np.real(np.conjugate(out) * t)) / _nonzero(r))
+
+
+def _sign_vjp(g, out, z):
+    r = np.abs(z)
+    return np.where(primal(r) == 0, 0.0, (g - np.real(g * out) * np.conjugate(out)) / _nonzero(r))
+
+
+sign_complex = Primitive("sign", np.sign, jvp=(_sign_jvp,), vjp=(_sign_vjp,), elementwise=True,
+                         doc="z/|z| of complex z (0 at z = 0).")
+_real_sign = nondiff(np.sign)
+
+
+def _by_kind(real_rule, complex_rule):
+    """One rule for real arguments, another for complex ones."""
+    def rule(x, **kwargs):
+        return complex_rule(x, **kwargs) if is_complex(x) else real_rule(x, **kwargs)
+    rule.__name__ = complex_rule.name
+    return rule
+
+
+register(np.absolute, _by_kind(absolute, abs_complex))
+register(np.conjugate, _by_kind(positive, conjugate_complex))
+register(np.sign, _by_kind(_real_sign, sign_complex))
+
+
+def _real(val):
+    """np.real: a real value itself, the real part of a complex one."""
+    return real_complex(val) if is_complex(val) else val
+
+
+def _imag(val):
+    """np.imag: zeros (a constant) for a real value."""
+    return imag_complex(val) if is_complex(val) else np.imag(primal(val))
+
+
+def _angle(z, deg=False):
+    """np.angle: of a real value 0 or π (piecewise constant), of a complex one
+    arg z; ``deg`` in degrees."""
+    if not is_complex(z):
+        return np.angle(primal(z), deg=deg)
+    a = angle_complex(z)
+    return a * (180 / np.pi) if deg else a
+
+
+register(np.real, _real)
+register(np.imag, _imag)
+register(np.angle, _angle)
 
 
 def _pick(first_wins, tie):
@@ -283,7 +378,9 @@ def _clip(a, a_min=_NO_VALUE, a_max=_NO_VALUE, out=None, *, min=_NO_VALUE, max=_
         expected = np.clip(primal(a), primal(a_min), primal(a_max), **ufunc_keywords)
         dtype = np.result_type(expected)
         if dtype.kind == "c":
-            refuse("numpy.clip", "dtype", "complex values are not differentiated yet")
+            refuse("numpy.clip", "dtype", "NumPy orders complex values lexicographically, "
+                   "so clipping them has no useful derivative; clip the real and "
+                   "imaginary parts separately")
         if dtype.kind != "f":
             return expected
         if ufunc_keywords.get("dtype") is not None:
@@ -326,7 +423,7 @@ def _full_like(a, fill_value, dtype=None, order="K", subok=True, shape=None, *, 
     """np.full_like: ``fill_value`` broadcast to the output -- differentiable in
     a traced fill value (with a floating output dtype), constant in ``a``."""
     value = np.full_like(primal(a), primal(fill_value), dtype, order, subok, shape, device=device)
-    if not isinstance(fill_value, Box) or value.dtype.kind != "f":
+    if not isinstance(fill_value, Box) or value.dtype.kind not in "fc":
         return value
     if type(value) is not np.ndarray:
         refuse("numpy.full_like", "subok", f"the result would be a {type(value).__name__}")
@@ -524,7 +621,7 @@ register(np.histogram, _histogram)
 # ---- zero derivative ------------------------------------------------------
 # Every float output of these is piecewise constant in every float input
 # (tests/test_zero_derivative.py checks it for each registration).
-for _u in (np.floor, np.ceil, np.rint, np.trunc, np.sign, np.floor_divide,
+for _u in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
            np.less, np.less_equal, np.greater, np.greater_equal, np.equal,
            np.not_equal, np.isnan, np.isinf, np.isfinite, np.signbit,
            np.logical_and, np.logical_or, np.logical_not, np.logical_xor,

@@ -30,7 +30,7 @@ import typing
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import (AXIS_PERMUTATIONS, COMPLEX_NOT_YET, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of,
+from ..core import (AXIS_PERMUTATIONS, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of, note_complex,
                     primal, shape_of, unbroadcast)
 from ..extend import Primitive, refuse, register
 
@@ -404,7 +404,7 @@ class _BatchedIndex(Index):
 
 def _scatter_impl(g, index, shape):
     dtype = np.result_type(g)
-    out = np.zeros(shape, dtype=dtype if dtype.kind == "f" else np.float64)
+    out = np.zeros(shape, dtype=dtype if dtype.kind in "fc" else np.float64)
     if index.basic:
         out[index.key] = g
     else:
@@ -687,7 +687,7 @@ def _joined_dtype(function: str, arrays, dtype, casting) -> np.dtype:
                  for a in arrays]
     result = np.concatenate(stand_ins, axis=None, dtype=dtype, casting=casting).dtype
     if result.kind == "c":
-        refuse(function, "dtype", COMPLEX_NOT_YET)
+        note_complex()
     return result
 
 
@@ -703,7 +703,7 @@ def concatenate(arrays, /, axis=0, out=None, *, dtype=None, casting="same_kind")
     if not arrays:
         raise ValueError("need at least one array to concatenate")
     result = _joined_dtype("numpy.concatenate", arrays, dtype, casting)
-    if result.kind != "f":
+    if result.kind not in "fc":
         return np.concatenate([primal(a) for a in arrays], axis=axis, dtype=dtype,
                               casting=casting)
     arrays = [astype(a, result, copy=False) if isinstance(a, Box) else
@@ -968,6 +968,10 @@ register(np.pad, pad)
 
 # ---- dtype casts and copies ------------------------------------------------------------
 def _cast_to(t, dtype):
+    if np.result_type(primal(t)) == dtype:
+        return t
+    if np.dtype(dtype).kind != "c" and np.iscomplexobj(primal(t)):
+        t = np.real(t)  # to a real dtype: the real part, as NumPy keeps it
     return t if np.result_type(primal(t)) == dtype else cast_p(t, dtype=dtype)
 
 
@@ -999,20 +1003,25 @@ def _convert(x, dtype, order: str, copy):
 
 
 def astype(x, dtype, order="K", casting="unsafe", subok=True, copy=True):
-    """ndarray.astype.  A floating dtype computes in it (float32 in float32);
-    an integer or boolean one gives NumPy's value, with no derivative;
-    complex is refused.  ``order``, ``casting`` and ``copy`` as NumPy
+    """ndarray.astype.  A floating or complex dtype computes in it (float32
+    in float32; complex to real keeps the real part, as NumPy); an integer or
+    boolean one gives NumPy's value, with no derivative.  ``order``,
+    ``casting`` and ``copy`` as NumPy
     (``casting`` errors are NumPy's); ``subok`` changes nothing for dualad's
     values, which are plain ndarrays."""
     p = primal(x)
     dtype = np.dtype(dtype)
     order = _memory_order(order, "K")
     if dtype.kind == "c":
-        refuse("numpy.ndarray.astype", "dtype", COMPLEX_NOT_YET)
-    if dtype.kind != "f":
+        note_complex()
+    if dtype.kind not in "fc":
         p = p if hasattr(p, "astype") else np.asarray(p)
         return p.astype(dtype, order=order, casting=casting, subok=subok, copy=copy)
     np.empty(0, np.result_type(p)).astype(dtype, casting=casting)  # NumPy's casting errors
+    if dtype.kind == "f" and np.iscomplexobj(p):
+        # NumPy keeps the real part (with a ComplexWarning); so does the derivative
+        np.empty(1, np.result_type(p)).astype(dtype)
+        x = np.real(x)
     return _convert(x, dtype, order, copy)
 
 
@@ -1028,17 +1037,9 @@ def _np_copy(a, order="K", subok=False):
     return _convert(a, _dtype_of(a), _memory_order(order, "K"), copy=True)
 
 
-def real(val):
-    """np.real of a real value is the value; a complex one is refused."""
-    if isinstance(val, Box) and _dtype_of(val).kind == "c":
-        refuse("numpy.real", "val", COMPLEX_NOT_YET)
-    return val
-
-
 register(np.ndarray.astype, astype)  # x.astype(...) on a dualad value
 register(np.astype, _np_astype)
 register(np.copy, _np_copy)
-register(np.real, real)
 
 
 # ---- differences ----------------------------------------------------------------------

@@ -16,8 +16,8 @@ import math
 import numpy as np
 import scipy.special as sp
 
-from ..core import primal
-from ..extend import elementwise, register
+from ..core import is_complex, primal
+from ..extend import elementwise, refuse, register
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _INV_SQRT_2PI = 1 / math.sqrt(2 * math.pi)
@@ -55,8 +55,20 @@ erfc = _ufunc(sp.erfc, lambda out, x: -_TWO_OVER_SQRT_PI * np.exp(-x * x))
 ndtr = _ufunc(sp.ndtr, lambda out, x: np.exp(-0.5 * x * x) * _INV_SQRT_2PI)
 log_ndtr = _ufunc(sp.log_ndtr, lambda out, x: np.exp(-0.5 * x * x - out) * _INV_SQRT_2PI)
 gammaln = _ufunc(sp.gammaln, lambda out, x: sp.digamma(x))
-digamma = _ufunc(sp.digamma, lambda out, x: polygamma_p(x, n=1))
-register(sp.psi, digamma)
+digamma = elementwise("digamma", sp.digamma, lambda out, x: polygamma_p(x, n=1))
+
+
+def _digamma(x, **kwargs):
+    """scipy.special.digamma (psi) of real arguments: its derivative, the
+    polygamma function, has no complex implementation in SciPy."""
+    if is_complex(x):
+        refuse("scipy.special.digamma (psi)", "x", "its derivative (polygamma) is real-only in "
+               "SciPy, so complex arguments cannot be differentiated")
+    return digamma(x, **kwargs)
+
+
+register(sp.digamma, _digamma)
+register(sp.psi, _digamma)
 xlogy = _ufunc(sp.xlogy, lambda out, x, y: np.log(y),
                lambda out, x, y: x / _safe_where_both_zero(x, y, 0.0))
 xlog1py = _ufunc(sp.xlog1py, lambda out, x, y: np.log1p(y),
