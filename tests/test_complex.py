@@ -209,3 +209,30 @@ def test_complex_values_are_not_modified():
     z = Z.copy()
     ad.grad(lambda z: np.sum(np.abs(np.exp(z)) ** 2))(z)
     np.testing.assert_array_equal(z, Z)
+
+
+# ---- SciPy operators -------------------------------------------------------------------------
+def test_jacobian_operator_of_a_holomorphic_function():
+    import scipy.sparse.linalg as sla
+    from dualad.optimize import JacobianOperator
+    F = lambda z: np.stack([z[0] * z[1], np.exp(z[2]), z[0] ** 2 + z[2]])
+    J = JacobianOperator(F, Z, holomorphic=True)
+    dense = np.array([[Z[1], Z[0], 0], [0, 0, np.exp(Z[2])], [2 * Z[0], 0, 1]])  # by hand
+    np.testing.assert_allclose(J.toarray(), dense, rtol=1e-14)
+    u = np.array([1.0 + 1j, 2.0, -1j])
+    np.testing.assert_allclose(J.H @ u, dense.conj().T @ u, rtol=1e-14)  # SciPy's adjoint
+    np.testing.assert_allclose(J.T @ u, dense.T @ u, rtol=1e-14)
+    np.testing.assert_allclose(J.H.matmat(np.eye(3)), dense.conj().T, rtol=1e-14)
+    x, info = sla.gmres(J, u, rtol=1e-12)
+    assert info == 0
+    np.testing.assert_allclose(dense @ x, u, rtol=1e-9)
+
+
+def test_operators_refuse_what_is_not_complex_linear():
+    from dualad.optimize import HessianOperator, JacobianOperator
+    with pytest.raises(TypeError, match="real and imaginary parts"):
+        HessianOperator(lambda z: np.sum(np.abs(z) ** 2), Z)
+    with pytest.raises(TypeError, match="holomorphic=True"):
+        JacobianOperator(lambda z: z * 2.0, Z)
+    with pytest.raises(TypeError, match="complex values at a real x"):
+        JacobianOperator(lambda x: x * 1j, np.ones(2))

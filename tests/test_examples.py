@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-EXAMPLES = ["newton_cg_rosenbrock.py", "logistic_regression.py", "least_squares_fit.py"]
+EXAMPLES = ["newton_cg_rosenbrock.py", "logistic_regression.py", "least_squares_fit.py",
+            "frequency_response_fit.py"]
 
 
 @pytest.mark.parametrize("script", EXAMPLES)

@@ -28,7 +28,7 @@ class _Ravel:
     pytree can be differentiated with respect to the flat vector.
     """
 
-    def __init__(self, x0, what: str = "x0"):
+    def __init__(self, x0, what: str = "x0", complex_ok: bool = False, complex_hint: str = ""):
         if type(x0) in (list, tuple) and _all_numbers(x0):
             x0 = np.asarray(x0)  # SciPy's x0=[1.0, 2.0]: an array, not a pytree
         leaves, self.treedef = tree_flatten(x0)
@@ -44,10 +44,14 @@ class _Ravel:
             kind = a.dtype.kind
             if kind in "iub":  # SciPy converts integer x0 to float64 too
                 a = a.astype(np.float64)
-            elif kind == "c":
-                raise TypeError(f"{where} is complex ({a.dtype}); dualad.optimize "
-                                "works with real floating-point values only")
-            elif kind != "f":
+            elif kind == "c" and not complex_ok:
+                raise TypeError(
+                    f"{where} is complex ({a.dtype}); SciPy's optimisers, and the Hessian "
+                    "of a real function of complex values (which is not complex-linear), "
+                    "work on real vectors. Optimise over the real and imaginary parts, "
+                    "e.g. fun(np.concatenate([z.real, z.imag])), with z rebuilt inside."
+                    + complex_hint)
+            elif kind not in "fc":
                 raise TypeError(f"{where} has dtype {a.dtype}; expected real numbers "
                                 "(floats, or integers which are converted to float64)")
             arrays.append(a)

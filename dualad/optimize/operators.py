@@ -212,6 +212,10 @@ class JacobianOperator(LinearOperator):
         The point (a pytree is flattened as in :class:`HessianOperator`).
     args : tuple
         Extra arguments of ``F`` (not differentiated).
+    holomorphic : bool
+        Complex ``x`` needs a holomorphic ``F`` (then the Jacobian is one
+        complex matrix, ``F'(z)``); ``rmatvec`` is then SciPy's adjoint
+        ``Jᴴ u`` and ``J.T`` the plain transpose.
 
     Attributes
     ----------
@@ -229,14 +233,23 @@ class JacobianOperator(LinearOperator):
     [[2.0, 0.0], [0.0, 12.0]]
     """
 
-    def __init__(self, F: Callable, x, args: Sequence = ()):
-        ravel = _Ravel(x, "x")
+    def __init__(self, F: Callable, x, args: Sequence = (), *, holomorphic: bool = False):
+        ravel = _Ravel(x, "x", complex_ok=holomorphic, complex_hint=(
+            " For a holomorphic F, pass JacobianOperator(F, x, holomorphic=True)."))
+        if holomorphic and ravel.dtype.kind != "c":
+            raise TypeError("JacobianOperator with holomorphic=True needs a complex x; "
+                            "pass x.astype(complex)")
         args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
 
         def F_flat(z):
             return np.reshape(F(ravel.unravel(z), *args), (-1,))
 
         value, f_jvp = linearize(F_flat, ravel.x0)
+        if np.iscomplexobj(value) and ravel.dtype.kind != "c":
+            raise TypeError(
+                "F returned complex values at a real x: its Jacobian is not one complex "
+                "matrix acting on complex vectors. Return np.concatenate([F.real, F.imag]) "
+                "instead, or, for a holomorphic F, pass x.astype(complex) and holomorphic=True.")
         self._setup(ravel.x0, value, f_jvp, ravel.dtype)
 
     @classmethod
@@ -248,7 +261,7 @@ class JacobianOperator(LinearOperator):
     def _setup(self, x_flat, value, f_jvp, dtype):
         self.x = x_flat
         self.value = np.asarray(value)
-        if self.value.dtype.kind != "f":
+        if self.value.dtype.kind not in "fc":
             self.value = self.value.astype(np.float64)
         self._f_jvp = f_jvp
         self._transposed = {}  # k (None for a single vector) -> pullback of the sweep
@@ -274,7 +287,12 @@ class JacobianOperator(LinearOperator):
         return np.asarray(self._f_jvp(v), dtype=self.dtype)
 
     def _rmatvec(self, u):
+        # SciPy's rmatvec is the adjoint Jᴴ u = conj(Jᵀ conj(u)); Jᵀ is the pullback
         u = _as_vector(u, self.shape[0], self.dtype, "the vector")
+        return np.conj(self._transposed_product(np.conj(u)))
+
+    def _transposed_product(self, u):
+        """``Jᵀ u`` (no conjugation): the pullback of the tangent sweep."""
         return np.asarray(self._pullback(None)(u)[0], dtype=self.dtype)
 
     def _matmat(self, V):
@@ -290,15 +308,21 @@ class JacobianOperator(LinearOperator):
         U = np.asarray(U).astype(self.dtype, copy=False)
         (m, n), k = self.shape, U.shape[1]
         out = np.empty((n, k), dtype=self.dtype)
+        U = np.conj(U)  # the adjoint, as _rmatvec
         for a, b in _chunks(k, max(m, n)):
             pb = self._pullback(b - a)
             out[:, a:b] = np.asarray(pb(np.ascontiguousarray(U[:, a:b].T))[0]).T
-        return out
+        return np.conj(out)
 
     def _adjoint(self):
         return _TransposedJacobian(self)
 
-    _transpose = _adjoint
+    def _transpose(self):
+        if self.dtype.kind != "c":
+            return _TransposedJacobian(self)
+        return LinearOperator((self.shape[1], self.shape[0]), dtype=self.dtype,
+                              matvec=self._transposed_product,
+                              matmat=lambda U: np.conj(self._rmatmat(np.conj(U))))
 
     def toarray(self) -> np.ndarray:
         """The dense (m, n) Jacobian: n JVPs or m VJPs, whichever is fewer, batched."""
