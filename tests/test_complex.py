@@ -236,3 +236,44 @@ def test_operators_refuse_what_is_not_complex_linear():
         JacobianOperator(lambda z: z * 2.0, Z)
     with pytest.raises(TypeError, match="complex values at a real x"):
         JacobianOperator(lambda x: x * 1j, np.ones(2))
+
+
+# ---- shape functions, indexing and where on complex values ---------------------------------------
+M = np.array([[0.7 + 0.4j, -0.5 + 1.1j, 1.3 - 0.8j], [0.2 - 0.3j, 0.9 + 0.1j, -1.0 + 0.5j]])
+SHAPE = {
+    "reshape": lambda z: np.reshape(z, (3, 2)) * 2,
+    "transpose": lambda z: z.T * z.T,
+    "basic_index": lambda z: z[0, 1:] * z[1, :2],
+    "fancy_index": lambda z: z[[0, 1, 1], [2, 0, 0]],
+    "boolean_index": lambda z: z[np.array([[True, False, True], [False, True, True]])] ** 2,
+    "where": lambda z: np.where(np.real(z) > 0, z, z ** 2),
+    "where_real_branch": lambda z: np.where(np.real(z) > 0, z, np.abs(z)),
+    "concatenate": lambda z: np.concatenate([z, z ** 2], axis=0),
+    "stack": lambda z: np.stack([z, 1j * z]),
+    "flip_roll": lambda z: np.flip(z) * np.roll(z, 1),
+    "broadcast_to": lambda z: np.broadcast_to(z[0], (2, 3)) * z,
+    "pad": lambda z: np.pad(z, 1),
+    "take": lambda z: np.take(z, [0, 2], axis=1),
+    "diag_tril": lambda z: np.diag(z[:, :2]) + np.tril(z)[1, :2],
+    "ravel_flatten": lambda z: z.ravel() * z.flatten(),
+    "swap_moveaxis": lambda z: np.swapaxes(z[None], 0, 2) * np.moveaxis(z[None], 1, 0).T,
+    "expand_squeeze": lambda z: np.squeeze(np.expand_dims(z, 0) ** 2),
+    "copy": lambda z: np.copy(z) * z.copy(),
+    "astype_same_kind": lambda z: z.astype(np.complex128) * z,
+    "sort_by_real_part": lambda z: np.sort(np.real(z), axis=1) + np.imag(z),
+    "max_of_abs": lambda z: np.max(np.abs(z), axis=0),
+}
+
+
+@pytest.mark.parametrize("name", sorted(SHAPE))
+def test_shape_and_indexing_rules_on_complex_arguments(name):
+    check_grads(SHAPE[name], (M,), order=2)
+
+
+def test_a_real_matrix_times_a_complex_one_gives_a_real_cotangent():
+    A = np.array([[1.0, 2.0], [0.5, -1.0], [0.0, 3.0]])
+    g = ad.grad(lambda A: np.sum(np.abs(M @ A) ** 2))(A)
+    assert g.dtype == np.float64
+    check_grads(lambda A: M @ A, (A,), order=2)
+    # by hand: Σ |M A|² = tr(Aᵀ Mᴴ M A): gradient 2 Re(Mᴴ M) A
+    np.testing.assert_allclose(g, 2 * np.real(M.conj().T @ M) @ A, rtol=1e-13)
