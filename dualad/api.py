@@ -100,7 +100,7 @@ def _tangent_leaf(t, x, where: str, batch: bool):
         if x_kind == "c" and t.dtype.kind != "c":
             # a real direction of a complex value: the same numbers, as complex
             t = t.astype(np.result_type(t.dtype, primal(x)))
-        elif t.dtype.kind != "f":
+        elif t.dtype.kind not in "fc":
             # integers and booleans promote as NumPy promotes them with the
             # primal's float dtype; a float tangent keeps its own dtype (a
             # float64 tangent of a float32 primal gives float64 derivatives,
