@@ -557,6 +557,22 @@ add("complex_sign", lambda x, y: np.real(np.sign(x + 1j * y) * (2 + 1j)) + np.im
     _Z, (3,), _Z, (3,))
 
 
+# numpy.fft on real inputs (tests/test_fft.py checks every argument, complex inputs too)
+add("fft", lambda x: np.abs(np.fft.fft(x, axis=0)) ** 2, _X23, (3, 2))
+add("fft-n", lambda x: np.real(np.fft.fft(x, 5) ** 2) + np.imag(np.fft.fft(x, 3, norm="ortho")).sum(),
+    _X23, (2, 4))
+add("ifft", lambda x: np.imag(np.fft.ifft(x, 6, norm="forward")) * np.real(np.fft.ifft(x, 6)),
+    _X23, (2, 4))
+add("rfft", lambda x: np.abs(np.fft.rfft(x, 7)) ** 2 + np.real(np.fft.rfft(x, 4, axis=0)).sum(),
+    _X23, (3, 5))
+add("irfft", lambda x: np.fft.irfft(np.fft.rfft(x) * (1 - 2j), 7) ** 2
+    + np.fft.irfft(np.fft.rfft(x, axis=0) ** 2, 2, axis=0).sum(), _X23, (2, 4))
+add("hfft-ihfft", lambda x: np.fft.hfft(np.fft.ihfft(x) * (1 + 1j), 5) * x[..., :1], _X23, (2, 4))
+add("fftn-irfftn", lambda x: np.fft.irfftn(np.fft.rfft2(x) ** 2, x.shape, axes=(0, 1))
+    + np.real(np.fft.fftn(x) * np.fft.ifft2(x)), _X23, (3, 4))
+add("fftshift", lambda x: np.fft.fftshift(x) * np.fft.ifftshift(x, axes=0), _X23, (3, 4))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
@@ -802,7 +818,7 @@ def test_zero_derivative(fn):
 
 # ---- missing rules ---------------------------------------------------------------------------
 MISSING = [
-    ("fft", np.fft.fft, "fft"),
+    ("correlate", lambda x: np.correlate(x, x), "correlate"),
     ("svd", np.linalg.svd, "svd"),
     ("convolve", lambda x: np.convolve(x, x), "convolve"),
     ("lstsq", lambda x: np.linalg.lstsq(np.outer(x, x) + np.eye(3), x, rcond=None)[0], "lstsq"),
