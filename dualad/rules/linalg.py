@@ -37,6 +37,13 @@ Conventions:
 * Empty stacks and 0x0 matrices (det 1, logabsdet 0) have derivatives of
   their own, empty, shape.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
+
+Complex values (JAX's convention, see dualad.rules.elementwise): products,
+``solve``, ``inv`` and ``det`` are holomorphic, and their pullbacks use plain
+transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
+conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
+NumPy does.  ``norm`` of complex input is real.
+``svd`` has no rule, for real or complex input.
 """
 
 from __future__ import annotations
@@ -46,7 +53,7 @@ import string
 
 import numpy as np
 
-from ..core import Box, ndim_of, primal, shape_of, unbroadcast
+from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register
 from .reductions import _keepdims_shape, normalize_axes, sum_p
 from .shape import (Index, astype, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
@@ -57,23 +64,32 @@ def _mT(x):
     return swapaxes(x, -1, -2)
 
 
+def _conj(x):
+    """conj(x) for a complex ``x``; a real one as it is."""
+    return np.conjugate(x) if is_complex(x) else x
+
+
 def _axis(axis, ndim: int) -> int:
     """One axis as a negative index (AxisError when out of range)."""
     return normalize_axes(operator.index(axis), ndim)[0]
 
 
 def _as_dtype(x, dtype):
-    """``x`` cast to the floating ``dtype`` (a traced cast for a traced ``x``)."""
+    """``x`` cast to the floating or complex ``dtype`` (a traced cast for a
+    traced ``x``)."""
     if isinstance(x, Box):
         return astype(x, dtype)
     return np.asarray(x).astype(dtype, copy=False)
 
 
-def _float_dtype(function: str, dtype):
-    """``dtype=`` checked: the np.dtype for a floating one, ``None`` for an
-    integer or bool one (NumPy's value, no derivative); others refused."""
+def _inexact_dtype(function: str, dtype):
+    """``dtype=`` checked: the np.dtype for a floating or complex one,
+    ``None`` for an integer or bool one (NumPy's value, no derivative);
+    others refused."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
+    if dtype.kind in "fc":
+        if dtype.kind == "c":
+            note_complex()  # a complex value from real inputs
         return dtype
     if dtype.kind in "biu":
         return None
@@ -172,7 +188,7 @@ def matmul(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
     if ndim_of(x1) == 0 or ndim_of(x2) == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     if dtype is not None:
-        dt = _float_dtype("numpy.matmul", dtype)
+        dt = _inexact_dtype("numpy.matmul", dtype)
         if dt is None:  # integer or bool: NumPy's value (or its casting error)
             return np.matmul(primal(x1), primal(x2), dtype=dtype)
         x1, x2 = _as_dtype(x1, dt), _as_dtype(x2, dt)
@@ -228,15 +244,18 @@ def outer(a, b, out=None):
 
 
 def vdot(a, b, /):
+    """np.vdot: ``Σ conj(a)·b`` over the flattened arrays (conjugate-linear
+    in ``a``, which its rule, conj's, handles)."""
     if int(np.prod(shape_of(a))) != int(np.prod(shape_of(b))):
         raise ValueError("vectors have different lengths")
-    return sum_p(reshape(a, (-1,)) * reshape(b, (-1,)), axis=(-1,), keepdims=False)
+    return sum_p(reshape(_conj(a), (-1,)) * reshape(b, (-1,)), axis=(-1,), keepdims=False)
 
 
 def vecdot(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
            casting="same_kind", order="K", dtype=None, subok=True, signature=None):
-    """np.vecdot (a gufunc ``(n),(n)->()``): ``axis`` names each operand's
-    vector axis, counted in that operand's own dimensions."""
+    """np.vecdot (a gufunc ``(n),(n)->()``): ``Σ conj(x1)·x2`` along ``axis``,
+    which names each operand's vector axis, counted in that operand's own
+    dimensions."""
     _refuse_out("numpy.vecdot", out)
     if axes is not None:
         refuse("numpy.vecdot", "axes", "use axis= for one shared vector axis")
@@ -255,7 +274,7 @@ def vecdot(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
     if n1 != n2:
         raise ValueError("vecdot: Input operand 1 has a mismatch in its core dimension 0, "
                          f"with gufunc signature (n),(n)->() (size {n2} is different from {n1})")
-    return sum_p(x1 * x2, axis=(-1,), keepdims=False)
+    return sum_p(_conj(x1) * x2, axis=(-1,), keepdims=False)
 
 
 register(np.matmul, matmul)
@@ -381,8 +400,10 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
     if target.kind in "biu":  # NumPy's value, no derivative
         return np.einsum(subscripts, *[primal(o) for o in operands], dtype=dtype,
                          casting=casting, optimize=optimize)
-    if target.kind != "f":
+    if target.kind not in "fc":
         refuse("numpy.einsum", "dtype", f"{target} results are not differentiated")
+    if target.kind == "c":
+        note_complex()  # complex from real operands, under dtype=
     operands = [o if d == target else _as_dtype(o, target) for o, d in zip(operands, dtypes)]
     ins, outs = _parse_einsum(subscripts, [shape_of(o) for o in operands])
     for i, sub in enumerate(ins):
@@ -422,7 +443,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     _refuse_out("numpy.trace", out)
     if dtype is not None:
-        dt = _float_dtype("numpy.trace", dtype)
+        dt = _inexact_dtype("numpy.trace", dtype)
         if dt is None:  # integer or bool: NumPy's value, no derivative
             return np.trace(primal(a), offset, axis1, axis2, dtype=dtype)
     d = diagonal(a, offset, axis1, axis2)
@@ -478,18 +499,39 @@ l2norm_p = Primitive(
     doc="2-norm over ``axis``; its derivative at 0 is 0 (a subgradient).")
 
 
+def _abs2_sum(x, axis, keepdims):
+    re, im = np.real(x), np.imag(x)
+    return np.sum(re * re + im * im, axis=axis, keepdims=keepdims)
+
+
+l2norm_complex_p = Primitive(
+    "l2norm", lambda x, axis, keepdims: np.sqrt(_abs2_sum(x, axis, keepdims)),
+    jvp=(lambda t, out, x, axis, keepdims:
+         np.real(sum_p(np.conjugate(x) * t, axis=axis, keepdims=keepdims)) / _safe(out),),
+    vjp=(lambda g, out, x, axis, keepdims:
+         _keep(g / _safe(out), x, axis, keepdims) * np.conjugate(x),),
+    doc="2-norm ``sqrt Σ |x|²`` of complex x over ``axis``, a real value: "
+        "F = conj(x) / norm (0 at 0, a subgradient).")
+
+
+def l2norm(x, axis: tuple, keepdims: bool):
+    """The 2-norm over ``axis`` (negative indices) of a real or complex ``x``."""
+    prim = l2norm_complex_p if is_complex(x) else l2norm_p
+    return prim(x, axis=axis, keepdims=keepdims)
+
+
 def norm(x, ord=None, axis=None, keepdims=False):
     nd = ndim_of(x)
     if axis is None:
         if ord is None:  # 2-norm of the flattened array, whatever its rank
-            return l2norm_p(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
+            return l2norm(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(nd))  # then ``ord`` is the vector or the matrix norm's
     axes = normalize_axes(axis, nd)
     if len(axes) == 1:
         if ord is None or ord == 2:
-            return l2norm_p(x, axis=axes, keepdims=bool(keepdims))
+            return l2norm(x, axis=axes, keepdims=bool(keepdims))
         if ord == np.inf:
             return np.max(np.abs(x), axis=axes, keepdims=keepdims)
         if ord == -np.inf:
@@ -497,7 +539,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         if ord == 0:  # the count of nonzero entries: derivative 0
             dt = np.result_type(primal(x))
             count = np.sum(primal(x) != 0, axis=axes, keepdims=keepdims)
-            return count.astype(dt if dt.kind == "f" else np.float64)
+            return count.astype(np.finfo(dt).dtype if dt.kind in "fc" else np.float64)
         if ord == 1:
             return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
         if isinstance(ord, str):
@@ -508,7 +550,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         # in the order given (normalize_axes sorts them).
         r, c = (_axis(ax, nd) for ax in axis)
         if ord in (None, "fro"):
-            return l2norm_p(x, axis=axes, keepdims=bool(keepdims))
+            return l2norm(x, axis=axes, keepdims=bool(keepdims))
         if ord in (1, -1, np.inf, -np.inf):
             # 1: the largest column sum (sum over rows); inf: the largest row sum
             summed_axis, pick_axis = (r, c) if ord in (1, -1) else (c, r)
