@@ -159,6 +159,88 @@ def test_a_real_matrix_times_a_complex_vector_has_a_real_cotangent():
     np.testing.assert_allclose(g, 2 * np.real(np.outer(np.conj(X33 @ Z3), Z3)), rtol=1e-13)
 
 
+# ---- solve, inv, det, slogdet -------------------------------------------------------------------
+DECOMPOSITIONS = {
+    "solve": (np.linalg.solve, (Z33, Z3)),
+    "solve_matrix": (np.linalg.solve, (Z33, Z32)),
+    "solve_real_matrix": (np.linalg.solve, (X33, Z3)),
+    "solve_real_rhs": (np.linalg.solve, (Z33, X3)),
+    "solve_stack": (np.linalg.solve, (Z233, Z32)),
+    "inv": (np.linalg.inv, (Z33,)),
+    "inv_stack": (np.linalg.inv, (Z233,)),
+    "det": (np.linalg.det, (Z33,)),
+    "det_stack": (np.linalg.det, (Z233,)),
+    "det_of_mixed": (lambda x, z: np.linalg.det(x + 1j * z), (X33, X33.T)),
+    "slogdet": (lambda a: tuple(np.linalg.slogdet(a)), (Z33,)),
+    "slogdet_stack": (lambda a: tuple(np.linalg.slogdet(a)), (Z233,)),
+    "slogdet_sign_times_logabsdet": (lambda a: np.multiply(*np.linalg.slogdet(a)), (Z33,)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DECOMPOSITIONS))
+def test_solve_inv_det_slogdet(name):
+    f, args = DECOMPOSITIONS[name]
+    _numpy_value(f, args)
+    check_grads(f, args, order=2)
+
+
+def test_slogdet_derivatives_by_hand():
+    # log det is holomorphic with derivative A⁻ᵀ: logabsdet = Re log det has
+    # F = A⁻ᵀ; sign = e^{i Im log det} has tangent i·sign·Im tr(A⁻¹ T)
+    sign, logabsdet = np.linalg.slogdet(Z33)
+    assert np.iscomplexobj(sign) and np.isrealobj(logabsdet)
+    g = ad.grad(lambda a: np.linalg.slogdet(a)[1])(Z33)
+    np.testing.assert_allclose(g, np.linalg.inv(Z33).T, rtol=1e-13)
+    T = crand(3, 3, seed=21)
+    (s, l), (ds, dl) = ad.jvp(lambda a: tuple(np.linalg.slogdet(a)), (Z33,), (T,))
+    assert s.dtype == ds.dtype == np.complex128 and l.dtype == dl.dtype == np.float64
+    trace = np.trace(np.linalg.solve(Z33, T))
+    np.testing.assert_allclose(ds, 1j * sign * trace.imag, rtol=1e-13)
+    np.testing.assert_allclose(dl, trace.real, rtol=1e-13)
+    # the sign stays on the unit circle: Re(conj(sign) d sign) = 0
+    assert abs(np.real(np.conj(s) * ds)) < 1e-15
+
+
+def test_slogdet_of_a_complex64_matrix_keeps_its_dtypes():
+    z = Z33.astype(np.complex64)
+    (s, l), (ds, dl) = ad.jvp(lambda a: tuple(np.linalg.slogdet(a)), (z,), (np.ones_like(z),))
+    e = np.linalg.slogdet(z)
+    assert s.dtype == e.sign.dtype == np.complex64
+    assert l.dtype == e.logabsdet.dtype == np.float32
+    # (dualad.api widens a complex64 tangent to complex128 before any rule runs)
+    assert ds.dtype.kind == "c" and dl.dtype.kind == "f"
+
+
+def test_det_and_slogdet_at_a_singular_complex_matrix():
+    S = np.array([[1.0, 2.0j, 3.0], [2.0, 4.0j, 6.0], [1.0 + 1.0j, 0.5, 1.0]])  # rank 2
+    assert np.linalg.det(S) == 0
+    check_grads(np.linalg.det, (S,), order=2)
+    # the sign is 0 there (it jumps): derivative 0; logabsdet is -inf
+    (s, l), (ds, _) = ad.jvp(lambda a: tuple(np.linalg.slogdet(a)), (S,), (crand(3, 3, seed=22),))
+    assert s == 0 and l == -np.inf and ds == 0
+    g = ad.vjp(lambda a: np.linalg.slogdet(a)[0], S)[1](np.complex128(1 + 1j))[0]
+    np.testing.assert_array_equal(g, np.zeros((3, 3)))
+
+
+def test_det_that_underflows_keeps_a_traced_sign():
+    # det of a 2x2 matrix of entries ~1e-170 underflows to 0, but its
+    # cofactors [[d, -c], [-b, a]] do not; they are linear in the matrix, so
+    # their tangent along T is T's cofactor matrix.  Both by hand.
+    Z = crand(2, 2, seed=23) * 1e-170
+    T = crand(2, 2, seed=24) * 1e-170
+
+    def cofactors(m):
+        return np.array([[m[1, 1], -m[1, 0]], [-m[0, 1], m[0, 0]]])
+
+    def det_pullback(a):
+        return ad.vjp(np.linalg.det, a)[1](np.complex128(1.0))[0]
+    assert np.linalg.det(Z) == 0
+    # (through sign · exp(log|det| - c) · A⁻ᵀ · eᶜ: rounding of a few ulps)
+    np.testing.assert_allclose(det_pullback(Z), cofactors(Z), rtol=1e-12)
+    _, t = ad.jvp(det_pullback, (Z,), (T,))
+    np.testing.assert_allclose(t, cofactors(T), rtol=1e-12)
+
+
 # ---- norm ---------------------------------------------------------------------------------------
 NORMS = {
     "vector": (np.linalg.norm, (Z3,)),

@@ -557,6 +557,8 @@ add("complex_sign", lambda x, y: np.real(np.sign(x + 1j * y) * (2 + 1j)) + np.im
     _Z, (3,), _Z, (3,))
 # (tests/test_complex_linalg.py and test_complex_reductions.py check these
 # rules on complex inputs; here, the real-input table reaches them too)
+add("complex_slogdet", lambda x, y: (lambda s: np.real(s[0] * (1 + 2j)) + s[1])(
+    np.linalg.slogdet(x + 1j * y + 3 * np.eye(3))), U(-1, 1), (3, 3), U(-1, 1), (3, 3))
 add("complex_norm_std", lambda x, y: np.linalg.norm(x + 1j * y, axis=0) * np.std(x - 2j * y),
     _Z, (2, 3), _Z, (2, 3))
 

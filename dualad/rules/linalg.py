@@ -34,6 +34,9 @@ Conventions:
   succeeds.  At an exactly singular matrix ``logabsdet`` is ``-inf`` and its
   derivative ``cofactor(A) / det(A)``, entries ±inf (nan where a cofactor is
   0 too), from the minors with det's limits; ``sign`` has derivative 0.
+  For complex ``A`` the sign ``det/|det|`` moves on the unit circle and has
+  a derivative (``i · sign · Im tr(A⁻¹ dA)``; 0 at a singular matrix, where
+  the sign is 0), and ``logabsdet = Re log det`` has factor ``F = A⁻ᵀ``.
 * Empty stacks and 0x0 matrices (det 1, logabsdet 0) have derivatives of
   their own, empty, shape.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
@@ -42,7 +45,7 @@ Complex values (JAX's convention, see dualad.rules.elementwise): products,
 ``solve``, ``inv`` and ``det`` are holomorphic, and their pullbacks use plain
 transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
 conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
-NumPy does.  ``norm`` of complex input is real.
+NumPy does.  ``norm`` and ``logabsdet`` of complex input are real.
 ``svd`` has no rule, for real or complex input.
 """
 
@@ -706,10 +709,14 @@ def _rescaled_det_times(b, ib):
     p = primal(b)
     dtype = p.dtype
     sign, c = np.linalg.slogdet(p)
-    c = np.where(np.isfinite(c), c, 0.0).astype(dtype)  # a nan matrix stays nan
+    c = np.where(np.isfinite(c), c, 0.0).astype(np.finfo(dtype).dtype)  # a nan matrix stays nan
     steps = max(1, int(np.ceil(np.abs(c).max() / (np.log(np.finfo(dtype).max) / 2))))
     factor = np.exp(c / steps)[..., None, None]
-    g = (sign.astype(dtype) * np.exp(logabsdet_p(b) - c))[..., None, None] * _mT(ib)
+    if is_complex(b):  # the sign varies with b: traced, for the derivatives of this one
+        sign, logabsdet = slogdet_complex_p(b)
+    else:              # ±1, piecewise constant
+        sign, logabsdet = sign.astype(dtype), logabsdet_p(b)
+    g = (sign * np.exp(logabsdet - c))[..., None, None] * _mT(ib)
     with np.errstate(over="ignore", under="ignore"):
         for _ in range(steps):  # towards the result's size: no spurious inf or 0
             g = g * factor
@@ -749,17 +756,21 @@ def _cofactors_over_det(a):
         return _cofactors(a) / det_p(a)[..., None, None]
 
 
-def _logabsdet_grad(a):
+def _logabsdet_grad(a, inverted=None):
     """∂ log|det a| / ∂a = a⁻ᵀ wherever the inverse exists; cofactors / det
-    where ``a`` is exactly singular -- ±inf (nan where a cofactor is 0 too)."""
-    _, ib, singular = _invert(a)
+    where ``a`` is exactly singular -- ±inf (nan where a cofactor is 0 too).
+    For a complex ``a`` this is F, the factor of the real log|det a| = Re log det a
+    (F = (log det)' = a⁻ᵀ, as for the real part of any holomorphic function).
+    ``inverted``: :func:`_invert`'s result for ``a``, if already computed."""
+    _, ib, singular = _invert(a) if inverted is None else inverted
     return _per_matrix(singular, a, _mT(ib), _cofactors_over_det)
 
 
 def _logabsdet_jvp(t, out, a):
     grad = _logabsdet_grad(a)
     with np.errstate(invalid="ignore"):
-        return sum_p(grad * t, axis=(-2, -1), keepdims=False)
+        dot = sum_p(grad * t, axis=(-2, -1), keepdims=False)
+    return np.real(dot) if is_complex(dot) else dot
 
 
 def _logabsdet_vjp(g, out, a):
@@ -774,12 +785,61 @@ logabsdet_p = Primitive(
     doc="log|det a|: -inf at a singular matrix, where its derivative is "
         "cofactors / det (entries ±inf, or nan where a cofactor is 0 too).")
 
+
+# slogdet of a complex matrix: sign = det/|det| = e^{iθ} (θ = Im log det) and
+# logabsdet = Re log det both vary.  With s = Σ (a⁻ᵀ ∘ t) = tr(a⁻¹ t), the
+# derivative of log det in direction t:
+#     d logabsdet = Re s,    d sign = i · sign · Im s.
+# The pullback is the transpose under Re Σ ū·v: for cotangents (s̄, l̄) of
+# (sign, logabsdet), ā = (l̄ + i Im(sign · s̄)) · a⁻ᵀ, because
+# Re(s̄ · i sign Im s) = -Im(sign s̄) Im s = Re(i Im(sign s̄) · s).
+# At an exactly singular matrix the sign is 0 and its terms vanish (a⁻ᵀ is
+# then that of the identity, finite); logabsdet's derivative is det's limit.
+def _slogdet_factors(a):
+    """(F of logabsdet, a⁻ᵀ for the sign's derivative: finite everywhere)."""
+    inverted = _invert(a)
+    return _logabsdet_grad(a, inverted), _mT(inverted[1])
+
+
+def _slogdet_complex_jvp(tangents, out, a):
+    (t,) = tangents
+    sign, _ = out
+    f_log, f_sign = _slogdet_factors(a)
+    with np.errstate(invalid="ignore"):
+        d_log = np.real(sum_p(f_log * t, axis=(-2, -1), keepdims=False))
+    d_sign = sign * (np.imag(sum_p(f_sign * t, axis=(-2, -1), keepdims=False)) * 1j)
+    return d_sign, d_log
+
+
+def _slogdet_complex_vjp(g, out, a):
+    g_sign, g_log = g
+    sign, _ = out
+    f_log, f_sign = _slogdet_factors(a)
+    total = None
+    if g_log is not None:
+        with np.errstate(invalid="ignore"):
+            total = g_log[..., None, None] * f_log
+    if g_sign is not None:
+        # (imag(...) * 1j, not 1j * imag(...): a NumPy scalar on the left stays one)
+        term = (np.imag(sign * g_sign) * 1j)[..., None, None] * f_sign
+        total = term if total is None else total + term
+    return (total,)
+
+
+slogdet_complex_p = Primitive(
+    "slogdet", lambda a: tuple(np.linalg.slogdet(a)),
+    jvp=_slogdet_complex_jvp, vjp=_slogdet_complex_vjp, multiple_results=True,
+    doc="(sign, log|det a|) of a complex matrix: sign = det/|det| (0 at a "
+        "singular matrix, with derivative 0 there), logabsdet real.")
+
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
 def slogdet(a):
-    sign = np.linalg.slogdet(primal(a))[0]  # piecewise constant: derivative 0
+    if is_complex(a):
+        return _SlogdetResult(*slogdet_complex_p(a))
+    sign = np.linalg.slogdet(primal(a))[0]  # ±1 or 0, piecewise constant: derivative 0
     return _SlogdetResult(sign, logabsdet_p(a))
 
 
