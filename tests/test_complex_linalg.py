@@ -283,6 +283,146 @@ def test_norm_dtypes_of_complex64_input():
         assert value.dtype == np.float32
 
 
+# ---- cholesky -----------------------------------------------------------------------------------
+def _hermitian_from(a, lower=True):
+    """The Hermitian matrix LAPACK reads from one triangle of ``a``."""
+    off = np.tril(a, -1) if lower else np.triu(a, 1)
+    diagonal = np.real(a.diagonal(0, -2, -1))[..., None] * np.eye(a.shape[-1])
+    return off + np.conj(np.swapaxes(off, -1, -2)) + diagonal
+
+
+def test_numpy_reads_one_triangle_and_the_real_part_of_the_diagonal():
+    # the function these rules differentiate, pinned on NumPy itself
+    for lower, uplo in ((True, "L"), (False, "U")):
+        S = _hermitian_from(A_PD, lower)
+        np.testing.assert_allclose(np.linalg.eigvalsh(A_PD, uplo), np.linalg.eigvalsh(S),
+                                   rtol=1e-13)
+        L = np.linalg.cholesky(A_PD, upper=not lower)
+        np.testing.assert_allclose(L @ L.conj().T if lower else L.conj().T @ L, S, rtol=1e-13)
+
+
+CHOLESKY = {
+    "lower": (np.linalg.cholesky, (A_PD,)),
+    "upper": (lambda a: np.linalg.cholesky(a, upper=True), (A_PD,)),
+    "stack": (np.linalg.cholesky, (A_PD_STACK,)),
+    "upper_stack": (lambda a: np.linalg.cholesky(a, upper=True), (A_PD_STACK,)),
+    "of_a_gram_matrix": (lambda b: np.linalg.cholesky(b @ b.conj().T + 3 * np.eye(3)), (Z33,)),
+    "solve_with_factor": (lambda a, z: np.linalg.solve(np.linalg.cholesky(a), z), (A_PD, Z3)),
+}
+
+
+@pytest.mark.parametrize("name", sorted(CHOLESKY))
+def test_cholesky_of_hermitian_positive_definite_input(name):
+    f, args = CHOLESKY[name]
+    _numpy_value(f, args)
+    # A_PD is not Hermitian and has an imaginary diagonal: the random
+    # complex directions of check_grads perturb every entry, both triangles
+    check_grads(f, args, order=2)
+
+
+def test_cholesky_ignores_the_other_triangle_and_the_imaginary_diagonal():
+    # a direction in the strictly upper triangle plus i on the diagonal
+    # changes nothing NumPy reads: tangent exactly 0 (and finite differences agree)
+    T = np.triu(crand(3, 3, seed=25), 1) + 1j * np.eye(3)
+    _, t = ad.jvp(np.linalg.cholesky, (A_PD,), (T,))
+    np.testing.assert_array_equal(t, np.zeros((3, 3)))
+    np.testing.assert_allclose(numerical_jvp(np.linalg.cholesky, (A_PD,), (T,)), 0, atol=1e-9)
+    g = ad.vjp(np.linalg.cholesky, A_PD)[1](crand(3, 3, seed=26))[0]
+    assert np.all(np.triu(g, 1) == 0) and np.all(np.imag(np.diag(g)) == 0)
+
+
+def test_cholesky_of_a_real_matrix_is_unchanged():
+    x = rand(3, 3, seed=27) + 4 * np.eye(3)
+    out, t = ad.jvp(np.linalg.cholesky, (x,), (rand(3, 3, seed=28),))
+    assert out.dtype == t.dtype == np.float64
+
+
+# ---- eigh, eigvalsh -----------------------------------------------------------------------------
+def _spectral(a, uplo="L"):
+    """V diag(exp(w/4)) Vᴴ: unchanged by the eigenvectors' phases."""
+    w, V = np.linalg.eigh(a, uplo)
+    return (V * np.exp(w / 4)[..., None, :]) @ np.conj(np.swapaxes(V, -1, -2))
+
+
+def _projector(a, k=1):
+    """The projector v_k v_kᴴ onto one eigenvector (phase-invariant)."""
+    v = np.linalg.eigh(a)[1][:, k]
+    return np.outer(v, np.conj(v))
+
+
+EIGH = {
+    "eigvalsh": (np.linalg.eigvalsh, (A_EIG,)),
+    "eigvalsh_upper": (lambda a: np.linalg.eigvalsh(a, "U"), (A_EIG,)),
+    "eigvalsh_stack": (np.linalg.eigvalsh, (A_EIG_STACK,)),
+    "eigh_values": (lambda a: np.linalg.eigh(a)[0], (A_EIG,)),
+    "spectral_function": (_spectral, (A_EIG,)),
+    "spectral_function_upper": (lambda a: _spectral(a, "U"), (A_EIG,)),
+    "spectral_function_stack": (_spectral, (A_EIG_STACK,)),
+    "eigenvector_moduli": (lambda a: np.abs(np.linalg.eigh(a)[1]) ** 2, (A_EIG,)),
+    "projector": (_projector, (A_EIG,)),
+    "values_and_projector": (lambda a: np.linalg.eigh(a)[0][2] * _projector(a, 0), (A_EIG,)),
+    "of_a_real_plus_imaginary_hermitian": (
+        lambda x, y: np.linalg.eigvalsh(x + x.T + 1j * (y - y.T)), (X33, rand(3, 3, seed=29))),
+}
+
+
+@pytest.mark.parametrize("name", sorted(EIGH))
+def test_eigh_of_hermitian_input(name):
+    f, args = EIGH[name]
+    _numpy_value(f, args)
+    check_grads(f, args, order=2)
+
+
+def test_eigh_gauge_is_zero_diagonal_of_vh_dv():
+    # Re diag(Vᴴ dV) = 0 follows from unitarity; its imaginary part, the rate
+    # of change of each column's phase, is a free choice: dualad takes it 0
+    w, V = np.linalg.eigh(A_EIG)
+    T = crand(3, 3, seed=30)
+    (_, _), (dw, dV) = ad.jvp(np.linalg.eigh, (A_EIG,), (T,))
+    assert dw.dtype == np.float64 and dV.dtype == np.complex128
+    np.testing.assert_allclose(np.diag(V.conj().T @ dV), 0, atol=1e-14)
+    # the rest is the derivative of NumPy's V up to a phase term V diag(iθ):
+    # the finite difference of V, rotated column by column to the gauge, agrees
+    fd = numerical_jvp(lambda a: np.linalg.eigh(a)[1], (A_EIG,), (T,))
+    theta = np.imag(np.diag(V.conj().T @ fd))
+    np.testing.assert_allclose(fd - V * (1j * theta), dV, atol=1e-7)
+    # and the eigenvalues' derivative is Re diag(Vᴴ dS V), dS the Hermitian tangent read
+    dS = _hermitian_from(T)
+    np.testing.assert_allclose(dw, np.real(np.diag(V.conj().T @ dS @ V)), rtol=1e-12)
+
+
+def test_eigh_pullback_is_the_transpose_of_its_gauge_fixed_jvp():
+    # for phase-dependent outputs finite differences do not apply, but the
+    # pullback must still be the exact transpose of the JVP: ⟨u, J t⟩ = ⟨Jᵀu, t⟩
+    T = crand(3, 3, seed=31)
+    uw, uV = rand(3, seed=32), crand(3, 3, seed=33)
+    _, (dw, dV) = ad.jvp(np.linalg.eigh, (A_EIG,), (T,))
+    _, pullback = ad.vjp(lambda a: tuple(np.linalg.eigh(a)), A_EIG)
+    (g,) = pullback((uw, uV))
+    lhs = np.sum(uw * dw) + np.real(np.sum(uV * dV))
+    rhs = np.real(np.sum(g * T))
+    np.testing.assert_allclose(lhs, rhs, rtol=1e-12)
+
+
+def test_eigvalsh_gradient_by_hand():
+    # w_k = vᴴ S v (v = V[:, k]), so dw_k = Σ_ij conj(v_i) dS_ij v_j.  Reading
+    # the lower triangle, S_ij = A_ij and S_ji = conj(A_ij) for i > j, and
+    # S_ii = Re A_ii: dw_k = Σ_{i>j} 2 Re(conj(v_i) v_j dA_ij) + Σ_i |v_i|² Re dA_ii,
+    # so the gradient (the factor F of Re(F·dA)) is 2 conj(v_i) v_j below the
+    # diagonal, |v_i|² on it and 0 above it
+    w, V = np.linalg.eigh(A_EIG)
+    g = ad.grad(lambda a: np.linalg.eigvalsh(a)[1])(A_EIG)
+    v = V[:, 1]
+    expected = np.tril(2 * np.outer(np.conj(v), v), -1) + np.diag(np.abs(v) ** 2)
+    np.testing.assert_allclose(g, expected, rtol=1e-12, atol=1e-14)
+
+
+def test_eigh_of_a_real_symmetric_matrix_stays_real():
+    x = rand(3, 3, seed=34) + np.diag([1.0, 4.0, 8.0])
+    (w, V), (dw, dV) = ad.jvp(np.linalg.eigh, (x,), (rand(3, 3, seed=35),))
+    assert w.dtype == V.dtype == dw.dtype == dV.dtype == np.float64
+
+
 def test_svd_has_no_rule():
     # not registered for any input: there is nothing complex-specific to refuse
     with pytest.raises(TypeError, match="svd"):

@@ -10,8 +10,14 @@ Conventions:
   symmetric matrix made from that triangle, ``tril(A) + tril(A, -1)ᵀ``
   (``UPLO='L'``, ``cholesky``) or ``triu(A) + triu(A, 1)ᵀ`` (``UPLO='U'``,
   ``cholesky(upper=True)``).  Entries of the other triangle have derivative 0.
+  For complex input the matrix is Hermitian, ``tril(A, -1) + tril(A, -1)ᴴ``
+  plus the *real part* of A's diagonal (LAPACK ignores its imaginary part,
+  which so has derivative 0 too).
 * ``eigh`` assumes distinct eigenvalues (its derivative is undefined at a
-  repeated one and comes out infinite there).
+  repeated one and comes out infinite there).  Complex eigenvectors are
+  defined up to a phase each; the derivative takes the gauge
+  ``diag(Vᴴ dV) = 0`` (see the eigh section), exact for every quantity that
+  does not depend on the phases.
 * ``det`` is differentiable everywhere, singular matrices included.  Its
   derivative, the cofactor matrix, is ``det(A) A⁻ᵀ`` wherever
   ``np.linalg.inv(A)`` succeeds, however ill-conditioned ``A``: det and inv
@@ -70,6 +76,11 @@ def _mT(x):
 def _conj(x):
     """conj(x) for a complex ``x``; a real one as it is."""
     return np.conjugate(x) if is_complex(x) else x
+
+
+def _mH(x):
+    """The conjugate transpose over the last two axes (a real ``x``'s transpose)."""
+    return _conj(_mT(x))
 
 
 def _axis(axis, ndim: int) -> int:
@@ -854,21 +865,33 @@ register(np.linalg.slogdet, slogdet)
 
 
 # ---- the triangle that cholesky and eigh read ---------------------------------------------
-def _read_triangle(t, lower: bool):
-    """The symmetric matrix NumPy builds from one triangle of ``t``:
-    ``tril(t) + tril(t, -1)ᵀ`` (lower) or ``triu(t) + triu(t, 1)ᵀ``."""
-    n = shape_of(t)[-1]
+def _triangle_masks(n: int, lower: bool):
+    """(the triangle read with its diagonal, the same without it, the diagonal)."""
     keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
     strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    return keep, strict, np.eye(n, dtype=bool)
+
+
+def _read_triangle(t, lower: bool):
+    """The symmetric (Hermitian) matrix NumPy builds from one triangle of
+    ``t``: ``tril(t) + tril(t, -1)ᵀ`` (lower) or ``triu(t) + triu(t, 1)ᵀ``;
+    for complex ``t`` the conjugate transpose, with the real part of the
+    diagonal (LAPACK ignores its imaginary part)."""
+    keep, strict, eye = _triangle_masks(shape_of(t)[-1], lower)
+    if is_complex(t):
+        off = np.where(strict, t, 0.0)
+        return off + _mH(off) + np.where(eye, np.real(t), 0.0)
     return np.where(keep, t, 0.0) + _mT(np.where(strict, t, 0.0))
 
 
 def _read_triangle_T(g, lower: bool):
-    """The transpose of :func:`_read_triangle`: the cotangent of the matrix
-    read, given that ``g`` of the symmetric matrix built from it."""
-    n = shape_of(g)[-1]
-    keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
-    strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    """The transpose of :func:`_read_triangle` (under Re Σ ḡ·t): the
+    cotangent of the matrix read, given that ``g`` of the matrix built from
+    it.  Complex: ``g + conj(g)ᵀ`` on the strict triangle, ``Re g`` on the
+    diagonal (Re(ḡ_ij conj(t_ji)) = Re(conj(ḡ_ij) t_ji))."""
+    keep, strict, eye = _triangle_masks(shape_of(g)[-1], lower)
+    if is_complex(g):
+        return np.where(strict, g + _mH(g), 0.0) + np.where(eye, np.real(g), 0.0)
     return np.where(keep, g, 0.0) + np.where(strict, _mT(g), 0.0)
 
 
@@ -876,24 +899,30 @@ def _read_triangle_T(g, lower: bool):
 def _phi(x):
     """Lower triangle with half the diagonal."""
     n = shape_of(x)[-1]
-    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(np.result_type(primal(x)))
+    real = np.finfo(np.result_type(primal(x))).dtype  # float32 for complex64 x
+    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(real)
 
 
+# S = L Lᴴ, with L lower triangular of real positive diagonal (for real input
+# Lᴴ = Lᵀ).  From dS = dL Lᴴ + L dLᴴ, L⁻¹ dS L⁻ᴴ = L⁻¹dL + (L⁻¹dL)ᴴ with
+# L⁻¹dL lower triangular of real diagonal, so L⁻¹dL = Φ(L⁻¹ dS L⁻ᴴ).
 def _cholesky_jvp(t, out, a, upper):
-    # dL = L Φ(L⁻¹ dS L⁻ᵀ), dS the tangent of the symmetric matrix NumPy reads
-    L = _mT(out) if upper else out
-    y = solve_p(L, _read_triangle(t, lower=not upper))
-    s = _mT(solve_p(L, _mT(y)))
+    # dL = L Φ(L⁻¹ dS L⁻ᴴ), dS the tangent of the Hermitian matrix NumPy reads;
+    # upper=True returns U = Lᴴ
+    L = _mH(out) if upper else out
+    y = solve_p(L, _read_triangle(t, lower=not upper))  # L⁻¹ dS
+    s = _mT(solve_p(_conj(L), _mT(y)))                   # y L⁻ᴴ = (conj(L)⁻¹ yᵀ)ᵀ
     dL = matmul_p(L, _phi(s))
-    return _mT(dL) if upper else dL
+    return _mH(dL) if upper else dL
 
 
 def _cholesky_vjp(g, out, a, upper):
-    # adjoint of the JVP: S̄ = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹, then back to the triangle read
-    L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    # the transpose of the JVP (plain transposes: the pairing is Re Σ ḡ·t):
+    # S̄ = L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹, then back to the triangle read; from U = Lᴴ, L̄ = Ūᴴ
+    L, gL = (_mH(out), _mH(g)) if upper else (out, g)
     p = _phi(matmul_p(_mT(L), gL))
-    z = solve_p(_mT(L), p)
-    return _read_triangle_T(_mT(solve_p(_mT(L), _mT(z))), lower=not upper)
+    z = solve_p(_mT(L), p)                                # L⁻ᵀ p
+    return _read_triangle_T(_mT(solve_p(_mH(L), _mT(z))), lower=not upper)  # z conj(L)⁻¹
 
 
 # np.linalg.cholesky reads the lower triangle, and the upper one with upper=True.
@@ -909,6 +938,20 @@ register(np.linalg.cholesky, cholesky)
 
 
 # ---- eigh, eigvalsh ------------------------------------------------------------------------
+# S = V diag(w) Vᴴ with V unitary (orthogonal for real S), w real.  With
+# M = Vᴴ dS V (Hermitian): dw = Re diag(M), and Ω = Vᴴ dV has Ω_ij =
+# M_ij / (w_j - w_i) off the diagonal.
+#
+# The gauge.  Each column of V is defined only up to a phase e^{iφ} (a sign
+# for real S), and Ω's diagonal is that phase's rate of change: unitarity,
+# d(vᴴv) = 2 Re(vᴴ dv) = 0, fixes its real part to 0, and nothing fixes its
+# imaginary part.  We choose it 0 too, as JAX does: diag(Vᴴ dV) = 0, i.e.
+# dV = V (F ∘ M).  NumPy's (LAPACK's) phases follow a different rule, so
+# for complex input this dV is the derivative of NumPy's V only up to a
+# term V diag(iθ) with real θ; every function invariant under
+# V -> V diag(e^{iφ}) -- V diag(f(w)) Vᴴ, |V|², eigenprojectors -- gets its
+# exact derivative, in both modes (the pullback is this JVP's transpose).
+# For real S the choice is no choice: Ω is antisymmetric and real.
 def _gaps(w):
     """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it."""
     n = shape_of(w)[-1]
@@ -920,15 +963,17 @@ def _gaps(w):
 def _eigh_jvp(tangents, out, a, UPLO):
     (t,) = tangents
     w, V = out
-    m = matmul_p(matmul_p(_mT(V), _read_triangle(t, lower=UPLO == "L")), V)
+    m = matmul_p(matmul_p(_mH(V), _read_triangle(t, lower=UPLO == "L")), V)
     dw = diagonal(m, 0, -2, -1)
+    if is_complex(dw):
+        dw = np.real(dw)  # M is Hermitian: its diagonal is real, up to rounding
     dV = matmul_p(V, _gaps(w) * m)
     return dw, dV
 
 
 def _eigh_vjp(g, out, a, UPLO):
-    # S̄ = V (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, the transpose of dS -> (dw, dV) above,
-    # then back to the triangle NumPy read
+    # S̄ = conj(V) (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, the transpose of dS -> (dw, dV)
+    # above under Re Σ ḡ·t, then back to the triangle NumPy read
     gw, gV = g
     w, V = out
     inner_ = 0.0
@@ -937,7 +982,7 @@ def _eigh_vjp(g, out, a, UPLO):
     if gw is not None:
         n = shape_of(w)[-1]
         inner_ = inner_ + gw[..., :, None] * np.eye(n, dtype=np.result_type(primal(gw)))
-    return (_read_triangle_T(matmul_p(matmul_p(V, inner_), _mT(V)), lower=UPLO == "L"),)
+    return (_read_triangle_T(matmul_p(matmul_p(_conj(V), inner_), _mT(V)), lower=UPLO == "L"),)
 
 
 eigh_p = Primitive("eigh", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO)),
