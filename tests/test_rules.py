@@ -555,6 +555,12 @@ add("complex_conjugate", lambda x, y: np.real(np.conj(x + 1j * y) * (x + 1j * y)
     + np.imag((x - 1j * y).conjugate() * y), _Z, (3,), _Z, (3,))
 add("complex_sign", lambda x, y: np.real(np.sign(x + 1j * y) * (2 + 1j)) + np.imag(np.sign(y - 1j * x)),
     _Z, (3,), _Z, (3,))
+# (tests/test_complex_linalg.py and test_complex_reductions.py check these
+# rules on complex inputs; here, the real-input table reaches them too)
+add("complex_slogdet", lambda x, y: (lambda s: np.real(s[0] * (1 + 2j)) + s[1])(
+    np.linalg.slogdet(x + 1j * y + 3 * np.eye(3))), U(-1, 1), (3, 3), U(-1, 1), (3, 3))
+add("complex_norm_std", lambda x, y: np.linalg.norm(x + 1j * y, axis=0) * np.std(x - 2j * y),
+    _Z, (2, 3), _Z, (2, 3))
 
 
 # numpy.fft on real inputs (tests/test_fft.py checks every argument, complex inputs too)

@@ -10,8 +10,14 @@ Conventions:
   symmetric matrix made from that triangle, ``tril(A) + tril(A, -1)ᵀ``
   (``UPLO='L'``, ``cholesky``) or ``triu(A) + triu(A, 1)ᵀ`` (``UPLO='U'``,
   ``cholesky(upper=True)``).  Entries of the other triangle have derivative 0.
+  For complex input the matrix is Hermitian, ``tril(A, -1) + tril(A, -1)ᴴ``
+  plus the *real part* of A's diagonal (LAPACK ignores its imaginary part,
+  which so has derivative 0 too).
 * ``eigh`` assumes distinct eigenvalues (its derivative is undefined at a
-  repeated one and comes out infinite there).
+  repeated one and comes out infinite there).  Complex eigenvectors are
+  defined up to a phase each; the derivative takes the gauge
+  ``diag(Vᴴ dV) = 0`` (see the eigh section), exact for every quantity that
+  does not depend on the phases.
 * ``det`` is differentiable everywhere, singular matrices included.  Its
   derivative, the cofactor matrix, is ``det(A) A⁻ᵀ`` wherever
   ``np.linalg.inv(A)`` succeeds, however ill-conditioned ``A``: det and inv
@@ -34,9 +40,19 @@ Conventions:
   succeeds.  At an exactly singular matrix ``logabsdet`` is ``-inf`` and its
   derivative ``cofactor(A) / det(A)``, entries ±inf (nan where a cofactor is
   0 too), from the minors with det's limits; ``sign`` has derivative 0.
+  For complex ``A`` the sign ``det/|det|`` moves on the unit circle and has
+  a derivative (``i · sign · Im tr(A⁻¹ dA)``; 0 at a singular matrix, where
+  the sign is 0), and ``logabsdet = Re log det`` has factor ``F = A⁻ᵀ``.
 * Empty stacks and 0x0 matrices (det 1, logabsdet 0) have derivatives of
   their own, empty, shape.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
+
+Complex values (JAX's convention, see dualad.rules.elementwise): products,
+``solve``, ``inv`` and ``det`` are holomorphic, and their pullbacks use plain
+transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
+conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
+NumPy does.  ``norm`` and ``logabsdet`` of complex input are real.
+``svd`` has no rule, for real or complex input.
 """
 
 from __future__ import annotations
@@ -46,7 +62,7 @@ import string
 
 import numpy as np
 
-from ..core import Box, ndim_of, primal, shape_of, unbroadcast
+from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register
 from .reductions import _keepdims_shape, normalize_axes, sum_p
 from .shape import (Index, astype, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
@@ -57,23 +73,37 @@ def _mT(x):
     return swapaxes(x, -1, -2)
 
 
+def _conj(x):
+    """conj(x) for a complex ``x``; a real one as it is."""
+    return np.conjugate(x) if is_complex(x) else x
+
+
+def _mH(x):
+    """The conjugate transpose over the last two axes (a real ``x``'s transpose)."""
+    return _conj(_mT(x))
+
+
 def _axis(axis, ndim: int) -> int:
     """One axis as a negative index (AxisError when out of range)."""
     return normalize_axes(operator.index(axis), ndim)[0]
 
 
 def _as_dtype(x, dtype):
-    """``x`` cast to the floating ``dtype`` (a traced cast for a traced ``x``)."""
+    """``x`` cast to the floating or complex ``dtype`` (a traced cast for a
+    traced ``x``)."""
     if isinstance(x, Box):
         return astype(x, dtype)
     return np.asarray(x).astype(dtype, copy=False)
 
 
-def _float_dtype(function: str, dtype):
-    """``dtype=`` checked: the np.dtype for a floating one, ``None`` for an
-    integer or bool one (NumPy's value, no derivative); others refused."""
+def _inexact_dtype(function: str, dtype):
+    """``dtype=`` checked: the np.dtype for a floating or complex one,
+    ``None`` for an integer or bool one (NumPy's value, no derivative);
+    others refused."""
     dtype = np.dtype(dtype)
-    if dtype.kind == "f":
+    if dtype.kind in "fc":
+        if dtype.kind == "c":
+            note_complex()  # a complex value from real inputs
         return dtype
     if dtype.kind in "biu":
         return None
@@ -172,7 +202,7 @@ def matmul(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
     if ndim_of(x1) == 0 or ndim_of(x2) == 0:
         raise ValueError("matmul: Input operand does not have enough dimensions")
     if dtype is not None:
-        dt = _float_dtype("numpy.matmul", dtype)
+        dt = _inexact_dtype("numpy.matmul", dtype)
         if dt is None:  # integer or bool: NumPy's value (or its casting error)
             return np.matmul(primal(x1), primal(x2), dtype=dtype)
         x1, x2 = _as_dtype(x1, dt), _as_dtype(x2, dt)
@@ -228,15 +258,18 @@ def outer(a, b, out=None):
 
 
 def vdot(a, b, /):
+    """np.vdot: ``Σ conj(a)·b`` over the flattened arrays (conjugate-linear
+    in ``a``, which its rule, conj's, handles)."""
     if int(np.prod(shape_of(a))) != int(np.prod(shape_of(b))):
         raise ValueError("vectors have different lengths")
-    return sum_p(reshape(a, (-1,)) * reshape(b, (-1,)), axis=(-1,), keepdims=False)
+    return sum_p(reshape(_conj(a), (-1,)) * reshape(b, (-1,)), axis=(-1,), keepdims=False)
 
 
 def vecdot(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
            casting="same_kind", order="K", dtype=None, subok=True, signature=None):
-    """np.vecdot (a gufunc ``(n),(n)->()``): ``axis`` names each operand's
-    vector axis, counted in that operand's own dimensions."""
+    """np.vecdot (a gufunc ``(n),(n)->()``): ``Σ conj(x1)·x2`` along ``axis``,
+    which names each operand's vector axis, counted in that operand's own
+    dimensions."""
     _refuse_out("numpy.vecdot", out)
     if axes is not None:
         refuse("numpy.vecdot", "axes", "use axis= for one shared vector axis")
@@ -255,7 +288,7 @@ def vecdot(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
     if n1 != n2:
         raise ValueError("vecdot: Input operand 1 has a mismatch in its core dimension 0, "
                          f"with gufunc signature (n),(n)->() (size {n2} is different from {n1})")
-    return sum_p(x1 * x2, axis=(-1,), keepdims=False)
+    return sum_p(_conj(x1) * x2, axis=(-1,), keepdims=False)
 
 
 register(np.matmul, matmul)
@@ -381,8 +414,10 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
     if target.kind in "biu":  # NumPy's value, no derivative
         return np.einsum(subscripts, *[primal(o) for o in operands], dtype=dtype,
                          casting=casting, optimize=optimize)
-    if target.kind != "f":
+    if target.kind not in "fc":
         refuse("numpy.einsum", "dtype", f"{target} results are not differentiated")
+    if target.kind == "c":
+        note_complex()  # complex from real operands, under dtype=
     operands = [o if d == target else _as_dtype(o, target) for o, d in zip(operands, dtypes)]
     ins, outs = _parse_einsum(subscripts, [shape_of(o) for o in operands])
     for i, sub in enumerate(ins):
@@ -422,7 +457,7 @@ def diagonal(a, offset=0, axis1=0, axis2=1):
 def trace(a, offset=0, axis1=0, axis2=1, dtype=None, out=None):
     _refuse_out("numpy.trace", out)
     if dtype is not None:
-        dt = _float_dtype("numpy.trace", dtype)
+        dt = _inexact_dtype("numpy.trace", dtype)
         if dt is None:  # integer or bool: NumPy's value, no derivative
             return np.trace(primal(a), offset, axis1, axis2, dtype=dtype)
     d = diagonal(a, offset, axis1, axis2)
@@ -478,18 +513,39 @@ l2norm_p = Primitive(
     doc="2-norm over ``axis``; its derivative at 0 is 0 (a subgradient).")
 
 
+def _abs2_sum(x, axis, keepdims):
+    re, im = np.real(x), np.imag(x)
+    return np.sum(re * re + im * im, axis=axis, keepdims=keepdims)
+
+
+l2norm_complex_p = Primitive(
+    "l2norm", lambda x, axis, keepdims: np.sqrt(_abs2_sum(x, axis, keepdims)),
+    jvp=(lambda t, out, x, axis, keepdims:
+         np.real(sum_p(np.conjugate(x) * t, axis=axis, keepdims=keepdims)) / _safe(out),),
+    vjp=(lambda g, out, x, axis, keepdims:
+         _keep(g / _safe(out), x, axis, keepdims) * np.conjugate(x),),
+    doc="2-norm ``sqrt Σ |x|²`` of complex x over ``axis``, a real value: "
+        "F = conj(x) / norm (0 at 0, a subgradient).")
+
+
+def l2norm(x, axis: tuple, keepdims: bool):
+    """The 2-norm over ``axis`` (negative indices) of a real or complex ``x``."""
+    prim = l2norm_complex_p if is_complex(x) else l2norm_p
+    return prim(x, axis=axis, keepdims=keepdims)
+
+
 def norm(x, ord=None, axis=None, keepdims=False):
     nd = ndim_of(x)
     if axis is None:
         if ord is None:  # 2-norm of the flattened array, whatever its rank
-            return l2norm_p(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
+            return l2norm(x, axis=tuple(range(-nd, 0)), keepdims=bool(keepdims))
         if nd not in (1, 2):
             raise ValueError("Improper number of dimensions to norm.")
         axis = tuple(range(nd))  # then ``ord`` is the vector or the matrix norm's
     axes = normalize_axes(axis, nd)
     if len(axes) == 1:
         if ord is None or ord == 2:
-            return l2norm_p(x, axis=axes, keepdims=bool(keepdims))
+            return l2norm(x, axis=axes, keepdims=bool(keepdims))
         if ord == np.inf:
             return np.max(np.abs(x), axis=axes, keepdims=keepdims)
         if ord == -np.inf:
@@ -497,7 +553,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         if ord == 0:  # the count of nonzero entries: derivative 0
             dt = np.result_type(primal(x))
             count = np.sum(primal(x) != 0, axis=axes, keepdims=keepdims)
-            return count.astype(dt if dt.kind == "f" else np.float64)
+            return count.astype(np.finfo(dt).dtype if dt.kind in "fc" else np.float64)
         if ord == 1:
             return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
         if isinstance(ord, str):
@@ -508,7 +564,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         # in the order given (normalize_axes sorts them).
         r, c = (_axis(ax, nd) for ax in axis)
         if ord in (None, "fro"):
-            return l2norm_p(x, axis=axes, keepdims=bool(keepdims))
+            return l2norm(x, axis=axes, keepdims=bool(keepdims))
         if ord in (1, -1, np.inf, -np.inf):
             # 1: the largest column sum (sum over rows); inf: the largest row sum
             summed_axis, pick_axis = (r, c) if ord in (1, -1) else (c, r)
@@ -664,10 +720,14 @@ def _rescaled_det_times(b, ib):
     p = primal(b)
     dtype = p.dtype
     sign, c = np.linalg.slogdet(p)
-    c = np.where(np.isfinite(c), c, 0.0).astype(dtype)  # a nan matrix stays nan
+    c = np.where(np.isfinite(c), c, 0.0).astype(np.finfo(dtype).dtype)  # a nan matrix stays nan
     steps = max(1, int(np.ceil(np.abs(c).max() / (np.log(np.finfo(dtype).max) / 2))))
     factor = np.exp(c / steps)[..., None, None]
-    g = (sign.astype(dtype) * np.exp(logabsdet_p(b) - c))[..., None, None] * _mT(ib)
+    if is_complex(b):  # the sign varies with b: traced, for the derivatives of this one
+        sign, logabsdet = slogdet_complex_p(b)
+    else:              # ±1, piecewise constant
+        sign, logabsdet = sign.astype(dtype), logabsdet_p(b)
+    g = (sign * np.exp(logabsdet - c))[..., None, None] * _mT(ib)
     with np.errstate(over="ignore", under="ignore"):
         for _ in range(steps):  # towards the result's size: no spurious inf or 0
             g = g * factor
@@ -707,17 +767,21 @@ def _cofactors_over_det(a):
         return _cofactors(a) / det_p(a)[..., None, None]
 
 
-def _logabsdet_grad(a):
+def _logabsdet_grad(a, inverted=None):
     """∂ log|det a| / ∂a = a⁻ᵀ wherever the inverse exists; cofactors / det
-    where ``a`` is exactly singular -- ±inf (nan where a cofactor is 0 too)."""
-    _, ib, singular = _invert(a)
+    where ``a`` is exactly singular -- ±inf (nan where a cofactor is 0 too).
+    For a complex ``a`` this is F, the factor of the real log|det a| = Re log det a
+    (F = (log det)' = a⁻ᵀ, as for the real part of any holomorphic function).
+    ``inverted``: :func:`_invert`'s result for ``a``, if already computed."""
+    _, ib, singular = _invert(a) if inverted is None else inverted
     return _per_matrix(singular, a, _mT(ib), _cofactors_over_det)
 
 
 def _logabsdet_jvp(t, out, a):
     grad = _logabsdet_grad(a)
     with np.errstate(invalid="ignore"):
-        return sum_p(grad * t, axis=(-2, -1), keepdims=False)
+        dot = sum_p(grad * t, axis=(-2, -1), keepdims=False)
+    return np.real(dot) if is_complex(dot) else dot
 
 
 def _logabsdet_vjp(g, out, a):
@@ -732,12 +796,61 @@ logabsdet_p = Primitive(
     doc="log|det a|: -inf at a singular matrix, where its derivative is "
         "cofactors / det (entries ±inf, or nan where a cofactor is 0 too).")
 
+
+# slogdet of a complex matrix: sign = det/|det| = e^{iθ} (θ = Im log det) and
+# logabsdet = Re log det both vary.  With s = Σ (a⁻ᵀ ∘ t) = tr(a⁻¹ t), the
+# derivative of log det in direction t:
+#     d logabsdet = Re s,    d sign = i · sign · Im s.
+# The pullback is the transpose under Re Σ ū·v: for cotangents (s̄, l̄) of
+# (sign, logabsdet), ā = (l̄ + i Im(sign · s̄)) · a⁻ᵀ, because
+# Re(s̄ · i sign Im s) = -Im(sign s̄) Im s = Re(i Im(sign s̄) · s).
+# At an exactly singular matrix the sign is 0 and its terms vanish (a⁻ᵀ is
+# then that of the identity, finite); logabsdet's derivative is det's limit.
+def _slogdet_factors(a):
+    """(F of logabsdet, a⁻ᵀ for the sign's derivative: finite everywhere)."""
+    inverted = _invert(a)
+    return _logabsdet_grad(a, inverted), _mT(inverted[1])
+
+
+def _slogdet_complex_jvp(tangents, out, a):
+    (t,) = tangents
+    sign, _ = out
+    f_log, f_sign = _slogdet_factors(a)
+    with np.errstate(invalid="ignore"):
+        d_log = np.real(sum_p(f_log * t, axis=(-2, -1), keepdims=False))
+    d_sign = sign * (np.imag(sum_p(f_sign * t, axis=(-2, -1), keepdims=False)) * 1j)
+    return d_sign, d_log
+
+
+def _slogdet_complex_vjp(g, out, a):
+    g_sign, g_log = g
+    sign, _ = out
+    f_log, f_sign = _slogdet_factors(a)
+    total = None
+    if g_log is not None:
+        with np.errstate(invalid="ignore"):
+            total = g_log[..., None, None] * f_log
+    if g_sign is not None:
+        # (imag(...) * 1j, not 1j * imag(...): a NumPy scalar on the left stays one)
+        term = (np.imag(sign * g_sign) * 1j)[..., None, None] * f_sign
+        total = term if total is None else total + term
+    return (total,)
+
+
+slogdet_complex_p = Primitive(
+    "slogdet", lambda a: tuple(np.linalg.slogdet(a)),
+    jvp=_slogdet_complex_jvp, vjp=_slogdet_complex_vjp, multiple_results=True,
+    doc="(sign, log|det a|) of a complex matrix: sign = det/|det| (0 at a "
+        "singular matrix, with derivative 0 there), logabsdet real.")
+
 _SlogdetResult = type(np.linalg.slogdet(np.eye(1)))
 _EighResult = type(np.linalg.eigh(np.eye(1)))
 
 
 def slogdet(a):
-    sign = np.linalg.slogdet(primal(a))[0]  # piecewise constant: derivative 0
+    if is_complex(a):
+        return _SlogdetResult(*slogdet_complex_p(a))
+    sign = np.linalg.slogdet(primal(a))[0]  # ±1 or 0, piecewise constant: derivative 0
     return _SlogdetResult(sign, logabsdet_p(a))
 
 
@@ -752,21 +865,33 @@ register(np.linalg.slogdet, slogdet)
 
 
 # ---- the triangle that cholesky and eigh read ---------------------------------------------
-def _read_triangle(t, lower: bool):
-    """The symmetric matrix NumPy builds from one triangle of ``t``:
-    ``tril(t) + tril(t, -1)ᵀ`` (lower) or ``triu(t) + triu(t, 1)ᵀ``."""
-    n = shape_of(t)[-1]
+def _triangle_masks(n: int, lower: bool):
+    """(the triangle read with its diagonal, the same without it, the diagonal)."""
     keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
     strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    return keep, strict, np.eye(n, dtype=bool)
+
+
+def _read_triangle(t, lower: bool):
+    """The symmetric (Hermitian) matrix NumPy builds from one triangle of
+    ``t``: ``tril(t) + tril(t, -1)ᵀ`` (lower) or ``triu(t) + triu(t, 1)ᵀ``;
+    for complex ``t`` the conjugate transpose, with the real part of the
+    diagonal (LAPACK ignores its imaginary part)."""
+    keep, strict, eye = _triangle_masks(shape_of(t)[-1], lower)
+    if is_complex(t):
+        off = np.where(strict, t, 0.0)
+        return off + _mH(off) + np.where(eye, np.real(t), 0.0)
     return np.where(keep, t, 0.0) + _mT(np.where(strict, t, 0.0))
 
 
 def _read_triangle_T(g, lower: bool):
-    """The transpose of :func:`_read_triangle`: the cotangent of the matrix
-    read, given that ``g`` of the symmetric matrix built from it."""
-    n = shape_of(g)[-1]
-    keep = np.tri(n, dtype=bool) if lower else np.tri(n, dtype=bool).T
-    strict = np.tri(n, k=-1, dtype=bool) if lower else np.tri(n, k=-1, dtype=bool).T
+    """The transpose of :func:`_read_triangle` (under Re Σ ḡ·t): the
+    cotangent of the matrix read, given that ``g`` of the matrix built from
+    it.  Complex: ``g + conj(g)ᵀ`` on the strict triangle, ``Re g`` on the
+    diagonal (Re(ḡ_ij conj(t_ji)) = Re(conj(ḡ_ij) t_ji))."""
+    keep, strict, eye = _triangle_masks(shape_of(g)[-1], lower)
+    if is_complex(g):
+        return np.where(strict, g + _mH(g), 0.0) + np.where(eye, np.real(g), 0.0)
     return np.where(keep, g, 0.0) + np.where(strict, _mT(g), 0.0)
 
 
@@ -774,24 +899,30 @@ def _read_triangle_T(g, lower: bool):
 def _phi(x):
     """Lower triangle with half the diagonal."""
     n = shape_of(x)[-1]
-    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(np.result_type(primal(x)))
+    real = np.finfo(np.result_type(primal(x))).dtype  # float32 for complex64 x
+    return x * (np.tri(n, n, -1) + 0.5 * np.eye(n)).astype(real)
 
 
+# S = L Lᴴ, with L lower triangular of real positive diagonal (for real input
+# Lᴴ = Lᵀ).  From dS = dL Lᴴ + L dLᴴ, L⁻¹ dS L⁻ᴴ = L⁻¹dL + (L⁻¹dL)ᴴ with
+# L⁻¹dL lower triangular of real diagonal, so L⁻¹dL = Φ(L⁻¹ dS L⁻ᴴ).
 def _cholesky_jvp(t, out, a, upper):
-    # dL = L Φ(L⁻¹ dS L⁻ᵀ), dS the tangent of the symmetric matrix NumPy reads
-    L = _mT(out) if upper else out
-    y = solve_p(L, _read_triangle(t, lower=not upper))
-    s = _mT(solve_p(L, _mT(y)))
+    # dL = L Φ(L⁻¹ dS L⁻ᴴ), dS the tangent of the Hermitian matrix NumPy reads;
+    # upper=True returns U = Lᴴ
+    L = _mH(out) if upper else out
+    y = solve_p(L, _read_triangle(t, lower=not upper))  # L⁻¹ dS
+    s = _mT(solve_p(_conj(L), _mT(y)))                   # y L⁻ᴴ = (conj(L)⁻¹ yᵀ)ᵀ
     dL = matmul_p(L, _phi(s))
-    return _mT(dL) if upper else dL
+    return _mH(dL) if upper else dL
 
 
 def _cholesky_vjp(g, out, a, upper):
-    # adjoint of the JVP: S̄ = L⁻ᵀ Φ(Lᵀ L̄) L⁻¹, then back to the triangle read
-    L, gL = (_mT(out), _mT(g)) if upper else (out, g)
+    # the transpose of the JVP (plain transposes: the pairing is Re Σ ḡ·t):
+    # S̄ = L⁻ᵀ Φ(Lᵀ L̄) conj(L)⁻¹, then back to the triangle read; from U = Lᴴ, L̄ = Ūᴴ
+    L, gL = (_mH(out), _mH(g)) if upper else (out, g)
     p = _phi(matmul_p(_mT(L), gL))
-    z = solve_p(_mT(L), p)
-    return _read_triangle_T(_mT(solve_p(_mT(L), _mT(z))), lower=not upper)
+    z = solve_p(_mT(L), p)                                # L⁻ᵀ p
+    return _read_triangle_T(_mT(solve_p(_mH(L), _mT(z))), lower=not upper)  # z conj(L)⁻¹
 
 
 # np.linalg.cholesky reads the lower triangle, and the upper one with upper=True.
@@ -807,6 +938,20 @@ register(np.linalg.cholesky, cholesky)
 
 
 # ---- eigh, eigvalsh ------------------------------------------------------------------------
+# S = V diag(w) Vᴴ with V unitary (orthogonal for real S), w real.  With
+# M = Vᴴ dS V (Hermitian): dw = Re diag(M), and Ω = Vᴴ dV has Ω_ij =
+# M_ij / (w_j - w_i) off the diagonal.
+#
+# The gauge.  Each column of V is defined only up to a phase e^{iφ} (a sign
+# for real S), and Ω's diagonal is that phase's rate of change: unitarity,
+# d(vᴴv) = 2 Re(vᴴ dv) = 0, fixes its real part to 0, and nothing fixes its
+# imaginary part.  We choose it 0 too, as JAX does: diag(Vᴴ dV) = 0, i.e.
+# dV = V (F ∘ M).  NumPy's (LAPACK's) phases follow a different rule, so
+# for complex input this dV is the derivative of NumPy's V only up to a
+# term V diag(iθ) with real θ; every function invariant under
+# V -> V diag(e^{iφ}) -- V diag(f(w)) Vᴴ, |V|², eigenprojectors -- gets its
+# exact derivative, in both modes (the pullback is this JVP's transpose).
+# For real S the choice is no choice: Ω is antisymmetric and real.
 def _gaps(w):
     """F_ij = 1 / (w_j - w_i) off the diagonal, 0 on it."""
     n = shape_of(w)[-1]
@@ -818,15 +963,17 @@ def _gaps(w):
 def _eigh_jvp(tangents, out, a, UPLO):
     (t,) = tangents
     w, V = out
-    m = matmul_p(matmul_p(_mT(V), _read_triangle(t, lower=UPLO == "L")), V)
+    m = matmul_p(matmul_p(_mH(V), _read_triangle(t, lower=UPLO == "L")), V)
     dw = diagonal(m, 0, -2, -1)
+    if is_complex(dw):
+        dw = np.real(dw)  # M is Hermitian: its diagonal is real, up to rounding
     dV = matmul_p(V, _gaps(w) * m)
     return dw, dV
 
 
 def _eigh_vjp(g, out, a, UPLO):
-    # S̄ = V (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, the transpose of dS -> (dw, dV) above,
-    # then back to the triangle NumPy read
+    # S̄ = conj(V) (diag(w̄) + F ∘ Vᵀ V̄) Vᵀ, the transpose of dS -> (dw, dV)
+    # above under Re Σ ḡ·t, then back to the triangle NumPy read
     gw, gV = g
     w, V = out
     inner_ = 0.0
@@ -835,7 +982,7 @@ def _eigh_vjp(g, out, a, UPLO):
     if gw is not None:
         n = shape_of(w)[-1]
         inner_ = inner_ + gw[..., :, None] * np.eye(n, dtype=np.result_type(primal(gw)))
-    return (_read_triangle_T(matmul_p(matmul_p(V, inner_), _mT(V)), lower=UPLO == "L"),)
+    return (_read_triangle_T(matmul_p(matmul_p(_conj(V), inner_), _mT(V)), lower=UPLO == "L"),)
 
 
 eigh_p = Primitive("eigh", lambda a, UPLO: tuple(np.linalg.eigh(a, UPLO)),

@@ -7,25 +7,34 @@ JAX does); a tie with ``initial=`` gives half to the initial value, as
 ``np.maximum(np.max(x), initial)`` would.
 
 Every keyword of NumPy's signatures is honoured with NumPy's semantics or
-refused (``out=``, complex ``dtype=``, a traced ``initial=``/``ddof=``):
+refused (``out=``, an object ``dtype=``, a traced ``initial=``/``ddof=``):
 
 * ``where=`` and ``initial=`` are parameters of the primitives themselves,
   so the value is NumPy's own call on the raw arrays, bit for bit, and
   NumPy raises its own errors (``max`` with ``where`` but no ``initial``);
-* a floating ``dtype=`` casts the input first and reduces in that dtype; an
-  integer or bool ``dtype=`` returns NumPy's plain result computed on the
-  primal values (it has no derivative);
+* a floating or complex ``dtype=`` casts the input first and reduces in
+  that dtype (a real one keeps a complex input's real part, with NumPy's
+  ComplexWarning); an integer or bool ``dtype=`` returns NumPy's plain
+  result computed on the primal values (it has no derivative);
 * ``mean`` of float16 accumulates in float32 and rounds back, as NumPy does.
+
+Complex values: ``sum``, ``mean``, ``prod`` and ``cumsum`` are holomorphic
+(linear or polynomial) and need nothing of their own.  ``var`` and ``std``
+of a complex input are real (see :func:`_var`).  ``max`` and ``min`` of
+complex values order them as NumPy does, lexicographically (real part
+first, then imaginary part): away from ties of the real parts the result
+is one selected entry, and its derivative that entry's, as for real input.
 """
 
 from __future__ import annotations
 
 import math
 import operator
+import typing
 
 import numpy as np
 
-from ..core import Box, broadcast_number, primal, shape_of
+from ..core import Box, broadcast_number, is_complex, note_complex, primal, shape_of
 from ..extend import Primitive, refuse, register
 
 __all__ = ["normalize_axes", "sum_p", "max_p", "min_p", "prod_p", "cumsum_p"]
@@ -97,26 +106,25 @@ def _refuse_out(name: str, out) -> None:
 
 def _computation_dtype(name: str, dtype):
     """``dtype=`` read as NumPy reads it: None, or an np.dtype whose kind is
-    'f' (computed in that dtype) or 'b'/'i'/'u' (no derivative).  Complex
-    and other kinds are refused."""
+    'f' or 'c' (computed in that dtype) or 'b'/'i'/'u' (no derivative).
+    Other kinds are refused."""
     if dtype is None:
         return None
     d = np.dtype(dtype)
+    if d.kind not in "biufc":
+        refuse(f"numpy.{name}", "dtype", f"{d} is not a floating, complex, integer or bool dtype")
     if d.kind == "c":
-        refuse(f"numpy.{name}", "dtype", "complex numbers are not differentiated yet")
-    if d.kind not in "biuf":
-        refuse(f"numpy.{name}", "dtype", f"{d} is not a floating, integer or bool dtype")
+        note_complex()  # a complex value from real inputs
     return d
 
 
-def _as_float_input(name: str, a, dtype):
-    """``a`` cast to the floating ``dtype`` (when given), as an array or box."""
+def _as_inexact_input(a, dtype):
+    """``a`` cast to the floating or complex ``dtype`` (when given), as an
+    array or box; integers and booleans become float64."""
     if not isinstance(a, Box):
         a = np.asarray(a)
     p = primal(a)
     kind = np.result_type(p).kind
-    if kind == "c":
-        refuse(f"numpy.{name}", "a", "complex numbers are not differentiated yet")
     if dtype is not None and np.result_type(p) != dtype:
         a = a.astype(dtype)
     elif kind in "biu":
@@ -201,10 +209,10 @@ def _sum_like(name, numpy_function, prim, ufunc):
         _refuse_out(name, out)
         if dtype is not None:
             d = _computation_dtype(name, dtype)
-            if d.kind != "f":
+            if d.kind not in "fc":
                 return numpy_function(primal(a), axis, d, None, keepdims, primal(initial),
                                       primal(where))
-            a = _as_float_input(name, a, d)
+            a = _as_inexact_input(a, d)
         return _reduced(prim, name, ufunc, a, axis, keepdims, initial, where)
     entry.__name__ = name
     return entry
@@ -234,9 +242,9 @@ def _divide(total, count):
 def _mean(a, axis=None, dtype=None, out=None, keepdims=_NoValue, *, where=_NoValue):
     _refuse_out("mean", out)
     d = _computation_dtype("mean", dtype)
-    if d is not None and d.kind != "f":
+    if d is not None and d.kind not in "fc":
         return np.mean(primal(a), axis, d, None, keepdims, where=primal(where))
-    a = _as_float_input("mean", a, d)
+    a = _as_inexact_input(a, d)
     half = d is None and np.result_type(primal(a)) == np.float16
     if half:  # NumPy accumulates a float16 mean in float32 and rounds the result back
         a = a.astype(np.float32)
@@ -266,25 +274,54 @@ def _ddof_value(name, ddof, correction):
     return ddof
 
 
-def _centred(name, a, axis, dtype, ddof, keepdims, where, mean):
-    """The deviations from the mean, the reduced axes, the mask (or None),
-    keepdims and the divisor max(N - ddof, 0), as NumPy's _var computes them."""
-    a = _as_float_input(name, a, dtype)
+class _Spread(typing.NamedTuple):
+    """What var and std share, as NumPy's ``_var`` computes it."""
+    centred: object   # the deviations from the mean, zero outside the mask
+    axes: tuple       # the reduced axes (negative indices)
+    mask: object      # the ``where`` mask, or None
+    keep: bool        # keepdims
+    divisor: object   # max(N - ddof, 0): a number, or with a mask an array
+    modulus: bool     # a complex input: squared as |c|², not c·c
+    dtype: object     # the result's ``dtype=`` (None: NumPy's default)
+
+
+def _centred(name, a, axis, dtype, ddof, keepdims, where, mean) -> _Spread:
+    """The deviations from the mean and what goes with them, as NumPy's
+    ``_var`` computes them.
+
+    NumPy takes the mean in ``dtype`` but subtracts it from the input as
+    given, so a complex input keeps its imaginary parts in the deviations
+    even under a real ``dtype`` (whose mean is that of the real parts).  A
+    complex ``dtype`` for a real input changes only the result's dtype: the
+    imaginary parts are exactly 0 throughout, so the work is done in the
+    real dtype of that precision and the caller casts the result."""
+    modulus = is_complex(a)
+    work = dtype
+    if dtype is not None and dtype.kind == "c" and not modulus:
+        work = np.finfo(dtype).dtype
+    if modulus:
+        a = _as_inexact_input(a, None)
+        source = a if work is None else _as_inexact_input(a, work)
+    else:
+        a = source = _as_inexact_input(a, work)
     shape = shape_of(a)
     axes = _reduction_axes(axis, len(shape))
     keep = _keepdims_value(keepdims)
     mask = _where_mask(where, shape)
     if mean is _NoValue or mean is None:
-        total = (sum_p(a, axis=axes, keepdims=True) if mask is None
-                 else sum_p(a, axis=axes, keepdims=True, where=mask))
+        total = (sum_p(source, axis=axes, keepdims=True) if mask is None
+                 else sum_p(source, axis=axes, keepdims=True, where=mask))
         mean = _divide(total, _count(shape, axes, mask, True))
     centred = a - mean
     if shape_of(centred) != shape:
         refuse(f"numpy.{name}", "mean",
                f"a mean of shape {shape_of(mean)} that broadcasts input of shape {shape} "
                f"to {shape_of(centred)}")
-    if dtype is not None and np.result_type(primal(centred)) != dtype:
-        centred = centred.astype(dtype)  # NumPy sums the squares in the requested dtype
+    if work is not None:
+        # NumPy sums the squares in the requested dtype (its precision, for complex deviations)
+        target = np.result_type(work, 1j) if is_complex(centred) else work
+        if np.result_type(primal(centred)) != target:
+            centred = centred.astype(target)
     # Zero outside the mask, through np.where, so that a NaN or inf there (what
     # where= is often for) gets no share of the derivative, not 0 * NaN.
     centred = _masked(centred, mask)
@@ -295,7 +332,7 @@ def _centred(name, a, axis, dtype, ddof, keepdims, where, mean):
             divisor = float(divisor)  # a NumPy ddof must not promote a float32 result
     else:
         divisor = np.maximum(count - ddof, 0)
-    return centred, axes, mask, keep, divisor
+    return _Spread(centred, axes, mask, keep, divisor, modulus, dtype)
 
 
 def _spread(name, numpy_function, a, axis, dtype, out, ddof, keepdims, where, mean, correction):
@@ -304,39 +341,74 @@ def _spread(name, numpy_function, a, axis, dtype, out, ddof, keepdims, where, me
     _refuse_out(name, out)
     ddof = _ddof_value(name, ddof, correction)
     d = _computation_dtype(name, dtype)
-    if d is not None and d.kind != "f":
+    if d is not None and d.kind not in "fc":
         return numpy_function(primal(a), axis, d, None, ddof, keepdims, where=primal(where),
                               mean=primal(mean)), None
     return None, _centred(name, a, axis, d, ddof, keepdims, where, mean)
 
 
+def _in_dtype(value, dtype):
+    """``value`` cast to ``dtype=`` if given (a real variance in a complex dtype)."""
+    if dtype is None or np.result_type(primal(value)) == dtype:
+        return value
+    return value.astype(dtype)
+
+
+def _mean_square(s: _Spread):
+    """Σ square / (N - ddof) over the reduced axes: |c|² for a complex input,
+    c·c for a real one (complex only under a complex ``mean=``), as NumPy."""
+    c = s.centred
+    if s.modulus:
+        re, im = np.real(c), np.imag(c)
+        square = re * re + im * im
+    else:
+        square = c * c
+    total = (sum_p(square, axis=s.axes, keepdims=s.keep) if s.mask is None
+             else sum_p(square, axis=s.axes, keepdims=s.keep, where=s.mask))
+    return _divide(total, s.divisor)
+
+
 def _var(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where=_NoValue,
          mean=_NoValue, correction=_NoValue):
-    value, parts = _spread("var", np.var, a, axis, dtype, out, ddof, keepdims, where, mean,
-                           correction)
-    if parts is None:
+    """np.var: the mean squared distance from the mean.
+
+    Of a complex input NumPy's variance is ``mean(|x - m|²)``, the squared
+    distance in the complex plane -- a real number, so its derivative
+    follows the convention for real-valued functions of complex arguments:
+    one factor ``F = ∂u/∂x - i ∂u/∂y``, tangent ``Re Σ F·t``, cotangent
+    ``ḡ·F``.  With ``c = x - m`` over N' = N - ddof,
+    ``d var = (2/N') Re Σ conj(c)·(t - mean(t))``, and the mean's term
+    vanishes because ``Σ conj(c) = conj(Σ (x - m)) = 0`` over the entries
+    reduced: ``F = 2 conj(x - m) / N'``.  The square is computed as
+    ``Re(c)² + Im(c)²`` (NumPy's own operations), whose rules give that
+    factor; with a given ``mean=`` the term does not cancel, and the
+    composition keeps it."""
+    value, s = _spread("var", np.var, a, axis, dtype, out, ddof, keepdims, where, mean,
+                       correction)
+    if s is None:
         return value
-    centred, axes, mask, keep, divisor = parts
-    square = centred * centred
-    total = (sum_p(square, axis=axes, keepdims=keep) if mask is None
-             else sum_p(square, axis=axes, keepdims=keep, where=mask))
-    return _divide(total, divisor)
+    return _in_dtype(_mean_square(s), s.dtype)
 
 
 def _std(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *, where=_NoValue,
          mean=_NoValue, correction=_NoValue):
-    """The 2-norm of the centred values over sqrt(N - ddof): at a constant
-    input its derivative is the norm's subgradient 0, not sqrt's 0 · inf."""
-    from .linalg import l2norm_p
-    value, parts = _spread("std", np.std, a, axis, dtype, out, ddof, keepdims, where, mean,
-                           correction)
-    if parts is None:
+    """The 2-norm of the centred values (``sqrt Σ |c|²`` for complex ones,
+    so std is real as var is) over sqrt(N - ddof): at a constant input its
+    derivative is the norm's subgradient 0, not sqrt's 0 · inf."""
+    from .linalg import l2norm
+    value, s = _spread("std", np.std, a, axis, dtype, out, ddof, keepdims, where, mean,
+                       correction)
+    if s is None:
         return value
-    centred, axes, mask, keep, divisor = parts
-    norm = l2norm_p(centred, axis=axes, keepdims=keep)
+    if not s.modulus and is_complex(s.centred):
+        # a real input with a complex mean=: NumPy's sqrt of the complex Σ (x - m)² / N'
+        return _in_dtype(np.sqrt(_mean_square(s)), s.dtype)
+    norm = l2norm(s.centred, axis=s.axes, keepdims=s.keep)
+    divisor = s.divisor
     if isinstance(divisor, (int, float)):
-        return _divide(norm, math.sqrt(divisor))
-    return norm / np.sqrt(np.asarray(divisor).astype(np.result_type(primal(norm))))
+        return _in_dtype(_divide(norm, math.sqrt(divisor)), s.dtype)
+    return _in_dtype(norm / np.sqrt(np.asarray(divisor).astype(np.result_type(primal(norm)))),
+                     s.dtype)
 
 
 register(np.sum, _sum)
@@ -463,9 +535,9 @@ def _cumsum(a, axis=None, dtype=None, out=None):
     _refuse_out("cumsum", out)
     if dtype is not None:
         d = _computation_dtype("cumsum", dtype)
-        if d.kind != "f":
+        if d.kind not in "fc":
             return np.cumsum(primal(a), axis, d)
-        a = _as_float_input("cumsum", a, d)
+        a = _as_inexact_input(a, d)
     if axis is None:
         a = np.reshape(a, (-1,))
         axis = 0
