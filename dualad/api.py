@@ -268,7 +268,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     finally:
         trace.active = False
     outs, out_tangents, o_tree = _strip(trace, out, "tangent")
-    out_tangents = [_zeros(o, lead) if t is None else t for o, t in zip(outs, out_tangents)]
+    out_tangents = [_zeros(o, lead) if t is None else _as_complex_if(t, o)
+                    for o, t in zip(outs, out_tangents)]
     out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
     outs = _unalias(outs, t_leaves + p_leaves)  # f(x) = x hands back a new array
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
@@ -338,9 +339,11 @@ def _as_complex_if(c, x):
     reaches it as a real one)."""
     if type(c) is np.ndarray and c.dtype.kind == "f" and type(x) is np.ndarray and x.dtype.kind == "c":
         return c.astype(x.dtype)
-    if not isinstance(c, Box) and np.ndim(c) == 0 and np.iscomplexobj(x) and not np.iscomplexobj(c):
-        return np.asarray(c, dtype=np.result_type(x))
-    return c
+    if not np.iscomplexobj(primal(x)) or np.iscomplexobj(primal(c)):
+        return c
+    if isinstance(c, Box):  # a traced gradient (hvp): cast within the trace
+        return c.astype(np.result_type(primal(x)))
+    return np.asarray(c, dtype=np.result_type(primal(x)))
 
 
 def vjp(f: Callable, *primals, has_aux: bool = False):
@@ -418,10 +421,11 @@ def _check_output_kind(p, fname: str, holomorphic: bool) -> None:
     real part of the output."""
     kind = np.result_type(p).kind
     if kind == "c" and not holomorphic:
+        hint = (f"If f is holomorphic, pass {fname}(f, holomorphic=True) (its derivative "
+                "f'(z)). " if fname in ("grad", "jacrev") else "")
         raise TypeError(
             f"{fname} needs a real-valued output, but f returned {np.result_type(p)}. "
-            f"If f is holomorphic, pass {fname}(f, holomorphic=True) (its derivative "
-            "f'(z)); for a real loss of complex values take np.real, np.abs or "
+            f"{hint}For a real loss of complex values take np.real, np.abs or "
             "np.abs(...) ** 2 first; for any other complex output use dualad.vjp "
             "(or dualad.jvp) directly.")
     if kind != "c" and holomorphic:
@@ -570,7 +574,7 @@ class GradientLinearization:
                 and v.shape == x.shape and v.ndim == 1:
             (r,) = self._tape.forward_sweep([(key[0][0], v)], key[1], False, key)
             # r.dot(r) is NaN exactly when an entry is (and cheaper than a sum here)
-            if type(r) is np.ndarray and r.ndim == 1 and not math.isnan(r.dot(r)):
+            if type(r) is np.ndarray and r.ndim == 1 and not math.isnan(r.dot(r).real):
                 (r,) = _unalias([r], [v, x])
                 return r
         if isinstance(v, (list, tuple)):
@@ -739,15 +743,19 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
         return grad(lambda y: np.real(_tree_vdot(grad(f)(y), v)))(x)
     def directional(y):
         out, t = jvp(f, (y,), (v,))
-        _scalar_seed(out, "hvp")  # f must be scalar, as in the other modes
+        _scalar_seed(out, "hvp")  # f must be scalar and real, as in the other modes
         return t
     g = _jacfwd_flat(directional, x, None, scalar_out=True)
     if not any(np.iscomplexobj(primal(leaf)) for leaf in x_leaves):
         return g
-    # a complex x: the convention's ∂/∂x − i ∂/∂y, the second from directions i·e_k
-    g_im = _jacfwd_flat(directional, x, None, scalar_out=True, unit=1j)
+    # a complex x: the convention's ∂/∂x − i ∂/∂y, the second from directions
+    # i·e_k of the complex leaves (none along real ones)
+    is_c = [np.iscomplexobj(primal(leaf)) for leaf in x_leaves]
+    g_im = _jacfwd_flat(directional, x, None, scalar_out=True,
+                        units=[1j if c else 0.0 for c in is_c])
     (g_leaves, tree), (im_leaves, _) = tree_flatten(g), tree_flatten(g_im)
-    return tree_unflatten(tree, [a - 1j * b for a, b in zip(g_leaves, im_leaves)])
+    return tree_unflatten(tree, [a - 1j * b if c else a
+                                 for a, b, c in zip(g_leaves, im_leaves, is_c)])
 
 
 # ---- Jacobians ---------------------------------------------------------------------
@@ -759,21 +767,29 @@ def _ravel(tree):
     return leaves, td, shapes, sizes
 
 
-def _basis_chunks(shapes, sizes, chunk, dtype, unit=1.0):
-    """Yield (start, stop, tangent leaves) with a batch of unit directions
-    (``unit`` times the standard basis)."""
+def _basis_chunks(shapes, sizes, chunk, dtype, units=None, dtypes=None):
+    """Yield (start, stop, tangent leaves) with a batch of unit directions:
+    the standard basis, times ``units[i]`` in leaf i if given, each leaf in
+    its own dtype ``dtypes[i]`` (a real leaf of a mixed pytree stays real)."""
     n = sum(sizes)
     offsets = np.cumsum([0] + sizes)
     for start in range(0, n, chunk):
         stop = min(n, start + chunk)
         k = stop - start
         eye = np.zeros((k, n), dtype=dtype)
-        eye[np.arange(k), np.arange(start, stop)] = unit
-        yield start, stop, [eye[:, offsets[i]:offsets[i + 1]].reshape((k,) + shapes[i])
-                            for i in range(len(shapes))]
+        eye[np.arange(k), np.arange(start, stop)] = 1.0
+        leaves = []
+        for i in range(len(shapes)):
+            block = eye[:, offsets[i]:offsets[i + 1]].reshape((k,) + shapes[i])
+            if units is not None:
+                block = block * units[i]
+            if dtypes is not None and block.dtype != dtypes[i]:
+                block = (np.real(block) if dtypes[i].kind != "c" else block).astype(dtypes[i])
+            leaves.append(block)
+        yield start, stop, leaves
 
 
-def _jacfwd_flat(f, x, chunk_size, scalar_out=False, unit=1.0):
+def _jacfwd_flat(f, x, chunk_size, scalar_out=False, units=None):
     """Forward-mode derivative of f at x (a pytree); for scalar_out the result
     is shaped like x (a gradient), else out.shape + x.shape per leaf."""
     leaves, td, shapes, sizes = _ravel(x)
@@ -786,7 +802,9 @@ def _jacfwd_flat(f, x, chunk_size, scalar_out=False, unit=1.0):
     pieces = []
     out_tree = None
     out_val = None
-    for start, stop, basis in _basis_chunks(shapes, sizes, chunk, dtype, unit):
+    dtypes = [np.result_type(primal(l)) for l in leaves]
+    dtypes = [d if d.kind in "fc" else np.dtype(np.float64) for d in dtypes]
+    for start, stop, basis in _basis_chunks(shapes, sizes, chunk, dtype, units, dtypes):
         out_val, t_out = jvp(lambda *ls: f(tree_unflatten(td, ls)), tuple(leaves),
                              tuple(basis), batched=True)
         t_leaves, out_tree = tree_flatten(t_out)
@@ -913,5 +931,13 @@ def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None,
     >>> ad.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
     [[6.0, 0.0], [0.0, 12.0]]
     """
-    return jacfwd(jacrev(f, argnums, holomorphic=holomorphic), argnums, chunk_size=chunk_size,
-                  holomorphic=holomorphic)
+    inner = jacfwd(jacrev(f, argnums, holomorphic=holomorphic), argnums, chunk_size=chunk_size,
+                   holomorphic=holomorphic)
+
+    def hess(*args, **kwargs):
+        if not holomorphic:
+            _check_real_inputs(_partial(f, args, kwargs, argnums)[1], "hessian")
+        return inner(*args, **kwargs)
+
+    hess.__name__ = f"hessian({getattr(f, '__name__', 'f')})"
+    return hess

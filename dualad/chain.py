@@ -221,7 +221,7 @@ def pull(g, f, g_owned: bool, arg_shape, x):
     else:
         c, owned = _product(g, f, g_owned)
     if COMPLEX_SEEN[0] and is_complex(c) and not is_complex(x):
-        c, owned = np.real(c), False
+        c, owned = real_for(c, x), True  # a new array: g itself may be handed on
     if arg_shape is None:
         return c, owned
     if type(c) is np.ndarray:
@@ -244,7 +244,10 @@ def real_for(c, x):
     tangents are real, so only ``Re ḡ`` reaches them: the transpose of the
     promotion ``x + 0j`` is ``Re``, as the transpose of a broadcast is a sum."""
     if c is not None and COMPLEX_SEEN[0] and is_complex(c) and not is_complex(x):
-        return np.real(c)
+        r = np.real(c)
+        # a copy, not NumPy's view into c: c may be another argument's cotangent,
+        # later written into in place
+        return r.copy() if type(r) is np.ndarray else r
     return c
 
 

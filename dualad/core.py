@@ -683,6 +683,22 @@ def ufunc_with_keywords(ufunc, rule, inputs, kwargs):
     return out if np.result_type(primal(out)) == want else out.astype(want)
 
 
+def _noting_complex(impl: Callable) -> Callable:
+    """``impl``, calling :func:`note_complex` when it returns a complex value
+    (a user's primitive ``exp(1j * t)``, or a checkpointed segment whose
+    constants are complex: no other part of dualad sees those values made)."""
+    def noting(*args, **params):
+        out = impl(*args, **params)
+        if not COMPLEX_SEEN[0] and any(np.iscomplexobj(o) for o in
+                                       (out if type(out) in (tuple, list) else (out,))):
+            note_complex()
+        return out
+    noting.__wrapped__ = impl
+    noting.__name__ = getattr(impl, "__name__", "impl")
+    noting.__doc__ = getattr(impl, "__doc__", None)
+    return noting
+
+
 def note_complex() -> None:
     """Record that complex values are in play (``COMPLEX_SEEN``): called
     where one can first appear -- a differentiated input, a constant, a
@@ -819,7 +835,9 @@ class Primitive:
         if jvp is None and vjp is None:
             raise ValueError(f"primitive {name!r} needs a jvp rule, a vjp rule, or both")
         self.name = name
-        self.impl = impl
+        # a ufunc of real arguments never returns complex values unasked
+        # (dtype= is noted where it is read); any other implementation might
+        self.impl = impl if isinstance(impl, np.ufunc) else _noting_complex(impl)
         self.elementwise = elementwise
         self.multiple_results = multiple_results
         self.jvp_rule = jvp if jvp is not None else _derived_rule(self, "jvp")

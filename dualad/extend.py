@@ -36,7 +36,7 @@ from typing import Callable
 import numpy as np
 
 from . import core
-from .core import (FUNCTION_RULES, METHOD_RULES, REPLACEMENTS, SIGNATURES, UFUNC_RULES, Box,
+from .core import (is_complex, FUNCTION_RULES, METHOD_RULES, REPLACEMENTS, SIGNATURES, UFUNC_RULES, Box,
                    Primitive, _call_jvp, _is_default, ndim_of, primal, public_name, refuse,
                    shape_of, unbroadcast)
 from .chain import factor, times
@@ -264,11 +264,11 @@ def _jvp_from_vjp(prim: Primitive):
                 cts = _call_vjp(prim, u, out, args, params)
                 c = cts[i]
                 if c is None:
-                    return np.zeros(shape_of(args[i]))
+                    return _zeros_like(args[i])
                 if prim.elementwise and shape_of(c) != shape_of(args[i]):
                     c = unbroadcast(c, shape_of(args[i]))
                 return c
-            u0 = np.zeros(shape_of(out))
+            u0 = _zeros_like(out)  # complex for a complex output: its imaginary part counts
             _, pullback = _vjp(vjp_i, u0)
             if ndim_of(t) > ndim_of(args[i]):  # vector mode: one pullback per direction
                 contribution = np.stack([pullback(t[j])[0] for j in range(shape_of(t)[0])])
@@ -277,6 +277,11 @@ def _jvp_from_vjp(prim: Primitive):
             result = contribution if result is None else result + contribution
         return result
     return jvp
+
+
+def _zeros_like(value):
+    """Real zeros shaped like ``value``, complex ones for a complex value."""
+    return np.zeros(shape_of(value), dtype=complex if is_complex(value) else float)
 
 
 def _vjp_from_jvp(prim: Primitive):
@@ -292,8 +297,8 @@ def _vjp_from_jvp(prim: Primitive):
                 ts = [None] * len(args)
                 ts[i] = t
                 r = _call_jvp(prim, ts, out, args, params)
-                return r if r is not None else np.zeros(shape_of(out))
-            _, pullback = _vjp(jvp_i, np.zeros(shape_of(a)))
+                return r if r is not None else _zeros_like(out)
+            _, pullback = _vjp(jvp_i, _zeros_like(a))
             (c,) = pullback(g)
             cts.append(c)
         return tuple(cts)

@@ -277,3 +277,132 @@ def test_a_real_matrix_times_a_complex_one_gives_a_real_cotangent():
     check_grads(lambda A: M @ A, (A,), order=2)
     # by hand: Σ |M A|² = tr(Aᵀ Mᴴ M A): gradient 2 Re(Mᴴ M) A
     np.testing.assert_allclose(g, 2 * np.real(M.conj().T @ M) @ A, rtol=1e-13)
+
+
+# ---- traps found in review ---------------------------------------------------------------------
+def test_large_real_plus_imaginary_parts_in_reverse_mode():
+    # x + 1j * x at n ≥ IN_PLACE_MIN_SIZE: the real argument's cotangent must not
+    # be a view of the complex one, which is later multiplied in place
+    x = np.linspace(0.5, 1.5, 5000)
+    f = lambda x: np.sum(np.real(np.exp(x + 1j * x)))  # Σ eˣ cos x
+    expected = np.exp(x) * (np.cos(x) - np.sin(x))
+    np.testing.assert_allclose(ad.grad(f)(x), expected, rtol=1e-12)
+    for mode in ad.HVP_MODES[:3]:
+        v = np.cos(x)
+        np.testing.assert_allclose(ad.hvp(f, x, v, mode=mode), -2 * np.exp(x) * np.sin(x) * v,
+                                   rtol=1e-10, atol=1e-10)
+
+
+FRESH = [
+    # a complex constant inside a checkpoint only: Σ Re(q w), q = Re(x w), w = C x
+    """
+import numpy as np, dualad as ad
+C = 0.6 - 0.8j
+seg = ad.checkpoint(lambda x: x * C)
+def f(x):
+    w = seg(x)
+    return np.sum(np.real(np.real(x * w) * w))
+x = np.array([1.0, 1.1, 0.9])
+g = ad.grad(f)(x)
+assert g.dtype == np.float64, g
+np.testing.assert_allclose(g, 3 * 0.6 ** 2 * x ** 2, rtol=1e-13)
+""",
+    # a user's primitive whose implementation makes complex values
+    """
+import numpy as np, dualad as ad
+cis = ad.elementwise("cis", lambda t: np.exp(1j * t), lambda out, t: 1j * out)
+f = lambda x: np.sum(np.real(cis(np.real(cis(x)))))
+x = np.array([0.3, -1.2, 2.0])
+g = ad.grad(f)(x)
+assert g.dtype == np.float64, g
+np.testing.assert_allclose(g, np.sin(np.cos(x)) * np.sin(x), rtol=1e-13)
+""",
+]
+
+
+@pytest.mark.parametrize("script", FRESH, ids=["checkpoint", "user_primitive"])
+def test_complex_values_made_where_dualad_does_not_look_in_a_fresh_process(script):
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+
+
+def test_rules_derived_by_transposition_keep_imaginary_parts():
+    jvp_only = ad.Primitive("exp_j", np.exp, jvp=(lambda t, out, z: t * out,))
+    vjp_only = ad.Primitive("exp_v", np.exp, vjp=(lambda g, out, z: g * out,))
+    for prim in (jvp_only, vjp_only):
+        check_grads(lambda z: prim(z) * (1 + 1j), (Z,), order=1)
+    cis = ad.Primitive("cis_v", lambda t: np.exp(1j * t), vjp=(lambda g, out, t: np.real(g * 1j * out),))
+    _, t = ad.jvp(cis, (np.array([0.3, 1.0]),), (np.ones(2),))
+    np.testing.assert_allclose(t, 1j * np.exp(1j * np.array([0.3, 1.0])), rtol=1e-14)
+
+
+def test_power_of_a_negative_real_base_with_a_complex_exponent():
+    for base in (-2.0, np.array([-2.0, -0.5])):
+        check_grads(lambda z: np.power(base, z), (np.array([0.3 + 0.1j, -0.7 + 0.4j]),), order=2)
+    check_grads(lambda x, z: x ** z, (np.array([-2.0, -0.5]), np.array([0.3 + 0.1j, 1.7 + 0.4j])),
+                order=2)
+
+
+@pytest.mark.parametrize("mode", ad.HVP_MODES)
+def test_abs_and_angle_have_second_derivative_zero_at_zero(mode):
+    for f in (lambda z: np.sum(np.abs(z)), lambda z: np.sum(np.angle(z))):
+        np.testing.assert_array_equal(ad.hvp(f, np.array([0j]), np.array([1 + 1j]), mode=mode), 0)
+
+
+def test_angle_of_tiny_values_does_not_underflow():
+    z = np.array([1e-200 * (1 + 1j)])
+    np.testing.assert_allclose(ad.grad(lambda z: np.sum(np.angle(z)))(z), -1j / z, rtol=1e-14)
+
+
+def test_fabs_of_complex_values_is_numpys_error():
+    with pytest.raises(TypeError, match="fabs"):
+        ad.grad(lambda z: np.sum(np.fabs(z)))(Z)
+
+
+def test_transposes_and_adjoints_of_a_complex_jacobian_operator():
+    from dualad.optimize import JacobianOperator
+    F = lambda z: np.stack([z[0] * z[1] + 2j * z[0], np.exp(z[1])])
+    z = Z[:2]
+    J = JacobianOperator(F, z, holomorphic=True)
+    A = np.array([[z[1] + 2j, z[0]], [0, np.exp(z[1])]])  # by hand
+    u = np.array([1 + 2j, -0.5j])
+    for op, M in [(J.H.T, A.conj()), (J.T.T, A), (J.T.H, A.conj()), (J.H.H, A), (J.T, A.T)]:
+        np.testing.assert_allclose(op @ u, M @ u, rtol=1e-14)
+        np.testing.assert_allclose(op.rmatvec(u), M.conj().T @ u, rtol=1e-14)
+
+
+def test_dtypes_of_complex_results():
+    import warnings
+    z64 = Z.astype(np.complex64)
+    assert ad.jvp(lambda z: z * 2, (z64,), (z64,))[1].dtype == np.complex64
+    assert ad.jvp(lambda x: x + 1j, (1.0,), (1.0,))[1].dtype == np.complex128
+    for mode in ad.HVP_MODES:
+        assert ad.hvp(lambda z: np.sum(np.real(z) ** 2), Z, np.ones(3), mode=mode).dtype == np.complex128
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        lin = ad.linearize_grad(lambda z: np.sum(np.abs(z) ** 4), Z)
+        np.testing.assert_allclose(lin.hvp(Z), ad.hvp(lambda z: np.sum(np.abs(z) ** 4), Z, Z))
+
+
+@pytest.mark.parametrize("mode", ad.HVP_MODES)
+def test_hvp_of_a_pytree_with_real_and_complex_leaves(mode):
+    f = lambda p: np.sum(np.abs(p["z"]) ** 4 + p["x"] ** 2 * np.real(p["z"][0]))
+    p = {"x": np.array([0.5, 2.0]), "z": np.array([1 + 1j, -0.3j])}
+    v = {"x": np.array([1.0, -1.0]), "z": np.array([0.5j, 1 + 0j])}
+    h = ad.hvp(f, p, v, mode=mode)
+    assert h["x"].dtype == np.float64
+    g = ad.grad(f)
+    eps = 1e-6
+    plus = g({k: p[k] + eps * v[k] for k in p})
+    minus = g({k: p[k] - eps * v[k] for k in p})
+    for k in p:
+        np.testing.assert_allclose(h[k], (plus[k] - minus[k]) / (2 * eps), rtol=1e-6, atol=1e-8)
+
+
+def test_numerical_grad_of_complex_inputs_follows_the_convention():
+    from dualad.testing import numerical_grad
+    z = np.array([1 + 2j, 0.5 - 1j])
+    np.testing.assert_allclose(numerical_grad(lambda z: np.sum(np.abs(z) ** 2), z), 2 * np.conj(z),
+                               rtol=1e-8)

@@ -320,9 +320,22 @@ class JacobianOperator(LinearOperator):
     def _transpose(self):
         if self.dtype.kind != "c":
             return _TransposedJacobian(self)
+        # Jᵀ = conj(Jᴴ); its adjoint is conj(J)
+        conj = np.conj
         return LinearOperator((self.shape[1], self.shape[0]), dtype=self.dtype,
                               matvec=self._transposed_product,
-                              matmat=lambda U: np.conj(self._rmatmat(np.conj(U))))
+                              matmat=lambda U: conj(self._rmatmat(conj(U))),
+                              rmatvec=lambda v: conj(self._matvec(conj(v))),
+                              rmatmat=lambda V: conj(self._matmat(conj(V))))
+
+    def _conjugate(self) -> LinearOperator:
+        """conj(J), the transpose of Jᴴ."""
+        conj = np.conj
+        return LinearOperator(self.shape, dtype=self.dtype,
+                              matvec=lambda v: conj(self._matvec(conj(v))),
+                              matmat=lambda V: conj(self._matmat(conj(V))),
+                              rmatvec=self._transposed_product,
+                              rmatmat=lambda U: conj(self._rmatmat(conj(U))))
 
     def toarray(self) -> np.ndarray:
         """The dense (m, n) Jacobian: n JVPs or m VJPs, whichever is fewer, batched."""
@@ -356,5 +369,6 @@ class _TransposedJacobian(LinearOperator):
     def _adjoint(self):
         return self._J
 
-    _transpose = _adjoint
+    def _transpose(self):
+        return self._J if self.dtype.kind != "c" else self._J._conjugate()
 

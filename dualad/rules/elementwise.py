@@ -24,6 +24,7 @@ value to its first occurrence; ``histogram``'s edges follow ``min``/``max``.
 
 from __future__ import annotations
 
+import cmath
 import math
 
 import numpy as np
@@ -106,9 +107,14 @@ def _power_dx(out, x, y):
 
 def _power_dy(out, x, y):
     # d/dy x**y = x**y log x; at x == 0 it is taken as 0 (out is 0 there for y > 0).
+    complex_out = is_complex(out)
     if type(x) in (int, float):  # a Python base stays weakly typed (float32 y, float32 tangent)
+        if x < 0 and complex_out:  # NumPy promoted the base: its complex logarithm
+            return out * cmath.log(x)
         return out * (math.log(x) if x > 0 else 0.0 if x == 0 else math.nan)
     safe = np.where(x == 0, 1.0, x)
+    if complex_out and not is_complex(safe):
+        safe = safe * (1 + 0j)  # a negative real base of a complex power: log(-2 + 0j)
     return out * np.log(safe)
 
 
@@ -175,7 +181,14 @@ arctanh = _ufunc(np.arctanh, lambda out, x: 1 / (1 - x * x))
 
 # ---- kinks ------------------------------------------------------------------
 absolute = elementwise("absolute", np.absolute, lambda out, x: np.sign(x))
-register(np.fabs, absolute)
+
+
+def _fabs(x, **kwargs):
+    """np.fabs: real arguments only, as NumPy (which raises for complex ones)."""
+    return np.fabs(primal(x), **kwargs) if is_complex(x) else absolute(x, **kwargs)
+
+
+register(np.fabs, _fabs)
 
 
 # ---- complex values --------------------------------------------------------------
@@ -196,6 +209,15 @@ def _nonzero(r):
     return np.where(zero, 1.0, r) if np.any(zero) else r
 
 
+def _zero_at_zero(z, factor):
+    """``factor(z)`` with exact zeros where ``z == 0``: a constant there, so
+    the second derivative at 0 is 0 too (as for real ``abs``)."""
+    zero = primal(z) == 0
+    if not np.any(zero):
+        return factor(z)
+    return np.where(zero, 0.0, factor(np.where(zero, 1.0, z)))
+
+
 def _real_valued(name, impl, factor, doc):
     """A real-valued function of a complex argument, from its factor F."""
     return Primitive(name, impl,
@@ -205,11 +227,12 @@ def _real_valued(name, impl, factor, doc):
 
 
 abs_complex = _real_valued(
-    "absolute", np.absolute, lambda out, z: np.conjugate(z) / _nonzero(out),
+    "absolute", np.absolute, lambda out, z: _zero_at_zero(z, lambda w: np.conjugate(w) / np.abs(w)),
     "|z| of complex z: F = conj(z) / |z| (0 at z = 0).")
+# -i conj(z) / |z|² is -i / z, which does not underflow for tiny |z|
 angle_complex = _real_valued(
-    "angle", np.angle, lambda out, z: -1j * np.conjugate(z) / _nonzero(np.real(z * np.conjugate(z))),
-    "arg z of complex z: F = -i conj(z) / |z|² (0 at z = 0).")
+    "angle", np.angle, lambda out, z: _zero_at_zero(z, lambda w: -1j / w),
+    "arg z of complex z: F = -i conj(z) / |z|² = -i / z (0 at z = 0).")
 real_complex = Primitive("real", np.real, jvp=(lambda t, out, z: np.real(t),),
                          vjp=(lambda g, out, z: g,), elementwise=True,
                          doc="Re z of complex z: F = 1.")
