@@ -388,6 +388,12 @@ def _elementwise_ufuncs():
 UFUNCS = _elementwise_ufuncs()
 
 
+# how many leading parameters a rule refuses to trace (orders, shapes, exponent)
+_CONSTANT_LEADING = {sp.jv: 1, sp.yv: 1, sp.iv: 1, sp.ive: 1, sp.kv: 1, sp.kve: 1,
+                     sp.gammainc: 1, sp.gammaincc: 1, sp.betainc: 2, sp.betaincc: 2,
+                     sp._ufuncs._zeta: 1}
+
+
 def _domain(ufunc):
     if ufunc is np.arccosh:
         return 1.5
@@ -406,7 +412,7 @@ def test_ufunc_value_and_derivative_dtypes(ufunc, form):
     if ufunc is np.remainder:
         args[1] = make(1.3)
     expected = ufunc(*args)
-    for i in range(ufunc.nin):
+    for i in range(_CONSTANT_LEADING.get(ufunc, 0), ufunc.nin):
         def f(z):
             full = list(args)
             full[i] = z

@@ -579,6 +579,48 @@ add("fftn-irfftn", lambda x: np.fft.irfftn(np.fft.rfft2(x) ** 2, x.shape, axes=(
 add("fftshift", lambda x: np.fft.fftshift(x) * np.fft.ifftshift(x, axes=0), _X23, (3, 4))
 
 
+# ---- scipy.special: gamma, beta, inverses, entropies, losses, Bessel, incomplete ----------
+from dualad.scipy.special import multigammaln as _multigammaln, polygamma as _polygamma  # noqa: E402
+
+add("gamma", sp.gamma, U(0.3, 4), (3,))
+add("gamma-negative", sp.gamma, U(-2.8, -2.2), (3,))
+add("rgamma", sp.rgamma, away(U(-1.8, 4), [-1.0, 0.0], 0.1), (2, 3))
+add("loggamma", sp.loggamma, U(0.3, 6), (3,))
+add("beta", sp.beta, U(0.5, 3), (2, 3), U(0.5, 3), (3,))
+add("betaln", sp.betaln, U(0.5, 5), (3,), U(0.5, 5), (2, 1))
+add("polygamma", lambda x: _polygamma(2, x), U(0.5, 4), (3,))
+add("polygamma-orders", lambda x: _polygamma(np.array([0, 1, 3]), x), U(0.5, 4), (3,))
+add("multigammaln", lambda a: _multigammaln(a, 3), U(1.2, 5), (3,))
+add("erfinv", sp.erfinv, U(-0.9, 0.9), (3,))
+add("erfcinv", sp.erfcinv, U(0.1, 1.9), (3,))
+add("ndtri", sp.ndtri, U(0.05, 0.95), (2, 3))
+add("log_expit", sp.log_expit, U(-6, 6), (3,))
+add("softplus", sp.softplus, U(-6, 6), (3,))
+add("entr", sp.entr, U(0.05, 3), (3,))
+add("rel_entr", sp.rel_entr, U(0.1, 3), (2, 3), U(0.1, 3), (3,))
+add("kl_div", sp.kl_div, U(0.1, 3), (3,), U(0.1, 3), (2, 1))
+add_args("huber", sp.huber, [1.0, 0.5, 2.0, 1.5], [0.3, -1.7, 1.1, -0.4])
+add("pseudo_huber", sp.pseudo_huber, U(0.3, 2), (3,), S(0.1, 3), (2, 3))
+add("boxcox", sp.boxcox, U(0.2, 3), (3,), U(-1.5, 2), (2, 1))
+add_args("boxcox-lmbda-near-0", sp.boxcox, [0.4, 1.7, 2.5], [0.0, 1e-3, -2e-3])
+add("inv_boxcox", sp.inv_boxcox, U(0.1, 1), (3,), U(-0.5, 2), (2, 1))
+add_args("inv_boxcox-lmbda-near-0", sp.inv_boxcox, [0.4, -0.7, 1.5], [0.0, 1e-3, -2e-3])
+add("zeta", lambda q: sp.zeta(2.5, q), U(0.3, 3), (3,))
+for _name in ("j0", "j1", "y0", "y1", "i0", "i1", "k0", "k1", "k0e", "k1e"):
+    add(_name, getattr(sp, _name), U(0.2, 6), (3,))
+for _name in ("i0e", "i1e"):
+    add(_name, getattr(sp, _name), S(0.2, 40), (2, 3))
+for _name in ("jv", "yv", "iv", "ive", "kv", "kve"):
+    add(_name, lambda z, f=getattr(sp, _name): f(np.array([[0.0], [1.5], [-2.5]]), z), U(0.3, 6), (3,))
+add("jv-complex", lambda z: np.abs(sp.jv(1.5, z * (1 + 0.5j))) ** 2 + np.real(sp.kve(0.5, z * (1 - 1j))),
+    U(0.3, 3), (3,))
+add("kve-large", lambda z: sp.kve(0.5, z), U(50, 500), (3,))
+add("gammainc", lambda x: sp.gammainc(np.array([0.6, 1.0, 3.5]), x), U(0.1, 4), (3,))
+add("gammaincc", lambda x: sp.gammaincc(2.5, x), U(0.1, 4), (2, 3))
+add("betainc", lambda x: sp.betainc(np.array([0.7, 2.0, 3.5]), 1.5, x), U(0.05, 0.95), (3,))
+add("betaincc", lambda x: sp.betaincc(2.0, np.array([0.7, 2.0, 3.5]), x), U(0.05, 0.95), (3,))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"

@@ -6,7 +6,9 @@ would be lost).  These versions have SciPy's signatures and are written
 with NumPy calls, so every mode and nesting goes through them -- as
 ``jax.scipy.special`` does for JAX.  The elementwise ufuncs (``expit``,
 ``erf``, ``gammaln``...) dispatch to dualad by themselves; they are
-re-exported here for convenience.
+re-exported here for convenience.  ``polygamma`` and ``multigammaln`` are
+Python functions in SciPy too (``np.asarray`` again): their versions here
+are differentiable in ``x`` and ``a``.
 
 >>> import numpy as np, dualad as ad
 >>> from dualad.scipy.special import logsumexp
@@ -20,10 +22,11 @@ import numpy as np
 from scipy.special import (digamma, erf, erfc, expit, gammaln, log_ndtr,  # noqa: F401
                            logit, ndtr, xlog1py, xlogy)
 
-from ..core import primal
-from ..extend import register_replacement
+from ..core import Box, is_complex, primal
+from ..extend import refuse, register_replacement
+from ..rules.special import polygamma_p
 
-__all__ = ["logsumexp", "softmax", "log_softmax", "expit", "logit", "erf", "erfc",
+__all__ = ["logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln", "expit", "logit", "erf", "erfc",
            "gammaln", "digamma", "xlogy", "xlog1py", "ndtr", "log_ndtr"]
 
 
@@ -68,5 +71,29 @@ def log_softmax(x, axis=None):
     return shifted - np.log(np.sum(np.exp(shifted), axis=axis, keepdims=True))
 
 
-for _name in ("logsumexp", "softmax", "log_softmax"):
+def polygamma(n, x):
+    """The n-th derivative of digamma at ``x``; SciPy's signature.  ``n`` is
+    a constant integer order (``n = 0`` is digamma); ``x`` is real."""
+    if isinstance(n, Box):
+        refuse("dualad.scipy.special.polygamma", "n", "the order is an integer, not differentiable")
+    if is_complex(x):
+        refuse("dualad.scipy.special.polygamma", "x", "SciPy's polygamma is real-only, so "
+               "complex arguments cannot be differentiated")
+    return polygamma_p(x, n=np.asarray(n))
+
+
+def multigammaln(a, d):
+    """The log of the multivariate gamma function of dimension ``d``; SciPy's
+    signature: ``d(d-1)/4 log(pi) + sum_j gammaln(a - j/2)``, j = 0..d-1."""
+    if isinstance(d, Box) or not np.isscalar(d) or np.floor(d) != d:
+        raise ValueError("d should be a positive integer (dimension)")
+    if np.any(primal(a) <= 0.5 * (d - 1)):
+        raise ValueError(f"condition a ({primal(a)}) > 0.5 * (d-1) ({0.5 * (d - 1)}) not met")
+    res = d * (d - 1) * 0.25 * np.log(np.pi)
+    for j in range(int(d)):
+        res = res + gammaln(a - 0.5 * j)
+    return res
+
+
+for _name in ("logsumexp", "softmax", "log_softmax", "polygamma", "multigammaln"):
     register_replacement(f"scipy.special.{_name}", f"dualad.scipy.special.{_name}")
