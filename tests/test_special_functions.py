@@ -168,6 +168,16 @@ def test_incomplete_gamma_and_beta_in_x(a):
         check_grads(lambda u: f(1.5, a, u), (u,), order=2)
 
 
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_loggamma_of_negative_real_is_nan_with_its_derivative():
+    x = np.array([-2.5, -0.5])
+    value, t = ad.jvp(sp.loggamma, (x,), (np.ones(2),))
+    assert np.all(np.isnan(value)) and np.all(np.isnan(t))
+    # gammaln there is log|gamma|, with derivative digamma
+    np.testing.assert_allclose(ad.grad(lambda x: np.sum(sp.gammaln(x)))(x),
+                               numerical_jvp(sp.gammaln, (x,), (np.ones(2),)), rtol=1e-7)
+
+
 def test_zeta_in_q():
     q = np.array([0.2, 1.0, 3.5, 40.0])
     for x in (1.5, 2.0, 4.0):

@@ -85,9 +85,8 @@ def _real_only(ufunc, prim, why):
     label = f"scipy.special.{ufunc.__name__.lstrip('_')}"
 
     def implementation(*args, **kwargs):
-        for name, a in zip("xyz" if ufunc.nin > 1 else "x", args):
-            if is_complex(a):
-                refuse(label, name, f"{why}, so complex arguments cannot be differentiated")
+        if is_complex(args[0]):
+            refuse(label, "x", f"{why}, so complex arguments cannot be differentiated")
         return prim(*args, **kwargs)
     register(ufunc, implementation)
     return prim
@@ -98,8 +97,10 @@ gamma = _real_only(sp.gamma, elementwise("gamma", sp.gamma, lambda out, x: out *
                    _VIA_DIGAMMA)
 rgamma = _real_only(sp.rgamma, elementwise("rgamma", sp.rgamma,
                                            lambda out, x: -out * sp.digamma(x)), _VIA_DIGAMMA)
-loggamma = _real_only(sp.loggamma, elementwise("loggamma", sp.loggamma,
-                                               lambda out, x: sp.digamma(x)), _VIA_DIGAMMA)
+# loggamma of a real x < 0 is NaN in SciPy (its real part is gammaln): so is its derivative
+loggamma = _real_only(sp.loggamma, elementwise(
+    "loggamma", sp.loggamma,
+    lambda out, x: np.where(np.isnan(primal(out)), np.nan, sp.digamma(x))), _VIA_DIGAMMA)
 beta = _ufunc(sp.beta, lambda out, a, b: out * (sp.digamma(a) - sp.digamma(a + b)),
               lambda out, a, b: out * (sp.digamma(b) - sp.digamma(a + b)))
 betaln = _ufunc(sp.betaln, lambda out, a, b: sp.digamma(a) - sp.digamma(a + b),
