@@ -179,11 +179,11 @@ inv_boxcox = _ufunc(sp.inv_boxcox, lambda out, y, lmbda: out / (1 + lmbda * y),
 
 
 # ---- parameters without a closed-form derivative ---------------------------------------
-def _constant_parameters(ufunc, prim, names, why, complex_why=None, names_last="z"):
+def _constant_parameters(ufunc, prim, names, why, complex_why=None, last_name="z"):
     """Register ``prim`` for ``ufunc`` refusing a traced value, by name, for
     each of its leading parameters ``names``: their derivative has no closed
     form (``why``).  They are still taken as constants.  With ``complex_why``,
-    a complex last argument is refused too."""
+    a complex last argument (``last_name``) is refused too."""
     label = f"scipy.special.{ufunc.__name__.lstrip('_')}"
 
     def implementation(*args, **kwargs):
@@ -194,7 +194,7 @@ def _constant_parameters(ufunc, prim, names, why, complex_why=None, names_last="
         args = tuple(np.real(a) if i < len(names) and np.iscomplexobj(a) and not np.any(np.imag(a))
                      else a for i, a in enumerate(args))
         if complex_why and is_complex(args[-1]):
-            refuse(label, names_last, f"{complex_why}, so complex arguments cannot be differentiated")
+            refuse(label, last_name, f"{complex_why}, so complex arguments cannot be differentiated")
         return prim(*args, **kwargs)
     register(ufunc, implementation)
     return prim
@@ -273,4 +273,4 @@ hurwitz_zeta = _constant_parameters(_zeta_ufunc, elementwise(
     lambda out, x, q: np.where(np.isnan(primal(out)), np.nan, -x * _zeta_ufunc(x + 1, q))),
     "x", "the derivative in the exponent x has no closed form in SciPy; only q is "
     "differentiated, so pass a constant exponent",
-    "SciPy's zeta has no complex loop in q", names_last="q")
+    "SciPy's zeta has no complex loop in q", last_name="q")
