@@ -292,5 +292,31 @@ def test_bad_arguments_are_type_errors():
 def test_scipy_own_distributions_name_the_replacement():
     with pytest.raises(TypeError, match=r"dualad\.scipy\.stats\.norm\.logpdf"):
         ad.grad(lambda x: np.sum(ss.norm.logpdf(x)))(np.array([0.1, 0.2]))
-    with pytest.raises(TypeError, match=r"dualad\.scipy\.stats"):
-        ad.grad(lambda mu: np.sum(ss.poisson.logpmf([1, 2], mu)))(1.5)
+
+
+@pytest.mark.parametrize("call, replacement", [
+    (lambda x: ss.gamma.logpdf(x, 2.0), "dualad.scipy.stats.gamma.logpdf"),
+    (lambda x: ss.beta.pdf(0.3, x, 2.0), "dualad.scipy.stats.beta.pdf"),
+    (lambda mu: ss.poisson.logpmf([1, 2], mu), "dualad.scipy.stats.poisson.logpmf"),
+    (lambda x: ss.multivariate_normal.logpdf(x, np.zeros(2)),
+     "dualad.scipy.stats.multivariate_normal.logpdf"),
+])
+def test_each_scipy_method_names_its_own_replacement(call, replacement):
+    with pytest.raises(TypeError) as info:
+        ad.grad(lambda x: np.sum(call(x)))(np.array([1.1, 1.2]))
+    assert f"use {replacement} (same signature) instead" in str(info.value)
+
+
+def test_a_frozen_scipy_distribution_points_to_the_frozen_replacement():
+    # SciPy's frozen object holds an unexported copy: only its class is known
+    with pytest.raises(TypeError) as info:
+        ad.grad(lambda x: np.sum(ss.norm(0.0, 2.0).cdf(x)))(np.array([1.1, 1.2]))
+    assert "inside scipy.stats.rv_continuous" in str(info.value)
+    assert "dualad.scipy.stats.norm(loc, scale).cdf" in str(info.value)
+
+
+def test_a_method_refused_here_is_not_named_as_a_replacement():
+    with pytest.raises(TypeError) as info:
+        ad.grad(lambda q: np.sum(ss.norm.ppf(q)))(np.array([0.1, 0.2]))
+    assert "scipy.stats.norm.ppf" in str(info.value)
+    assert "dualad.scipy.stats" not in str(info.value)

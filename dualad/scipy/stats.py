@@ -591,10 +591,17 @@ gamma, chi2, beta = gamma_gen(), chi2_gen(), beta_gen()
 poisson, binom, nbinom = poisson_gen(), binom_gen(), nbinom_gen()
 multivariate_normal, dirichlet = multivariate_normal_gen(), dirichlet_gen()
 
-# SciPy's distributions are methods of rv_continuous / rv_discrete objects;
-# the error dualad raises inside one names that class, and the way out.
+# SciPy's distributions are objects (scipy.stats.norm is an rv_continuous);
+# the error raised when one of their methods converts a traced value names
+# the method here with the same name.
+for _dist in __all__:
+    for _method in globals()[_dist].methods:
+        register_replacement(f"scipy.stats.{_dist}.{_method}",
+                             f"dualad.scipy.stats.{_dist}.{_method}")
+# A frozen SciPy distribution holds a copy that no module exports, so the
+# error can name only its class.
 for _kind in ("rv_continuous", "rv_discrete"):
     register_replacement(f"scipy.stats.{_kind}",
-                         "the distribution's method of the same name in dualad.scipy.stats "
-                         "(dualad.scipy.stats.norm.logpdf for scipy.stats.norm.logpdf; same "
-                         "signature)")
+                         "the method of the same name of the same distribution in "
+                         "dualad.scipy.stats (e.g. dualad.scipy.stats.norm(loc, scale).cdf "
+                         "for scipy.stats.norm(loc, scale).cdf)")
