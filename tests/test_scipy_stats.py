@@ -320,3 +320,31 @@ def test_a_method_refused_here_is_not_named_as_a_replacement():
         ad.grad(lambda q: np.sum(ss.norm.ppf(q)))(np.array([0.1, 0.2]))
     assert "scipy.stats.norm.ppf" in str(info.value)
     assert "dualad.scipy.stats" not in str(info.value)
+
+
+@pytest.mark.parametrize("name, shapes", [("norm", ()), ("expon", ()), ("gamma", (2.0,)),
+                                          ("uniform", ()), ("beta", (2.0, 3.0))])
+def test_infinite_and_outside_x_leave_parameter_derivatives_finite(name, shapes):
+    # the entries at x = ±inf or outside the support have a constant value
+    # (-inf), so masking them out leaves exactly the derivative of the others
+    dist = getattr(ds, name)
+    x = np.array([-np.inf, -2.0, 0.4, 0.6, 3.0, np.inf])
+    keep = np.isfinite(scipy_value(name, "logpdf", x, *shapes, loc=0.1, scale=1.2))
+
+    def masked(loc, scale):
+        return np.sum(np.where(keep, dist.logpdf(x, *shapes, loc=loc, scale=scale), 0.0))
+
+    def kept_only(loc, scale):
+        return np.sum(dist.logpdf(x[keep], *shapes, loc=loc, scale=scale))
+    for argnum in (0, 1):
+        got = ad.grad(masked, argnums=argnum)(0.1, 1.2)
+        assert np.isfinite(got)
+        np.testing.assert_allclose(got, ad.grad(kept_only, argnums=argnum)(0.1, 1.2),
+                                   rtol=1e-12)
+    if name in HAS_TAILS:
+        inner = np.isfinite(x)
+        for method in ("cdf", "sf"):
+            fn = getattr(dist, method)
+            got = ad.grad(lambda s: np.sum(fn(x, *shapes, scale=s)))(1.2)
+            np.testing.assert_allclose(
+                got, ad.grad(lambda s: np.sum(fn(x[inner], *shapes, scale=s)))(1.2), rtol=1e-12)

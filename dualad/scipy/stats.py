@@ -148,38 +148,49 @@ class _Continuous(_Distribution):
     def _argcheck(self, *shapes):
         return np.ones((), bool)
 
-    def _prepare(self, method, x, args, kwds):
+    def _prepare(self, method, x, args, kwds, closed):
+        """Masks from raw values, and ``z`` and the parameters at safe values:
+        outside the domain or the (closed or open) support, ``x`` is replaced
+        by a constant point mapping to ``interior``, so that no derivative
+        there meets an infinity (``0 * inf`` would be NaN)."""
         *shapes, loc, scale = self._parse(method, args, kwds)
         raw_shapes = [_raw(s) for s in shapes]
-        raw_scale = _raw(scale)
+        raw_loc, raw_scale = _raw(loc), _raw(scale)
         valid = self._argcheck(*raw_shapes) & (raw_scale > 0)
         with np.errstate(all="ignore"):
-            raw_z = (_raw(x) - _raw(loc)) / raw_scale
+            raw_z = (_raw(x) - raw_loc) / raw_scale
+            if closed:
+                inside = valid & (raw_z >= self.lower) & (raw_z <= self.upper)
+            else:
+                inside = valid & (raw_z > self.lower) & (raw_z < self.upper)
+            fill = raw_loc + self.interior * np.where(valid, raw_scale, 1.0)
         scale = _safe(valid, scale, 1.0)
         shapes = [_safe(valid, s, f) for s, f in zip(shapes, self.safe_shapes)]
-        z = (x - loc) / scale
-        return valid, raw_z, z, shapes, scale
+        finite = inside & np.isfinite(raw_z)
+        z = (_safe(finite, x, fill) - loc) / scale
+        z = _safe(finite, z, self.interior)
+        return valid & ~np.isnan(raw_z), raw_z, inside, finite, z, shapes, scale
 
     def logpdf(self, x, *args, **kwds):
-        valid, raw_z, z, shapes, scale = self._prepare("logpdf", x, args, kwds)
-        inside = valid & (raw_z >= self.lower) & (raw_z <= self.upper)
-        z = _safe(inside, z, self.interior)
+        defined, raw_z, inside, finite, z, shapes, scale = self._prepare(
+            "logpdf", x, args, kwds, True)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = self._logpdf(z, *shapes) - np.log(scale)
-        out = np.where(inside, out, -np.inf)
-        return np.where(valid & ~np.isnan(raw_z), out, np.nan)
+            # x = ±inf inside the support: the formula's own (constant) value
+            at_inf = self._logpdf(np.where(finite, self.interior, raw_z),
+                                  *[primal(s) for s in shapes])
+        out = np.where(finite, out, np.where(inside, at_inf, -np.inf))
+        return np.where(defined, out, np.nan)
 
     def pdf(self, x, *args, **kwds):
         return np.exp(self.logpdf(x, *args, **kwds))
 
     def _tail(self, method, x, args, kwds, below, above):
-        valid, raw_z, z, shapes, _ = self._prepare(method, x, args, kwds)
-        inside = valid & (raw_z > self.lower) & (raw_z < self.upper)
-        z = _safe(inside, z, self.interior)
+        defined, raw_z, inside, _, z, shapes, _ = self._prepare(method, x, args, kwds, False)
         with np.errstate(divide="ignore", invalid="ignore"):
             out = getattr(self, "_" + method)(z, *shapes)
         out = np.where(inside, out, np.where(raw_z <= self.lower, below, above))
-        return np.where(valid & ~np.isnan(raw_z), out, np.nan)
+        return np.where(defined, out, np.nan)
 
     def cdf(self, x, *args, **kwds):
         return self._tail("cdf", x, args, kwds, 0.0, 1.0)
@@ -343,9 +354,9 @@ class lognorm_gen(_Continuous):
 
     def logpdf(self, x, *args, **kwds):
         # SciPy's lognorm.logpdf is -inf at the edge z = 0 of the support.
-        valid, raw_z, *_ = self._prepare("logpdf", x, args, kwds)
+        defined, raw_z, *_ = self._prepare("logpdf", x, args, kwds, True)
         out = _Continuous.logpdf(self, x, *args, **kwds)
-        return np.where(valid & (raw_z == 0), -np.inf, out)
+        return np.where(defined & (raw_z == 0), -np.inf, out)
 
     def _logpdf(self, z, s):
         logz = np.log(z)
