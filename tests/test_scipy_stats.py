@@ -348,3 +348,41 @@ def test_infinite_and_outside_x_leave_parameter_derivatives_finite(name, shapes)
             got = ad.grad(lambda s: np.sum(fn(x, *shapes, scale=s)))(1.2)
             np.testing.assert_allclose(
                 got, ad.grad(lambda s: np.sum(fn(x[inner], *shapes, scale=s)))(1.2), rtol=1e-12)
+
+
+def test_lists_are_taken_as_scipy_takes_them():
+    assert_same(ds.norm.logpdf([0.1, 2.0], [0.0, 1.0], [1.0, 3.0]),
+                ss.norm.logpdf([0.1, 2.0], [0.0, 1.0], [1.0, 3.0]))
+    assert_same(ds.gamma.logpdf([0.5, 2.0], [1.5, 2.0]),
+                ss.gamma.logpdf([0.5, 2.0], [1.5, 2.0]))
+    assert_same(ds.binom.pmf([0, 2], [3, 4], [0.2, 0.5]), ss.binom.pmf([0, 2], [3, 4], [0.2, 0.5]))
+    assert_same(ds.multivariate_normal.logpdf([0.2, 0.1], [0.0, 1.0], [[2.0, 0.3], [0.3, 1.0]]),
+                ss.multivariate_normal.logpdf([0.2, 0.1], [0.0, 1.0], [[2.0, 0.3], [0.3, 1.0]]))
+    assert_same(ds.dirichlet.logpdf([0.2, 0.8], [2.0, 3.0]), ss.dirichlet.logpdf([0.2, 0.8], [2.0, 3.0]))
+
+
+def test_gaussian_log_likelihood_hessian_in_loc_and_scale():
+    data = np.array([0.3, -1.2, 2.2, 0.9, 1.4])
+    n = len(data)
+
+    def loglik(theta):
+        return np.sum(ds.norm.logpdf(data, loc=theta[0], scale=theta[1]))
+    mu, sigma = 0.4, 1.7
+    r = data - mu
+    expected = np.array([[-n / sigma**2, -2 * np.sum(r) / sigma**3],
+                         [-2 * np.sum(r) / sigma**3, n / sigma**2 - 3 * np.sum(r**2) / sigma**4]])
+    np.testing.assert_allclose(ad.hessian(loglik)(np.array([mu, sigma])), expected, rtol=1e-12)
+    np.testing.assert_allclose(ad.jacfwd(ad.grad(loglik))(np.array([mu, sigma])), expected,
+                               rtol=1e-12)
+
+
+def test_multivariate_normal_derivatives_in_diagonal_and_scalar_cov():
+    rng = np.random.default_rng(5)
+    x, mean = rng.normal(size=(4, 3)), rng.normal(size=3)
+    check_grads(lambda x, m, d: ds.multivariate_normal.logpdf(x, m, d),
+                (x, mean, np.array([1.0, 2.0, 0.5])), order=2)
+    check_grads(lambda m, c: ds.multivariate_normal.logpdf(x, m, c), (mean, 1.7), order=2)
+    # d/dc of a scalar covariance c·I: -d/(2c) + |x - m|²/(2c²), summed over points
+    g = ad.grad(lambda c: np.sum(ds.multivariate_normal.logpdf(x, mean, c)))(1.7)
+    np.testing.assert_allclose(g, np.sum(-3 / (2 * 1.7) + np.sum((x - mean)**2, axis=1) / (2 * 1.7**2)),
+                               rtol=1e-12)

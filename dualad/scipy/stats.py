@@ -30,7 +30,7 @@ import numpy as np
 import scipy.stats
 from scipy.special import expit, gammaln, log_ndtr, ndtr, xlog1py, xlogy
 
-from ..core import primal
+from ..core import Box, primal
 from ..extend import register_replacement
 
 __all__ = ["norm", "t", "cauchy", "logistic", "laplace", "expon", "gamma", "beta",
@@ -42,6 +42,11 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 def _raw(x):
     return np.asarray(primal(x), dtype=float)
+
+
+def _array(x):
+    """``x`` as an array (SciPy takes lists), a traced value as it is."""
+    return x if isinstance(x, Box) else np.asarray(x, dtype=float)
 
 
 def _safe(valid, x, fill):
@@ -153,7 +158,8 @@ class _Continuous(_Distribution):
         outside the domain or the (closed or open) support, ``x`` is replaced
         by a constant point mapping to ``interior``, so that no derivative
         there meets an infinity (``0 * inf`` would be NaN)."""
-        *shapes, loc, scale = self._parse(method, args, kwds)
+        *shapes, loc, scale = map(_array, self._parse(method, args, kwds))
+        x = _array(x)
         raw_shapes = [_raw(s) for s in shapes]
         raw_loc, raw_scale = _raw(loc), _raw(scale)
         valid = self._argcheck(*raw_shapes) & (raw_scale > 0)
@@ -449,7 +455,7 @@ class _Discrete(_Distribution):
         return np.inf
 
     def logpmf(self, k, *args, **kwds):
-        *shapes, loc = self._parse("logpmf", args, kwds)
+        *shapes, loc = map(_array, self._parse("logpmf", args, kwds))
         raw_shapes = [_raw(s) for s in shapes]
         k = _raw(k) - _raw(loc)
         valid = self._argcheck(*raw_shapes)
@@ -521,6 +527,8 @@ class multivariate_normal_gen(_Distribution):
             raise TypeError("dualad.scipy.stats.multivariate_normal does not take "
                             "allow_singular=True: it needs a positive definite cov")
         mean, cov = self._parse("logpdf", args, kwds)
+        x, cov = _array(x), _array(cov)
+        mean = None if mean is None else _array(mean)
         cov_ndim = np.ndim(primal(cov))
         if mean is None:
             dim = {0: 1, 1: None, 2: None}[cov_ndim] or np.shape(primal(cov))[0]
@@ -561,7 +569,7 @@ class dirichlet_gen(_Distribution):
         """SciPy's ``dirichlet.logpdf(x, alpha)``: ``x`` holds the components
         along its first axis (all K of them, or K - 1 and the last is 1 minus
         their sum), with SciPy's checks of ``x`` and ``alpha``."""
-        (alpha,) = self._parse("logpdf", args, kwds)
+        alpha, x = _array(self._parse("logpdf", args, kwds)[0]), _array(x)
         raw_alpha = _raw(alpha)
         if raw_alpha.ndim != 1:
             raise ValueError("Parameter vector 'a' must be one dimensional, "
