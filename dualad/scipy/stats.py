@@ -82,8 +82,7 @@ class _Distribution:
         if missing:
             raise TypeError(f"{self.name}.{method} is missing the shape parameter(s) "
                             f"{', '.join(missing)}")
-        return [values.get(n, d) for n, d in
-                [(n, None) for n in self.shapes] + list(self.extra)]
+        return [values[n] for n in self.shapes] + [values.get(n, d) for n, d in self.extra]
 
     def __call__(self, *args, **kwds):
         """The frozen distribution, as ``scipy.stats.norm(loc, scale)``."""
@@ -135,9 +134,10 @@ class _Continuous(_Distribution):
     """A location-scale family: ``logpdf(x) = _logpdf((x - loc) / scale) - log(scale)``.
 
     Subclasses give ``_logpdf(z, *shapes)`` on the closed support
-    ``[lower, upper]``, ``_argcheck(*raw shapes)`` and ``_interior`` (a point
-    inside the support and a valid value of each shape, used as safe fill),
-    and optionally ``_cdf _logcdf _sf _logsf`` on the open support.
+    ``[lower, upper]``, ``_argcheck(*raw shapes)``, and as safe fills
+    ``interior`` (a point inside the support) and ``safe_shapes`` (a valid
+    value of each shape); optionally ``_cdf _logcdf _sf _logsf`` on the open
+    support.
     """
 
     lower, upper = -np.inf, np.inf
