@@ -68,6 +68,7 @@ import inspect
 import itertools
 import sys
 import threading
+import types
 from typing import Callable
 
 import numpy as np
@@ -272,12 +273,32 @@ def _public_name_of(module: str, qualname: str, matches) -> str | None:
     return None
 
 
+def _exported_object_name(obj) -> str | None:
+    """``scipy.stats.norm`` for the object a public module exports under
+    that name (searched in the public heads of its class's module), or None."""
+    public = [p for p in type(obj).__module__.split(".") if not p.startswith("_")]
+    for n in range(1, len(public) + 1):
+        candidate = ".".join(public[:n])
+        mod = sys.modules.get(candidate)
+        for key, value in (vars(mod).items() if mod is not None else ()):
+            if value is obj and not key.startswith("_"):
+                return f"{candidate}.{key}"
+    return None
+
+
 def _public_function_name(frame):
     """``scipy.linalg.cho_solve`` for a frame of
-    ``scipy.linalg._decomp_cholesky.cho_solve``; for a decorator's wrapper,
-    the public function it wraps (a function among its free variables);
-    None if no public module exports either."""
+    ``scipy.linalg._decomp_cholesky.cho_solve``; ``scipy.stats.norm.logpdf``
+    for a method of an object a public module exports (SciPy's distributions
+    are instances); for a decorator's wrapper, the public function it wraps
+    (a function among its free variables); None if no public module exports
+    any of them."""
     code = frame.f_code
+    owner = frame.f_locals.get("self") if code.co_varnames[:1] == ("self",) else None
+    if owner is not None and not isinstance(owner, (type, types.ModuleType)):
+        owner_name = _exported_object_name(owner)
+        if owner_name is not None:
+            return f"{owner_name}.{code.co_name}"
     name = _public_name_of(frame.f_globals.get("__name__", ""),
                            getattr(code, "co_qualname", code.co_name),
                            lambda obj: getattr(obj, "__code__", None) is code)
