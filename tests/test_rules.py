@@ -579,6 +579,11 @@ add("fftn-irfftn", lambda x: np.fft.irfftn(np.fft.rfft2(x) ** 2, x.shape, axes=(
 add("fftshift", lambda x: np.fft.fftshift(x) * np.fft.ifftshift(x, axes=0), _X23, (3, 4))
 
 
+# statistics (dualad/rules/statistics.py; tests/test_statistics.py checks every argument)
+add("cumprod", lambda x: np.cumprod(x) + np.cumprod(x, axis=0).sum(), U(-1.5, 1.5), (2, 3))
+add_args("cumprod-zeros", lambda x: np.cumprod(x, axis=-1) * x, [[0.0, 1.3, -0.8], [1.2, 0.0, 0.0]])
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
@@ -829,7 +834,7 @@ MISSING = [
     ("convolve", lambda x: np.convolve(x, x), "convolve"),
     ("lstsq", lambda x: np.linalg.lstsq(np.outer(x, x) + np.eye(3), x, rcond=None)[0], "lstsq"),
     ("interp", lambda x: np.interp(0.5, np.arange(3.0), x), "interp"),
-    ("cumprod", np.cumprod, "cumprod"),
+    ("kron", lambda x: np.kron(x, x), "kron"),
     ("ufunc-method", lambda x: np.add.reduce(x), "add"),
 ]
 
