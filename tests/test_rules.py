@@ -582,6 +582,12 @@ add("fftshift", lambda x: np.fft.fftshift(x) * np.fft.ifftshift(x, axes=0), _X23
 # statistics (dualad/rules/statistics.py; tests/test_statistics.py checks every argument)
 add("cumprod", lambda x: np.cumprod(x) + np.cumprod(x, axis=0).sum(), U(-1.5, 1.5), (2, 3))
 add_args("cumprod-zeros", lambda x: np.cumprod(x, axis=-1) * x, [[0.0, 1.3, -0.8], [1.2, 0.0, 0.0]])
+add("median", lambda x: np.median(x, axis=1) * np.median(x), U(-2, 2), (3, 4))
+add_args("median-ties", lambda x: np.median(x, axis=0) ** 2, [[1.0, 0.5], [2.0, 0.5], [2.0, 3.0], [3.0, -1.0]])
+add("quantile", lambda x, q: np.quantile(x, q, axis=0) * np.quantile(x ** 2, 0.35), U(-2, 2), (5, 2),
+    U(0.05, 0.2), (2,))
+add("percentile", lambda x: np.percentile(x, [15.0, 55.0], axis=(0, 2), keepdims=True) * x, U(-2, 2),
+    (2, 3, 3))
 
 
 # ---- the tests -------------------------------------------------------------------------------

@@ -4,8 +4,9 @@
 NumPy parameter with sample calls; the walker checks their values against
 NumPy's and their derivatives by finite differences, and checks that every
 other parameter is refused by name.  The named tests below pin the edge
-inputs: zeros in cumprod (exact, no division), complex cumprod, against
-hand-computed derivatives.
+inputs: zeros in cumprod (exact, no division), complex cumprod, ties and
+NaNs in the order statistics, a traced ``q``, the refused methods -- against
+hand-computed derivatives and finite differences.
 """
 
 from __future__ import annotations
@@ -21,6 +22,32 @@ X4 = np.array([0.6, -1.2, 2.3, 0.9])
 X232 = np.array([[[0.3, 1.6], [-0.8, 2.1], [1.2, -1.7]],
                  [[0.4, -0.2], [1.1, 0.8], [-1.4, 2.6]]])
 Z23 = np.array([[1.3, 0.0, 2.2], [0.0, 1.9, 0.0]])  # zeros: the no-division path
+T24 = np.array([[1.5, -0.5, 1.5, 2.0], [0.3, 1.1, -0.7, 0.3]])  # ties in each row, where
+T6 = np.array([0.4, 2.0, -1.0, 0.4, 3.0, -2.0])                 # the median is smooth
+Q3 = np.array([0.15, 0.45, 0.85])  # no virtual index an integer: q is smooth there
+I23 = np.array([[3, 1, 4], [1, 5, 9]])
+
+
+def _quantile_calls(scale, q, qs):
+    """The calls shared by quantile (scale 1) and percentile (scale 100)."""
+    return {
+        "a": [((X23, q), {}), ((X4, q), {}), ((X23.astype(np.float32), q), {}),
+              ((X4, scale * np.array(0.3)), {}), ((X23, scale * 0.0), {}), ((X23, scale * 1.0), {}),
+              ((X23, np.array([0, int(scale)])), {"axis": 1})],
+        "q": [((X23, qs), {}), ((X23, qs), {"axis": 0}), ((X232, qs), {"axis": (0, 2)}),
+              ((X4, np.array(q)), {}), ((X23, (X4[:2] + 1.3) * scale / 4), {"axis": 1}),
+              ((I23, qs), {"axis": 1})],
+        "axis": [((X23, q), {"axis": 0}), ((X23, q), {"axis": -1}), ((X232, q), {"axis": (2, 0)}),
+                 ((X232, qs), {"axis": (0, 1, 2)}), ((X23, q), {"axis": None}),
+                 ((X23, q), {"axis": np.int64(1)})],
+        "keepdims": [((X23, q), {"keepdims": True}), ((X23, qs), {"axis": 1, "keepdims": True}),
+                     ((X232, q), {"axis": (0, 2), "keepdims": True}),
+                     ((X23, q), {"keepdims": False})],
+        "overwrite_input": [((X23, q), {"overwrite_input": True}),
+                            ((X23, qs), {"overwrite_input": True, "axis": 0})],
+        "method": [((X23, q), {"method": "linear"}), ((X23, qs), {"method": "linear", "axis": 1})],
+        "weights": [((X23, q), {"weights": None})],
+    }
 
 HONOURED = {
     np.cumprod: {
@@ -30,6 +57,19 @@ HONOURED = {
                  ((X23,), {"axis": np.int64(1)})],
         "dtype": [((X23,), {"dtype": np.float32}), ((X23,), {"dtype": np.float32, "axis": 0}),
                   ((X23,), {"dtype": int, "axis": 1}), ((X23,), {"dtype": np.complex128})],
+    },
+    np.quantile: _quantile_calls(1.0, 0.3, Q3),
+    np.percentile: _quantile_calls(100.0, 30.0, 100 * Q3),
+    np.median: {
+        "a": [((X23,), {}), ((X4,), {}), ((T6,), {}), ((T24,), {"axis": 1}), ((X23.astype(np.float32),), {}),
+              ((X4 + 1j * X4[::-1],), {})],
+        "axis": [((X23,), {"axis": 0}), ((X23,), {"axis": 1}), ((T24,), {"axis": -1}),
+                 ((X232,), {"axis": (2, 0)}), ((X23,), {"axis": None}),
+                 ((X23,), {"axis": np.int64(1)})],
+        "keepdims": [((X23,), {"keepdims": True}), ((X23,), {"axis": 1, "keepdims": True}),
+                     ((X232,), {"axis": (0, 2), "keepdims": True})],
+        "overwrite_input": [((X23,), {"overwrite_input": True}),
+                            ((X23,), {"overwrite_input": True, "axis": 0})],
     },
 }
 
@@ -65,3 +105,80 @@ def test_cumprod_of_complex_values():
 def test_cumprod_refuses_out():
     with pytest.raises(TypeError, match="out"):
         ad.grad(lambda x: np.sum(np.cumprod(x, out=np.empty(3))))(np.ones(3))
+
+
+# ---- median / percentile / quantile -------------------------------------------------
+def test_quantile_derivative_by_hand():
+    # 6 values, q = 0.3: virtual index 1.5, so 0.5 (s1 + s2); d/dq = 5 (s2 - s1)
+    s = np.sort(X23.ravel())
+    g = ad.grad(lambda x: np.quantile(x, 0.3))(X23)
+    expected = np.zeros(6)
+    expected[np.argsort(X23.ravel())[[1, 2]]] = 0.5
+    np.testing.assert_allclose(g.ravel(), expected, atol=1e-15)
+    np.testing.assert_allclose(ad.grad(lambda q: np.quantile(X23, q))(0.3), 5 * (s[2] - s[1]),
+                               rtol=1e-12)
+    np.testing.assert_allclose(ad.grad(lambda q: np.percentile(X23, q))(30.0),
+                               5 * (s[2] - s[1]) / 100, rtol=1e-12)
+
+
+@pytest.mark.parametrize("x", [np.array([1.0, 2.0, 2.0, 3.0]),
+                               np.array([[0.5, 1.0, 0.5, -2.0], [3.0, -1.0, 3.0, 5.0]]).T])
+def test_median_at_ties_where_it_is_smooth(x):
+    # even counts: the two middle positions share 1/2 each, so the tied
+    # entries covering both get the derivative finite differences give
+    check_grads(lambda x: np.median(x, axis=0) ** 2, (x,), order=2, modes=("fwd", "rev"))
+
+
+def test_tie_convention_stable_order():
+    # [2, 1, 2]: the median is a tied 2, and its derivative goes to the
+    # entry the stable sort puts in the middle, the first 2 (docs/kinks.md)
+    for g in (ad.grad(np.median)(np.array([2.0, 1.0, 2.0])),
+              ad.jacfwd(np.median)(np.array([2.0, 1.0, 2.0]))):
+        np.testing.assert_array_equal(g, [1.0, 0.0, 0.0])
+    g = ad.grad(lambda x: np.quantile(x, 0.25))(np.array([2.0, 2.0, 1.0, 5.0]))
+    np.testing.assert_allclose(g, [0.75, 0.0, 0.25, 0.0])
+
+
+@pytest.mark.parametrize("f", [lambda x: np.median(x, axis=-1), lambda x: np.quantile(x, 0.4, axis=-1),
+                               lambda x: np.percentile(x, [20.0, 70.0], axis=-1)])
+def test_order_statistics_of_nan_slices_are_nan(f):
+    x = np.array([[1.0, np.nan, 2.0], [0.5, 1.5, -1.0]])
+    value, _ = ad.jvp(f, (x,), (np.ones_like(x),))
+    np.testing.assert_array_equal(value, f(x))
+    g = ad.grad(lambda y: np.sum(f(y)[..., 1]))(x)
+    h = 1e-6
+    fd = [(np.sum(f(x + h * e)[..., 1]) - np.sum(f(x - h * e)[..., 1])) / (2 * h)
+          for e in np.eye(6).reshape(6, 2, 3)]
+    np.testing.assert_allclose(g.ravel(), fd, atol=1e-8)
+
+
+def test_order_statistics_never_write_into_the_input():
+    x = X23.copy()
+    ad.grad(lambda y: np.median(y, overwrite_input=True))(x)
+    ad.grad(lambda y: np.sum(np.quantile(y, Q3, axis=0, overwrite_input=True)))(x)
+    np.testing.assert_array_equal(x, X23)
+
+
+@pytest.mark.parametrize("method", ["lower", "higher", "nearest", "midpoint", "weibull",
+                                    "median_unbiased", "inverted_cdf"])
+def test_other_methods_are_refused_by_name(method):
+    np.quantile(X23, 0.3, method=method)  # NumPy computes it
+    for f in (np.quantile, lambda x, q, method: np.percentile(x, 100 * q, method=method)):
+        with pytest.raises(TypeError, match="method") as info:
+            ad.grad(lambda x: f(x, 0.3, method=method))(X23)
+        assert method in str(info.value)
+
+
+def test_weights_are_refused_by_name():
+    with pytest.raises(TypeError, match="weights"):
+        ad.grad(lambda x: np.quantile(x, 0.3, method="inverted_cdf", weights=np.ones(6)))(X4)
+
+
+def test_quantile_errors_are_numpy_s():
+    for f, exc in [(lambda x: np.quantile(x, 1.5), ValueError),
+                   (lambda x: np.percentile(x, -1.0), ValueError),
+                   (lambda x: np.quantile(x + 1j, 0.5), TypeError)]:
+        with pytest.raises(exc):
+            f(X4)
+        with pytest.raises(exc):
+            ad.grad(lambda y: np.real(f(y)))(X4)

@@ -91,3 +91,154 @@ def _cumprod(a, axis=None, dtype=None, out=None):
 
 
 register(np.cumprod, _cumprod)
+
+
+# ---- median / percentile / quantile ---------------------------------------------------
+def _as_real_input(a):
+    """``a`` as an array or box, integers and booleans as float64 (NumPy's
+    interpolation of integers is computed in float64)."""
+    if not isinstance(a, Box):
+        a = np.asarray(a)
+    if np.result_type(primal(a)).kind in "biu":
+        a = a.astype(np.float64)
+    return a
+
+
+def _reduced_first(a, axis):
+    """``a`` with the entries reduced over ``axis`` (None, an int or a
+    tuple) gathered on axis 0, as NumPy's ``_ureduce`` sees them, and the
+    shape of the result with ``keepdims``."""
+    shape = shape_of(a)
+    nd = len(shape)
+    axes = normalize_axes(tuple(range(nd)) if axis is None else axis, nd)
+    axes = tuple(sorted(i + nd for i in axes))
+    kept = tuple(i for i in range(nd) if i not in axes)
+    keep_shape = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    if axes != tuple(range(len(axes))):
+        a = np.transpose(a, axes + kept)
+    n = int(np.prod([shape[i] for i in axes], dtype=np.int64))
+    a = np.reshape(a, (n,) + tuple(shape[i] for i in kept))
+    return a, keep_shape
+
+
+def _nan_slices(s):
+    """Slices (of the sorted values ``s``, reduced over axis 0) holding a
+    NaN: it sorts last.  None when there can be none."""
+    if np.result_type(primal(s)).kind not in "fc" or shape_of(s)[0] == 0:
+        return None
+    last = np.isnan(primal(s)[-1])
+    return last if np.any(last) else None
+
+
+def _refuse_options(name, out, method, weights):
+    _refuse_out(name, out)
+    if weights is not None:
+        refuse(f"numpy.{name}", "weights",
+               "weights are supported by NumPy only with method='inverted_cdf', a step "
+               "function of the data that dualad does not implement")
+    if method != "linear":
+        refuse(f"numpy.{name}", "method",
+               f"method={method!r}: only NumPy's default, 'linear' (interpolation between the "
+               "two neighbouring order statistics), is implemented")
+
+
+def _quantile_of(name, a, q, axis, keepdims, weak_q):
+    """NumPy's ``_quantile`` with method='linear', composed from np.sort and
+    NumPy's own ``_lerp`` on the sorted values (``q`` already in [0, 1])."""
+    a = _as_real_input(a)
+    x, keep_shape = _reduced_first(a, axis)
+    s = np.sort(x, axis=0, kind="stable")
+    n = shape_of(s)[0]
+    q_raw = np.asarray(primal(q))
+    virtual = (n - 1) * q                       # a box for a traced q: the weight follows it
+    virtual_raw = np.asarray(primal(virtual))
+    if virtual_raw.dtype.kind in "iu":          # q of 0s and 1s as integers: no interpolation
+        result = np.take(s, virtual_raw, axis=0)
+    else:
+        previous = np.floor(virtual_raw)
+        following = previous + 1
+        beyond = (virtual_raw >= n - 1) | np.isnan(virtual_raw)   # NumPy: the last entry
+        previous, following = np.where(beyond, -1, previous), np.where(beyond, -1, following)
+        previous, following = np.where(virtual_raw < 0, 0, previous), np.where(virtual_raw < 0, 0, following)
+        previous, following = previous.astype(np.intp), following.astype(np.intp)
+        below, above = np.take(s, previous, axis=0), np.take(s, following, axis=0)
+        gamma = virtual - previous.astype(virtual_raw.dtype)
+        gamma_raw = np.asarray(primal(gamma))
+        if weak_q:
+            gamma = float(gamma_raw)            # NumPy's weak promotion: a's dtype is kept
+        elif not isinstance(gamma, Box):
+            gamma = gamma_raw
+        rest = (1,) * (len(shape_of(s)) - 1)
+        if not isinstance(gamma, float):
+            gamma = np.reshape(gamma, q_raw.shape + rest)
+            gamma_raw = np.reshape(gamma_raw, q_raw.shape + rest)
+        difference = above - below             # NumPy's _lerp, both branches
+        result = np.where(gamma_raw >= 0.5, above - difference * (1 - gamma),
+                          below + difference * gamma)
+    nans = _nan_slices(s)
+    if nans is not None:
+        result = np.where(nans, s[-1], result)
+    if keepdims:
+        result = np.reshape(result, q_raw.shape + keep_shape)
+    return result
+
+
+def _check_q(q, what, high):
+    q_raw = np.asarray(primal(q))
+    if q_raw.ndim > 2:
+        raise ValueError("q must be a scalar or 1d")
+    if np.any(q_raw < 0) or np.any(q_raw > high):
+        raise ValueError(f"{what} must be in the range [0, {high}]")
+
+
+def _refuse_complex(a):
+    if np.result_type(primal(a)).kind == "c":
+        raise TypeError("a must be an array of real numbers")
+
+
+def _quantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+              keepdims=False, *, weights=None):
+    """np.quantile: ``overwrite_input`` is honoured by never writing into ``a``."""
+    _refuse_options("quantile", out, method, weights)
+    _refuse_complex(a)
+    weak_q = type(q) in (int, float)
+    if not isinstance(q, Box):
+        q = np.asanyarray(q)
+    _check_q(q, "Quantiles", 1)
+    return _quantile_of("quantile", a, q, axis, keepdims, weak_q)
+
+
+def _percentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                keepdims=False, *, weights=None):
+    """np.percentile: np.quantile of ``q / 100`` (NumPy's own division)."""
+    _refuse_options("percentile", out, method, weights)
+    _refuse_complex(a)
+    weak_q = type(q) in (int, float)
+    q = np.true_divide(q, 100)
+    _check_q(q, "Percentiles", 100)
+    return _quantile_of("percentile", a, q, axis, keepdims, weak_q)
+
+
+def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
+    """np.median: the mean of the one or two middle order statistics, as
+    NumPy computes it; ``overwrite_input`` is honoured by never writing
+    into ``a``."""
+    _refuse_out("median", out)
+    if not isinstance(a, Box):
+        a = np.asarray(a)
+    x, keep_shape = _reduced_first(a, axis)
+    s = np.sort(x, axis=0, kind="stable")
+    n = shape_of(s)[0]
+    middle = [n // 2] if n % 2 else [n // 2 - 1, n // 2]
+    result = np.mean(np.take(s, middle, axis=0), axis=0)
+    nans = _nan_slices(s)
+    if nans is not None:
+        result = np.where(nans, s[-1], result)
+    if keepdims:
+        result = np.reshape(result, keep_shape)
+    return result
+
+
+register(np.quantile, _quantile)
+register(np.percentile, _percentile)
+register(np.median, _median)
