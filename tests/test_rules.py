@@ -588,6 +588,9 @@ add("quantile", lambda x, q: np.quantile(x, q, axis=0) * np.quantile(x ** 2, 0.3
     U(0.05, 0.2), (2,))
 add("percentile", lambda x: np.percentile(x, [15.0, 55.0], axis=(0, 2), keepdims=True) * x, U(-2, 2),
     (2, 3, 3))
+add("average", lambda x, w: np.average(x, axis=0, weights=w ** 2 + 0.5, returned=True)[0] * np.average(x),
+    U(-2, 2), (4, 3), U(-1, 1), (4,))
+add("ptp", lambda x: np.ptp(x, axis=1) * np.ptp(x, axis=(0, 1), keepdims=True), U(-2, 2), (3, 4))
 
 
 # ---- the tests -------------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""cumprod, median, percentile, quantile (dualad/rules/statistics.py).
+"""cumprod, median, percentile, quantile, average, ptp (dualad/rules/statistics.py).
 
 ``HONOURED`` (imported by tests/test_keywords.py) lists each honoured
 NumPy parameter with sample calls; the walker checks their values against
@@ -24,6 +24,7 @@ X232 = np.array([[[0.3, 1.6], [-0.8, 2.1], [1.2, -1.7]],
 Z23 = np.array([[1.3, 0.0, 2.2], [0.0, 1.9, 0.0]])  # zeros: the no-division path
 T24 = np.array([[1.5, -0.5, 1.5, 2.0], [0.3, 1.1, -0.7, 0.3]])  # ties in each row, where
 T6 = np.array([0.4, 2.0, -1.0, 0.4, 3.0, -2.0])                 # the median is smooth
+W23 = np.array([[0.5, 1.2, 0.3], [2.0, 0.1, 0.7]])
 Q3 = np.array([0.15, 0.45, 0.85])  # no virtual index an integer: q is smooth there
 I23 = np.array([[3, 1, 4], [1, 5, 9]])
 
@@ -60,6 +61,30 @@ HONOURED = {
     },
     np.quantile: _quantile_calls(1.0, 0.3, Q3),
     np.percentile: _quantile_calls(100.0, 30.0, 100 * Q3),
+    np.average: {
+        "a": [((X23,), {}), ((X4,), {}), ((X23.astype(np.float32),), {})],
+        "axis": [((X23,), {"axis": 0}), ((X23,), {"axis": -1}), ((X232,), {"axis": (2, 0)}),
+                 ((X23,), {"axis": None}), ((X23,), {"axis": np.int64(1), "weights": W23[0]})],
+        # (positional, so that the walker traces the weights too)
+        "weights": [((X23, None, W23), {}), ((X23, 1, W23[0]), {}),
+                    ((X232, (1, 0), W23.T), {}), ((X23, 0, W23), {}), ((I23, None, W23), {}),
+                    ((X23.astype(np.float32), None, W23.astype(np.float32)), {}),
+                    ((X23, None, W23, True), {"keepdims": True})],
+        "returned": [((X23,), {"returned": True}), ((X23,), {"returned": True, "axis": 1}),
+                     ((X23,), {"returned": True, "weights": W23, "axis": 0}),
+                     ((X23,), {"returned": True, "weights": W23[0], "axis": 1}),
+                     ((X23,), {"returned": False, "weights": W23})],
+        "keepdims": [((X23,), {"keepdims": True}), ((X23,), {"keepdims": True, "axis": 1}),
+                     ((X23,), {"keepdims": True, "axis": 1, "weights": W23[0], "returned": True}),
+                     ((X23,), {"keepdims": False, "weights": W23})],
+    },
+    np.ptp: {
+        "a": [((X23,), {}), ((X4,), {}), ((X4 + 1j * X4[::-1],), {})],
+        "axis": [((X23,), {"axis": 0}), ((X23,), {"axis": -1}), ((X232,), {"axis": (0, 2)}),
+                 ((X23,), {"axis": None})],
+        "keepdims": [((X23,), {"keepdims": True}), ((X23,), {"axis": 1, "keepdims": True}),
+                     ((X23,), {"axis": 1, "keepdims": False})],
+    },
     np.median: {
         "a": [((X23,), {}), ((X4,), {}), ((T6,), {}), ((T24,), {"axis": 1}), ((X23.astype(np.float32),), {}),
               ((X4 + 1j * X4[::-1],), {})],
@@ -182,3 +207,35 @@ def test_quantile_errors_are_numpy_s():
             f(X4)
         with pytest.raises(exc):
             ad.grad(lambda y: np.real(f(y)))(X4)
+
+
+# ---- average / ptp ------------------------------------------------------------------
+def test_weighted_average_derivatives_by_hand():
+    # avg = Σ a w / Σ w: ∂/∂a = w / Σ w, ∂/∂w = (a - avg) / Σ w
+    a, w = X4, np.array([0.5, 1.5, 1.0, 2.0])
+    avg = float(np.dot(a, w) / w.sum())
+    ga, gw = ad.grad(lambda a, w: np.average(a, weights=w), argnums=(0, 1))(a, w)
+    np.testing.assert_allclose(ga, w / 5.0, rtol=1e-14)
+    np.testing.assert_allclose(gw, (a - avg) / 5.0, rtol=1e-13)
+    value, total = ad.jvp(lambda w: np.average(a, weights=w, returned=True)[1], (w,),
+                          (np.ones(4),))
+    assert value == 5.0 and total == 4.0
+
+
+def test_average_errors_are_numpy_s():
+    for kw, exc in [({"weights": np.ones(3)}, TypeError),
+                    ({"weights": np.ones(2), "axis": 1}, ValueError),
+                    ({"weights": np.array([[1.0, -1.0, 0.0], [0.0, 0.0, 0.0]])}, ZeroDivisionError)]:
+        with pytest.raises(exc):
+            np.average(X23, **kw)
+        with pytest.raises(exc):
+            ad.grad(lambda x: np.average(x, **kw))(X23)
+
+
+def test_ptp_ties_share_as_max_and_min():
+    # max 3 tied twice (1/2 each), min 0 once
+    for g in (ad.grad(np.ptp)(np.array([3.0, 1.0, 3.0, 0.0])),
+              ad.jacfwd(np.ptp)(np.array([3.0, 1.0, 3.0, 0.0]))):
+        np.testing.assert_array_equal(g, [0.5, 0.0, 0.5, -1.0])
+    with pytest.raises(TypeError, match="out"):
+        ad.grad(lambda x: np.ptp(x, out=np.empty(())))(X4)

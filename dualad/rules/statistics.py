@@ -1,4 +1,4 @@
-"""Statistics: cumprod, and the order statistics (median, percentile,
+"""Statistics: cumprod, average, ptp and the order statistics (median, percentile,
 quantile) built on ``np.sort``.
 
 ``cumprod`` is a primitive (NumPy's own value) whose derivative never
@@ -18,6 +18,7 @@ such assignment gives its derivative.
 
 from __future__ import annotations
 
+import math
 import operator
 
 import numpy as np
@@ -242,3 +243,60 @@ def _median(a, axis=None, out=None, overwrite_input=False, keepdims=False):
 register(np.quantile, _quantile)
 register(np.percentile, _percentile)
 register(np.median, _median)
+
+
+# ---- average / ptp ---------------------------------------------------------------------
+def _in(value, dtype):
+    return value if np.result_type(primal(value)) == dtype else value.astype(dtype)
+
+
+def _average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
+    """np.average, as NumPy computes it: mean, or Σ a·w / Σ w over ``axis``
+    with traced ``a`` and ``weights`` (1-D weights along the axis broadcast
+    as NumPy does)."""
+    if not isinstance(a, Box):
+        a = np.asanyarray(a)
+    shape = shape_of(a)
+    if axis is not None:
+        axis = np.lib.array_utils.normalize_axis_tuple(axis, len(shape), argname="axis")
+    options = {} if keepdims is _NoValue else {"keepdims": keepdims}
+    if weights is None:
+        avg = np.mean(a, axis, **options)
+        dtype = np.result_type(primal(avg))
+        scale = dtype.type(math.prod(shape) / math.prod(shape_of(avg)))
+    else:
+        w = weights if isinstance(weights, Box) else np.asanyarray(weights)
+        if shape_of(w) != shape:
+            if axis is None:
+                raise TypeError("Axis must be specified when shapes of a and weights differ.")
+            if shape_of(w) != tuple(shape[i] for i in axis):
+                raise ValueError("Shape of weights must be consistent with "
+                                 "shape of a along specified axis.")
+            w = np.transpose(w, tuple(np.argsort(axis)))
+            w = np.reshape(w, tuple(n if i in axis else 1 for i, n in enumerate(shape)))
+        a_dtype, w_dtype = np.result_type(primal(a)), np.result_type(primal(w))
+        if a_dtype.kind in "biu":
+            dtype = np.result_type(a_dtype, w_dtype, "f8")
+        else:
+            dtype = np.result_type(a_dtype, w_dtype)
+        scale = np.sum(_in(w, dtype), axis=axis, **options)
+        if np.any(primal(scale) == 0.0):
+            raise ZeroDivisionError("Weights sum to zero, can't be normalized")
+        avg = np.sum(_in(a, dtype) * _in(w, dtype), axis, **options) / scale
+    if not returned:
+        return avg
+    if shape_of(scale) != shape_of(avg):
+        scale = np.broadcast_to(scale, shape_of(avg))
+        scale = scale if isinstance(scale, Box) else scale.copy()
+    return avg, scale
+
+
+def _ptp(a, axis=None, out=None, keepdims=_NoValue):
+    """np.ptp as NumPy computes it, max - min: ties share as in max and min."""
+    _refuse_out("ptp", out)
+    options = {} if keepdims is _NoValue else {"keepdims": keepdims}
+    return np.subtract(np.max(a, axis, **options), np.min(a, axis, **options))
+
+
+register(np.average, _average)
+register(np.ptp, _ptp)
