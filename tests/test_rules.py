@@ -591,6 +591,19 @@ add("percentile", lambda x: np.percentile(x, [15.0, 55.0], axis=(0, 2), keepdims
 add("average", lambda x, w: np.average(x, axis=0, weights=w ** 2 + 0.5, returned=True)[0] * np.average(x),
     U(-2, 2), (4, 3), U(-1, 1), (4,))
 add("ptp", lambda x: np.ptp(x, axis=1) * np.ptp(x, axis=(0, 1), keepdims=True), U(-2, 2), (3, 4))
+_NAN23 = np.array([[0.0, np.nan, 0.0], [0.0, 0.0, np.nan]])
+
+
+def _with_nans(x):
+    return x + _NAN23
+
+
+add("nansum", lambda x: np.nansum(_with_nans(x), axis=1) * np.nanprod(_with_nans(x)), U(0.5, 1.5), (2, 3))
+add("nanmean", lambda x: np.nanmean(_with_nans(x), axis=0) * np.nanvar(_with_nans(x))
+    + np.nanstd(_with_nans(x), axis=1, ddof=1).sum(), U(-2, 2), (2, 3))
+add("nanmax", lambda x: np.nanmax(_with_nans(x), axis=1) - np.nanmin(_with_nans(x)) ** 2, U(-2, 2), (2, 3))
+add("nancumsum", lambda x: np.nancumsum(_with_nans(x), axis=1) * np.nancumprod(_with_nans(x), axis=0),
+    U(-2, 2), (2, 3))
 
 
 # ---- the tests -------------------------------------------------------------------------------

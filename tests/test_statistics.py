@@ -239,3 +239,113 @@ def test_ptp_ties_share_as_max_and_min():
         np.testing.assert_array_equal(g, [0.5, 0.0, 0.5, -1.0])
     with pytest.raises(TypeError, match="out"):
         ad.grad(lambda x: np.ptp(x, out=np.empty(())))(X4)
+
+
+# ---- the nan* family: inputs with NaNs (a slice of NaNs only where NumPy allows it) ---
+N23 = np.array([[1.3, np.nan, 2.2], [0.7, 1.9, -1.1]])
+N4 = np.array([0.6, np.nan, 2.3, np.nan])
+N232 = np.where(X232 > 2.0, np.nan, X232)
+NZ4 = N4 + 1j * X4                       # complex, NaN real parts
+M3 = np.array([True, False, True])
+M23 = np.array([[True, False, True], [False, True, True]])
+
+
+def _nan_reduction_calls(initial=True, dtype=True, extremum=False):
+    init = {"initial": 5.0 if extremum else 1.5}
+    calls = {
+        "a": [((N23,), {}), ((N4,), {}), ((X23,), {}), ((N232,), {})],
+        "axis": [((N23,), {"axis": 0}), ((N23,), {"axis": 1}), ((N232,), {"axis": (0, 2)}),
+                 ((N23,), {"axis": None}), ((N23,), {"axis": np.int64(-1)})],
+        "keepdims": [((N23,), {"keepdims": True}), ((N23,), {"axis": 1, "keepdims": True}),
+                     ((N23,), {"axis": 0, "keepdims": False})],
+        "where": [((N23,), {"where": M3, **init}), ((N23,), {"where": M23, "axis": 1, **init}),
+                  ((N23,), {"where": True})],
+    }
+    if initial:
+        calls["initial"] = [((N23,), init), ((N23,), {"axis": 1, **init}),
+                            ((N23,), {"axis": 0, "keepdims": True, **init})]
+    if dtype:
+        calls["dtype"] = [((N23,), {"dtype": np.float32}), ((N23,), {"dtype": np.float64, "axis": 1})]
+    return calls
+
+
+def _nan_spread_calls():
+    calls = _nan_reduction_calls(initial=False)
+    calls["where"] = [((N23,), {"where": M3}), ((N23,), {"where": M23, "axis": 1})]
+    calls["a"].append(((NZ4,), {}))
+    calls["ddof"] = [((N23,), {"ddof": 1}), ((N23,), {"ddof": 1, "axis": 1})]
+    calls["correction"] = [((N23,), {"correction": 1, "axis": 1})]
+    calls["mean"] = [((N23,), {"mean": np.array([[0.5], [-0.2]]), "axis": 1}),
+                     ((N23,), {"mean": 0.4})]
+    return calls
+
+
+def _nan_cumulative_calls():
+    return {
+        "a": [((N23,), {}), ((N4,), {}), ((X23,), {}), ((NZ4,), {})],
+        "axis": [((N23,), {"axis": 0}), ((N23,), {"axis": 1}), ((N232,), {"axis": -2}),
+                 ((N23,), {"axis": None})],
+        "dtype": [((N23,), {"dtype": np.float32}), ((N23,), {"dtype": np.float64, "axis": 1})],
+    }
+
+
+def _nan_arg_calls():
+    return {
+        "a": [((N23,), {}), ((N4,), {})],
+        "axis": [((N23,), {"axis": 1}), ((N23,), {"axis": 0})],
+        "keepdims": [((N23,), {"axis": 1, "keepdims": True})],
+        "out": [((N23,), {"axis": 1, "out": np.empty(2, dtype=np.intp)})],
+    }
+
+
+HONOURED.update({
+    np.nansum: {**_nan_reduction_calls(), "a": _nan_reduction_calls()["a"] + [((NZ4,), {})]},
+    np.nanprod: _nan_reduction_calls(),
+    np.nanmax: _nan_reduction_calls(dtype=False, extremum=True),
+    np.nanmin: {**_nan_reduction_calls(dtype=False, extremum=True),
+                "initial": [((N23,), {"initial": -5.0}), ((N23,), {"initial": 0.5, "axis": 1})],
+                "where": [((N23,), {"where": M23, "axis": 1, "initial": 5.0})]},
+    np.nanmean: {k: v for k, v in _nan_reduction_calls(initial=False).items() if k != "where"}
+    | {"where": [((N23,), {"where": M3}), ((N23,), {"where": M23, "axis": 1})]},
+    np.nanvar: _nan_spread_calls(),
+    np.nanstd: _nan_spread_calls(),
+    np.nancumsum: _nan_cumulative_calls(),
+    np.nancumprod: _nan_cumulative_calls(),
+    np.nanargmax: _nan_arg_calls(),
+    np.nanargmin: _nan_arg_calls(),
+})
+
+
+def test_nan_entries_get_derivative_zero():
+    x = np.array([[1.3, np.nan, 2.2], [np.nan, 1.9, -1.1]])
+    nan = np.isnan(x)
+    for f in (np.nansum, np.nanprod, np.nanmean, np.nanvar, np.nanstd, np.nanmax, np.nanmin,
+              lambda y: np.sum(np.nancumsum(y, axis=1)), lambda y: np.sum(np.nancumprod(y))):
+        for g in (ad.grad(f)(x), ad.jacfwd(f)(x), np.diagonal(ad.hessian(f)(x).reshape(6, 6))):
+            g = np.reshape(g, x.shape)
+            assert np.all(g[nan] == 0), f
+            assert np.all(np.isfinite(g))
+    # by hand: nanmean over 4 entries, nanprod of the other entries
+    np.testing.assert_allclose(ad.grad(np.nanmean)(x)[~nan], 0.25)
+    p = np.nanprod(x)
+    np.testing.assert_allclose(ad.grad(np.nanprod)(x)[~nan], p / x[~nan], rtol=1e-14)
+
+
+def test_nan_slices_only():
+    x = np.array([[np.nan, np.nan], [0.5, np.nan]])
+    with np.errstate(all="ignore"), pytest.warns(RuntimeWarning):
+        expected = np.nanmax(x, axis=1)
+    value, tangent = ad.jvp(lambda y: np.nanmax(y, axis=1), (x,), (np.ones_like(x),))
+    np.testing.assert_array_equal(value, expected)            # [nan, 0.5]
+    np.testing.assert_array_equal(tangent[1], 1.0)
+    np.testing.assert_array_equal(ad.grad(lambda y: np.nansum(y[0]) + np.nanmin(y[1]))(x),
+                                  [[0.0, 0.0], [1.0, 0.0]])
+    assert np.nanargmax(ad.jvp(lambda y: y * 2, (x[1],), (np.ones(2),))[0]) == 0
+
+
+def test_nan_family_refuses_out():
+    for f in (np.nansum, np.nanprod, np.nanmean, np.nanvar, np.nanstd, np.nanmax, np.nanmin,
+              np.nancumsum, np.nancumprod):
+        with pytest.raises(TypeError, match="out") as info:
+            ad.grad(lambda y: np.sum(f(y, out=np.empty(4))))(N4)
+        assert f.__name__ in str(info.value)

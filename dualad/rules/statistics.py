@@ -24,7 +24,7 @@ import operator
 import numpy as np
 
 from ..core import Box, primal, shape_of
-from ..extend import Primitive, refuse, register
+from ..extend import Primitive, nondiff, refuse, register
 from .reductions import (_as_inexact_input, _computation_dtype, _refuse_out, cumsum_p,
                          normalize_axes, sum_p)
 
@@ -300,3 +300,100 @@ def _ptp(a, axis=None, out=None, keepdims=_NoValue):
 
 register(np.average, _average)
 register(np.ptp, _ptp)
+
+
+# ---- the nan* family ---------------------------------------------------------------------
+# NaN entries are found on the primal values (a constant mask) and replaced
+# through np.where, or left out through a reduction's where=, before any
+# arithmetic: their derivative is exactly 0, never 0 * NaN.
+def _nan_mask(a):
+    """Where ``a`` is NaN (a constant bool array), or None if nowhere."""
+    raw = np.asarray(primal(a))
+    if raw.dtype.kind not in "fc":
+        return None
+    mask = np.isnan(raw)
+    return mask if mask.any() else None
+
+
+def _replace_nan(a, value):
+    mask = _nan_mask(a)
+    return a if mask is None else np.where(mask, value, a)
+
+
+def _valid(a, where):
+    """The where= mask of the entries that are not NaN (and inside ``where``)."""
+    mask = _nan_mask(a)
+    if mask is None:
+        return where
+    return ~mask if where is _NoValue else ~mask & np.asarray(primal(where), dtype=bool)
+
+
+def _nansum(a, axis=None, dtype=None, out=None, keepdims=_NoValue, initial=_NoValue,
+            where=_NoValue):
+    _refuse_out("nansum", out)
+    return np.sum(_replace_nan(a, 0), axis, dtype, None, keepdims, initial, where)
+
+
+def _nanprod(a, axis=None, dtype=None, out=None, keepdims=_NoValue, initial=_NoValue,
+             where=_NoValue):
+    _refuse_out("nanprod", out)
+    return np.prod(_replace_nan(a, 1), axis, dtype, None, keepdims, initial, where)
+
+
+def _nancumsum(a, axis=None, dtype=None, out=None):
+    _refuse_out("nancumsum", out)
+    return np.cumsum(_replace_nan(a, 0), axis, dtype)
+
+
+def _nancumprod(a, axis=None, dtype=None, out=None):
+    _refuse_out("nancumprod", out)
+    return np.cumprod(_replace_nan(a, 1), axis, dtype)
+
+
+def _nanmean(a, axis=None, dtype=None, out=None, keepdims=_NoValue, *, where=_NoValue):
+    """The mean over the entries that are not NaN (NaN for a slice of NaNs only)."""
+    _refuse_out("nanmean", out)
+    return np.mean(a, axis, dtype, None, keepdims, where=_valid(a, where))
+
+
+def _nan_spread(name, numpy_function):
+    def entry(a, axis=None, dtype=None, out=None, ddof=0, keepdims=_NoValue, *,
+              where=_NoValue, mean=_NoValue, correction=_NoValue):
+        _refuse_out(name, out)
+        return numpy_function(a, axis, dtype, None, ddof, keepdims, where=_valid(a, where),
+                              mean=mean, correction=correction)
+    entry.__name__ = f"_{name}"
+    entry.__doc__ = f"np.{name}: np.{numpy_function.__name__} over the entries that are not NaN."
+    return entry
+
+
+def _nan_extremum(name, numpy_function, fill):
+    def entry(a, axis=None, out=None, keepdims=_NoValue, initial=_NoValue, where=_NoValue):
+        _refuse_out(name, out)
+        mask = _nan_mask(a)
+        if mask is None:
+            return numpy_function(a, axis, None, keepdims, initial, where)
+        result = numpy_function(np.where(mask, fill, a), axis, None, keepdims, initial, where)
+        if initial is _NoValue:  # a slice of NaNs only is NaN, as NumPy's fmax.reduce gives
+            empty = mask if where is _NoValue else mask | ~np.asarray(primal(where), dtype=bool)
+            empty = np.all(empty, axis=axis, keepdims=keepdims is not _NoValue and bool(keepdims))
+            if np.any(empty):
+                result = np.where(empty, np.nan, result)
+        return result
+    entry.__name__ = f"_{name}"
+    entry.__doc__ = (f"np.{name}: np.{numpy_function.__name__} with NaNs replaced by "
+                     f"{fill}; ties share as in np.{numpy_function.__name__}.")
+    return entry
+
+
+register(np.nansum, _nansum)
+register(np.nanprod, _nanprod)
+register(np.nancumsum, _nancumsum)
+register(np.nancumprod, _nancumprod)
+register(np.nanmean, _nanmean)
+register(np.nanvar, _nan_spread("nanvar", np.var))
+register(np.nanstd, _nan_spread("nanstd", np.std))
+register(np.nanmax, _nan_extremum("nanmax", np.max, -np.inf))
+register(np.nanmin, _nan_extremum("nanmin", np.min, np.inf))
+register(np.nanargmax, nondiff(np.nanargmax))
+register(np.nanargmin, nondiff(np.nanargmin))
