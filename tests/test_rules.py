@@ -604,6 +604,9 @@ add("nanmean", lambda x: np.nanmean(_with_nans(x), axis=0) * np.nanvar(_with_nan
 add("nanmax", lambda x: np.nanmax(_with_nans(x), axis=1) - np.nanmin(_with_nans(x)) ** 2, U(-2, 2), (2, 3))
 add("nancumsum", lambda x: np.nancumsum(_with_nans(x), axis=1) * np.nancumprod(_with_nans(x), axis=0),
     U(-2, 2), (2, 3))
+add("nanmedian", lambda x: np.nanmedian(_with_nans(x), axis=1) * np.nanmedian(_with_nans(x)), U(-2, 2), (2, 3))
+add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.nanpercentile(_with_nans(x), 35.0),
+    U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
 
 
 # ---- the tests -------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""cumprod, median, percentile, quantile, average, ptp (dualad/rules/statistics.py).
+"""cumprod, median, percentile, quantile, average, ptp and the nan* family
+(dualad/rules/statistics.py).
 
 ``HONOURED`` (imported by tests/test_keywords.py) lists each honoured
 NumPy parameter with sample calls; the walker checks their values against
@@ -44,8 +45,8 @@ def _quantile_calls(scale, q, qs):
         "keepdims": [((X23, q), {"keepdims": True}), ((X23, qs), {"axis": 1, "keepdims": True}),
                      ((X232, q), {"axis": (0, 2), "keepdims": True}),
                      ((X23, q), {"keepdims": False})],
-        "overwrite_input": [((X23, q), {"overwrite_input": True}),
-                            ((X23, qs), {"overwrite_input": True, "axis": 0})],
+        "overwrite_input": [((X23.copy(), q), {"overwrite_input": True}),
+                            ((X23.copy(), qs), {"overwrite_input": True, "axis": 0})],
         "method": [((X23, q), {"method": "linear"}), ((X23, qs), {"method": "linear", "axis": 1})],
         "weights": [((X23, q), {"weights": None})],
     }
@@ -93,8 +94,8 @@ HONOURED = {
                  ((X23,), {"axis": np.int64(1)})],
         "keepdims": [((X23,), {"keepdims": True}), ((X23,), {"axis": 1, "keepdims": True}),
                      ((X232,), {"axis": (0, 2), "keepdims": True})],
-        "overwrite_input": [((X23,), {"overwrite_input": True}),
-                            ((X23,), {"overwrite_input": True, "axis": 0})],
+        "overwrite_input": [((X23.copy(),), {"overwrite_input": True}),
+                            ((X23.copy(),), {"overwrite_input": True, "axis": 0})],
     },
 }
 
@@ -349,3 +350,61 @@ def test_nan_family_refuses_out():
         with pytest.raises(TypeError, match="out") as info:
             ad.grad(lambda y: np.sum(f(y, out=np.empty(4))))(N4)
         assert f.__name__ in str(info.value)
+
+
+def _nanquantile_calls(scale, q, qs):
+    return {
+        "a": [((N23, q), {}), ((N4, q), {}), ((X23, q), {}), ((N23.astype(np.float32), q), {}),
+              ((N23, np.array([0, int(scale)])), {"axis": 1}), ((N232, scale * np.array(0.3)), {})],
+        "q": [((N23, qs), {}), ((N23, qs), {"axis": 0}), ((N232, qs), {"axis": (0, 2)}),
+              ((I23, qs), {"axis": 1})],
+        "axis": [((N23, q), {"axis": 0}), ((N23, q), {"axis": -1}), ((N232, q), {"axis": (2, 0)}),
+                 ((N23, q), {"axis": None})],
+        "keepdims": [((N23, q), {"keepdims": True}), ((N23, qs), {"axis": 1, "keepdims": True}),
+                     ((N232, q), {"axis": (0, 2), "keepdims": True})],
+        # (without NaNs: NumPy moves entries over the NaNs of the array it may overwrite)
+        "overwrite_input": [((X23.copy(), q), {"overwrite_input": True})],
+        "method": [((N23, qs), {"method": "linear", "axis": 1})],
+        "weights": [((N23, q), {"weights": None})],
+    }
+
+
+HONOURED.update({
+    np.nanquantile: _nanquantile_calls(1.0, 0.3, Q3),
+    np.nanpercentile: _nanquantile_calls(100.0, 30.0, 100 * Q3),
+    np.nanmedian: {
+        "a": [((N23,), {}), ((N4,), {}), ((X23,), {}), ((N23.astype(np.float32),), {})],
+        "axis": [((N23,), {"axis": 0}), ((N23,), {"axis": 1}), ((N232,), {"axis": (2, 0)}),
+                 ((N23,), {"axis": None})],
+        "keepdims": [((N23,), {"keepdims": True}), ((N23,), {"axis": 1, "keepdims": True})],
+        "overwrite_input": [((X23.copy(),), {"overwrite_input": True, "axis": 1})],
+    },
+})
+
+
+def test_nan_order_statistics_by_hand():
+    # row 0 of N23 is [1.3, nan, 2.2]: its median is their mean, its 0.3
+    # quantile 1.3 + 0.3 (2.2 - 1.3), d/dq = 2.2 - 1.3; the NaN gets 0
+    np.testing.assert_array_equal(ad.grad(lambda x: np.nanmedian(x, axis=1)[0])(N23),
+                                  [[0.5, 0.0, 0.5], [0.0, 0.0, 0.0]])
+    np.testing.assert_allclose(ad.grad(lambda x: np.nanquantile(x, 0.3, axis=1)[0])(N23),
+                               [[0.7, 0.0, 0.3], [0.0, 0.0, 0.0]], rtol=1e-14)
+    np.testing.assert_allclose(ad.grad(lambda q: np.nanquantile(N23, q, axis=1)[0])(0.3), 0.9,
+                               rtol=1e-14)
+    x = np.array([[np.nan, np.nan, np.nan], [0.5, np.nan, -1.0]])
+    for f in (lambda y: np.nanmedian(y, axis=1), lambda y: np.nanpercentile(y, 25.0, axis=1)):
+        with pytest.warns(RuntimeWarning):
+            expected = f(x)
+        value, tangent = ad.jvp(f, (x,), (np.ones_like(x),))
+        np.testing.assert_array_equal(value, expected)
+        assert tangent[1] == 1.0
+        assert np.all(ad.grad(lambda y: f(y)[1])(x)[np.isnan(x)] == 0)
+    with pytest.raises(TypeError, match="method"):
+        ad.grad(lambda y: np.nanquantile(y, 0.3, method="nearest"))(N4)
+
+
+def test_nan_order_statistics_never_write_into_the_input():
+    x = N23.copy()
+    ad.grad(lambda y: np.nanmedian(y, overwrite_input=True))(x)
+    ad.grad(lambda y: np.sum(np.nanpercentile(y, [20.0, 70.0], overwrite_input=True)))(x)
+    np.testing.assert_array_equal(x, N23)

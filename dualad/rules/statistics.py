@@ -1,5 +1,5 @@
-"""Statistics: cumprod, average, ptp and the order statistics (median, percentile,
-quantile) built on ``np.sort``.
+"""Statistics: cumprod, average, ptp, the order statistics (median,
+percentile, quantile) built on ``np.sort``, and the nan* family.
 
 ``cumprod`` is a primitive (NumPy's own value) whose derivative never
 divides by the input: with zeros among the entries, the partial
@@ -13,7 +13,14 @@ interpolation between the two neighbouring order statistics, so the value
 equals NumPy's to rounding and every nesting composes.  At tied values
 each sorted position's derivative goes to the entry the stable sort puts
 there (docs/kinks.md); where the function is differentiable at a tie, any
-such assignment gives its derivative.
+such assignment gives its derivative.  Only NumPy's default
+``method="linear"`` is implemented (others refused by name), and
+``weights=`` (NumPy's, for method="inverted_cdf" only) is refused.
+
+The nan* functions find the NaNs on the primal values (a constant mask)
+and replace them, or leave them out through a reduction's ``where=``,
+before any arithmetic, so a NaN entry's derivative is exactly 0; their
+order statistics interpolate within each slice's own count of numbers.
 """
 
 from __future__ import annotations
@@ -397,3 +404,107 @@ register(np.nanmax, _nan_extremum("nanmax", np.max, -np.inf))
 register(np.nanmin, _nan_extremum("nanmin", np.min, np.inf))
 register(np.nanargmax, nondiff(np.nanargmax))
 register(np.nanargmin, nondiff(np.nanargmin))
+
+
+# ---- nanmedian / nanpercentile / nanquantile ---------------------------------------------
+# Each slice has its own number c of entries that are not NaN (they sort
+# first), so the positions interpolated between are gathered per slice
+# with np.take_along_axis; a slice of NaNs only is NaN, as in NumPy.
+def _gather(s, positions):
+    """``s[positions[..., j], j]`` along axis 0, for ``positions`` of shape
+    q.shape + s.shape[1:]."""
+    rest = shape_of(s)[1:]
+    lead = np.shape(positions)[:np.ndim(positions) - len(rest)]
+    flat = np.reshape(positions, (-1,) + rest)
+    return np.reshape(np.take_along_axis(s, flat, axis=0), lead + rest)
+
+
+def _nan_sorted(a, axis):
+    a = _as_real_input(a)
+    x, keep_shape = _reduced_first(a, axis)
+    s = np.sort(x, axis=0, kind="stable")
+    raw = np.asarray(primal(s))
+    count = (np.sum(~np.isnan(raw), axis=0) if raw.dtype.kind in "fc"
+             else np.full(raw.shape[1:], raw.shape[0]))
+    return s, count, keep_shape
+
+
+def _nan_keepdims(result, keepdims, shape):
+    if keepdims is not _NoValue and keepdims:
+        result = np.reshape(result, shape)
+    return result
+
+
+def _nanquantile_of(a, q, axis, keepdims, weak_q):
+    s, count, keep_shape = _nan_sorted(a, axis)
+    q_raw = np.asarray(primal(q))
+    rest = (1,) * count.ndim
+    qs = q if weak_q or not isinstance(q, Box) else np.reshape(q, q_raw.shape + rest)
+    if not isinstance(qs, Box):
+        qs = np.reshape(q_raw, q_raw.shape + rest)
+    virtual = (count - 1) * qs                  # per slice; a box for a traced q
+    virtual_raw = np.asarray(primal(virtual))
+    top = np.maximum(count - 1, 0)
+    if virtual_raw.dtype.kind in "biu":         # q of 0s and 1s as integers: no interpolation
+        result = _gather(s, np.clip(virtual_raw, 0, top).astype(np.intp))
+        if np.any(count == 0):
+            result = np.where(count == 0, np.nan, result)
+        return _nan_keepdims(result, keepdims, q_raw.shape + keep_shape)
+    previous = np.floor(virtual_raw)
+    previous = np.clip(previous, 0, top).astype(np.intp)
+    following = np.minimum(previous + 1, top).astype(np.intp)
+    below, above = _gather(s, previous), _gather(s, following)
+    gamma = virtual - previous
+    gamma_raw = np.asarray(primal(gamma))
+    if weak_q:  # a Python q: NumPy's weak promotion keeps a's dtype, 1 - gamma taken in float64
+        dtype = np.result_type(primal(s))
+        upper, lower = gamma_raw.astype(dtype), (1 - gamma_raw).astype(dtype)
+    else:
+        upper, lower = gamma, 1 - gamma
+    difference = above - below
+    result = np.where(gamma_raw >= 0.5, above - difference * lower, below + difference * upper)
+    if np.any(count == 0):
+        result = np.where(count == 0, np.nan, result)
+    return _nan_keepdims(result, keepdims, q_raw.shape + keep_shape)
+
+
+def _nanquantile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                 keepdims=_NoValue, *, weights=None):
+    """np.nanquantile: np.quantile of each slice's entries that are not NaN."""
+    _refuse_options("nanquantile", out, method, weights)
+    _refuse_complex(a)
+    weak_q = type(q) in (int, float)
+    if not isinstance(q, Box):
+        q = np.asanyarray(q)
+    _check_q(q, "Quantiles", 1)
+    return _nanquantile_of(a, q, axis, keepdims, weak_q)
+
+
+def _nanpercentile(a, q, axis=None, out=None, overwrite_input=False, method="linear",
+                   keepdims=_NoValue, *, weights=None):
+    """np.nanpercentile: np.nanquantile of ``q / 100``."""
+    _refuse_options("nanpercentile", out, method, weights)
+    _refuse_complex(a)
+    weak_q = type(q) in (int, float)
+    q = np.true_divide(q, 100)
+    _check_q(q, "Percentiles", 100)
+    return _nanquantile_of(a, q, axis, keepdims, weak_q)
+
+
+def _nanmedian(a, axis=None, out=None, overwrite_input=False, keepdims=_NoValue):
+    """np.nanmedian: the mean of each slice's one or two middle entries
+    that are not NaN; ``overwrite_input`` honoured by never writing."""
+    _refuse_out("nanmedian", out)
+    s, count, keep_shape = _nan_sorted(a, axis)
+    low = np.maximum((count - 1) // 2, 0).astype(np.intp)
+    high = np.maximum(count // 2, 0).astype(np.intp)
+    high = np.minimum(high, np.maximum(count - 1, 0)).astype(np.intp)
+    result = (_gather(s, low) + _gather(s, high)) / 2
+    if np.any(count == 0):
+        result = np.where(count == 0, np.nan, result)
+    return _nan_keepdims(result, keepdims, keep_shape)
+
+
+register(np.nanquantile, _nanquantile)
+register(np.nanpercentile, _nanpercentile)
+register(np.nanmedian, _nanmedian)
