@@ -620,6 +620,35 @@ add("gammaincc", lambda x: sp.gammaincc(2.5, x), U(0.1, 4), (2, 3))
 add("betainc", lambda x: sp.betainc(np.array([0.7, 2.0, 3.5]), 1.5, x), U(0.05, 0.95), (3,))
 add("betaincc", lambda x: sp.betaincc(2.0, np.array([0.7, 2.0, 3.5]), x), U(0.05, 0.95), (3,))
 
+# statistics (dualad/rules/statistics.py; tests/test_statistics.py checks every argument)
+add("cumprod", lambda x: np.cumprod(x) + np.cumprod(x, axis=0).sum(), U(-1.5, 1.5), (2, 3))
+add_args("cumprod-zeros", lambda x: np.cumprod(x, axis=-1) * x, [[0.0, 1.3, -0.8], [1.2, 0.0, 0.0]])
+add("median", lambda x: np.median(x, axis=1) * np.median(x), U(-2, 2), (3, 4))
+add_args("median-ties", lambda x: np.median(x, axis=0) ** 2, [[1.0, 0.5], [2.0, 0.5], [2.0, 3.0], [3.0, -1.0]])
+add("quantile", lambda x, q: np.quantile(x, q, axis=0) * np.quantile(x ** 2, 0.35), U(-2, 2), (5, 2),
+    U(0.05, 0.2), (2,))
+add("percentile", lambda x: np.percentile(x, [15.0, 55.0], axis=(0, 2), keepdims=True) * x, U(-2, 2),
+    (2, 3, 3))
+add("average", lambda x, w: np.average(x, axis=0, weights=w ** 2 + 0.5, returned=True)[0] * np.average(x),
+    U(-2, 2), (4, 3), U(-1, 1), (4,))
+add("ptp", lambda x: np.ptp(x, axis=1) * np.ptp(x, axis=(0, 1), keepdims=True), U(-2, 2), (3, 4))
+_NAN23 = np.array([[0.0, np.nan, 0.0], [0.0, 0.0, np.nan]])
+
+
+def _with_nans(x):
+    return x + _NAN23
+
+
+add("nansum", lambda x: np.nansum(_with_nans(x), axis=1) * np.nanprod(_with_nans(x)), U(0.5, 1.5), (2, 3))
+add("nanmean", lambda x: np.nanmean(_with_nans(x), axis=0) * np.nanvar(_with_nans(x))
+    + np.nanstd(_with_nans(x), axis=1, ddof=1).sum(), U(-2, 2), (2, 3))
+add("nanmax", lambda x: np.nanmax(_with_nans(x), axis=1) - np.nanmin(_with_nans(x)) ** 2, U(-2, 2), (2, 3))
+add("nancumsum", lambda x: np.nancumsum(_with_nans(x), axis=1) * np.nancumprod(_with_nans(x), axis=0),
+    U(-2, 2), (2, 3))
+add("nanmedian", lambda x: np.nanmedian(_with_nans(x), axis=1) * np.nanmedian(_with_nans(x)), U(-2, 2), (2, 3))
+add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.nanpercentile(_with_nans(x), 35.0),
+    U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
+
 
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
@@ -871,7 +900,7 @@ MISSING = [
     ("convolve", lambda x: np.convolve(x, x), "convolve"),
     ("lstsq", lambda x: np.linalg.lstsq(np.outer(x, x) + np.eye(3), x, rcond=None)[0], "lstsq"),
     ("interp", lambda x: np.interp(0.5, np.arange(3.0), x), "interp"),
-    ("cumprod", np.cumprod, "cumprod"),
+    ("kron", lambda x: np.kron(x, x), "kron"),
     ("ufunc-method", lambda x: np.add.reduce(x), "add"),
 ]
 

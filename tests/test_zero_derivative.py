@@ -147,6 +147,8 @@ SAMPLES = {
     np.array_equal: lambda r: (_pair(r), {}),
     np.argmax: lambda r: ((distinct(r),), {}),
     np.argmin: lambda r: ((distinct(r).reshape(1, 5),), {"axis": 1}),
+    np.nanargmax: lambda r: ((np.where(np.arange(5) == 2, np.nan, distinct(r)),), {}),
+    np.nanargmin: lambda r: ((np.where(np.arange(5) == 0, np.nan, distinct(r)).reshape(1, 5),), {"axis": 1}),
     np.argsort: lambda r: ((distinct(r),), {}),
     np.argwhere: lambda r: ((nonzero(r),), {}),
     np.nonzero: lambda r: ((nonzero(r),), {}),
