@@ -408,3 +408,9 @@ def test_nan_order_statistics_never_write_into_the_input():
     ad.grad(lambda y: np.nanmedian(y, overwrite_input=True))(x)
     ad.grad(lambda y: np.sum(np.nanpercentile(y, [20.0, 70.0], overwrite_input=True)))(x)
     np.testing.assert_array_equal(x, N23)
+
+
+def test_the_cumprod_method_is_numpys_function():
+    x = np.array([[2.0, 0.0, 3.0], [0.5, -1.0, 4.0]])
+    check_grads(lambda x: x.cumprod(axis=1), (x,), order=2)
+    np.testing.assert_array_equal(ad.jvp(lambda x: x.cumprod(), (x,), (x,))[0], x.cumprod())
