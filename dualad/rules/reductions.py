@@ -531,18 +531,28 @@ cumsum_p = Primitive(
     vjp=(lambda g, out, x, axis: _reverse_cumsum(g, axis),))
 
 
-def _cumsum(a, axis=None, dtype=None, out=None):
-    _refuse_out("cumsum", out)
+def cumulative(name: str, prim, a, axis, dtype, out):
+    """np.cumsum / np.cumprod's arguments as NumPy reads them, then ``prim``
+    along one normalised axis: ``dtype`` computes in it (an integer one gives
+    NumPy's value, with no derivative), ``axis=None`` flattens, ``out`` is
+    refused."""
+    _refuse_out(name, out)
     if dtype is not None:
-        d = _computation_dtype("cumsum", dtype)
+        d = _computation_dtype(name, dtype)
         if d.kind not in "fc":
-            return np.cumsum(primal(a), axis, d)
+            return getattr(np, name)(primal(a), axis, d)
         a = _as_inexact_input(a, d)
+    elif not isinstance(a, Box):
+        a = np.asarray(a)
     if axis is None:
         a = np.reshape(a, (-1,))
         axis = 0
     (axis,) = normalize_axes(operator.index(axis), np.ndim(primal(a)))
-    return cumsum_p(a, axis=axis)
+    return prim(a, axis=axis)
+
+
+def _cumsum(a, axis=None, dtype=None, out=None):
+    return cumulative("cumsum", cumsum_p, a, axis, dtype, out)
 
 
 register(np.cumsum, _cumsum)

@@ -26,14 +26,12 @@ order statistics interpolate within each slice's own count of numbers.
 from __future__ import annotations
 
 import math
-import operator
 
 import numpy as np
 
 from ..core import Box, primal, shape_of
 from ..extend import Primitive, nondiff, refuse, register
-from .reductions import (_as_inexact_input, _computation_dtype, _refuse_out, cumsum_p,
-                         normalize_axes, sum_p)
+from .reductions import _refuse_out, cumsum_p, cumulative, normalize_axes
 
 __all__ = ["cumprod_p"]
 
@@ -83,19 +81,7 @@ cumprod_p = Primitive(
 
 
 def _cumprod(a, axis=None, dtype=None, out=None):
-    _refuse_out("cumprod", out)
-    if dtype is not None:
-        d = _computation_dtype("cumprod", dtype)
-        if d.kind not in "fc":
-            return np.cumprod(primal(a), axis, d)
-        a = _as_inexact_input(a, d)
-    elif not isinstance(a, Box):
-        a = np.asarray(a)
-    if axis is None:
-        a = np.reshape(a, (-1,))
-        axis = 0
-    (axis,) = normalize_axes(operator.index(axis), np.ndim(primal(a)))
-    return cumprod_p(a, axis=axis)
+    return cumulative("cumprod", cumprod_p, a, axis, dtype, out)
 
 
 register(np.cumprod, _cumprod)
