@@ -411,6 +411,8 @@ def cho_factor(a, lower=False, overwrite_a=False, check_finite=True):
     _check_finite(check_finite, a)
     factor = np.linalg.cholesky(a, upper=not lower)
     c = np.where(_triangle_mask(*shape_of(a)[-2:], lower), factor, a)
+    if ndim_of(a) > 2:  # SciPy returns the flag once per matrix of a stack
+        return c, np.full(shape_of(a)[:-2], lower)
     return c, lower
 
 
@@ -418,7 +420,13 @@ def cho_solve(c_and_lower, b, overwrite_b=False, check_finite=True):
     """``scipy.linalg.cho_solve``: A⁻¹ b from cho_factor's ``(c, lower)``."""
     name = "dualad.scipy.linalg.cho_solve"
     c, lower = c_and_lower
-    lower = _bool(name, "lower", lower)
+    if isinstance(lower, Box):
+        refuse(name, "c_and_lower", "its lower flag is not a value to differentiate")
+    flags = np.asarray(lower, dtype=bool)
+    if flags.size == 0 or np.any(flags != flags.flat[0]):
+        refuse(name, "c_and_lower", "for a stack whose matrices use different triangles; "
+               "solve them one triangle at a time")
+    lower = bool(flags.flat[0])
     c, b = _array(c), _array(b)
     _square(name, c)
     _check_finite(check_finite, c, b)
@@ -550,7 +558,7 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     name = "dualad.scipy.linalg.eigh"
     lower = _bool(name, "lower", lower)
     eigvals_only = _bool(name, "eigvals_only", eigvals_only)
-    if type not in (1, 2, 3):
+    if b is not None and type not in (1, 2, 3):  # SciPy reads it only with b
         raise ValueError(f"'type' keyword must be 1, 2, or 3; got {type!r}")
     allowed = _DRIVERS if b is None else _GENERALIZED_DRIVERS
     if driver is not None and driver not in allowed:
@@ -590,7 +598,8 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
     elif subset_by_value is not None:
         lo, hi = subset_by_value
         if not lo < hi:
-            raise ValueError("Requested eigenvalue range is not valid: lo < hi is required")
+            raise ValueError(f"Requested eigenvalue bounds are not valid: low < high is "
+                             f"required, but low={lo}, high={hi} is given")
         if ndim_of(a) > 2:
             refuse(name, "subset_by_value", "for a stack of matrices (each may keep a "
                    "different number); select from the full result instead")
@@ -638,25 +647,25 @@ def solve_banded(l_and_u, ab, b, overwrite_ab=False, overwrite_b=False, check_fi
 # ---- special matrices --------------------------------------------------------------------------
 def block_diag(*arrs):
     """``scipy.linalg.block_diag``: the arrays (0-D and 1-D ones as rows)
-    along the diagonal of a matrix of zeros."""
+    along the diagonal of a matrix of zeros; leading axes are a stack,
+    broadcast across the arrays, as SciPy 1.17 does."""
     if arrs == ():
         arrs = ([],)
     arrs = [_plain(a) for a in arrs]
     arrs = [np.reshape(a, (1,) * (2 - ndim_of(a)) + shape_of(a)) if ndim_of(a) < 2 else a
             for a in arrs]
-    bad = [k for k, a in enumerate(arrs) if ndim_of(a) > 2]
-    if bad:
-        raise ValueError(f"arguments in the following positions have dimension greater "
-                         f"than 2: {bad}")
+    batch = np.broadcast_shapes(*[shape_of(a)[:-2] for a in arrs])
+    arrs = [a if shape_of(a)[:-2] == batch else np.broadcast_to(a, batch + shape_of(a)[-2:])
+            for a in arrs]
     dtype = np.result_type(*[primal(a) for a in arrs])
-    cols = [shape_of(a)[1] for a in arrs]
+    cols = [shape_of(a)[-1] for a in arrs]
     rows = []
     for k, a in enumerate(arrs):
-        r = shape_of(a)[0]
+        r = shape_of(a)[-2]
         left, right = sum(cols[:k]), sum(cols[k + 1:])
-        rows.append(np.concatenate([np.zeros((r, left), dtype), _cast(a, dtype),
-                                    np.zeros((r, right), dtype)], axis=1))
-    return np.concatenate(rows, axis=0)
+        rows.append(np.concatenate([np.zeros(batch + (r, left), dtype), _cast(a, dtype),
+                                    np.zeros(batch + (r, right), dtype)], axis=-1))
+    return np.concatenate(rows, axis=-2)
 
 
 def _cast(a, dtype):
