@@ -650,6 +650,25 @@ add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.na
     U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
 
 
+# ---- scipy.linalg drop-ins (dualad/scipy/linalg.py; tests/test_scipy_linalg.py checks every argument) ----
+def _scipy_linalg():
+    import dualad.scipy.linalg as dl
+    return dl
+
+
+add_args("solve_triangular", lambda a, b: _scipy_linalg().solve_triangular(a, b)
+         + _scipy_linalg().solve_triangular(a, b, lower=True, trans=1, unit_diagonal=True),
+         well_conditioned(3, seed=31), rand(3, 2, seed=32))
+add_args("solve_triangular-stack", lambda a, b: _scipy_linalg().solve_triangular(a, b, lower=True),
+         well_conditioned(3, seed=33, batch=(2,)), rand(3, seed=34))
+add_args("lu_factor", lambda a: _scipy_linalg().lu_factor(a)[0], well_conditioned(3, seed=35))
+add_args("lu_factor-wide", lambda a: _scipy_linalg().lu_factor(a)[0] * 1.5, rand(2, 4, seed=36) + np.eye(2, 4))
+add_args("lu_factor-tall-stack", lambda a: _scipy_linalg().lu_factor(a)[0],
+         rand(2, 4, 3, seed=37) + np.eye(4, 3))
+add_args("lu_factor-solve", lambda a, b: _scipy_linalg().lu_solve(_scipy_linalg().lu_factor(a), b, trans=1),
+         well_conditioned(3, seed=38), rand(3, seed=39))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"

@@ -216,11 +216,22 @@ def _right_solve_upper(x, lu1):
     return _mT(_tri_solve(_mT(lu1), _mT(x), lower=True))
 
 
+def _check_pivots(packed, k):
+    """The LU derivative needs U₁⁻¹: refuse it, saying why, at a zero pivot."""
+    pivots = np.diagonal(np.asarray(primal(packed)), 0, -2, -1)[..., :k]
+    if np.any(pivots == 0):
+        raise np.linalg.LinAlgError(
+            "the derivative of lu_factor / lu is undefined at a matrix with an exactly zero "
+            "pivot (U is singular; SciPy's value there comes with a LinAlgWarning): "
+            "differentiate at a nearby matrix, or use a factorization-free formula")
+
+
 def _lu_jvp(tangents, out, a):
     (t,) = tangents
     packed, piv = out
     m, n = shape_of(a)[-2:]
     k = min(m, n)
+    _check_pivots(packed, k)
     x = _take_rows(t, _permutation(piv, m))
     lu1 = packed[..., :k, :k]
     f = _right_solve_upper(_tri_solve(lu1, x[..., :k, :k], lower=True, unit=True), lu1)
@@ -243,6 +254,7 @@ def _lu_vjp(g, out, a):
     packed, piv = out
     m, n = shape_of(a)[-2:]
     k = min(m, n)
+    _check_pivots(packed, k)
     lu1 = packed[..., :k, :k]
     g1 = g_lu[..., :k, :k]
     f_bar = (_triangle(matmul_p(_mT(_unit_lower(lu1)), _triangle(g1, True, strict=True)),
