@@ -321,8 +321,10 @@ def solve(a, b, lower=False, overwrite_a=False, overwrite_b=False, check_finite=
     lower = _bool(name, "lower", lower)
     transposed = _bool(name, "transposed", transposed)
     a, b = _array(a), _array(b)
-    if ndim_of(a) < 2:
+    if ndim_of(a) < 2:  # SciPy's atleast_2d and atleast_1d
         a = np.reshape(a, (1, 1)) if ndim_of(a) == 0 else np.reshape(a, (1,) + shape_of(a))
+    if ndim_of(b) == 0:
+        b = np.reshape(b, (1,))
     _square(name, a)
     _check_finite(check_finite, a, b)
     if is_complex(a) and transposed:
@@ -578,6 +580,9 @@ def eigh(a, b=None, *, lower=True, eigvals_only=False, overwrite_a=False, overwr
                          f"{', '.join(sorted(allowed))} (or None)")
     if subset_by_index is not None and subset_by_value is not None:
         raise ValueError("Either index or value subset can be requested.")
+    subset = subset_by_index is not None or subset_by_value is not None
+    if subset and driver in ("ev", "evd", "gv", "gvd"):
+        raise ValueError(f'"{driver}" cannot compute subsets of eigenvalues')
     a = _array(a)
     _square(name, a)
     _check_finite(check_finite, a)
