@@ -191,6 +191,7 @@ CALLS = {
         Call(((2, 1), AB, np.stack([BB, BB], axis=1)), {"overwrite_b": True, "check_finite": False},
              (1, 2)),
         Call(((0, 0), np.array([[2.0, -3.0, 0.5]]), np.array([1.0, 2.0, 3.0])), {}, (1, 2)),
+        Call(((1, 1), np.stack([AB[1:], 2 * AB[1:]]), BB), {}, (1, 2)),
     ],
     "block_diag": [
         Call((A[:2, :3], np.array(2.5), B1[:3], np.ones((2, 0))), {}, (0, 1, 2)),
