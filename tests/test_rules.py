@@ -650,6 +650,42 @@ add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.na
     U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
 
 
+# ---- scipy.special: elementary variants, error-function family, integrals, distributions ----
+# (dualad/rules/special_more.py; tests/test_special_more.py checks the series regions)
+for _name in ("cbrt", "exp10", "exp2", "expm1", "log1p", "cosm1", "exp1"):
+    add(_name, getattr(sp, _name), U(0.2, 2), (2, 3))
+for _name in ("sindg", "cosdg", "tandg", "cotdg"):
+    add(_name, getattr(sp, _name), U(10, 80), (3,))
+add("radian", sp.radian, U(-3, 3), (3,), U(0, 60), (2, 1), U(0, 60), (3,))
+add("powm1", sp.powm1, U(0.3, 3), (2, 3), U(-2, 2), (3,))
+add_args("exprel", sp.exprel, [0.0, 1e-3, -0.004, 0.3, -2.0, 5.0])
+for _name in ("erfcx", "erfi", "dawsn"):
+    add(_name, getattr(sp, _name), U(-2, 2), (2, 3))
+add("wofz", lambda z: np.abs(sp.wofz(z * (1 + 0.5j))) ** 2 + np.imag(sp.wofz(z)) * z, U(-2, 2), (3,))
+add("expi", sp.expi, S(0.2, 3), (3,))
+add("ndtri_exp", sp.ndtri_exp, U(-5, -0.1), (3,))
+add_args("spence", sp.spence, [0.2, 0.995, 1.0, 1.004, 2.5])
+add_args("ellipk", lambda m: sp.ellipk(m) * sp.ellipe(m), [0.0, 0.004, -0.3, 0.4, 0.9])
+add_args("ellipkm1", sp.ellipkm1, [0.1, 0.6, 0.996, 1.0])
+add("owens_t", sp.owens_t, S(0.1, 2), (2, 3), S(0.1, 3), (3,))
+add("poch", sp.poch, U(0.5, 3), (3,), U(-0.4, 2), (2, 1))
+add("binom", sp.binom, U(3, 6), (3,), U(0.3, 2.5), (2, 1))
+add("stdtr", lambda t: sp.stdtr(np.array([1.0, 3.5, 30.0]), t) + sp.stdtrit(4.5, sp.ndtr(t)), U(-2, 2), (2, 3))
+add("chdtr", lambda x: sp.chdtr(3.0, x) * sp.chdtrc(np.array([1.0, 2.5, 6.0]), x), U(0.2, 5), (3,))
+add("pdtr", lambda m: sp.pdtr(np.array([0.0, 2.0, 5.0]), m) + sp.pdtrc(3, m), U(0.2, 5), (2, 3))
+add("fdtr", lambda x: sp.fdtr(3.0, 5.0, x) * sp.fdtrc(np.array([1.0, 2.0, 7.0]), 4.0, x), U(0.2, 4), (3,))
+add("bdtr", lambda p: sp.bdtr(2, 6, p) * sp.bdtrc(np.array([0, 3, 5]), 7, p), U(0.1, 0.9), (3,))
+add("nbdtr", lambda p: sp.nbdtr(2, 6, p) * sp.nbdtrc(np.array([0, 3, 5]), 4, p), U(0.1, 0.9), (3,))
+add("gammaincinv", lambda y: sp.gammaincinv(np.array([0.7, 2.5, 9.0]), y) * sp.gammainccinv(2.0, y),
+    U(0.1, 0.9), (3,))
+add("betaincinv", lambda y: sp.betaincinv(2.5, np.array([0.7, 1.5, 6.0]), y) + sp.betainccinv(1.5, 2.0, y),
+    U(0.1, 0.9), (3,))
+add("gdtr", lambda a, x: sp.gdtr(a, 2.5, x) * sp.gdtrc(a, np.array([0.8, 3.0, 5.0]), x), U(0.3, 2), (3,),
+    U(0.2, 4), (2, 3))
+add("hyp1f1", lambda x: sp.hyp1f1(1.5, np.array([2.5, 0.5, 4.0]), x), U(-2, 2), (2, 3))
+add("hyp1f1-complex", lambda x: np.real(sp.hyp1f1(1.5, 2.5, x * (1 - 0.5j)) ** 2), U(-2, 2), (3,))
+add("hyp2f1", lambda z: sp.hyp2f1(0.5, 1.5, np.array([2.5, 3.0, 1.5]), z), U(-0.8, 0.8), (3,))
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
