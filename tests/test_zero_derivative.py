@@ -124,6 +124,7 @@ SAMPLES = {
     np.ceil: lambda r: ((generic(r),), {}),
     np.rint: lambda r: ((generic(r),), {}),
     sp.round: lambda r: ((generic(r),), {}),
+    np.linalg.matrix_rank: lambda r: ((r.standard_normal((2, 3, 3)),), {}),
     sp.gammasgn: lambda r: ((generic(r),), {}),
     np.trunc: lambda r: ((generic(r),), {}),
     np.fix: lambda r: ((generic(r),), {}),
