@@ -266,7 +266,7 @@ def test_qr_complete_tall_gauge_and_unitarity():
 
 def test_qr_vector_mode_and_nestings():
     for mode in ("reduced", "complete", "r"):
-        for a in (A43, A35, A243):
+        for a in (A43, A35, A243, C43, crand(2, 2, 4, seed=39)):
             _vector_mode_matches(lambda x: np.linalg.qr(x, mode=mode), a)
     w = rand(4, 3, seed=36)
     for f, a in [(lambda x: np.sum(w * np.linalg.qr(x)[0]) + np.sum(np.linalg.qr(x)[1] ** 2), A43),

@@ -654,7 +654,7 @@ def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
         order = [operator.index(i) % len(shape) for i in axis] + rest
         gathered = int(np.prod([shape[i] for i in order[:len(axis)]]))
         flat = reshape(transpose(x, order), (gathered,) + tuple(shape[i] for i in rest))
-        axes = (-len(shape) + len(axis) - 1,) if shape else (-1,)
+        axes = (-1 - len(rest),)  # the gathered axis, in front of the rest
     else:
         flat, axes = x, (_axis(axis, len(shape)),)
     res = _vector_norm(flat, ord, axes, False)
