@@ -686,6 +686,57 @@ add("hyp1f1", lambda x: sp.hyp1f1(1.5, np.array([2.5, 0.5, 4.0]), x), U(-2, 2), 
 add("hyp1f1-complex", lambda x: np.real(sp.hyp1f1(1.5, 2.5, x * (1 - 0.5j)) ** 2), U(-2, 2), (3,))
 add("hyp2f1", lambda z: sp.hyp2f1(0.5, 1.5, np.array([2.5, 3.0, 1.5]), z), U(-0.8, 0.8), (3,))
 
+# ---- linear algebra: qr, matrix_power, multi_dot, tensorsolve, tensorinv, vector_norm, matvec,
+# vecmat, the sublist form of einsum (more in tests/test_linalg_more.py) ----
+def _qr_projector(a):
+    q = np.linalg.qr(a, mode="complete")[0][..., :, a.shape[-1]:]
+    return q @ np.swapaxes(q, -1, -2)
+
+
+add_args("qr-tall", lambda a: tuple(np.linalg.qr(a)), rand(4, 3, seed=60))
+add_args("qr-square", lambda a: tuple(np.linalg.qr(a)), rand(3, 3, seed=61))
+add_args("qr-wide", lambda a: tuple(np.linalg.qr(a)), rand(2, 4, seed=62))
+add_args("qr-batched", lambda a: tuple(np.linalg.qr(a)), rand(2, 3, 2, seed=63))
+add_args("qr-mode-r", lambda a: np.linalg.qr(a, mode="r"), rand(4, 3, seed=64))
+add_args("qr-complete-square", lambda a: tuple(np.linalg.qr(a, mode="complete")), rand(3, 3, seed=65))
+add_args("qr-complete-tall-projector", _qr_projector, rand(4, 2, seed=66))
+add_args("matrix_power-3", lambda a: np.linalg.matrix_power(a, 3), well_conditioned(3))
+add_args("matrix_power-5-batched", lambda a: np.linalg.matrix_power(a, 5) / 50,
+         well_conditioned(2, batch=(2,)))
+add_args("matrix_power-neg2", lambda a: np.linalg.matrix_power(a, -2), well_conditioned(3, seed=1))
+add_args("matrix_power-0", lambda a: np.linalg.matrix_power(a, 0) * a, well_conditioned(2))
+add_args("multi_dot-four", lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]),
+         rand(2, 3), rand(3, 4, seed=1), rand(4, 2, seed=2), rand(2, 3, seed=3))
+add_args("multi_dot-vector-ends", lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+         rand(3), rand(3, 2, seed=1), rand(2, seed=2))
+add_args("multi_dot-const-middle", lambda a, c: np.linalg.multi_dot([a, rand(3, 3, seed=9), c]),
+         rand(2, 3), rand(3, 2, seed=1))
+add_args("tensorsolve", np.linalg.tensorsolve,
+         rand(2, 3, 2, 3) * 0.3 + np.eye(6).reshape(2, 3, 2, 3), rand(2, 3, seed=1))
+add_args("tensorsolve-axes", lambda a, b: np.linalg.tensorsolve(a, b, axes=(0,)),
+         (rand(6, 6) * 0.3 + np.eye(6)).T, rand(6, seed=1))
+add_args("tensorinv", np.linalg.tensorinv, rand(2, 3, 2, 3) * 0.3 + np.eye(6).reshape(2, 3, 2, 3))
+add_args("tensorinv-ind1", lambda a: np.linalg.tensorinv(a, ind=1),
+         rand(6, 3, 2) * 0.3 + np.eye(6).reshape(6, 3, 2))
+add("vector_norm-default", np.linalg.vector_norm, S(0.2, 2), (2, 3))
+add("vector_norm-ord3-axes", lambda x: np.linalg.vector_norm(x, axis=(0, 2), ord=3), S(0.2, 2),
+    (2, 3, 2))
+add("vector_norm-ord1-keepdims", lambda x: np.linalg.vector_norm(x, axis=1, ord=1, keepdims=True),
+    S(0.2, 2), (2, 3))
+add("vector_norm-ord-0.5", lambda x: np.linalg.vector_norm(x, ord=0.5), S(0.2, 2), (3,))
+add_args("matvec", np.matvec, rand(2, 3), rand(3, seed=1))
+add_args("matvec-batched", np.matvec, rand(2, 2, 3), rand(4, 1, 3, seed=1))
+add_args("vecmat", np.vecmat, rand(2), rand(2, 3, seed=1))
+add_args("vecmat-batched", np.vecmat, rand(3, 2), rand(2, 3, seed=1))
+add_args("einsum-sublist", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [2, 0]),
+         rand(2, 3), rand(3, 2, seed=1))
+add_args("einsum-sublist-ellipsis", lambda a, b: np.einsum(a, [Ellipsis, 0, 1], b, [1]),
+         rand(2, 2, 3), rand(3, seed=1))
+add_args("einsum-sublist-trace", lambda a: np.einsum(a, [0, 0]), rand(3, 3))
+add_args("einsum-summed-bcast-size1", lambda a, b: np.einsum("ij,ij->", a, b),
+         rand(1, 3), rand(2, 3, seed=1))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
