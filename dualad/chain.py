@@ -245,8 +245,14 @@ def real_for(c, x):
     promotion ``x + 0j`` is ``Re``, as the transpose of a broadcast is a sum."""
     if c is not None and COMPLEX_SEEN[0] and is_complex(c) and not is_complex(x):
         r = np.real(c)
+        if isinstance(r, Box):
+            return r
         # a copy, not NumPy's view into c: c may be another argument's cotangent,
-        # later written into in place
+        # later written into in place; in x's precision where the complex value
+        # was computed in a wider one (scipy.special.wofz of float32 is complex128)
+        dtype = getattr(x._value if isinstance(x, Box) else x, "dtype", None)
+        if dtype is not None and dtype.kind == "f" and dtype != r.dtype:
+            return r.astype(dtype)
         return r.copy() if type(r) is np.ndarray else r
     return c
 

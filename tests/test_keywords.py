@@ -31,8 +31,9 @@ from dualad.testing import check_grads
 
 HERE = pathlib.Path(__file__).parent
 TABLE_MODULES = ["test_complex", "test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
+                 "test_linalg_more",
                  "test_zero_derivative", "test_elementwise_exact", "test_fft",
-                 "test_complex_reductions", "test_complex_linalg", "test_statistics"]
+                 "test_complex_reductions", "test_complex_linalg", "test_statistics", "test_array_api"]
 
 
 def _load(name):
@@ -233,6 +234,8 @@ def _domain(ufunc):
         return np.array([1.5, 2.5])
     if ufunc in (sp.gammaln, sp.digamma, sp.psi):
         return np.array([1.5, 2.5])
+    if ufunc is sp.ndtri_exp:
+        return np.array([-0.3, -0.7])
     return np.array([0.3, 0.7])
 
 
@@ -247,17 +250,27 @@ REFUSED_UFUNC_VALUES = {"out": lambda x: (np.empty_like(x),), "where": lambda x:
 # parameters, zeta's exponent): held constant, only the rest traced.
 _CONSTANT_LEADING = {sp.jv: (1.5,), sp.yv: (1.5,), sp.iv: (1.5,), sp.ive: (1.5,),
                      sp.kv: (1.5,), sp.kve: (1.5,), sp.gammainc: (1.5,), sp.gammaincc: (1.5,),
-                     sp.betainc: (1.5, 2.5), sp.betaincc: (1.5, 2.5), sp._ufuncs._zeta: (2.5,)}
+                     sp.betainc: (1.5, 2.5), sp.betaincc: (1.5, 2.5), sp._ufuncs._zeta: (2.5,),
+                     sp.stdtr: (3.5,), sp.stdtrit: (3.5,), sp.chdtr: (3.0,), sp.chdtrc: (3.0,),
+                     sp.pdtr: (2.0,), sp.pdtrc: (2.0,), sp.fdtr: (3.0, 5.0), sp.fdtrc: (3.0, 5.0),
+                     sp.bdtr: (2, 6), sp.bdtrc: (2, 6), sp.nbdtr: (2, 6), sp.nbdtrc: (2, 6),
+                     sp.gammaincinv: (2.5,), sp.gammainccinv: (2.5,), sp.betaincinv: (2.5, 1.5),
+                     sp.betainccinv: (2.5, 1.5), sp.hyp1f1: (1.5, 2.5), sp.hyp2f1: (0.5, 1.5, 2.5)}
+# A constant parameter between traced ones: {ufunc: (position, value)}.
+_CONSTANT_INSIDE = {sp.gdtr: (1, 2.5), sp.gdtrc: (1, 2.5)}
 
 
 def _ufunc_args(ufunc):
     x = _domain(ufunc)
-    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ())))
+    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ())) - (ufunc in _CONSTANT_INSIDE))
 
 
 def _bound(ufunc):
-    """``ufunc`` with its constant leading parameters given."""
+    """``ufunc`` with its constant parameters given."""
     constants = _CONSTANT_LEADING.get(ufunc, ())
+    if ufunc in _CONSTANT_INSIDE:
+        position, value = _CONSTANT_INSIDE[ufunc]
+        return lambda *xs, **kwargs: ufunc(*xs[:position], value, *xs[position:], **kwargs)
     return lambda *xs, **kwargs: ufunc(*constants, *xs, **kwargs)
 
 

@@ -650,6 +650,93 @@ add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.na
     U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
 
 
+# ---- scipy.special: elementary variants, error-function family, integrals, distributions ----
+# (dualad/rules/special_more.py; tests/test_special_more.py checks the series regions)
+for _name in ("cbrt", "exp10", "exp2", "expm1", "log1p", "cosm1", "exp1"):
+    add(_name, getattr(sp, _name), U(0.2, 2), (2, 3))
+for _name in ("sindg", "cosdg", "tandg", "cotdg"):
+    add(_name, getattr(sp, _name), U(10, 80), (3,))
+add("radian", sp.radian, U(-3, 3), (3,), U(0, 60), (2, 1), U(0, 60), (3,))
+add("powm1", sp.powm1, U(0.3, 3), (2, 3), U(-2, 2), (3,))
+add_args("exprel", sp.exprel, [0.0, 1e-3, -0.004, 0.3, -2.0, 5.0])
+for _name in ("erfcx", "erfi", "dawsn"):
+    add(_name, getattr(sp, _name), U(-2, 2), (2, 3))
+add("wofz", lambda z: np.abs(sp.wofz(z * (1 + 0.5j))) ** 2 + np.imag(sp.wofz(z)) * z, U(-2, 2), (3,))
+add("expi", sp.expi, S(0.2, 3), (3,))
+add("ndtri_exp", sp.ndtri_exp, U(-5, -0.1), (3,))
+add_args("spence", sp.spence, [0.2, 0.995, 1.0, 1.004, 2.5])
+add_args("ellipk", lambda m: sp.ellipk(m) * sp.ellipe(m), [0.0, 0.004, -0.3, 0.4, 0.9])
+add_args("ellipkm1", sp.ellipkm1, [0.1, 0.6, 0.996, 1.0])
+add("owens_t", sp.owens_t, S(0.1, 2), (2, 3), S(0.1, 3), (3,))
+add("poch", sp.poch, U(0.5, 3), (3,), U(-0.4, 2), (2, 1))
+add("binom", sp.binom, U(3, 6), (3,), U(0.3, 2.5), (2, 1))
+add("stdtr", lambda t: sp.stdtr(np.array([1.0, 3.5, 30.0]), t) + sp.stdtrit(4.5, sp.ndtr(t)), U(-2, 2), (2, 3))
+add("chdtr", lambda x: sp.chdtr(3.0, x) * sp.chdtrc(np.array([1.0, 2.5, 6.0]), x), U(0.2, 5), (3,))
+add("pdtr", lambda m: sp.pdtr(np.array([0.0, 2.0, 5.0]), m) + sp.pdtrc(3, m), U(0.2, 5), (2, 3))
+add("fdtr", lambda x: sp.fdtr(3.0, 5.0, x) * sp.fdtrc(np.array([1.0, 2.0, 7.0]), 4.0, x), U(0.2, 4), (3,))
+add("bdtr", lambda p: sp.bdtr(2, 6, p) * sp.bdtrc(np.array([0, 3, 5]), 7, p), U(0.1, 0.9), (3,))
+add("nbdtr", lambda p: sp.nbdtr(2, 6, p) * sp.nbdtrc(np.array([0, 3, 5]), 4, p), U(0.1, 0.9), (3,))
+add("gammaincinv", lambda y: sp.gammaincinv(np.array([0.7, 2.5, 9.0]), y) * sp.gammainccinv(2.0, y),
+    U(0.1, 0.9), (3,))
+add("betaincinv", lambda y: sp.betaincinv(2.5, np.array([0.7, 1.5, 6.0]), y) + sp.betainccinv(1.5, 2.0, y),
+    U(0.1, 0.9), (3,))
+add("gdtr", lambda a, x: sp.gdtr(a, 2.5, x) * sp.gdtrc(a, np.array([0.8, 3.0, 5.0]), x), U(0.3, 2), (3,),
+    U(0.2, 4), (2, 3))
+add("hyp1f1", lambda x: sp.hyp1f1(1.5, np.array([2.5, 0.5, 4.0]), x), U(-2, 2), (2, 3))
+add("hyp1f1-complex", lambda x: np.real(sp.hyp1f1(1.5, 2.5, x * (1 - 0.5j)) ** 2), U(-2, 2), (3,))
+add("hyp2f1", lambda z: sp.hyp2f1(0.5, 1.5, np.array([2.5, 3.0, 1.5]), z), U(-0.8, 0.8), (3,))
+
+# ---- linear algebra: qr, matrix_power, multi_dot, tensorsolve, tensorinv, vector_norm, matvec,
+# vecmat, the sublist form of einsum (more in tests/test_linalg_more.py) ----
+def _qr_projector(a):
+    q = np.linalg.qr(a, mode="complete")[0][..., :, a.shape[-1]:]
+    return q @ np.swapaxes(q, -1, -2)
+
+
+add_args("qr-tall", lambda a: tuple(np.linalg.qr(a)), rand(4, 3, seed=60))
+add_args("qr-square", lambda a: tuple(np.linalg.qr(a)), rand(3, 3, seed=61))
+add_args("qr-wide", lambda a: tuple(np.linalg.qr(a)), rand(2, 4, seed=62))
+add_args("qr-batched", lambda a: tuple(np.linalg.qr(a)), rand(2, 3, 2, seed=63))
+add_args("qr-mode-r", lambda a: np.linalg.qr(a, mode="r"), rand(4, 3, seed=64))
+add_args("qr-complete-square", lambda a: tuple(np.linalg.qr(a, mode="complete")), rand(3, 3, seed=65))
+add_args("qr-complete-tall-projector", _qr_projector, rand(4, 2, seed=66))
+add_args("matrix_power-3", lambda a: np.linalg.matrix_power(a, 3), well_conditioned(3))
+add_args("matrix_power-5-batched", lambda a: np.linalg.matrix_power(a, 5) / 50,
+         well_conditioned(2, batch=(2,)))
+add_args("matrix_power-neg2", lambda a: np.linalg.matrix_power(a, -2), well_conditioned(3, seed=1))
+add_args("matrix_power-0", lambda a: np.linalg.matrix_power(a, 0) * a, well_conditioned(2))
+add_args("multi_dot-four", lambda a, b, c, d: np.linalg.multi_dot([a, b, c, d]),
+         rand(2, 3), rand(3, 4, seed=1), rand(4, 2, seed=2), rand(2, 3, seed=3))
+add_args("multi_dot-vector-ends", lambda a, b, c: np.linalg.multi_dot([a, b, c]),
+         rand(3), rand(3, 2, seed=1), rand(2, seed=2))
+add_args("multi_dot-const-middle", lambda a, c: np.linalg.multi_dot([a, rand(3, 3, seed=9), c]),
+         rand(2, 3), rand(3, 2, seed=1))
+add_args("tensorsolve", np.linalg.tensorsolve,
+         rand(2, 3, 2, 3) * 0.3 + np.eye(6).reshape(2, 3, 2, 3), rand(2, 3, seed=1))
+add_args("tensorsolve-axes", lambda a, b: np.linalg.tensorsolve(a, b, axes=(0,)),
+         (rand(6, 6) * 0.3 + np.eye(6)).T, rand(6, seed=1))
+add_args("tensorinv", np.linalg.tensorinv, rand(2, 3, 2, 3) * 0.3 + np.eye(6).reshape(2, 3, 2, 3))
+add_args("tensorinv-ind1", lambda a: np.linalg.tensorinv(a, ind=1),
+         rand(6, 3, 2) * 0.3 + np.eye(6).reshape(6, 3, 2))
+add("vector_norm-default", np.linalg.vector_norm, S(0.2, 2), (2, 3))
+add("vector_norm-ord3-axes", lambda x: np.linalg.vector_norm(x, axis=(0, 2), ord=3), S(0.2, 2),
+    (2, 3, 2))
+add("vector_norm-ord1-keepdims", lambda x: np.linalg.vector_norm(x, axis=1, ord=1, keepdims=True),
+    S(0.2, 2), (2, 3))
+add("vector_norm-ord-0.5", lambda x: np.linalg.vector_norm(x, ord=0.5), S(0.2, 2), (3,))
+add_args("matvec", np.matvec, rand(2, 3), rand(3, seed=1))
+add_args("matvec-batched", np.matvec, rand(2, 2, 3), rand(4, 1, 3, seed=1))
+add_args("vecmat", np.vecmat, rand(2), rand(2, 3, seed=1))
+add_args("vecmat-batched", np.vecmat, rand(3, 2), rand(2, 3, seed=1))
+add_args("einsum-sublist", lambda a, b: np.einsum(a, [0, 1], b, [1, 2], [2, 0]),
+         rand(2, 3), rand(3, 2, seed=1))
+add_args("einsum-sublist-ellipsis", lambda a, b: np.einsum(a, [Ellipsis, 0, 1], b, [1]),
+         rand(2, 2, 3), rand(3, seed=1))
+add_args("einsum-sublist-trace", lambda a: np.einsum(a, [0, 0]), rand(3, 3))
+add_args("einsum-summed-bcast-size1", lambda a, b: np.einsum("ij,ij->", a, b),
+         rand(1, 3), rand(2, 3, seed=1))
+
+
 # ---- scipy.linalg drop-ins (dualad/scipy/linalg.py; tests/test_scipy_linalg.py checks every argument) ----
 def _scipy_linalg():
     import dualad.scipy.linalg as dl

@@ -260,7 +260,7 @@ def test_every_parameter_is_exercised():
     """Each parameter of SciPy's signature is passed by some call above,
     at a value other than its default where it has one."""
     for name in dl.__all__:
-        if name in ("svd", "qr"):  # test_svd_qr_every_parameter_value_and_derivatives
+        if name in DECOMPOSITION_CALLS:  # test_decomposition_every_parameter_value_and_derivatives
             continue
         signature = inspect.signature(getattr(sl, name))
         seen = set()
@@ -512,7 +512,7 @@ def test_errors_match_scipys():
 def test_scipys_own_function_names_the_drop_in(name):
     """SciPy's function, called on a traced value, raises an error naming
     the dualad.scipy.linalg function of the same name."""
-    call = CALLS[name][0] if name in CALLS else SVD_QR_CALLS[name][0]
+    call = CALLS[name][0] if name in CALLS else DECOMPOSITION_CALLS[name][0]
     position = call.diff[0] if call.diff else 0
 
     def f(x):
@@ -531,3 +531,76 @@ def test_scipys_own_function_names_the_drop_in(name):
         return
     with pytest.raises(TypeError, match=f"use dualad.scipy.linalg.{name} "):
         ad.grad(f)(x)
+
+
+# ---- qr (and svd): thin wrappers over np.linalg.qr / np.linalg.svd, whose rules are
+# dualad.rules' own; tested apart from the table above on purpose --------------------------------
+def _qr_invariants(out):
+    """(Q, R) with each column of Q and row of R signed so that R's diagonal
+    is nonnegative (the Householder convention may differ between LAPACK
+    drivers); a pivoting call's permutation left out (compared on its own)."""
+    q, r = out[0], out[1]
+    k = min(r.shape[-2], r.shape[-1])
+    sign = np.where(np.real(np.diagonal(r, 0, -2, -1)[..., :k]) < 0, -1.0, 1.0)
+    return q[..., :, :k] * sign[..., None, :], r[..., :k, :] * sign[..., :, None]
+
+
+DECOMPOSITION_CALLS = {
+    "qr": [
+        Call((TALL,), {}, outputs=_qr_invariants), Call((WIDE,), {"mode": "economic"},
+                                                        outputs=_qr_invariants),
+        Call((TALL,), {"mode": "r"}), Call((WIDE,), {"mode": "r", "lwork": -1}),
+        Call((Z,), {"pivoting": True, "overwrite_a": True}, outputs=_qr_invariants),
+        Call((TALL,), {"mode": "economic", "pivoting": True, "lwork": 3, "check_finite": False},
+             outputs=_qr_invariants),
+        Call((STACK,), {"lwork": 4}, outputs=_qr_invariants),
+    ],
+}
+
+
+def _values_of(out, pick):
+    return [np.asarray(ad.core.primal(x)) for x in _leaves(pick(out) if pick else out)]
+
+
+@pytest.mark.parametrize("name", sorted(DECOMPOSITION_CALLS))
+def test_decomposition_every_parameter_value_and_derivatives(name):
+    """qr (and svd): np.linalg.qr / np.linalg.svd underneath; every parameter
+    of SciPy's signature is exercised; values equal SciPy's up to the signs
+    (phases) of singular vectors and Householder columns; derivatives by
+    finite differences at order 2 on the sign-free quantities; the
+    permutation of pivoting is SciPy's."""
+    signature = inspect.signature(getattr(sl, name))
+    assert inspect.signature(getattr(dl, name)) == signature
+    seen = set()
+    for call in DECOMPOSITION_CALLS[name]:
+        bound = signature.bind(*call.args, **call.kwargs)
+        seen |= {k for k, v in bound.arguments.items()
+                 if signature.parameters[k].default is inspect.Parameter.empty
+                 or not _equal(v, signature.parameters[k].default)}
+        expected = _scipy(name, call.args, call.kwargs)
+        args = [_copy(a) for a in call.args]
+        got = getattr(dl, name)(*args, **call.kwargs)
+        _assert_same_tree(tuple(call.args), tuple(args))        # overwrite_a: never written
+        assert len(_leaves(got)) == len(_leaves(expected))
+        for g, e in zip(_leaves(got), _leaves(expected)):
+            assert np.shape(g) == np.shape(e) and np.asarray(g).dtype == np.asarray(e).dtype
+        for g, e in zip(_values_of(got, call.outputs), _values_of(expected, call.outputs)):
+            np.testing.assert_allclose(g, e, rtol=1e-9, atol=1e-12)
+        if call.kwargs.get("pivoting"):
+            np.testing.assert_array_equal(got[-1], expected[-1])
+        pick = call.outputs or (lambda out: out)
+        check_grads(lambda x: pick(getattr(dl, name)(x, *call.args[1:], **call.kwargs)),
+                    (call.args[0],), order=2, atol=1e-5, rtol=1e-5)
+    assert seen == set(signature.parameters), sorted(set(signature.parameters) - seen)
+
+
+def test_qr_refusals_and_errors():
+    with pytest.raises(TypeError, match="mode"):
+        dl.qr(A, mode="raw")
+    for module in (sl, dl):
+        with pytest.raises(ValueError, match="Mode argument"):
+            module.qr(A, mode="reduced")
+        with pytest.raises(Exception, match="lwork"):
+            module.qr(TALL, lwork=3)
+        with pytest.raises(ValueError, match="infs or NaNs"):
+            module.qr(np.full((2, 2), np.nan))

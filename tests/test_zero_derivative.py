@@ -22,6 +22,7 @@ listed with a call that uses it.
 from __future__ import annotations
 
 import numpy as np
+import scipy.special as sp
 import pytest
 
 import dualad as ad
@@ -122,6 +123,9 @@ SAMPLES = {
     np.floor: lambda r: ((generic(r),), {}),
     np.ceil: lambda r: ((generic(r),), {}),
     np.rint: lambda r: ((generic(r),), {}),
+    sp.round: lambda r: ((generic(r),), {}),
+    np.linalg.matrix_rank: lambda r: ((r.standard_normal((2, 3, 3)),), {}),
+    sp.gammasgn: lambda r: ((generic(r),), {}),
     np.trunc: lambda r: ((generic(r),), {}),
     np.fix: lambda r: ((generic(r),), {}),
     np.round: lambda r: ((generic(r) / 10,), {"decimals": 1}),

@@ -14,7 +14,7 @@ raw ``primal()`` arrays (except to compute constants such as masks).
 from __future__ import annotations
 
 from ..extend import Primitive
-from . import elementwise, fft, linalg, reductions, shape, special, statistics  # noqa: F401  (registration)
+from . import array_api, elementwise, fft, linalg, reductions, shape, special, special_more, statistics  # noqa: F401  (registration)
 
 __all__ = ["all_primitives"]
 
@@ -22,7 +22,8 @@ __all__ = ["all_primitives"]
 def all_primitives() -> list:
     """Every primitive declared in the rule sections."""
     found = {}
-    for module in (elementwise, reductions, shape, linalg, special, fft, statistics):
+    for module in (elementwise, reductions, shape, linalg, array_api, special, special_more, fft,
+                   statistics):
         for value in vars(module).values():
             if isinstance(value, Primitive):
                 found[id(value)] = value

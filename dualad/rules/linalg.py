@@ -1,8 +1,11 @@
-"""Linear algebra: matmul, einsum, solve, inv, det, slogdet, cholesky, eigh, norm.
+"""Linear algebra: matmul, einsum, solve, inv, det, slogdet, cholesky, eigh, qr, norm.
 
 ``matmul`` and ``einsum`` are primitives; ``dot``, ``tensordot``, ``inner``,
-``outer``, ``vdot``, ``vecdot``, ``trace``, ``diagonal``, ``diag``, ``tril``
-and ``triu`` are built on them and on the shape primitives.
+``outer``, ``vdot``, ``vecdot``, ``matvec``, ``vecmat``, ``multi_dot``,
+``matrix_power``, ``trace``, ``diagonal``, ``diag``, ``tril`` and ``triu``
+are built on them and on the shape primitives; ``tensorsolve`` and
+``tensorinv`` on ``solve`` and ``inv``; ``vector_norm`` on ``norm``'s
+vector norms.  ``einsum`` takes the subscripts string and the sublist form.
 
 Conventions:
 * ``cholesky``, ``eigh`` and ``eigvalsh`` read only one triangle of their
@@ -46,13 +49,22 @@ Conventions:
 * Empty stacks and 0x0 matrices (det 1, logabsdet 0) have derivatives of
   their own, empty, shape.
 * ``norm`` (2-norm / Frobenius) has derivative 0 at 0, a subgradient.
+* ``qr`` is differentiated as NumPy computes it: R's diagonal has LAPACK's
+  signs (real, of either sign), locally constant except where a column is
+  already upper triangular -- there LAPACK leaves it unreflected and the
+  sign flips for an arbitrarily close matrix, and the derivative is that of
+  the branch taken.  ``mode='complete'`` of a tall matrix has Q's extra
+  columns in the gauge ``Q₂ᴴ dQ₂ = 0``; ``mode='raw'`` is refused.  The
+  derivative needs R's diagonal free of zeros (the first min(m, n) columns
+  independent) and raises LinAlgError otherwise.  See the qr section.
 
 Complex values (JAX's convention, see dualad.rules.elementwise): products,
 ``solve``, ``inv`` and ``det`` are holomorphic, and their pullbacks use plain
 transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
 conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
 NumPy does.  ``norm`` and ``logabsdet`` of complex input are real.
-``svd`` has no rule, for real or complex input.
+``svd`` has no rule, for real or complex input.  ``qr`` takes complex input
+(Qᴴ in its rules), and ``vecmat`` conjugates its vector, as NumPy does.
 """
 
 from __future__ import annotations
@@ -65,8 +77,8 @@ import numpy as np
 from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register
 from .reductions import _keepdims_shape, normalize_axes, sum_p
-from .shape import (Index, astype, getitem, moveaxis, reshape, scatter_add_p, swapaxes,
-                    transpose)
+from .shape import (Index, astype, concatenate_p, getitem, moveaxis, reshape, scatter_add_p,
+                    swapaxes, transpose)
 
 
 def _mT(x):
@@ -322,6 +334,35 @@ def _parse_einsum(subscripts: str, shapes):
     return ins, out
 
 
+def _sublist_label(label) -> str:
+    """One entry of an einsum sublist as a subscript letter, as NumPy reads
+    it: 0-25 are 'A'-'Z', 26-51 'a'-'z', Ellipsis '...'."""
+    if label is Ellipsis:
+        return "..."
+    try:
+        label = operator.index(label)
+    except TypeError:
+        raise TypeError("each subscript must be either an integer or an ellipsis") from None
+    if not 0 <= label < 52:
+        raise ValueError("subscript is not within the valid range [0, 52)")
+    return chr(ord("A") + label) if label < 26 else chr(ord("a") + label - 26)
+
+
+def _sublist_subscripts(operands):
+    """The sublist form ``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])``
+    as (the subscripts string, the operands)."""
+    arrays, subs = list(operands[0::2]), list(operands[1::2])
+    out = None
+    if len(operands) % 2:  # an odd count: the last entry is the output sublist
+        out = arrays.pop()
+    if not subs or len(subs) != len(arrays):
+        raise ValueError("einsum: the sublist form needs an operand and a sublist for each input")
+    spec = ",".join("".join(_sublist_label(c) for c in sub) for sub in subs)
+    if out is not None:
+        spec += "->" + "".join(_sublist_label(c) for c in out)
+    return spec, arrays
+
+
 def _spare_letter(ins, out):
     used = set("".join(ins) + out)
     return next(c for c in string.ascii_letters if c not in used)
@@ -362,8 +403,11 @@ def _einsum_vjp_i(i):
         if spread:
             r = sum_p(r, axis=spread, keepdims=True)
         if target != ins[i]:
-            # letters only in this operand were summed out: broadcast back
-            r = reshape(r, tuple(n if c in present else 1 for c, n in zip(ins[i], shape)))
+            # letters only in this operand were summed out: axes of size 1 for them
+            got = dict(zip(target, shape_of(r)))
+            r = reshape(r, tuple(got[c] if c in present else 1 for c in ins[i]))
+        if shape_of(r) != shape:
+            # ... and axes the other operands had of size 1 (broadcast by einsum): spread back
             r = np.broadcast_to(r, shape)
         return r
     return rule
@@ -379,9 +423,16 @@ einsum_p = Primitive("einsum", _einsum_impl, jvp=_einsum_jvp, vjp=_einsum_vjp)
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
 
 
+# np.einsum_path is not registered: NumPy's einsum never calls it on traced
+# operands (this einsum runs instead), a path depends only on the shapes, and
+# its result holds strings, which dualad's jvp cannot hand back as an output.
+# Called on traced operands it raises dualad's "no derivative rule" error;
+# call it on the shapes (``np.empty(np.shape(x))``) instead.
 def einsum(*operands, out=None, optimize=False, **kwargs):
-    """np.einsum with a subscripts string; ``dtype``, ``casting`` and
-    ``optimize`` (the contraction order: the value to rounding) honoured."""
+    """np.einsum, in the subscripts-string form and the sublist form
+    ``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])``; ``dtype``,
+    ``casting`` and ``optimize`` (the contraction order: the value to
+    rounding; a path is checked as NumPy checks it) honoured."""
     _refuse_out("numpy.einsum", out)
     dtype = kwargs.pop("dtype", None)
     order = kwargs.pop("order", "K")
@@ -398,10 +449,12 @@ def einsum(*operands, out=None, optimize=False, **kwargs):
     if not operands:
         raise TypeError("einsum(): must specify the einstein sum subscripts string "
                         "and at least one operand")
-    subscripts, operands = operands[0], list(operands[1:])
-    if not isinstance(subscripts, str):
-        refuse("numpy.einsum", "operands", "only the subscripts-string form is supported, "
-               "not the sublist form")
+    if isinstance(operands[0], str):
+        subscripts, operands = operands[0], list(operands[1:])
+    else:
+        subscripts, operands = _sublist_subscripts(operands)
+    if isinstance(optimize, (list, tuple)):  # a path given: NumPy's errors for a bad one
+        np.einsum_path(subscripts, *[primal(o) for o in operands], optimize=list(optimize))
     # NumPy casts every operand to ``dtype`` (default: their common type)
     # under the rule ``casting``.
     dtypes = [np.result_type(primal(o)) if isinstance(o, Box) else np.asarray(o).dtype
@@ -534,6 +587,28 @@ def l2norm(x, axis: tuple, keepdims: bool):
     return prim(x, axis=axis, keepdims=keepdims)
 
 
+def _vector_norm(x, ord, axes: tuple, keepdims):
+    """The vector ``ord``-norm over ``axes`` (negative indices), as
+    np.linalg.norm computes it for one axis: 2 (and None) through
+    :func:`l2norm`, ±inf the largest/smallest ``|x|``, 0 the count of
+    nonzero entries (derivative 0), any other p ``(Σ |x|^p)^(1/p)``."""
+    if ord is None or ord == 2:
+        return l2norm(x, axis=axes, keepdims=bool(keepdims))
+    if ord == np.inf:
+        return np.max(np.abs(x), axis=axes, keepdims=keepdims)
+    if ord == -np.inf:
+        return np.min(np.abs(x), axis=axes, keepdims=keepdims)
+    if ord == 0:  # the count of nonzero entries: derivative 0
+        dt = np.result_type(primal(x))
+        count = np.sum(primal(x) != 0, axis=axes, keepdims=keepdims)
+        return count.astype(np.finfo(dt).dtype if dt.kind in "fc" else np.float64)
+    if ord == 1:
+        return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
+    if isinstance(ord, str):
+        raise ValueError(f"Invalid norm order '{ord}' for vectors")
+    return np.sum(np.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
+
+
 def norm(x, ord=None, axis=None, keepdims=False):
     nd = ndim_of(x)
     if axis is None:
@@ -544,21 +619,7 @@ def norm(x, ord=None, axis=None, keepdims=False):
         axis = tuple(range(nd))  # then ``ord`` is the vector or the matrix norm's
     axes = normalize_axes(axis, nd)
     if len(axes) == 1:
-        if ord is None or ord == 2:
-            return l2norm(x, axis=axes, keepdims=bool(keepdims))
-        if ord == np.inf:
-            return np.max(np.abs(x), axis=axes, keepdims=keepdims)
-        if ord == -np.inf:
-            return np.min(np.abs(x), axis=axes, keepdims=keepdims)
-        if ord == 0:  # the count of nonzero entries: derivative 0
-            dt = np.result_type(primal(x))
-            count = np.sum(primal(x) != 0, axis=axes, keepdims=keepdims)
-            return count.astype(np.finfo(dt).dtype if dt.kind in "fc" else np.float64)
-        if ord == 1:
-            return np.sum(np.abs(x), axis=axes, keepdims=keepdims)
-        if isinstance(ord, str):
-            raise ValueError(f"Invalid norm order '{ord}' for vectors")
-        return np.sum(np.abs(x) ** ord, axis=axes, keepdims=keepdims) ** (1.0 / ord)
+        return _vector_norm(x, ord, axes, keepdims)
     if len(axes) == 2:
         # Matrix norms: axis[0] is the row axis and axis[1] the column axis,
         # in the order given (normalize_axes sorts them).
@@ -580,7 +641,32 @@ def norm(x, ord=None, axis=None, keepdims=False):
     raise ValueError("Improper number of dimensions to norm.")
 
 
+def vector_norm(x, /, *, axis=None, keepdims=False, ord=2):
+    """np.linalg.vector_norm: the vector norm of ``norm`` over any number of
+    axes (all of them for ``axis=None``), which NumPy first gathers into one
+    leading axis; ``keepdims`` leaves them as axes of size 1."""
+    shape = shape_of(x)
+    if axis is None:
+        flat, axes = reshape(x, (-1,)), (-1,)
+    elif isinstance(axis, tuple):
+        chosen = normalize_axes(axis, len(shape))
+        rest = [i for i in range(len(shape)) if i - len(shape) not in chosen]
+        order = [operator.index(i) % len(shape) for i in axis] + rest
+        gathered = int(np.prod([shape[i] for i in order[:len(axis)]]))
+        flat = reshape(transpose(x, order), (gathered,) + tuple(shape[i] for i in rest))
+        axes = (-1 - len(rest),)  # the gathered axis, in front of the rest
+    else:
+        flat, axes = x, (_axis(axis, len(shape)),)
+    res = _vector_norm(flat, ord, axes, False)
+    if keepdims:
+        kept = normalize_axes(tuple(range(len(shape))) if axis is None else axis, len(shape))
+        res = reshape(res, tuple(1 if i - len(shape) in kept else n for i, n in enumerate(shape)))
+    return res
+
+
 register(np.linalg.norm, norm)
+if hasattr(np.linalg, "vector_norm"):  # NumPy >= 2
+    register(np.linalg.vector_norm, vector_norm)
 
 
 # ---- solve, inv, det, slogdet ---------------------------------------------------------
@@ -1047,3 +1133,363 @@ def polyval(p, x):
 
 register(np.cross, cross)
 register(np.polyval, polyval)
+
+
+# ---- qr ------------------------------------------------------------------------------------
+# A = QR, Q with orthonormal columns, R upper triangular with a real diagonal
+# of either sign: LAPACK's Householder QR, whose signs are NumPy's and are
+# taken as they come -- locally constant wherever no column is already
+# upper triangular (see the conventions in docs/kinks.md).  For A m×n with
+# m >= n (Q m×n, R n×n), with B = dA R⁻¹ and C = Qᴴ B:
+#     Qᴴ dQ + dR R⁻¹ = C,
+# where Ω = Qᴴ dQ is skew-Hermitian (QᴴQ = I) and dR R⁻¹ upper triangular
+# with a real diagonal, so
+#     Ω = L(C) - L(C)ᴴ + i·Im diag(C)       (L: the strictly lower triangle),
+#     dR = (C - Ω) R,    dQ = Q Ω + (B - Q C)  (B - QC: outside Q's range, 0 if m = n).
+# For m < n, A = [X Y] with X square: (Q, R₁) is X's QR and R₂ = Qᴴ Y, so
+# dR₂ = dQᴴ Y + Qᴴ dY.
+# mode='complete' with m > n adds Q₂, an orthonormal basis of the complement
+# of Q's range that LAPACK picks among many: it is differentiated in the
+# gauge Q₂ᴴ dQ₂ = 0 (Q's columns turn with the range, and no more):
+#     dQ₂ = -Q (dQᴴ Q₂),
+# the exact derivative of every quantity that does not depend on which basis
+# of the complement is taken (Q₂Q₂ᴴ, |Q₂ᴴ v|, ...); R's zero rows have derivative 0.
+def _strict_lower(k: int):
+    return np.tri(k, k, -1, dtype=bool)
+
+
+def _qr_omega(c):
+    """Ω = L(C) - L(C)ᴴ + i·Im diag(C), the skew-Hermitian part NumPy's
+    triangular R leaves to Qᴴ dQ."""
+    k = shape_of(c)[-1]
+    low = np.where(_strict_lower(k), c, 0.0)
+    om = low - _mH(low)
+    if is_complex(c):
+        om = om + np.where(np.eye(k, dtype=bool), np.imag(c) * 1j, 0.0)
+    return om
+
+
+def _qr_omega_T(m):
+    """The transpose of :func:`_qr_omega` under Re Σ ū·v:
+    L(M - Mᴴ) + i·Im diag(M)."""
+    k = shape_of(m)[-1]
+    result = np.where(_strict_lower(k), m - _mH(m), 0.0)
+    if is_complex(m):
+        result = result + np.where(np.eye(k, dtype=bool), np.imag(m) * 1j, 0.0)
+    return result
+
+
+def _times_inverse(x, r):
+    """``x r⁻¹`` (``r`` square, invertible): ``solve(rᵀ, xᵀ)ᵀ``."""
+    return _mT(solve_p(_mT(r), _mT(x)))
+
+
+def _qr_blocks(out, a):
+    """(Q₁, R₁, k): the square triangular block R₁ (k×k, k = min(m, n)) and
+    the columns of Q it pairs with; checks that R₁ is invertible."""
+    q, r = out
+    m, n = shape_of(a)[-2:]
+    k = min(m, n)
+    q1 = q if shape_of(q)[-1] == k else q[..., :, :k]
+    r1 = r if shape_of(r)[-2:] == (k, k) else r[..., :k, :k]
+    if np.any(np.diagonal(primal(r1), 0, -2, -1) == 0):
+        raise np.linalg.LinAlgError(
+            "the derivative of qr needs R's diagonal free of zeros: the first "
+            "min(m, n) columns of the matrix must be linearly independent (where "
+            "they are not, Q is not unique and has no derivative)")
+    return q1, r1, k
+
+
+def _qr_jvp(tangents, out, a, complete):
+    (t,) = tangents
+    q1, r1, k = _qr_blocks(out, a)
+    m, n = shape_of(a)[-2:]
+    t1 = t if n == k else t[..., :, :k]
+    b = _times_inverse(t1, r1)
+    c = matmul_p(_mH(q1), b)
+    om = _qr_omega(c)
+    dr = matmul_p(c - om, r1)
+    dq = matmul_p(q1, om)
+    if m > k:
+        dq = dq + (b - matmul_p(q1, c))
+    if n > k:  # wide: R₂ = Qᴴ Y
+        dr2 = matmul_p(_mH(dq), a[..., :, k:]) + matmul_p(_mH(q1), t[..., :, k:])
+        dr = concatenate_p(dr, dr2, axis=-1)
+    if complete and m > n:
+        q2 = out[0][..., :, n:]
+        dq2 = -matmul_p(q1, matmul_p(_mH(dq), q2))
+        dq = concatenate_p(dq, dq2, axis=-1)
+        zeros = np.zeros(shape_of(dr)[:-2] + (m - n, n), dtype=np.result_type(primal(dr)))
+        dr = concatenate_p(dr, zeros, axis=-2)
+    return dq, dr
+
+
+def _qr_vjp(g, out, a, complete):
+    # the transpose of the JVP under Re Σ ḡ·t (plain transposes; conj(Q) where
+    # the JVP has Qᴴ): with M = R̄ Rᵀ - Qᵀ Q̄,
+    #     Ā = (Q̄ + conj(Q) (M - Ωᵀ(M))) R⁻ᵀ       (m > n; for m = n the Q̄ terms
+    # of dQ's range-complement part cancel, and Ā = conj(Q) (R̄Rᵀ - Ωᵀ(M)) R⁻ᵀ)
+    gq, gr = g
+    q1, r1, k = _qr_blocks(out, a)
+    m, n = shape_of(a)[-2:]
+    gq1 = gr1 = gy = None
+    if gq is not None:
+        gq1 = gq if shape_of(gq)[-1] == k else gq[..., :, :k]
+        if complete and m > n:  # dQ₂ = -Q dQᴴ Q₂
+            q2 = out[0][..., :, n:]
+            gq1 = gq1 - _conj(matmul_p(matmul_p(q2, _mT(gq[..., :, n:])), q1))
+    if gr is not None:
+        gr1 = gr[..., :k, :k] if shape_of(gr)[-2:] != (k, k) else gr
+        if n > k:  # R₂ = Qᴴ Y
+            gr2 = gr[..., :, k:]
+            extra = matmul_p(_conj(a[..., :, k:]), _mH(gr2))
+            gq1 = extra if gq1 is None else gq1 + extra
+            gy = matmul_p(_conj(q1), gr2)
+    rr = None if gr1 is None else matmul_p(gr1, _mT(r1))
+    qq = None if gq1 is None else matmul_p(_mT(q1), gq1)
+    mm = rr if qq is None else (-qq if rr is None else rr - qq)
+    if mm is None:
+        ga = np.zeros(shape_of(a), dtype=np.result_type(primal(q1)))
+    else:
+        if m > k and qq is not None:
+            inner_ = gq1 + matmul_p(_conj(q1), mm - _qr_omega_T(mm))
+        else:
+            base = -_qr_omega_T(mm) if rr is None else rr - _qr_omega_T(mm)
+            inner_ = matmul_p(_conj(q1), base)
+        ga = _mT(solve_p(r1, _mT(inner_)))  # inner_ R⁻ᵀ
+    if n > k:
+        if gy is None:
+            gy = np.zeros(shape_of(a)[:-1] + (n - k,), dtype=np.result_type(primal(q1)))
+        ga = concatenate_p(ga, gy, axis=-1)
+    return (ga,)
+
+
+def _qr_impl(a, complete):
+    return tuple(np.linalg.qr(a, mode="complete" if complete else "reduced"))
+
+
+qr_p = Primitive("qr", _qr_impl, jvp=_qr_jvp, vjp=_qr_vjp, multiple_results=True,
+                 doc="(Q, R) of np.linalg.qr, modes 'reduced' and 'complete' (complete=True).")
+
+_QRResult = type(np.linalg.qr(np.eye(1)))
+
+
+def qr(a, mode="reduced"):
+    """np.linalg.qr, modes 'reduced', 'complete' and 'r'; 'raw' is refused."""
+    if mode == "raw":
+        refuse("numpy.linalg.qr", "mode", "mode='raw' returns LAPACK's Householder "
+               "reflectors, which have no derivative rule; use mode='reduced' (Q and R)")
+    if mode not in ("reduced", "complete", "r"):
+        if mode in ("f", "full", "e", "economic"):
+            refuse("numpy.linalg.qr", "mode", f"mode={mode!r} is deprecated in NumPy; "
+                   "use mode='reduced'")
+        raise ValueError(f"Unrecognized mode '{mode}'")
+    if ndim_of(a) < 2:
+        raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. "
+                                    "Array must be at least two-dimensional")
+    if not is_complex(a) and np.result_type(primal(a)).kind != "f":
+        a = _as_dtype(a, np.float64)
+    q, r = qr_p(a, complete=mode == "complete")
+    return r if mode == "r" else _QRResult(q, r)
+
+
+register(np.linalg.qr, qr)
+
+
+# ---- matrix_power, multi_dot, tensorsolve, tensorinv ---------------------------------------
+def _assert_stacked_square(a):
+    if ndim_of(a) < 2:
+        raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. "
+                                    "Array must be at least two-dimensional")
+    m, n = shape_of(a)[-2:]
+    if m != n:
+        raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
+
+
+def matrix_power(a, n):
+    """np.linalg.matrix_power by NumPy's own sequence of products (so to
+    rounding its value): ``inv`` first for ``n < 0``, the identity (a
+    constant) for ``n == 0``, repeated squaring for ``|n| > 3``."""
+    _assert_stacked_square(a)
+    try:
+        n = operator.index(n)
+    except TypeError as e:
+        raise TypeError("exponent must be an integer") from e
+    if n == 0:
+        return np.broadcast_to(np.eye(shape_of(a)[-1], dtype=np.result_type(primal(a))),
+                               shape_of(a)).copy()
+    if n < 0:
+        a, n = inv_p(a), -n
+    if n == 1:
+        return a
+    if n == 2:
+        return matmul_p(a, a)
+    if n == 3:
+        return matmul_p(matmul_p(a, a), a)
+    z = result = None
+    while n > 0:
+        z = a if z is None else matmul_p(z, z)
+        n, bit = divmod(n, 2)
+        if bit:
+            result = z if result is None else matmul_p(result, z)
+    return result
+
+
+def _chain_order(shapes):
+    """NumPy's multi_dot parenthesisation of matrices with these shapes: the
+    split ``s[i][j]`` of each sub-chain of least scalar-product count (ties
+    to the earliest split, as NumPy's dynamic programme)."""
+    n = len(shapes)
+    p = [shapes[0][0]] + [s[1] for s in shapes]
+    cost = [[0] * n for _ in range(n)]
+    split = [[0] * n for _ in range(n)]
+    for length in range(1, n):
+        for i in range(n - length):
+            j = i + length
+            cost[i][j] = None
+            for k in range(i, j):
+                c = cost[i][k] + cost[k + 1][j] + p[i] * p[k + 1] * p[j + 1]
+                if cost[i][j] is None or c < cost[i][j]:
+                    cost[i][j], split[i][j] = c, k
+    return split
+
+
+def _chain_product(arrays, split, i, j):
+    if i == j:
+        return arrays[i]
+    k = split[i][j]
+    return matmul_p(_chain_product(arrays, split, i, k), _chain_product(arrays, split, k + 1, j))
+
+
+def multi_dot(arrays, *, out=None):
+    """np.linalg.multi_dot: a 1-D first array is a row, a 1-D last one a
+    column, the others must be 2-D; the products in NumPy's optimal order
+    (the value to rounding).  Traced and constant arrays may be mixed."""
+    _refuse_out("numpy.linalg.multi_dot", out)
+    arrays = [a if isinstance(a, Box) else np.asanyarray(a) for a in arrays]
+    if len(arrays) < 2:
+        raise ValueError("Expecting at least two arrays.")
+    if len(arrays) == 2:
+        return dot(arrays[0], arrays[1])
+    first, last = ndim_of(arrays[0]), ndim_of(arrays[-1])
+    if first == 1:
+        arrays[0] = reshape(arrays[0], (1, -1))
+    if last == 1:
+        arrays[-1] = reshape(arrays[-1], (-1, 1))
+    for a in arrays:
+        if ndim_of(a) != 2:
+            raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. "
+                                        "Array must be two-dimensional")
+    if len(arrays) == 3:  # NumPy compares the two orders, ties to A(BC)
+        (a0, a1b0), (b1c0, c1) = shape_of(arrays[0]), shape_of(arrays[2])
+        if a0 * b1c0 * (a1b0 + c1) < a1b0 * c1 * (a0 + b1c0):
+            result = matmul_p(matmul_p(arrays[0], arrays[1]), arrays[2])
+        else:
+            result = matmul_p(arrays[0], matmul_p(arrays[1], arrays[2]))
+    else:
+        split = _chain_order([shape_of(a) for a in arrays])
+        result = _chain_product(arrays, split, 0, len(arrays) - 1)
+    if first == 1 and last == 1:
+        return result[0, 0]
+    if first == 1 or last == 1:
+        return reshape(result, (-1,))
+    return result
+
+
+def tensorsolve(a, b, axes=None):
+    """np.linalg.tensorsolve: ``a``'s axes (``axes`` moved to the end
+    first) split into b's shape and the solution's, then one ``solve``."""
+    a, b = (x if isinstance(x, Box) else np.asarray(x) for x in (a, b))
+    an = ndim_of(a)
+    if axes is not None:
+        order = list(range(an))
+        for k in axes:
+            order.remove(k)
+            order.insert(an, k)
+        a = transpose(a, order)
+    old_shape = shape_of(a)[-(an - ndim_of(b)):]
+    prod = int(np.prod(old_shape))
+    if int(np.prod(shape_of(a))) != prod ** 2:
+        raise np.linalg.LinAlgError(
+            "Input arrays must satisfy the requirement prod(a.shape[b.ndim:]) == "
+            "prod(a.shape[:b.ndim])")
+    x = solve_p(reshape(a, (prod, prod)), reshape(b, (-1,)))
+    return reshape(x, old_shape)
+
+
+def tensorinv(a, ind=2):
+    """np.linalg.tensorinv: the inverse of ``a`` read as a matrix of its
+    first ``ind`` axes by the rest."""
+    a = a if isinstance(a, Box) else np.asarray(a)
+    ind = operator.index(ind)
+    if ind <= 0:
+        raise ValueError("Invalid ind argument.")
+    shape = shape_of(a)
+    inv_shape = shape[ind:] + shape[:ind]
+    prod = int(np.prod(shape[ind:]))
+    return reshape(inv_p(reshape(a, (prod, -1))), inv_shape)
+
+
+register(np.linalg.matrix_power, matrix_power)
+register(np.linalg.multi_dot, multi_dot)
+register(np.linalg.tensorsolve, tensorsolve)
+register(np.linalg.tensorinv, tensorinv)
+
+
+# ---- matvec, vecmat --------------------------------------------------------------------------
+def _matrix_vector_options(function: str, out, axes, axis, keepdims, casting, order, subok,
+                           signature):
+    _refuse_out(function, out)
+    if axes is not None:
+        refuse(function, "axes")
+    if axis is not None:
+        refuse(function, "axis", "NumPy allows it only for one shared core dimension")
+    if keepdims:
+        refuse(function, "keepdims", "NumPy allows it only for reductions")
+    _refuse_gufunc_options(function, casting=casting, order=order, subok=subok,
+                           signature=signature)
+
+
+def _gufunc_dtype(function: str, numpy_function, x1, x2, dtype):
+    """(x1, x2) cast to a floating ``dtype``, or NumPy's own value for an
+    integer or bool one (no derivative)."""
+    dt = _inexact_dtype(function, dtype)
+    if dt is None:
+        return None, np.asarray(numpy_function(primal(x1), primal(x2), dtype=dtype))
+    return (_as_dtype(x1, dt), _as_dtype(x2, dt)), None
+
+
+def matvec(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
+           casting="same_kind", order="K", dtype=None, subok=True, signature=None):
+    """np.matvec (a gufunc ``(m,n),(n)->(m)``): ``Σ_n x1[..., m, n] x2[..., n]``."""
+    _matrix_vector_options("numpy.matvec", out, axes, axis, keepdims, casting, order, subok,
+                           signature)
+    if ndim_of(x1) < 2 or ndim_of(x2) < 1:
+        raise ValueError("matvec: Input operand does not have enough dimensions")
+    if dtype is not None:
+        cast, value = _gufunc_dtype("numpy.matvec", np.matvec, x1, x2, dtype)
+        if cast is None:
+            return value
+        x1, x2 = cast
+    return matmul_p(x1, x2[..., None])[..., 0]
+
+
+def vecmat(x1, x2, /, out=None, *, axes=None, axis=None, keepdims=False,
+           casting="same_kind", order="K", dtype=None, subok=True, signature=None):
+    """np.vecmat (a gufunc ``(n),(n,m)->(m)``): ``Σ_n conj(x1[..., n]) x2[..., n, m]``
+    -- the vector conjugated, as NumPy does."""
+    _matrix_vector_options("numpy.vecmat", out, axes, axis, keepdims, casting, order, subok,
+                           signature)
+    if ndim_of(x1) < 1 or ndim_of(x2) < 2:
+        raise ValueError("vecmat: Input operand does not have enough dimensions")
+    if dtype is not None:
+        cast, value = _gufunc_dtype("numpy.vecmat", np.vecmat, x1, x2, dtype)
+        if cast is None:
+            return value
+        x1, x2 = cast
+    return matmul_p(_conj(x1)[..., None, :], x2)[..., 0, :]
+
+
+if hasattr(np, "matvec"):  # NumPy >= 2.2
+    register(np.matvec, matvec)
+    register(np.vecmat, vecmat)

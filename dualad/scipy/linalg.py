@@ -50,7 +50,7 @@ from ..rules.linalg import _align_batched, _mH, _mT, _read_triangle, matmul_p
 
 __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lu_factor", "lu_solve",
            "lu", "cholesky", "inv", "det", "eigh", "eigvalsh", "solve_banded", "block_diag",
-           "toeplitz", "circulant"]
+           "toeplitz", "circulant", "qr"]
 
 
 # ---- helpers --------------------------------------------------------------------------
@@ -713,6 +713,48 @@ def circulant(c):
     n = shape_of(c)[-1]
     index = (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
     return c[..., index]
+
+
+# ---- qr: SciPy's names for NumPy's decomposition --------------------------------------------
+_QR_MODES = {"full": "complete", "economic": "reduced", "r": "r"}
+
+
+def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_finite=True):
+    """``scipy.linalg.qr`` from np.linalg.qr: ``mode='full'`` is NumPy's
+    ``'complete'`` (Q (M, M)), ``'economic'`` its ``'reduced'``, ``'r'``
+    returns ``(R,)`` with R (M, N) as SciPy does; ``'raw'`` is refused.
+    ``pivoting=True`` adds SciPy's column permutation P (integers, constant)
+    and factors ``a[:, P]``.  ``lwork`` (LAPACK's workspace size) does not
+    change the result; too small a value is an error, as in SciPy."""
+    name = "dualad.scipy.linalg.qr"
+    if mode not in ("full", "r", "economic", "raw"):
+        raise ValueError("Mode argument should be one of ['full', 'r', 'economic', 'raw']")
+    if mode == "raw":
+        refuse(name, "mode", "mode='raw' returns LAPACK's Householder reflectors, which "
+               "have no derivative rule; use mode='economic' or 'full'")
+    pivoting = _bool(name, "pivoting", pivoting)
+    a = _array(a)
+    if ndim_of(a) < 2:
+        raise ValueError("expected a 2-D array")
+    _check_finite(check_finite, a)
+    m, n = shape_of(a)[-2:]
+    if lwork is not None and lwork != -1:
+        need = max(0 if pivoting else n, 0 if mode == "r" else (m if mode == "full" else min(m, n)))
+        if operator.index(lwork) < max(need, 1 if need else 0):
+            raise ValueError(f"lwork={lwork} is too small for this QR: LAPACK needs at least "
+                             f"{need} (or pass lwork=None)")
+    extra = ()
+    if pivoting:
+        with np.errstate(all="ignore"):
+            perm = scipy.linalg.qr(np.asarray(primal(a)), mode="r", pivoting=True,
+                                   check_finite=False)[1]
+        a = a[..., :, perm] if perm.ndim == 1 else np.take_along_axis(a, perm[..., None, :], axis=-1)
+        extra = (perm,)
+    if mode == "r":
+        r = np.linalg.qr(a, mode="complete")[1] if m > n else np.linalg.qr(a, mode="r")
+        return (r,) + extra
+    q, r = np.linalg.qr(a, mode=_QR_MODES[mode])
+    return (q, r) + extra
 
 
 for _name in __all__:
