@@ -369,8 +369,21 @@ def test_singular_logm_and_sqrtm_give_finite_documented_derivatives():
         np.testing.assert_allclose(t[0, 0], 1e20, rtol=1e-6)
         np.testing.assert_allclose(t[1, 1], 0.5)
         _, t = ad.jvp(mf.sqrtm, (A,), (E,))
-        assert np.all(np.isfinite(t)) and t[0, 0] > 1e10
+        assert np.all(np.isfinite(t)) and 1e15 < t[0, 0] < 1e16
         np.testing.assert_allclose(t[1, 1], 0.5 / np.sqrt(2))
+        np.testing.assert_allclose(ad.grad(lambda a: np.sum(mf.sqrtm(a)))(A), t)
+
+
+def test_singular_sylvester_and_lyapunov_equations_give_scipys_perturbed_solution():
+    a, b, q = np.diag([1.0, 2.0]), np.diag([-1.0, 3.0]), np.ones((2, 2))
+    X, t = ad.jvp(mf.solve_sylvester, (a, b, q), (q, q, q))
+    np.testing.assert_array_equal(X, sl.solve_sylvester(a, b, q))
+    assert np.all(np.isfinite(t)) and 1e30 < abs(t[0, 0]) < 1e31
+    g = ad.grad(lambda a, b, q: np.sum(mf.solve_sylvester(a, b, q)), argnums=(0, 1, 2))(a, b, q)
+    np.testing.assert_allclose(sum(np.sum(x) for x in g), np.sum(t), rtol=1e-12)
+    with pytest.warns(RuntimeWarning, match="eigenvalue pair"):
+        X, t = ad.jvp(mf.solve_continuous_lyapunov, (np.diag([0.0, -1.0]), q), (q, q))
+    assert np.all(np.isfinite(t))
 
 
 def test_sqrtm_without_a_square_root_gives_nan_and_spares_the_stack():

@@ -9,6 +9,14 @@ are differentiable in every array argument, real or complex, in every mode
 and nesting.  The rules, and the reasons for their formulations, are in
 :mod:`dualad.rules.matrix_functions`; degenerate points in docs/kinks.md.
 
+Two departures from SciPy 1.17, both where SciPy's result is wrong:
+``solve_sylvester`` and ``solve_continuous_lyapunov`` with a real ``a`` (or
+``b``) and a complex right-hand side solve the equation (SciPy hands the
+real Schur form of ``a`` to the complex solver, and returns a matrix that
+is not a solution when ``a`` has complex eigenvalues); and ``sqrtm`` of a
+0-d or one-element 1-D input, for which SciPy returns ``[[exp(a)]]``, is
+refused (pass a (1, 1) array).
+
 >>> import numpy as np, dualad as ad
 >>> from dualad.scipy.matrix_functions import expm
 >>> t = ad.grad(lambda s: np.trace(expm(s * np.eye(2))))(0.0)   # d/ds 2 e^s at 0
