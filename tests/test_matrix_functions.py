@@ -16,6 +16,7 @@ degenerate points of docs/kinks.md.
 
 from __future__ import annotations
 
+import doctest
 import inspect
 import warnings
 
@@ -50,6 +51,11 @@ def _traced_value(f, *args):
 
 
 # ---- signatures and values ------------------------------------------------------------------
+def test_docstring_examples():
+    failures, tried = doctest.testmod(mf)
+    assert failures == 0 and tried >= 7
+
+
 @pytest.mark.parametrize("name", FUNCTIONS)
 def test_signature_is_scipys(name):
     assert inspect.signature(getattr(mf, name)) == inspect.signature(getattr(sl, name))
@@ -136,6 +142,10 @@ GRAD_CASES = [
     ("sqrtm-complex", mf.sqrtm, (COMPLEX,)),
     ("sqrtm-batched", mf.sqrtm, (np.stack([NONNORMAL, NEGATIVE]),)),
     ("sqrtm-complex-output-to-real", _re_im(mf.sqrtm), (NEGATIVE,)),
+    ("expm-real-input-complex-cotangent", lambda a: (1 + 2j) * mf.expm(a), (NONNORMAL,)),
+    ("expm_frechet-real-A-complex-E", lambda a, e: mf.expm_frechet(a, (1 - 1j) * e), (NONNORMAL, E3)),
+    ("logm-real-output-complex-cotangent", lambda a: (1 + 2j) * mf.logm(a), (NONNORMAL,)),
+    ("sqrtm-real-output-complex-cotangent", lambda a: (1 + 2j) * mf.sqrtm(a), (UPPER,)),
     ("solve_sylvester", mf.solve_sylvester, (NONNORMAL, B2, Q32)),
     ("solve_sylvester-complex", mf.solve_sylvester, (COMPLEX, B2 - 0.3j, Q32 + 1j * Q32[::-1])),
     ("solve_sylvester-real-a-complex-q", mf.solve_sylvester, (ROTATION, NONNORMAL, Q32.T + 1j)),
@@ -155,7 +165,12 @@ def test_check_grads_order_2(f, args):
     check_grads(f, args, order=2)
 
 
-@pytest.mark.parametrize("f, args", [c[1:] for c in GRAD_CASES], ids=[c[0] for c in GRAD_CASES])
+# vector mode: one case of each function, the complex ones and the stacks
+VECTOR_CASES = [c for c in GRAD_CASES if c[0] in FUNCTIONS or "complex" in c[0] or "bcast" in c[0]
+                or "batched" in c[0] or c[0].endswith("-nonnormal") or c[0].endswith("-negative")]
+
+
+@pytest.mark.parametrize("f, args", [c[1:] for c in VECTOR_CASES], ids=[c[0] for c in VECTOR_CASES])
 def test_vector_mode_equals_single_jvps(f, args):
     k = 3
     rng = np.random.default_rng(5)

@@ -71,8 +71,8 @@ from .linalg import _mH, _mT
 
 # ---- shapes: blocks, vector-mode tangents --------------------------------------------
 def _lift(t, arg, shape):
-    """Tangent ``t`` of ``arg`` broadcast to ``shape`` (..., m, n), its
-    vector-mode axes (if any) kept in front."""
+    """``t`` -- ``arg`` itself or a tangent of it -- broadcast to ``shape``
+    (..., m, n), a tangent's vector-mode axes (if any) kept in front."""
     bd = ndim_of(t) - ndim_of(arg)
     s = shape_of(t)
     if bd:
@@ -149,13 +149,10 @@ def _expm_frechet_vjp(g, out, A, E, method=None, check_finite=True):
         return np.zeros(shape_of(A)), np.zeros(shape_of(E))
     n = shape[-1]
     c = _scale(A, E)
-    At, Et = _mT(_lift(A, A, shape)), _mT(_lift(E, E, shape))
     if g1 is None:
         g1 = np.zeros(shape, dtype=np.result_type(primal(g2)))
-    zeros = np.zeros(shape, dtype=np.result_type(primal(At), primal(Et)))
-    Bt = np.concatenate([np.concatenate([At, zeros], axis=-1),
-                         np.concatenate([Et * c, At], axis=-1)], axis=-2)
-    X = _frechet_exp(Bt, _block(g1, g2 / c, np.zeros(shape)))
+    B = _block(_lift(A, A, shape), _lift(E, E, shape) * c, _lift(A, A, shape))
+    X = _frechet_exp(_mT(B), _block(g1, g2 / c, np.zeros(shape)))
     gA = X[..., :n, :n] + X[..., n:, n:]
     gE = X[..., :n, n:] * c
     return unbroadcast(gA, shape_of(A)), unbroadcast(gE, shape_of(E))
