@@ -735,6 +735,26 @@ add_args("einsum-sublist-ellipsis", lambda a, b: np.einsum(a, [Ellipsis, 0, 1], 
 add_args("einsum-sublist-trace", lambda a: np.einsum(a, [0, 0]), rand(3, 3))
 add_args("einsum-summed-bcast-size1", lambda a, b: np.einsum("ij,ij->", a, b),
          rand(1, 3), rand(2, 3, seed=1))
+# ---- scipy.linalg matrix functions (dualad/scipy/matrix_functions.py) ----------------------
+from dualad.scipy import matrix_functions as _mf  # noqa: E402
+
+_NONNORMAL = np.array([[1.2, 2.0, -0.4], [0.1, 0.9, 1.5], [-0.3, 0.2, 1.6]])
+_NEGATIVE = np.array([[-2.0, 1.0, 0.3], [0.5, -3.0, 0.2], [0.1, 0.4, 1.5]])  # complex logm, sqrtm
+add_args("expm", _mf.expm, _NONNORMAL)
+add_args("expm-batched", _mf.expm, np.stack([_NONNORMAL, -0.5 * _NONNORMAL.T]))
+add_args("expm_frechet", lambda a, e: _mf.expm_frechet(a, e), _NONNORMAL, rand(3, 3, seed=1))
+add_args("expm_frechet-L-bcast", lambda a, e: _mf.expm_frechet(a, e, compute_expm=False),
+         np.stack([_NONNORMAL, 0.5 * _NONNORMAL.T]), rand(3, 3, seed=1))
+add_args("logm", _mf.logm, _NONNORMAL)
+add_args("logm-negative-eigenvalues", lambda a: np.real(_mf.logm(a)) + np.imag(_mf.logm(a)) ** 2, _NEGATIVE)
+add_args("sqrtm", _mf.sqrtm, _NONNORMAL)
+add_args("sqrtm-negative-eigenvalues-batched", lambda a: np.abs(_mf.sqrtm(a)),
+         np.stack([_NEGATIVE, _NONNORMAL]))
+add_args("solve_sylvester", _mf.solve_sylvester, _NONNORMAL, rand(2, 2, seed=1) + 2 * np.eye(2),
+         rand(3, 2, seed=2))
+add_args("solve_sylvester-bcast", _mf.solve_sylvester, np.stack([_NONNORMAL, _NONNORMAL.T]),
+         rand(2, 2, seed=1) + 2 * np.eye(2), rand(3, 2, seed=2))
+add_args("solve_continuous_lyapunov", _mf.solve_continuous_lyapunov, -_NONNORMAL, rand(3, 3, seed=3))
 
 
 # ---- the tests -------------------------------------------------------------------------------
