@@ -332,6 +332,11 @@ def test_poly_of_conjugate_pairs_is_real():
     _all_modes(f, x)
 
 
+def test_poly_of_a_list_of_traced_roots():
+    f = lambda x: np.poly([x[0], x[1] * 2, 0.5])
+    _all_modes(f, V2)
+
+
 def test_poly_of_a_matrix():
     A = np.array([[2.0, 0.5], [0.3, -1.0]])
     if np.linalg.eigvals in core.FUNCTION_RULES:

@@ -35,7 +35,7 @@ from ..core import Box, ndim_of, primal, shape_of
 from ..extend import nondiff, refuse, register
 from .shape import Index, _along, _holds_box, _traced_array, getitem, scatter_add_p
 
-__all__: list = []
+__all__: tuple = ()  # registrations only: no primitives of its own
 
 
 def _array(x):
@@ -223,8 +223,10 @@ def _unwrap(p, discont=None, axis=-1, *, period=2 * np.pi):
     """np.unwrap, step by step as NumPy computes it.  The corrections added
     are whole multiples of ``period``, chosen on the values: the derivative
     with respect to ``p`` is 1 (the identity) almost everywhere, and with
-    respect to a traced ``period`` it is the number of periods added.  The
-    threshold ``discont`` only decides, and has no derivative."""
+    respect to a traced ``period`` it is the number of periods added (NumPy
+    dispatches on ``p`` alone: the period is differentiated when ``p`` is
+    traced too).  The threshold ``discont`` only decides, and has no
+    derivative."""
     p = _array(p)
     nd = ndim_of(p)
     dd = np.diff(p, axis=axis)

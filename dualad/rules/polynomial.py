@@ -36,7 +36,7 @@ import numpy as np
 
 from ..core import FUNCTION_RULES, Box, ndim_of, primal, shape_of
 from ..extend import Primitive, refuse, register
-from .shape import Index, scatter_add_p
+from .shape import Index, _holds_box, _traced_array, scatter_add_p
 
 __all__ = ["roots_p"]
 
@@ -77,7 +77,10 @@ def _poly(seq_of_zeros):
     """np.poly: the coefficients of Π (x - r_k), built as NumPy builds them,
     one factor at a time (the convolution of ``a`` with ``[1, -r_k]`` is
     ``a[i] - r_k a[i-1]``, exactly NumPy's two products)."""
-    seq = _atleast_1d(_coeffs(seq_of_zeros))
+    seq = _coeffs(seq_of_zeros)
+    if isinstance(seq, (list, tuple)) and _holds_box(seq):  # np.poly([r1, r2]): NumPy
+        seq = _traced_array(seq)                             # dispatches on each root
+    seq = _atleast_1d(seq)
     shape = shape_of(seq)
     if len(shape) == 2 and shape[0] == shape[1] and shape[0] != 0:
         if np.linalg.eigvals not in FUNCTION_RULES:
@@ -165,7 +168,8 @@ def _polyder(p, m=1):
 
 def _polyint(p, m=1, k=None):
     """np.polyint: ``m`` times ``p / [n, ..., 1]`` followed by an
-    integration constant from ``k`` (which may be traced)."""
+    integration constant from ``k`` (which may be traced; NumPy dispatches
+    on ``p`` alone, so a traced ``k`` reaches here with a traced ``p``)."""
     m = int(m)
     if m < 0:
         raise ValueError("Order of integral must be positive (see polyder)")
