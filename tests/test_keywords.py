@@ -30,10 +30,9 @@ from dualad import core
 from dualad.testing import check_grads
 
 HERE = pathlib.Path(__file__).parent
-TABLE_MODULES = ["test_complex", "test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
-                 "test_linalg_more",
-                 "test_zero_derivative", "test_elementwise_exact", "test_fft",
-                 "test_complex_reductions", "test_complex_linalg", "test_statistics", "test_array_api"]
+# every test module that defines a HONOURED table contributes it
+TABLE_MODULES = sorted(path.stem for path in HERE.glob("test_*.py")
+                       if path.stem != "test_keywords" and "\nHONOURED = " in path.read_text())
 
 
 def _load(name):
@@ -59,9 +58,10 @@ def _merged_tables() -> dict:
 HONOURED = _merged_tables()
 
 
-def test_every_table_module_exists():
+def test_every_table_module_has_a_table():
     for name in TABLE_MODULES:
-        assert (HERE / f"{name}.py").exists(), f"tests/{name}.py (a HONOURED table) is missing"
+        table = getattr(_load(name), "HONOURED", None)
+        assert isinstance(table, dict) and table, f"tests/{name}.py has no HONOURED entries"
 
 # Keywords that NumPy documents but hides behind **kwargs in the signature.
 _UFUNC_KEYWORDS = ["out", "where", "casting", "order", "dtype", "subok", "signature"]

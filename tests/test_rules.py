@@ -755,6 +755,43 @@ add_args("solve_sylvester", _mf.solve_sylvester, _NONNORMAL, rand(2, 2, seed=1) 
 add_args("solve_sylvester-bcast", _mf.solve_sylvester, np.stack([_NONNORMAL, _NONNORMAL.T]),
          rand(2, 2, seed=1) + 2 * np.eye(2), rand(3, 2, seed=2))
 add_args("solve_continuous_lyapunov", _mf.solve_continuous_lyapunov, -_NONNORMAL, rand(3, 3, seed=3))
+# ---- extras: cumulative_*, ediff1d, polynomials, assembling arrays -------------------------
+# (dualad/rules/reductions.py, polynomial.py, assembly.py; tests/test_extras.py checks every argument)
+add("cumulative_sum", lambda x: np.cumulative_sum(x, axis=1, include_initial=True)[:, 1:]
+    * np.cumulative_prod(x, axis=0, include_initial=True)[1:], U(-1.5, 1.5), (2, 3))
+add("cumulative_prod", lambda x: np.cumulative_prod(x, axis=-1) ** 2, U(-1.5, 1.5), (2, 3))
+add("ediff1d", lambda x, b: np.ediff1d(x, to_begin=b, to_end=x[0]), U(-2, 2), (2, 3), U(-2, 2), (2,))
+add("poly", np.poly, U(-2, 2), (4,))
+add("polyadd", lambda a, b: np.polyadd(a, b) * np.polysub(b, a), U(-2, 2), (4,), U(-2, 2), (2,))
+add("polymul", np.polymul, U(-2, 2), (4,), U(-2, 2), (3,))
+add("polyder", lambda p: np.polyder(p, 2) * np.polyint(p, 2, p[:2])[:2], U(-2, 2), (4,))
+add("polydiv", np.polydiv, U(-2, 2), (5,), S(0.5, 2), (2,))
+add("vander", lambda x: np.vander(x, 4) * np.vander(x, increasing=True)[:, :1], U(-2, 2), (3,))
+add_args("roots", lambda p: np.abs(np.roots(p)) ** 2 + np.real(np.roots(p)), [1.0, -2.0, 0.5, 3.0])
+add_args("roots-real", np.roots, [1.0, -1.3, -2.0, 1.2])
+add("delete", lambda x: np.delete(x, [0, 2], axis=1) * np.sum(np.delete(x, 1)), U(-2, 2), (2, 3))
+add("insert", lambda x, v: np.insert(x, [1, 1], v, axis=1), U(-2, 2), (2, 3), U(-2, 2), (2,))
+add("diagflat", lambda x: np.diagflat(x, 1), U(-2, 2), (2, 2))
+add("dstack", lambda x, y: np.dstack([x, y]), U(-2, 2), (2, 3), U(-2, 2), (2, 3))
+add("extract", lambda x: np.extract(np.array([[True, False, True], [False, True, True]]), x),
+    U(-2, 2), (2, 3))
+add("choose", lambda x, y: np.choose(np.array([[0, 1, 0], [1, 1, 0]]), [x, y]), U(-2, 2), (2, 3),
+    U(-2, 2), (3,))
+add("resize", lambda x: np.resize(x, (3, 3)), U(-2, 2), (2, 2))
+add("unstack", lambda x: np.unstack(x, axis=1), U(-2, 2), (2, 3))
+add("trim_zeros", lambda x: np.trim_zeros(x * np.array([0.0, 0.0, 1.0, 0.0, 1.0, 0.0])), U(0.5, 1.5), (6,))
+add("real_if_close", lambda x: np.real_if_close(x + 0j) * 2, U(-2, 2), (3,))
+add("sort_complex", lambda x, y: np.abs(np.sort_complex(x + 1j * y)) ** 2 + np.real(np.sort_complex(x)),
+    U(-2, 2), (4,), U(-2, 2), (4,))
+add("unwrap", lambda p, s: np.unwrap(p * 3, period=s + 6) + np.unwrap(p, axis=0), U(-2, 2), (2, 5),
+    U(0, 0.5), ())
+add("bincount", lambda w: np.bincount(np.array([0, 2, 2, 5]), w, minlength=7), U(-2, 2), (4,))
+add("unique_values", lambda x: np.unique_values(x) * np.unique_all(x).values[::-1]
+    + np.unique_counts(x).values + np.unique_inverse(x)[0], U(-2, 2), (5,))
+add("histogram_bin_edges", lambda x: np.histogram_bin_edges(x, 4), U(-2, 2), (5,))
+add("apply_along_axis", lambda x: np.apply_along_axis(lambda s: np.outer(s, s) * np.sum(s), 0, x),
+    U(-2, 2), (2, 3))
+add("apply_over_axes", lambda x: np.apply_over_axes(np.sum, x ** 2, [0, 2]) * x, U(-2, 2), (2, 3, 2))
 
 
 # ---- the tests -------------------------------------------------------------------------------

@@ -178,6 +178,12 @@ SAMPLES = {
     # a 0-d array: NumPy picks the type by value (float16 here)
     np.min_scalar_type: lambda r: ((np.array(r.uniform(1.0, 100.0)),), {}),
     np.digitize: _digitize,
+    # dualad/rules/assembly.py
+    np.isneginf: lambda r: ((special_values(r),), {}),
+    np.isposinf: lambda r: ((special_values(r),), {}),
+    # generic values never equal the integers tested (membership is a jump)
+    np.isin: lambda r: ((generic(r), r.integers(-3, 3, 4)), {"invert": bool(r.integers(0, 2))}),
+    np.lexsort: lambda r: ((np.stack([distinct(r), distinct(r)]),), {}),
 }
 
 # Outputs whose values NumPy leaves unspecified: only their shape and dtype are compared.
