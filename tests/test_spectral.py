@@ -96,6 +96,10 @@ HONOURED = {
         "p": [((WELL,), {"p": p}) for p in (None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf)]
         + [((Z33,), {"p": "fro"}), ((A233,), {"p": 1}), ((A43,), {"p": -2})],
     },
+    np.linalg.matrix_rank: {
+        "A": [((RANK2,), {}), ((A233,), {})], "tol": [((RANK2, 1e-3), {})],
+        "hermitian": [((A33 + A33.T,), {"hermitian": True})], "rtol": [((RANK2,), {"rtol": 0.1})],
+    },
     np.linalg.norm: {
         "ord": [((A43, 2), {}), ((A43, -2), {}), ((A43, "nuc"), {}), ((Z33, 2), {}),
                 ((A233, "nuc"), {"axis": (1, 2)})],

@@ -172,6 +172,7 @@ SAMPLES = {
     # a 0-d array: NumPy picks the type by value (float16 here)
     np.min_scalar_type: lambda r: ((np.array(r.uniform(1.0, 100.0)),), {}),
     np.digitize: _digitize,
+    np.linalg.matrix_rank: lambda r: ((r.standard_normal((2, 3, 3)),), {}),
 }
 
 # Outputs whose values NumPy leaves unspecified: only their shape and dtype are compared.

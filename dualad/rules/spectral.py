@@ -1,24 +1,29 @@
 """Spectral linear algebra: svd, svdvals, eig, eigvals, pinv, lstsq, and
-the norms and condition numbers built on singular values.
+the norms, condition numbers and rank built on singular values.
 
 ``svd``, ``svdvals``, ``eig``, ``pinv`` and ``lstsq`` are primitives whose
 implementation is NumPy's own call, so a traced value is NumPy's; the rules
 are NumPy calls on the traced factors, so every nesting composes.
 ``eigvals`` is ``eig``'s eigenvalues; ``svd(hermitian=True)`` is composed
 from ``eigh`` as NumPy computes it; ``matrix_norm``, ``norm`` with
-``ord=2, -2, 'nuc'`` of matrices and ``cond`` are compositions.
+``ord=2, -2, 'nuc'`` of matrices and ``cond`` are compositions;
+``matrix_rank``, an integer, has no derivative.
 
 Conventions (docs/kinks.md lists the degenerate points):
 
 * ``svd``: with ``dP = U1ᴴ dA V1`` (U1, V1 the first k = min(m, n)
-  columns), ``ds = Re diag(dP)`` and ``Uᴴ dU = F ∘ (dP S + S dPᴴ)``,
-  ``Vᴴ dV = F ∘ (S dP + dPᴴ S)``, ``F_ij = 1/(s_j² - s_i²)``, plus the parts
-  outside the span of U1 (V1): ``(I - U1U1ᴴ) dA V1 S⁻¹``.  At repeated
-  singular values (exactly equal) U and V are not unique and ``F_ij`` is
-  taken as 0 -- finite, exact for every quantity that does not depend on
-  the choice of basis inside the repeated subspace.  A zero singular value
-  enters ``S⁻¹`` as 0.  ``s`` itself has the derivative ``Re diag(dP)``
-  everywhere (at a zero singular value a one-sided one, like ``abs``).
+  columns) and H, K its Hermitian and skew parts, ``ds = Re diag(dP)``,
+  ``Uᴴ dU = H/(s_j - s_i) + K/(s_i + s_j)`` and
+  ``Vᴴ dV = H/(s_j - s_i) - K/(s_i + s_j)`` off the diagonal (the classic
+  ``(dP S + S dPᴴ)/(s_j² - s_i²)``, split so that only H's term is singular
+  at a tie), plus the parts outside the span of U1 (V1):
+  ``(I - U1U1ᴴ) dA V1 S⁻¹``.  At repeated singular values -- equal to
+  rounding, ``|s_i - s_j| <= k·eps·max s`` -- U and V are not unique and
+  ``1/(s_j - s_i)`` is taken as 0: finite, and exact for the polar factor
+  ``U Vh`` and every quantity that needs only the skew term.  A zero
+  singular value enters ``S⁻¹`` as 0.  ``s`` itself has the derivative
+  ``Re diag(dP)`` everywhere (at a zero singular value one of the
+  one-sided slopes, like ``abs``).
 * Complex ``svd``: each pair (u_i, v_i) is defined up to one common phase.
   The derivative takes the gauge ``diag(Vᴴ dV) = 0`` and puts the phase's
   rate into U: ``Im diag(Uᴴ dU) = Im diag(dP) / s`` (0 at s = 0), as JAX
@@ -34,8 +39,8 @@ Conventions (docs/kinks.md lists the degenerate points):
   complement's projector ``U2 U2ᴴ`` gets its exact derivative; NumPy's
   (LAPACK's) particular basis is not what is differentiated.
 * ``eig``: ``dλ = diag(V⁻¹ dA V)``; ``dV = V (E ∘ (V⁻¹ dA V)) + V diag(c)``
-  with ``E_ij = 1/(λ_j - λ_i)`` (0 on the diagonal and at exactly equal
-  eigenvalues, where V is undefined).  ``c`` keeps NumPy's normalisation:
+  with ``E_ij = 1/(λ_j - λ_i)`` (0 on the diagonal and at eigenvalues
+  equal to rounding, where V is undefined).  ``c`` keeps NumPy's normalisation:
   LAPACK's geev returns columns of unit 2-norm whose entry of largest
   modulus is real, so ``Re c_j`` keeps ``|v_j| = 1`` and ``Im c_j`` keeps
   that entry real -- the derivative is that of the eigenvectors NumPy
@@ -47,26 +52,25 @@ Conventions (docs/kinks.md lists the degenerate points):
   ``A⁺`` NumPy's (its cutoff ``rcond``/``rtol``).  The rank is held fixed:
   exact for a matrix whose dropped singular values are 0 (along directions
   that keep the rank; across a rank change pinv is discontinuous); where
-  NumPy's cutoff drops small nonzero singular values it is the derivative
-  of the inverse of the rank-r matrix, without the dropped part.
+  NumPy's cutoff drops small nonzero singular values it is the formula at
+  the rank-r truncation, without the truncation's own dependence on them.
 * ``lstsq``: ``x = A⁺b`` at NumPy's cutoff, differentiated as pinv (at
   constant rank); the residuals (present only at full column rank with
-  m > n) have ``d|r|² = 2 Re Σ conj(r) (db - dA x)``; ``rank`` is an integer
-  and ``s`` is ``svdvals(a)``.
+  m > n) have ``d|r|² = 2 Re Σ conj(r) (db - dA x)``; ``rank`` is NumPy's
+  integer; ``s``, LAPACK's (gelsd), is differentiated as ``svdvals(a)``.
 * ``norm``/``matrix_norm`` with ``ord=2`` / ``-2`` are the max / min of the
-  singular values: at a tie the derivative is split equally among the tied
-  values (as ``max``), which is the average of the subgradients
+  singular values: at a tie (to rounding) the derivative is split equally
+  among the tied values, the average of the subgradients
   ``Re u_iᴴ dA v_i`` over the repeated subspace; ``'nuc'`` is their sum.
+* ``cond`` is inf at a singular matrix (NumPy's value), with derivative 0.
 """
 
 from __future__ import annotations
 
-import operator
-
 import numpy as np
 
 from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of
-from ..extend import Primitive, refuse, register
+from ..extend import Primitive, nondiff, register
 from .linalg import (_conj, _mH, _mT, _read_triangle, _read_triangle_T, diagonal, eigh_p,
                      inv_p, matmul_p, norm, solve_p)
 from .reductions import sum_p
@@ -84,21 +88,17 @@ def _array(x):
     return x if isinstance(x, Box) else np.asarray(x)
 
 
-def _real_for(c, a):
-    """The cotangent of ``a``: its real part for a real ``a``."""
-    return np.real(c) if (is_complex(c) and not is_complex(a)) else c
-
-
 def _eye(n, like):
     return np.eye(n, dtype=np.result_type(primal(like)))
 
 
-def _square_matrices(function: str, a) -> None:
+def _matrices(a, square: bool = False) -> None:
+    """NumPy's LinAlgError for input that is not a (stack of) matrices."""
     if ndim_of(a) < 2:
         raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be "
                                     "at least two-dimensional")
     m, n = shape_of(a)[-2:]
-    if m != n:
+    if square and m != n:
         raise np.linalg.LinAlgError("Last 2 dimensions of the array must be square")
 
 
@@ -164,7 +164,7 @@ def _svd_jvp(tangents, out, a, full_matrices):
     dU1 = matmul_p(U1, omega_u)
     dV1 = matmul_p(V1, omega_v)
     tV1 = matmul_p(t, V1)                        # the parts outside span(U1), span(V1)
-    thU1 = matmul_p(_mH(t), U1)
+    thU1 = matmul_p(_mH(t), U1) if n > k else None
     if m > k:
         outside = tV1 - matmul_p(U1, matmul_p(_mH(U1), tV1))
         dU1 = dU1 + outside * sinv[..., None, :]
@@ -226,7 +226,7 @@ def _svd_vjp(g, out, a, full_matrices):
                                     matmul_p(_mT(V1), gV2)), _mT(V2))
     if type(ga) is float:
         return (None,)
-    return (_real_for(ga, a),)
+    return (ga,)
 
 
 svd_p = Primitive(
@@ -243,7 +243,7 @@ def _svdvals_jvp(t, out, a):
 
 def _svdvals_vjp(g, out, a):
     U, _, Vh = svd_p(a, full_matrices=False)
-    return _real_for(_conj(matmul_p(U * g[..., None, :], Vh)), a)
+    return _conj(matmul_p(U * g[..., None, :], Vh))
 
 
 svdvals_p = Primitive(
@@ -266,18 +266,12 @@ def _hermitian_svd(a, compute_uv: bool):
     return _SVDResult(U, s, Vh)
 
 
-def _check_svd_input(a):
-    if ndim_of(a) < 2:
-        raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be "
-                                    "at least two-dimensional")
-
-
 def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
     a = _array(a)
     if hermitian:
-        _square_matrices("numpy.linalg.svd", a)
+        _matrices(a, square=True)
         return _hermitian_svd(a, bool(compute_uv))
-    _check_svd_input(a)
+    _matrices(a)
     if not compute_uv:
         return svdvals_p(a)
     m, n = shape_of(a)[-2:]
@@ -286,7 +280,7 @@ def svd(a, full_matrices=True, compute_uv=True, hermitian=False):
 
 def svdvals(x, /):
     x = _array(x)
-    _check_svd_input(x)
+    _matrices(x)
     return svdvals_p(x)
 
 
@@ -336,7 +330,7 @@ def _eig_vjp(g, out, a):
         gP = gP + gw[..., :, None] * _eye(shape_of(w)[-1], gw)
     if type(gP) is float:
         return (None,)
-    return (_real_for(solve_p(_mT(V), matmul_p(gP, _mT(V))), a),)   # V⁻ᵀ gP Vᵀ
+    return (solve_p(_mT(V), matmul_p(gP, _mT(V))),)   # V⁻ᵀ gP Vᵀ
 
 
 eig_p = Primitive("eig", lambda a: tuple(np.linalg.eig(a)), jvp=_eig_jvp, vjp=_eig_vjp,
@@ -346,7 +340,7 @@ eig_p = Primitive("eig", lambda a: tuple(np.linalg.eig(a)), jvp=_eig_jvp, vjp=_e
 
 def eig(a):
     a = _array(a)
-    _square_matrices("numpy.linalg.eig", a)
+    _matrices(a, square=True)
     if not is_complex(a):
         note_complex()  # the eigenvalues of a real matrix may be complex
     return _EigResult(*eig_p(a))
@@ -391,7 +385,7 @@ def _pinv_vjp(g, out, a, rcond, hermitian):
           + _conj(matmul_p(matmul_p(XhX, gT), right)))
     if hermitian:
         ga = _read_triangle_T(ga, lower=True)
-    return _real_for(ga, a)
+    return ga
 
 
 pinv_p = Primitive(
@@ -413,22 +407,19 @@ def _cutoff(rcond, rtol, shape, dtype):
     return primal(rcond)
 
 
-def _hashable(value):
+def _constant(value):
+    """A cutoff as a parameter: a float, or NumPy's array (one per matrix)."""
     value = np.asarray(value)
     return float(value) if value.ndim == 0 else value
 
 
 def pinv(a, rcond=None, hermitian=False, *, rtol=_NoValue):
     a = _array(a)
-    if ndim_of(a) < 2:
-        raise np.linalg.LinAlgError(f"{ndim_of(a)}-dimensional array given. Array must be "
-                                    "at least two-dimensional")
-    if hermitian:
-        _square_matrices("numpy.linalg.pinv", a)
+    _matrices(a, square=bool(hermitian))
     cut = _cutoff(rcond, rtol, shape_of(a), np.result_type(primal(a)))
     if 0 in shape_of(a)[-2:]:
         return np.linalg.pinv(primal(a), rcond=cut, hermitian=bool(hermitian))
-    return pinv_p(a, rcond=_hashable(cut), hermitian=bool(hermitian))
+    return pinv_p(a, rcond=_constant(cut), hermitian=bool(hermitian))
 
 
 register(np.linalg.pinv, pinv)
@@ -439,27 +430,31 @@ def _columns(v, vector):
     return v[..., None] if vector else v
 
 
+_RANK_TYPE = type(np.linalg.lstsq(np.eye(1), np.ones(1), rcond=None)[2])
+
+
 def _lstsq_impl(a, b, rcond):
-    x, residuals, _, _ = np.linalg.lstsq(a, b, rcond=rcond)
-    return x, residuals
+    x, residuals, rank, s = np.linalg.lstsq(a, b, rcond=rcond)
+    # the rank travels as a float output with no derivative (one LAPACK call for all four)
+    return x, residuals, np.asarray(rank, dtype=float), s
 
 
 def _lstsq_jvp(tangents, out, a, b, rcond):
     ta, tb = tangents
-    x, residuals = out
+    x, residuals, _, _ = out
     vector = ndim_of(b) == 1
     X = pinv_p(a, rcond=rcond, hermitian=False)   # A⁺ at lstsq's cutoff
     x2, b2 = _columns(x, vector), _columns(b, vector)
     r = b2 - matmul_p(a, x2)
-    dx = dres = None
+    dx = dres = ds = None
     if ta is not None:
         tah = _mH(ta)
-        n = shape_of(a)[-1]
-        right = _eye(n, X) - matmul_p(X, a)
+        right = _eye(shape_of(a)[-1], X) - matmul_p(X, a)
         dx = (-matmul_p(X, matmul_p(ta, x2))
               + matmul_p(matmul_p(X, _mH(X)), matmul_p(tah, r))
               + matmul_p(right, matmul_p(tah, matmul_p(_mH(X), x2))))
         inner = -matmul_p(ta, x2)
+        ds = _svdvals_jvp(ta, None, a)
     if tb is not None:
         tb2 = _columns(tb, vector)
         dxb = matmul_p(X, tb2)
@@ -469,12 +464,12 @@ def _lstsq_jvp(tangents, out, a, b, rcond):
         # at full column rank rᴴA = 0: d|r|² = 2 Re Σ conj(r) (db - dA x)
         d = 2.0 * sum_p(_conj(r) * inner, axis=(-2,), keepdims=False)
         dres = np.real(d) if is_complex(d) else d
-    return (dx[..., 0] if vector else dx), dres
+    return (dx[..., 0] if vector else dx), dres, None, ds
 
 
 def _lstsq_vjp(g, out, a, b, rcond):
-    gx, gres = g
-    x, residuals = out
+    gx, gres, _, gs = g
+    x, residuals, _, _ = out
     vector = ndim_of(b) == 1
     X = pinv_p(a, rcond=rcond, hermitian=False)
     x2, b2 = _columns(x, vector), _columns(b, vector)
@@ -482,8 +477,7 @@ def _lstsq_vjp(g, out, a, b, rcond):
     ga = gb = None
     if gx is not None:
         gx2 = _columns(gx, vector)
-        n = shape_of(a)[-1]
-        right = _eye(n, X) - matmul_p(X, a)
+        right = _eye(shape_of(a)[-1], X) - matmul_p(X, a)
         gxT = _mT(gx2)
         ga = (-matmul_p(matmul_p(_mT(X), gx2), _mT(x2))
               + _conj(matmul_p(matmul_p(r, gxT), matmul_p(X, _mH(X))))
@@ -494,13 +488,17 @@ def _lstsq_vjp(g, out, a, b, rcond):
         ga_r = -matmul_p(w, _mT(x2))
         ga = ga_r if ga is None else ga + ga_r
         gb = w if gb is None else gb + w
+    if gs is not None:
+        ga_s = _svdvals_vjp(gs, None, a)
+        ga = ga_s if ga is None else ga + ga_s
     if gb is not None and vector:
         gb = gb[..., 0]
-    return (None if ga is None else _real_for(ga, a)), (None if gb is None else _real_for(gb, b))
+    return ga, gb
 
 
 lstsq_p = Primitive("lstsq", _lstsq_impl, jvp=_lstsq_jvp, vjp=_lstsq_vjp, multiple_results=True,
-                    doc="(x, residuals) of NumPy's lstsq, at constant rank.")
+                    doc="(x, residuals, rank, s) of NumPy's lstsq, at constant rank "
+                        "(rank as a float, without derivative).")
 
 
 def lstsq(a, b, rcond=None):
@@ -509,18 +507,16 @@ def lstsq(a, b, rcond=None):
         raise np.linalg.LinAlgError(f"{max(ndim_of(a), ndim_of(b))}-dimensional array given. "
                                     "Array must be two-dimensional")
     m, n = shape_of(a)
-    dtype = np.result_type(primal(a), primal(b))
-    if rcond is None:
+    if rcond is None:  # NumPy's default, in the precision of the common type
+        dtype = np.result_type(primal(a), primal(b), np.float16)
         rcond = np.finfo(dtype).eps * max(m, n)
     rcond = float(primal(rcond))
-    _, _, rank, _ = np.linalg.lstsq(primal(a), primal(b), rcond=rcond)
-    if 0 in (m, n) or (ndim_of(b) == 2 and shape_of(b)[-1] == 0):
-        x, residuals, rank, s = np.linalg.lstsq(primal(a), primal(b), rcond=rcond)
-        return x, residuals, rank, s
+    if 0 in (m, n) or (ndim_of(b) == 2 and shape_of(b)[-1] == 0):  # empty: nothing to differentiate
+        return np.linalg.lstsq(primal(a), primal(b), rcond=rcond)
     if is_complex(b) and not is_complex(a):
         note_complex()
-    x, residuals = lstsq_p(a, b, rcond=rcond)
-    return x, residuals, rank, svdvals_p(a)
+    x, residuals, rank, s = lstsq_p(a, b, rcond=rcond)
+    return x, residuals, _RANK_TYPE(primal(rank)), s
 
 
 register(np.linalg.lstsq, lstsq)
@@ -532,6 +528,8 @@ def singular_value_norm(x, ord, axes: tuple, keepdims: bool):
     largest, smallest or summed singular values (NumPy's _multi_svd_norm)."""
     nd = ndim_of(x)
     r, c = axes
+    if 0 in (shape_of(x)[r], shape_of(x)[c]):  # empty matrices: NumPy's value, nothing to differentiate
+        return np.linalg.norm(primal(x), ord, axes, keepdims)
     s = svdvals_p(moveaxis(x, (r, c), (-2, -1)))
     if ord == "nuc":
         result = np.sum(s, axis=-1)
@@ -560,34 +558,31 @@ def matrix_norm(x, /, *, keepdims=False, ord="fro"):
 
 
 def cond(x, p=None):
+    """np.linalg.cond: from the singular values (p None, 2, -2) or as
+    ``norm(x, p) · norm(inv(x), p)``.  NumPy's value is computed first: it
+    raises NumPy's errors and tells where cond is inf (a singular matrix,
+    where the derivative is taken as 0) or NaN."""
     x = _array(x)
-    if ndim_of(x) < 2:
-        raise np.linalg.LinAlgError(f"{ndim_of(x)}-dimensional array given. Array must be "
-                                    "at least two-dimensional")
+    _matrices(x)
     if 0 in shape_of(x)[-2:]:
         raise np.linalg.LinAlgError("cond is not defined on empty arrays")
     value = np.linalg.cond(primal(x), p)
+    finite = np.isfinite(value)
     if p is None or (not isinstance(p, str) and p in (2, -2)):
         s = svdvals_p(x)
         with np.errstate(all="ignore"):
             r = s[..., -1] / s[..., 0] if p == -2 else s[..., 0] / s[..., -1]
     else:
-        _square_matrices("numpy.linalg.cond", x)
-        if not np.all(np.isfinite(value)):
-            # a singular matrix: cond is inf (NumPy's value), with derivative 0 there
-            singular = ~np.isfinite(value)
-            if np.all(singular):
-                return value
-            x = np.where(singular[..., None, None], _eye(shape_of(x)[-1], x), x)
-        r = (norm(x, p, axis=(-2, -1)) * norm(inv_p(x), p, axis=(-2, -1)))
-        if not np.all(np.isfinite(value)):
-            r = np.where(singular, value, r)
-        return r
-    bad = ~np.isfinite(primal(r)) if isinstance(r, Box) else ~np.isfinite(r)
-    if np.any(bad):
-        r = np.where(bad, value, r)
-    return r
+        _matrices(x, square=True)
+        if not finite.any():
+            return value
+        if not finite.all():  # the singular matrices replaced, so that inv exists
+            x = np.where(finite[..., None, None], x, _eye(shape_of(x)[-1], x))
+        r = norm(x, p, axis=(-2, -1)) * norm(inv_p(x), p, axis=(-2, -1))
+    return r if finite.all() else np.where(finite, r, value)
 
 
 register(np.linalg.matrix_norm, matrix_norm)
 register(np.linalg.cond, cond)
+# an integer: no derivative; NumPy computes it on the primal values, every argument included
+register(np.linalg.matrix_rank, nondiff(np.linalg.matrix_rank))
