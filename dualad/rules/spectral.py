@@ -507,9 +507,8 @@ def lstsq(a, b, rcond=None):
         raise np.linalg.LinAlgError(f"{max(ndim_of(a), ndim_of(b))}-dimensional array given. "
                                     "Array must be two-dimensional")
     m, n = shape_of(a)
-    if rcond is None:  # NumPy's default, in the precision of the common type
-        dtype = np.result_type(primal(a), primal(b), np.float16)
-        rcond = np.finfo(dtype).eps * max(m, n)
+    if rcond is None:  # NumPy's default: LAPACK runs in double precision, float32 input too
+        rcond = np.finfo(np.float64).eps * max(m, n)
     rcond = float(primal(rcond))
     if 0 in (m, n) or (ndim_of(b) == 2 and shape_of(b)[-1] == 0):  # empty: nothing to differentiate
         return np.linalg.lstsq(primal(a), primal(b), rcond=rcond)
