@@ -204,6 +204,14 @@ def test_full_matrices_extra_columns(a):
         np.testing.assert_allclose(omega + mH(omega), 0, atol=1e-12)
         np.testing.assert_allclose(omega[..., k:, k:], 0, atol=1e-12)
 
+    # the pullback is the transpose of this JVP on the raw factors: Re <g, J t> = Re <Jᵀ g, t>
+    rng = np.random.default_rng(28)
+    g = tuple(rng.standard_normal(o.shape) + (1j * rng.standard_normal(o.shape)
+                                               if np.iscomplexobj(o) else 0) for o in (u, s, vh))
+    (ga,) = ad.vjp(lambda x: tuple(np.linalg.svd(x)), a)[1](g)
+    lhs = sum(np.real(np.sum(gi * ti)) for gi, ti in zip(g, (du, ds, dvh)))
+    np.testing.assert_allclose(np.real(np.sum(ga * t)), lhs, rtol=1e-10)
+
     def projectors(x):
         u, s, vh = np.linalg.svd(x)
         return u[..., :, k:] @ mH(u[..., :, k:]), mH(vh[..., k:, :]) @ vh[..., k:, :], s

@@ -4,8 +4,10 @@ the norms, condition numbers and rank built on singular values.
 ``svd``, ``svdvals``, ``eig``, ``pinv`` and ``lstsq`` are primitives whose
 implementation is NumPy's own call, so a traced value is NumPy's; the rules
 are NumPy calls on the traced factors, so every nesting composes.
-``eigvals`` is ``eig``'s eigenvalues; ``svd(hermitian=True)`` is composed
-from ``eigh`` as NumPy computes it; ``matrix_norm``, ``norm`` with
+``eigvals`` is ``eig``'s eigenvalues (its derivative needs the
+eigenvectors, so they are computed too); ``svd(hermitian=True)`` is
+composed from ``eigh`` as NumPy computes it (so for complex input its
+vectors take eigh's gauge, ``diag(Vᴴ dV) = 0``); ``matrix_norm``, ``norm`` with
 ``ord=2, -2, 'nuc'`` of matrices and ``cond`` are compositions;
 ``matrix_rank``, an integer, has no derivative.
 
@@ -290,11 +292,13 @@ register(np.linalg.svdvals, svdvals)
 
 # ---- eig, eigvals ------------------------------------------------------------------------
 def _largest_entries(V):
-    """Boolean (..., n, n): True at the entry of largest modulus of each
-    column, the one LAPACK makes real (a constant: it reads primal values)."""
+    """Boolean (..., n, n): True at the entry of each column that LAPACK made
+    real, the one of largest modulus -- found among the entries whose
+    imaginary part is exactly 0, so that a near-tie in modulus cannot pick
+    another one (a constant: it reads primal values)."""
     p = primal(V)
     n = p.shape[-2]
-    k = np.argmax(np.abs(p), axis=-2)
+    k = np.argmax(np.where(np.imag(p) == 0, np.abs(p), -1.0), axis=-2)
     return np.arange(n)[:, None] == k[..., None, :]
 
 
