@@ -314,14 +314,33 @@ def test_repeated_eigenvalues_give_finite_derivatives():
     assert np.all(np.isfinite(dv))
 
 
-def test_eig_vector_mode():
-    f = lambda x: tuple(np.linalg.eig(x))  # noqa: E731
-    vs = crand(3, 3, 3, seed=37)
-    _, batched = ad.jvp(f, (Z33,), (vs,), batched=True)
+VECTOR_MODE = [
+    ("eig", lambda x: tuple(np.linalg.eig(x)), Z233),
+    ("svd-full", lambda x: _phase_free(*np.linalg.svd(x)), crand(2, 4, 3, seed=45)),
+    ("svd-wide", lambda x: _phase_free(*np.linalg.svd(x, full_matrices=False)), crand(3, 5, seed=46)),
+    ("pinv", np.linalg.pinv, Z43),
+    ("lstsq", lambda x: np.linalg.lstsq(x, B42 + 1j)[:2], Z43),
+    ("cond", np.linalg.cond, Z233),
+]
+
+
+@pytest.mark.parametrize("f, x", [c[1:] for c in VECTOR_MODE], ids=[c[0] for c in VECTOR_MODE])
+def test_complex_vector_mode(f, x):
+    """k directions at once equal k single JVPs, for f and for its pullback."""
+    vs = crand(3, *x.shape, seed=37)
+    _, batched = ad.jvp(f, (x,), (vs,), batched=True)
     for i in range(3):
-        _, single = ad.jvp(f, (Z33,), (vs[i],))
-        for b, s in zip(batched, single):
+        _, single = ad.jvp(f, (x,), (vs[i],))
+        for b, s in zip(ad.tree_flatten(batched)[0], ad.tree_flatten(single)[0]):
             np.testing.assert_allclose(b[i], s, rtol=1e-10, atol=1e-12)
+    out = f(x)
+    u = ad.tree_unflatten(ad.tree_flatten(out)[1],
+                          [crand(*np.shape(o), seed=38) if np.iscomplexobj(o) else rand(*np.shape(o), seed=38)
+                           for o in ad.tree_flatten(out)[0]])
+    pull = lambda y: ad.vjp(f, y)[1](u)[0]  # noqa: E731
+    _, batched = ad.jvp(pull, (x,), (vs,), batched=True)
+    for i in range(3):
+        np.testing.assert_allclose(batched[i], ad.jvp(pull, (x,), (vs[i],))[1], rtol=1e-10, atol=1e-12)
 
 
 # ---- pinv and lstsq at constant rank ------------------------------------------------------------
