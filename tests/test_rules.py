@@ -792,6 +792,55 @@ add("histogram_bin_edges", lambda x: np.histogram_bin_edges(x, 4), U(-2, 2), (5,
 add("apply_along_axis", lambda x: np.apply_along_axis(lambda s: np.outer(s, s) * np.sum(s), 0, x),
     U(-2, 2), (2, 3))
 add("apply_over_axes", lambda x: np.apply_over_axes(np.sum, x ** 2, [0, 2]) * x, U(-2, 2), (2, 3, 2))
+# ---- spectral: svd, eig, pinv, lstsq, and the norms built on singular values ----------------
+def _complement(u, k):
+    """The projector onto the columns of the full factor beyond the first k (unique)."""
+    return u[..., :, k:] @ np.swapaxes(u[..., :, k:], -1, -2)
+
+
+_RC = np.array([[0.5, -2.0, 0.3], [1.5, 0.2, -0.4], [0.1, 0.7, 1.1]])  # a complex pair
+add_args("svd-square", np.linalg.svd, rand(3, 3, seed=40))
+add_args("svd-thin-tall", lambda a: np.linalg.svd(a, full_matrices=False), rand(4, 3, seed=41))
+add_args("svd-thin-wide", lambda a: np.linalg.svd(a, full_matrices=False), rand(2, 4, seed=42))
+add_args("svd-full-tall", lambda a: (lambda u, s, vh: (u[:, :2], s, vh, _complement(u, 2)))(
+    *np.linalg.svd(a)), rand(4, 2, seed=43))
+add_args("svd-full-wide", lambda a: (lambda u, s, vh: (u, s, vh[:2], _complement(vh.T, 2)))(
+    *np.linalg.svd(a)), rand(2, 3, seed=44))
+add_args("svd-batched", lambda a: np.linalg.svd(a, full_matrices=False), rand(2, 3, 2, seed=45))
+add_args("svd-values-only", lambda a: np.linalg.svd(a, compute_uv=False), rand(3, 4, seed=46))
+add_args("svd-hermitian", lambda a: np.linalg.svd(a, hermitian=True), rand(3, 3, seed=47))
+add_args("svdvals-tall", np.linalg.svdvals, rand(4, 3, seed=48))
+add_args("svdvals-batched", np.linalg.svdvals, rand(2, 2, 3, seed=49))
+add_args("eig-real-spectrum", np.linalg.eig, rand(3, 3, seed=50) + np.diag([2.0, 0.0, -2.0]))
+add_args("eig-complex-pair", lambda a: (lambda w, v: (np.real(w), np.imag(w), np.real(v), np.imag(v)))(
+    *np.linalg.eig(a)), _RC)
+add_args("eig-batched", lambda a: (lambda w, v: (np.real(w), np.abs(v) ** 2))(*np.linalg.eig(a)),
+         np.stack([_RC, rand(3, 3, seed=51) + np.diag([2.0, 0.0, -2.0])]))
+add_args("eigvals-complex-pair", lambda a: np.real(np.linalg.eigvals(a) ** 2), _RC)
+add_args("pinv-tall", np.linalg.pinv, rand(4, 3, seed=52))
+add_args("pinv-wide", np.linalg.pinv, rand(2, 3, seed=53))
+add_args("pinv-batched", np.linalg.pinv, rand(2, 3, 2, seed=54))
+add_args("pinv-rank-deficient", lambda b, c: np.linalg.pinv(b @ c), rand(4, 2, seed=55), rand(2, 3, seed=56))
+add_args("pinv-hermitian", lambda a: np.linalg.pinv(a, hermitian=True), rand(3, 3, seed=57))
+add_args("lstsq-vector", lambda a, b: np.linalg.lstsq(a, b)[:2], rand(4, 3, seed=58), rand(4, seed=59))
+add_args("lstsq-matrix", lambda a, b: np.linalg.lstsq(a, b)[:2], rand(4, 2, seed=60), rand(4, 2, seed=61))
+add_args("lstsq-underdetermined", lambda a, b: np.linalg.lstsq(a, b)[0], rand(2, 3, seed=62), rand(2, seed=63))
+add_args("lstsq-rank-deficient", lambda b, c, y: np.linalg.lstsq(b @ c, y)[0],
+         rand(4, 2, seed=64), rand(2, 3, seed=65), rand(4, seed=66))
+add_args("lstsq-singular-values", lambda a: np.linalg.lstsq(a, np.ones(4))[3], rand(4, 3, seed=67))
+for _ord in ["fro", "nuc", 1, -1, 2, -2, np.inf, -np.inf]:
+    add_args(f"matrix_norm-{_ord}", lambda x, o=_ord: np.linalg.matrix_norm(x, ord=o),
+             rand(3, 3, seed=68) + np.diag([1.5, 0.0, -0.7]))
+add_args("matrix_norm-batched-keepdims", lambda x: np.linalg.matrix_norm(x, ord=2, keepdims=True),
+         rand(2, 3, 2, seed=69))
+add_args("norm-matrix-ord2", lambda x: np.linalg.norm(x, 2), rand(3, 2, seed=70))
+add_args("norm-matrix-ord-2", lambda x: np.linalg.norm(x, -2), rand(3, 2, seed=71))
+add_args("norm-matrix-nuc", lambda x: np.linalg.norm(x, "nuc"), rand(2, 3, seed=72))
+add_args("norm-nuc-axes-keepdims", lambda x: np.linalg.norm(x, "nuc", axis=(2, 0), keepdims=True),
+         rand(3, 2, 2, seed=73))
+for _p in [None, 2, -2, "fro", "nuc", 1, -1, np.inf, -np.inf]:
+    add_args(f"cond-{_p}", lambda x, p=_p: np.linalg.cond(x, p), well_conditioned(3, seed=74))
+add_args("cond-tall-batched", np.linalg.cond, rand(2, 3, 2, seed=75))
 
 
 # ---- the tests -------------------------------------------------------------------------------
@@ -1040,9 +1089,7 @@ def test_zero_derivative(fn):
 # ---- missing rules ---------------------------------------------------------------------------
 MISSING = [
     ("correlate", lambda x: np.correlate(x, x), "correlate"),
-    ("svd", np.linalg.svd, "svd"),
     ("convolve", lambda x: np.convolve(x, x), "convolve"),
-    ("lstsq", lambda x: np.linalg.lstsq(np.outer(x, x) + np.eye(3), x, rcond=None)[0], "lstsq"),
     ("interp", lambda x: np.interp(0.5, np.arange(3.0), x), "interp"),
     ("kron", lambda x: np.kron(x, x), "kron"),
     ("ufunc-method", lambda x: np.add.reduce(x), "add"),

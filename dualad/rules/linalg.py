@@ -63,8 +63,9 @@ Complex values (JAX's convention, see dualad.rules.elementwise): products,
 transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
 conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
 NumPy does.  ``norm`` and ``logabsdet`` of complex input are real.
-``svd`` has no rule, for real or complex input.  ``qr`` takes complex input
-(Qᴴ in its rules), and ``vecmat`` conjugates its vector, as NumPy does.
+``svd`` and the norms built on it are in :mod:`.spectral`.  ``qr`` takes
+complex input (Qᴴ in its rules), and ``vecmat`` conjugates its vector, as
+NumPy does.
 """
 
 from __future__ import annotations
@@ -636,8 +637,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return res if keepdims else reshape(res, tuple(
                 n for i, n in enumerate(shape_of(x)) if i - nd not in axes))
         if ord in (2, -2, "nuc"):
-            raise TypeError(f"dualad has no rule for np.linalg.norm with ord={ord!r} "
-                            "of a matrix (it needs singular values)")
+            from .spectral import singular_value_norm  # built on svd, which builds on this module
+            return singular_value_norm(x, ord, (r, c), bool(keepdims))
         raise ValueError("Invalid norm order for matrices.")
     raise ValueError("Improper number of dimensions to norm.")
 
