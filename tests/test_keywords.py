@@ -32,7 +32,7 @@ from dualad.testing import check_grads
 HERE = pathlib.Path(__file__).parent
 TABLE_MODULES = ["test_complex", "test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
                  "test_zero_derivative", "test_elementwise_exact", "test_fft",
-                 "test_complex_reductions", "test_complex_linalg", "test_statistics"]
+                 "test_complex_reductions", "test_complex_linalg", "test_statistics", "test_numeric"]
 
 
 def _load(name):

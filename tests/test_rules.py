@@ -650,6 +650,32 @@ add("nanquantile", lambda x, q: np.nanquantile(_with_nans(x), q, axis=1) + np.na
     U(-2, 2), (2, 3), U(0.1, 0.4), (2,))
 
 
+# ---- numerical methods and signals ----
+# (dualad/rules/numeric.py; tests/test_numeric.py checks every argument)
+add("convolve", lambda a, v: np.convolve(a, v) + np.convolve(v, a[:3] ** 2, "same").sum(), S(0.2, 2), (5,),
+    S(0.2, 2), (3,))
+add("convolve-modes", lambda a: np.convolve(a[:2], a, "valid") * np.convolve(a, a[::-1], "same")[:3],
+    S(0.2, 2), (4,))
+add("correlate", lambda a, v: np.correlate(a, v, "full") * np.correlate(v, a, "same").sum(), S(0.2, 2), (5,),
+    S(0.2, 2), (3,))
+add_args("interp", lambda x, xp, fp: np.interp(x, xp, fp) * np.interp(x, xp, fp ** 2, -1.0, 2.0),
+         [-0.5, 0.2, 0.7, 1.6, 2.5], [0.0, 0.5, 1.3, 2.0], [1.0, -0.3, 0.8, 2.0])
+add_args("interp-period", lambda x, p: np.interp(x, [0.2, 1.0, 1.9, 0.6], [1.0, -0.5, 0.7, 2.0], period=p),
+         [-0.4, 0.1, 2.2, 4.9, 7.3], 2.4)
+add("cov", lambda m, w: np.cov(m, aweights=w ** 2 + 0.5) * np.cov(m[0], m[1], ddof=0).sum(), U(-2, 2), (3, 6),
+    U(-1, 1), (6,))
+add("corrcoef", lambda m: np.corrcoef(m) * np.corrcoef(m[0], m[2] ** 2)[0, 1], U(-2, 2), (3, 6))
+add("trapezoid", lambda y, x: np.trapezoid(y, np.cumsum(x ** 2 + 0.5)) + np.trapezoid(y, dx=0.3, axis=0).sum(),
+    U(-2, 2), (3, 4), U(-1, 1), (4,))
+add("gradient", lambda f, x: np.gradient(f, 0.7, np.cumsum(x ** 2 + 0.5), edge_order=2)[1]
+    * np.gradient(f, axis=0), U(-2, 2), (4, 5), U(-1, 1), (5,))
+add_args("polyfit", lambda x, y, w: np.polyfit(x, y, 2, w=w ** 2 + 0.5) * np.polyfit(x, y, 1, full=True)[1],
+         [0.0, 0.4, 1.1, 1.5, 2.3, 3.0], [0.3, -0.2, 0.9, 1.6, 0.4, -1.1], [0.5, 1.4, 0.9, -1.0, 0.7, 1.1])
+add("linspace", lambda a: np.linspace(a[0], a[1:], 5, axis=-1) ** 2, U(-2, 2), (3,))
+add("geomspace", lambda a: np.geomspace(a[0], a[1:], 4) * np.logspace(a[0], a[1], 4, base=a[2])[:, None],
+    U(0.5, 2), (3,))
+
+
 # ---- the tests -------------------------------------------------------------------------------
 IDS = [c.id for c in CASES]
 assert len(set(IDS)) == len(IDS), "duplicate case ids"
@@ -895,11 +921,10 @@ def test_zero_derivative(fn):
 
 # ---- missing rules ---------------------------------------------------------------------------
 MISSING = [
-    ("correlate", lambda x: np.correlate(x, x), "correlate"),
+    ("unwrap", lambda x: np.unwrap(x), "unwrap"),
     ("svd", np.linalg.svd, "svd"),
-    ("convolve", lambda x: np.convolve(x, x), "convolve"),
+    ("piecewise", lambda x: np.piecewise(x, [x > 0], [lambda y: 2 * y]), "piecewise"),
     ("lstsq", lambda x: np.linalg.lstsq(np.outer(x, x) + np.eye(3), x, rcond=None)[0], "lstsq"),
-    ("interp", lambda x: np.interp(0.5, np.arange(3.0), x), "interp"),
     ("kron", lambda x: np.kron(x, x), "kron"),
     ("ufunc-method", lambda x: np.add.reduce(x), "add"),
 ]
