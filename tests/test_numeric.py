@@ -116,7 +116,8 @@ HONOURED = {
     },
     np.polyfit: {
         "x": [((PX, PY, 2), {}), ((PX, PY2, 3), {}), ((PX, PY, 0), {})],
-        "y": [((PX, PY, 1), {}), ((PX, PY2, 2), {})],
+        "y": [((PX, PY, 1), {}), ((PX, PY2, 2), {}), ((PX, PY + 1j * PY[::-1], 2), {"full": True}),
+              ((PX, PY + 1j * PY[::-1], 2), {"cov": True})],
         "deg": [((PX, PY, 3), {}), ((PX, PY, np.int64(2)), {})],
         "rcond": [((PX, PY, 2), {"rcond": 1e-10}), ((PX, PY, 2), {"rcond": None})],
         "full": [((PX, PY, 2), {"full": True}), ((PX, PY2, 2), {"full": True}),
@@ -395,3 +396,15 @@ def test_spacing_errors_match_numpy():
         ad.grad(lambda a: np.sum(np.geomspace(a, 0.0, 3)))(1.0)
     with pytest.raises(ValueError, match="non-negative"):
         ad.grad(lambda a: np.sum(np.linspace(a, 1.0, -1)))(0.0)
+
+
+def test_linspace_step_of_a_single_point_is_nan_as_in_numpy():
+    (value, step), _ = ad.jvp(lambda a: np.linspace(a, 2.0, 1, retstep=True), (S0,), (np.array(1.0),))
+    expected, expected_step = np.linspace(S0, 2.0, 1, retstep=True)
+    np.testing.assert_array_equal(value, expected)
+    assert np.isnan(step) and np.isnan(expected_step)
+
+
+def test_polyfit_refuses_complex_sample_points():
+    with pytest.raises(TypeError, match="x="):
+        ad.jvp(lambda y: np.polyfit(PX + 1j, y, 2), (PY,), (PY,))

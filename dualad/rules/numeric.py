@@ -653,6 +653,10 @@ def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     ``rcond``; with ``cov=True`` the covariance of the coefficients as NumPy
     scales it."""
     raw = [None if v is None else np.asarray(primal(v)) for v in (x, y, w)]
+    for name, value in (("x", raw[0]), ("w", raw[2])):
+        if value is not None and value.dtype.kind == "c":
+            refuse("numpy.polyfit", name, "complex sample points and weights are not "
+                   "implemented (complex y is)")
     numpy_result = np.polyfit(raw[0], raw[1], deg, rcond, full, raw[2], cov)
     _, resids, rank, sv, rcond_used = (numpy_result if full else
                                        np.polyfit(raw[0], raw[1], deg, rcond, True, raw[2]))
@@ -671,6 +675,8 @@ def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     residual = rhs - lhs @ c
     scale = np.sqrt(np.sum(lhs * lhs, axis=0))
     lhs = lhs / scale
+    if _dtype_of(residual).kind == "c":
+        residual = np.abs(residual)
     resids_traced = np.sum(residual ** 2, axis=0)
     if ndim_of(resids_traced) == 0:
         resids_traced = np.reshape(resids_traced, (1,))
