@@ -408,3 +408,20 @@ def test_linspace_step_of_a_single_point_is_nan_as_in_numpy():
 def test_polyfit_refuses_complex_sample_points():
     with pytest.raises(TypeError, match="x="):
         ad.jvp(lambda y: np.polyfit(PX + 1j, y, 2), (PY,), (PY,))
+
+
+@pytest.mark.parametrize("n, m, mode", [(12, 11, "valid"), (11, 12, "valid"), (30, 2, "full"),
+                                        (2, 30, "same"), (4, 4, "full")])
+def test_convolve_jacobians_agree_for_every_shape_of_stack(n, m, mode):
+    # jacfwd pushes n + m directions at once: stacks of rows, computed by a
+    # loop over the rows, the shorter vector's entries or the outputs
+    rng = np.random.default_rng(n + 7 * m)
+    a, v = rng.standard_normal(n), rng.standard_normal(m) + 0.5j * rng.standard_normal(m)
+    f = lambda a, v: np.convolve(a, v, mode)
+    forward = ad.jacfwd(lambda av: f(av[:n], av[n:] + 0.5j * v.imag), holomorphic=False)(
+        np.concatenate([a, v.real]))
+    for fn in (f, lambda a, v: np.correlate(v, a, mode)):
+        _batched_agrees(lambda a, vr: fn(a, vr + 0.5j * v.imag), (a, v.real), k=n + m)
+    reverse = np.stack([ad.vjp(lambda av: f(av[:n], av[n:] + 0.5j * v.imag),
+                               np.concatenate([a, v.real]))[1](e)[0] for e in np.eye(len(f(a, v)))])
+    np.testing.assert_allclose(forward.real, reverse, rtol=1e-12, atol=1e-12)

@@ -14,9 +14,10 @@ Two primitives:
 * ``convolve`` -- the full convolution along the last axis, bilinear.  Its
   value is ``np.convolve`` itself (for stacks of rows, the same sums from a
   sliding window); its JVP is ``convolve(ta, v) + convolve(a, tv)`` and its
-  VJP the correlations ``convolve(g, flip(v))`` and ``convolve(g, flip(a))``
-  cut to the arguments' lengths -- the primitive applied to the values it is
-  handed, so it nests.  ``np.convolve``'s and ``np.correlate``'s modes (and
+  VJP the correlations of ``g`` with ``v`` and with ``a`` (valid convolutions
+  with them reversed) -- the primitive applied to the values it is handed,
+  so it nests.  NumPy's valid mode is computed as such (a parameter of the
+  primitive), so that no cotangent sums more products than NumPy did.  ``np.convolve``'s and ``np.correlate``'s modes (and
   NumPy's swap when ``v`` is the longer) are slices of it; ``correlate``
   convolves with ``conj(v)`` reversed, as NumPy conjugates.
 * ``polyfit`` -- the coefficients NumPy's ``np.polyfit`` returns, with the
@@ -34,11 +35,11 @@ values), the value is NumPy's and the derivative that of an exact formula
 
 from __future__ import annotations
 
+import math
 import operator
 import warnings
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from ..chain import real_for
 from ..core import Box, ndim_of, primal, shape_of, unbroadcast
@@ -76,29 +77,39 @@ def _numpy_value(value, expr):
 
 
 # ---- convolve / correlate -----------------------------------------------------------------
-def _full_convolution(a, v):
-    """The full convolution of the last axes of raw ``a`` and ``v``, other
-    axes broadcast: np.convolve itself for two vectors."""
-    if a.ndim == 1 and v.ndim == 1:
-        return np.convolve(a, v)
-    if a.shape[-1] < v.shape[-1]:
-        a, v = v, a
-    m = v.shape[-1]
-    padded = np.pad(a, [(0, 0)] * (a.ndim - 1) + [(m - 1, m - 1)])
-    windows = sliding_window_view(padded, m, axis=-1)      # [..., k, j] = a[k + j - m + 1]
-    return np.matmul(windows, v[..., ::-1, None])[..., 0]
-
-
-def _convolve_vjp_a(g, out, a, v):
-    n, m = shape_of(a)[-1], shape_of(v)[-1]
-    c = convolve_p(g, np.flip(v, axis=-1))[..., m - 1:m - 1 + n]
-    return unbroadcast(real_for(c, a), shape_of(a))
-
-
-def _convolve_vjp_v(g, out, a, v):
-    n, m = shape_of(a)[-1], shape_of(v)[-1]
-    c = convolve_p(g, np.flip(a, axis=-1))[..., n - 1:n - 1 + m]
-    return unbroadcast(real_for(c, v), shape_of(v))
+def _convolution(a, v, valid):
+    """The full (or, with ``valid``, NumPy's valid) convolution of the last
+    axes of raw ``a`` and ``v``, other axes broadcast: np.convolve itself
+    for two vectors.  Stacks of rows (vector mode, nestings) loop over the
+    shortest of three axes: the rows (np.convolve on each), or else the
+    shorter vector's entries or the outputs (each step vectorised)."""
+    mode = "valid" if valid else "full"
+    if a.ndim == 1 and v.ndim == 1:   # (contiguous: NumPy's loop over a reversed view is slow)
+        return np.convolve(np.ascontiguousarray(a), np.ascontiguousarray(v), mode)
+    n, m = a.shape[-1], v.shape[-1]
+    rows = np.broadcast_shapes(a.shape[:-1], v.shape[:-1])
+    long, short = (a, v) if n >= m else (v, a)
+    small = short.shape[-1]
+    count = max(n, m) - small + 1 if valid else n + m - 1
+    dtype = np.result_type(a, v)
+    if math.prod(rows) <= min(small, count):
+        a_rows = np.broadcast_to(a, rows + (n,)).reshape(-1, n)
+        v_rows = np.broadcast_to(v, rows + (m,)).reshape(-1, m)
+        out = np.empty((a_rows.shape[0], count), dtype=dtype)
+        for i in range(out.shape[0]):
+            out[i] = np.convolve(np.ascontiguousarray(a_rows[i]), np.ascontiguousarray(v_rows[i]), mode)
+        return out.reshape(rows + (count,))
+    if not valid:
+        long = np.pad(long, [(0, 0)] * (long.ndim - 1) + [(small - 1, small - 1)])
+    reverse = short[..., ::-1]
+    out = np.zeros(rows + (count,), dtype=dtype)
+    if small <= count:      # out[k] = Σ_j long[k + j] reverse[j], a step per j
+        for j in range(small):
+            out += long[..., j:j + count] * reverse[..., j:j + 1]
+    else:                   # a step per output
+        for k in range(count):
+            out[..., k] = np.sum(long[..., k:k + small] * reverse, axis=-1)
+    return out
 
 
 def _aligned(t, arg, other):
@@ -113,12 +124,32 @@ def _aligned(t, arg, other):
     return t
 
 
+def _full_cotangent(g, a, v, valid):
+    """The cotangent of the full convolution: ``g`` itself, or for the valid
+    part zeros around it."""
+    if not valid:
+        return g
+    pad = min(shape_of(a)[-1], shape_of(v)[-1]) - 1
+    return np.pad(g, [(0, 0)] * (ndim_of(g) - 1) + [(pad, pad)]) if pad else g
+
+
+def _convolve_vjp_a(g, out, a, v, valid):
+    # a correlation of g with v: the valid convolution with v reversed
+    c = convolve_p(_full_cotangent(g, a, v, valid), np.flip(v, axis=-1), valid=True)
+    return unbroadcast(real_for(c, a), shape_of(a))
+
+
+def _convolve_vjp_v(g, out, a, v, valid):
+    c = convolve_p(_full_cotangent(g, a, v, valid), np.flip(a, axis=-1), valid=True)
+    return unbroadcast(real_for(c, v), shape_of(v))
+
+
 convolve_p = Primitive(
-    "convolve", _full_convolution,
-    jvp=(lambda t, out, a, v: convolve_p(_aligned(t, a, v), v),
-         lambda t, out, a, v: convolve_p(a, _aligned(t, v, a))),
+    "convolve", _convolution,
+    jvp=(lambda t, out, a, v, valid: convolve_p(_aligned(t, a, v), v, valid=valid),
+         lambda t, out, a, v, valid: convolve_p(a, _aligned(t, v, a), valid=valid)),
     vjp=(_convolve_vjp_a, _convolve_vjp_v),
-    doc="The full convolution along the last axis (np.convolve for two vectors).")
+    doc="The full (or valid) convolution along the last axis (np.convolve for two vectors).")
 
 _MODES = {"valid": 0, "same": 1, "full": 2, 0: 0, 1: 1, 2: 2}
 
@@ -140,14 +171,17 @@ def _vector(value, what):
     return value
 
 
-def _cut(full, n, m, mode, same_offset):
-    """The ``mode`` part of a full convolution of lengths ``n`` and ``m``."""
-    big, small = max(n, m), min(n, m)
+def _cut(a, v, mode, same_offset):
+    """The ``mode`` part of the convolution of vectors ``a`` and ``v``: the
+    valid part computed as such (only its entries are summed), the centred
+    part of length ``max(n, m)`` sliced from the full one."""
+    if mode == 0:
+        return convolve_p(a, v, valid=True)
+    full = convolve_p(a, v, valid=False)
     if mode == 2:
         return full
-    if mode == 1:
-        return full[same_offset:same_offset + big]
-    return full[small - 1:big]
+    big = max(shape_of(a)[0], shape_of(v)[0])
+    return full[same_offset:same_offset + big]
 
 
 def _convolve(a, v, mode="full"):
@@ -160,7 +194,7 @@ def _convolve(a, v, mode="full"):
         raise ValueError("a cannot be empty")
     if m == 0:
         raise ValueError("v cannot be empty")
-    return _cut(convolve_p(a, v), n, m, mode, (min(n, m) - 1) // 2)
+    return _cut(a, v, mode, (min(n, m) - 1) // 2)
 
 
 def _correlate(a, v, mode="valid"):
@@ -175,7 +209,7 @@ def _correlate(a, v, mode="valid"):
     w = np.conj(v) if _dtype_of(v).kind == "c" else v
     small = min(n, m)
     offset = (small - 1) // 2 if n >= m else small // 2
-    return _cut(convolve_p(a, np.flip(w)), n, m, mode, offset)
+    return _cut(a, np.flip(w), mode, offset)
 
 
 register(np.convolve, _convolve)
