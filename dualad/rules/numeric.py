@@ -717,8 +717,7 @@ def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     if full:
         resids_out = resids if np.size(resids) == 0 else _numpy_value(resids, resids_traced)
         gram = lhs.T @ lhs
-        sv_out = _numpy_value(sv, np.sqrt(np.linalg.eigvalsh(gram))[::-1]) \
-            if rank == order else sv
+        sv_out = _numpy_value(sv, np.sqrt(np.linalg.eigvalsh(gram))[::-1])
         return c, resids_out, rank, sv_out, rcond_used
     Vbase = np.linalg.inv(np.dot(lhs.T, lhs))
     Vbase = Vbase / np.outer(scale, scale)
