@@ -32,7 +32,8 @@ from dualad.testing import check_grads
 HERE = pathlib.Path(__file__).parent
 TABLE_MODULES = ["test_complex", "test_reduction_keywords", "test_shape_keywords", "test_linalg_exact",
                  "test_zero_derivative", "test_elementwise_exact", "test_fft",
-                 "test_complex_reductions", "test_complex_linalg", "test_statistics"]
+                 "test_complex_reductions", "test_complex_linalg", "test_statistics",
+                 "test_array_functions"]
 
 
 def _load(name):
@@ -250,15 +251,21 @@ _CONSTANT_LEADING = {sp.jv: (1.5,), sp.yv: (1.5,), sp.iv: (1.5,), sp.ive: (1.5,)
                      sp.betainc: (1.5, 2.5), sp.betaincc: (1.5, 2.5), sp._ufuncs._zeta: (2.5,)}
 
 
+# Trailing parameters that must be integers (ldexp's exponent): held constant.
+_CONSTANT_TRAILING = {np.ldexp: (np.array([1, -2]),)}
+
+
 def _ufunc_args(ufunc):
     x = _domain(ufunc)
-    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ())))
+    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ()))
+                   - len(_CONSTANT_TRAILING.get(ufunc, ())))
 
 
 def _bound(ufunc):
-    """``ufunc`` with its constant leading parameters given."""
+    """``ufunc`` with its constant leading (and trailing) parameters given."""
     constants = _CONSTANT_LEADING.get(ufunc, ())
-    return lambda *xs, **kwargs: ufunc(*constants, *xs, **kwargs)
+    trailing = _CONSTANT_TRAILING.get(ufunc, ())
+    return lambda *xs, **kwargs: ufunc(*constants, *xs, *trailing, **kwargs)
 
 
 @pytest.mark.parametrize("ufunc", UFUNCS, ids=[u.__name__ for u in UFUNCS])
