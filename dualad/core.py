@@ -543,6 +543,7 @@ class Box:
     __matmul__ = _binary_operator(np.matmul)
     __rmatmul__ = _binary_operator(np.matmul, True)
     __mod__, __rmod__ = _binary_operator(np.remainder), _binary_operator(np.remainder, True)
+    __divmod__, __rdivmod__ = _binary_operator(np.divmod), _binary_operator(np.divmod, True)
     __floordiv__ = _binary_operator(np.floor_divide)
     __rfloordiv__ = _binary_operator(np.floor_divide, True)
     __lt__, __le__ = _binary_operator(np.less), _binary_operator(np.less_equal)

@@ -36,6 +36,7 @@ import cmath
 import math
 
 import numpy as np
+import scipy.special as sp
 
 from ..core import Box, is_complex, primal
 from ..extend import (Primitive, elementwise, nondiff, refuse, register,
@@ -680,8 +681,7 @@ register(np.sinc, sinc)
 
 
 def _i0_d(out, x):
-    import scipy.special as sp  # (registered by dualad.rules.special, with its derivative)
-    return sp.i1(x)
+    return sp.i1(x)  # (registered by dualad.rules.special, with its derivative)
 
 
 i0 = elementwise("i0", np.i0, _i0_d,
@@ -713,14 +713,14 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     not allow: refused when there is something to replace."""
     p = primal(x)
     replacements = (nan, posinf, neginf)
-    value = np.nan_to_num(p, copy=True, nan=primal(nan), posinf=primal(posinf),
-                          neginf=primal(neginf))
     raw = np.asarray(p)
-    if raw.dtype.kind not in "fc" or (not isinstance(x, Box) and not any(
-            isinstance(r, Box) for r in replacements)):
-        return value
-    if np.isfinite(raw).all():
+    traced = isinstance(x, Box) or any(isinstance(r, Box) for r in replacements)
+    if isinstance(x, Box) and raw.dtype.kind in "fc" and np.isfinite(raw).all():
         return x  # nothing to replace (a traced value is never changed in place)
+    value = np.nan_to_num(p, copy=True, nan=primal(nan), posinf=primal(posinf),
+                          neginf=primal(neginf))  # NumPy's value (and errors)
+    if raw.dtype.kind not in "fc" or not traced:
+        return value
     if not copy:
         refuse("numpy.nan_to_num", "copy", "copy=False replaces the entries of x in place, "
                "which a value dualad is differentiating does not allow; use the returned value")
