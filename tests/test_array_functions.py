@@ -266,6 +266,14 @@ def test_select_first_true_condition_wins_and_default_is_traced():
     np.testing.assert_array_equal(gd, np.sum(~(first | second), axis=0) * 1.0)
 
 
+def test_select_with_only_the_default_traced_names_numpy_select():
+    # NumPy's dispatch looks at the conditions and choices only
+    with pytest.raises(TypeError, match="numpy.select"):
+        ad.grad(lambda d: np.sum(np.select([X3 > 0], [X3], default=d)))(0.5)
+    g = ad.grad(lambda d, c: np.sum(np.select([X3 > 0], [c], default=d)), argnums=(0, 1))(0.5, X3)
+    np.testing.assert_array_equal(g[0], np.sum(X3 <= 0))
+
+
 def test_select_keeps_numpys_dtype_and_errors():
     f = lambda a: np.select([a > 0], [a], default=2.0)
     value, _ = ad.jvp(f, (X3.astype(np.float32),), (np.ones(3, np.float32),))
@@ -456,6 +464,11 @@ def test_nan_to_num_complex():
                 modes=("fwd", "rev"))
 
 
+def test_nan_to_num_replacement_traced_with_constant_x_names_the_function():
+    with pytest.raises(TypeError, match="numpy.nan_to_num"):
+        ad.grad(lambda n: np.sum(np.nan_to_num(NONFINITE, nan=n)))(0.5)
+
+
 def test_nan_to_num_copy_false_refused_only_when_it_would_replace():
     value, t = ad.jvp(lambda x: np.nan_to_num(x, copy=False), (X23,), (X23,))
     np.testing.assert_array_equal(value, X23)
@@ -604,3 +617,22 @@ def test_structure_functions_hessians_agree():
         return (np.sum(k * k) + np.sum(b[0] * b[1]) + np.sum(s * p)
                 + np.sum(np.partition(x, 2)[:3] ** 3) + np.sum(g * np.rot90(g)))
     _hessians_agree(f, X4)
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("ufunc", [np.modf, np.frexp, np.divmod], ids=["modf", "frexp", "divmod"])
+def test_two_output_ufuncs_keep_the_input_dtype(ufunc, dtype):
+    # (the two-output counterpart of test_elementwise_exact's dtype walker)
+    args = (FRACTIONAL.astype(dtype),) + ((np.array([0.7, -1.3, 2.9], dtype),) if ufunc.nin == 2 else ())
+    expected = ufunc(*args)
+    for i in range(ufunc.nin):
+        def first(z, i=i):
+            full = list(args)
+            full[i] = z
+            return ufunc(*full)[0 if ufunc is not np.divmod else 1]
+        value, tangent = ad.jvp(first, (args[i],), (np.ones_like(args[i]),))
+        want = expected[0 if ufunc is not np.divmod else 1]
+        assert np.asarray(value).dtype == want.dtype and np.asarray(tangent).dtype == want.dtype
+        np.testing.assert_array_equal(np.asarray(value), want)
+        (cotangent,) = ad.vjp(first, args[i])[1](np.ones_like(want))
+        assert np.asarray(cotangent).dtype == dtype

@@ -710,7 +710,10 @@ def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
     part of a complex one), 0 on the replaced ones, and 1 with respect to a
     traced ``nan``/``posinf``/``neginf`` on the entries it fills.
     ``copy=False`` asks NumPy to replace in place, which a traced value does
-    not allow: refused when there is something to replace."""
+    not allow: refused when there is something to replace.  (NumPy hands
+    the call to dualad only for a traced ``x``: traced replacement values
+    with a constant ``x`` meet NumPy's own code, which raises the error
+    naming numpy.nan_to_num.)"""
     p = primal(x)
     replacements = (nan, posinf, neginf)
     raw = np.asarray(p)

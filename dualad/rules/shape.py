@@ -1225,7 +1225,9 @@ def select(condlist, choicelist, default=0):
     """np.select: NumPy's result type and checks; the choices taken from
     the last to the first with np.where (the first true condition wins),
     so every traced choice and the default get the derivative exactly
-    where they are the value."""
+    where they are the value.  (NumPy hands the call to dualad when a
+    condition or a choice is traced; a traced default alone is converted
+    by NumPy's own code, which raises the error naming numpy.select.)"""
     if len(condlist) != len(choicelist):
         raise ValueError("list of cases must be same length as list of conditions")
     if len(condlist) == 0:
@@ -1256,7 +1258,10 @@ def piecewise(x, condlist, funclist, *args, **kw):
     fills its entries, later conditions overwrite earlier ones, and the
     entries no condition selects are 0 -- NumPy's loop, with each piece put
     in place by a scatter and np.where instead of an assignment.  Values are
-    cast to x's dtype, as NumPy's assignment casts them."""
+    cast to x's dtype, as NumPy's assignment casts them.  (NumPy hands the
+    call to dualad when ``x`` is traced; traced ``args`` or constants with
+    a constant ``x`` meet NumPy's own loop, which raises the error naming
+    numpy.piecewise.)"""
     x = _as_array(x)
     xp = np.asarray(primal(x))
     n2 = len(funclist)
