@@ -260,18 +260,24 @@ _CONSTANT_LEADING = {sp.jv: (1.5,), sp.yv: (1.5,), sp.iv: (1.5,), sp.ive: (1.5,)
 _CONSTANT_INSIDE = {sp.gdtr: (1, 2.5), sp.gdtrc: (1, 2.5)}
 
 
+# Trailing parameters that must be integers (ldexp's exponent): held constant.
+_CONSTANT_TRAILING = {np.ldexp: (np.array([1, -2]),)}
+
+
 def _ufunc_args(ufunc):
     x = _domain(ufunc)
-    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ())) - (ufunc in _CONSTANT_INSIDE))
+    return (x,) * (ufunc.nin - len(_CONSTANT_LEADING.get(ufunc, ())) - (ufunc in _CONSTANT_INSIDE)
+                   - len(_CONSTANT_TRAILING.get(ufunc, ())))
 
 
 def _bound(ufunc):
-    """``ufunc`` with its constant parameters given."""
+    """``ufunc`` with its constant leading, inner and trailing parameters given."""
     constants = _CONSTANT_LEADING.get(ufunc, ())
+    trailing = _CONSTANT_TRAILING.get(ufunc, ())
     if ufunc in _CONSTANT_INSIDE:
         position, value = _CONSTANT_INSIDE[ufunc]
         return lambda *xs, **kwargs: ufunc(*xs[:position], value, *xs[position:], **kwargs)
-    return lambda *xs, **kwargs: ufunc(*constants, *xs, **kwargs)
+    return lambda *xs, **kwargs: ufunc(*constants, *xs, *trailing, **kwargs)
 
 
 @pytest.mark.parametrize("ufunc", UFUNCS, ids=[u.__name__ for u in UFUNCS])

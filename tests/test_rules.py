@@ -865,6 +865,42 @@ add_args("polyfit", lambda x, y, w: np.polyfit(x, y, 2, w=w ** 2 + 0.5) * np.pol
 add("linspace", lambda a: np.linspace(a[0], a[1:], 5, axis=-1) ** 2, U(-2, 2), (3,))
 add("geomspace", lambda a: np.geomspace(a[0], a[1:], 4) * np.logspace(a[0], a[1], 4, base=a[2])[:, None],
     U(0.5, 2), (3,))
+# ---- array functions: structure and elementwise (dualad/rules/shape.py, elementwise.py) ----
+# (tests/test_array_functions.py checks every argument, ties, NaNs and kinks)
+add("kron", lambda x, y: np.kron(x, y), _X23, (2, 3), _X23, (2,))
+add("kron-vector-matrix", lambda x, y: np.kron(x, y) ** 2, _X23, (3,), _X23, (2, 2))
+add("meshgrid", lambda x, y: np.meshgrid(x, y), _X23, (3,), _X23, (2,))
+add("meshgrid-ij-sparse", lambda x, y: (lambda a, b, c: a * b * c)(
+    *np.meshgrid(x, y, x[:2], indexing="ij", sparse=True)), _X23, (3,), _X23, (2,))
+add("block", lambda x, y: np.block([[x, np.ones((2, 1)), y[:, :1]], [y[:1], np.zeros((1, 1)), x[:1, :1]]]),
+    _X23, (2, 3), _X23, (2, 3))
+add("hsplit-vsplit-dsplit", lambda x: np.hsplit(x, 3)[1] * np.vsplit(x, [1])[0][:, :, :1]
+    + np.dsplit(x, 2)[1], _X23, (2, 3, 2))
+add("rot90", lambda x: np.rot90(x) * np.rot90(x, 3)[::-1] + np.rot90(x, 2, axes=(1, 0)).T, _X23, (3, 3))
+add("rollaxis", lambda x: np.rollaxis(x, 2) * np.rollaxis(x, 0, 3).transpose(1, 2, 0), _X23, (2, 3, 2))
+add("select", lambda x, y: np.select([x > 0.5, y < 0], [x * y, np.sin(y)], default=y ** 2),
+    away(U(-2, 2), [0.5]), (2, 3), away(U(-2, 2), [0.0]), (3,))
+add("piecewise", lambda x, c: np.piecewise(x, [x < -0.5, x > 1.0], [lambda t, c: c * t ** 3,
+    lambda t, c: np.exp(t) * c, lambda t, c: np.sin(t)], c), away(U(-2, 2), [-0.5, 1.0]), (2, 3),
+    U(0.5, 2), ())
+add("piecewise-constant", lambda x, c: np.piecewise(x, [x > 0], [c, np.cos]) * x,
+    away(U(-2, 2), [0.0]), (3,), U(-1, 1), ())
+add("compress", lambda x: np.compress([True, False, True], x, axis=1) * x.compress([0, 1]), _X23, (2, 3))
+add("partition", lambda x: np.partition(x, 2, axis=1) * np.partition(x, [0, 3], axis=None)[:4], _X23, (2, 4))
+add("sinc", np.sinc, U(-3, 3), (2, 3))
+add_args("sinc-at-zero", lambda x: np.sinc(x) * x, [0.0, 1e-6, -0.03, 0.0999, 0.1001, 0.7])
+add("i0-numpy", np.i0, U(-10, 10), (2, 3))
+add_args("nan_to_num", lambda x, n: np.nan_to_num(x, nan=n, posinf=3.0, neginf=-1.0) ** 2
+         * np.nan_to_num(x[::-1], neginf=-2.0, posinf=n), [1.3, np.nan, -0.4, np.inf, -np.inf, 2.2], 0.7)
+add("copysign", np.copysign, S(0.2, 2), (2, 3), S(0.2, 2), (3,))
+add("nextafter", lambda x, y: np.nextafter(x, y) ** 2, U(-2, 2), (3,), U(-2, 2), (2, 3))
+add("ldexp", lambda x: np.ldexp(x, np.array([[2], [-1]])) * x, U(-2, 2), (2, 3))
+add("frexp", lambda x: np.frexp(x)[0] ** 2 * np.frexp(x)[1], away(S(0.2, 3), [0.25, 0.5, 1.0, 2.0]), (2, 3))
+add("modf", lambda x: np.modf(x)[0] * np.modf(x)[1] + np.modf(x)[0] ** 2, interleaved(0.1, 0.9), (2, 3))
+add("divmod", lambda x, y: np.divmod(x, y)[1] * np.divmod(x, y)[0],
+    lambda shape, rng: interleaved(0.1, 0.9)(shape, rng) * 1.3, (2, 3), U(1.3, 1.3), (3,))
+add("fmod", lambda x, y: np.fmod(x, y) ** 2, lambda shape, rng: interleaved(0.1, 0.9)(shape, rng) * 0.7,
+    (2, 3), lambda shape, rng: rng.choice([-0.7, 0.7], shape), (3,))
 
 
 # ---- the tests -------------------------------------------------------------------------------

@@ -156,6 +156,7 @@ SAMPLES = {
     np.nanargmax: lambda r: ((np.where(np.arange(5) == 2, np.nan, distinct(r)),), {}),
     np.nanargmin: lambda r: ((np.where(np.arange(5) == 0, np.nan, distinct(r)).reshape(1, 5),), {"axis": 1}),
     np.argsort: lambda r: ((distinct(r),), {}),
+    np.argpartition: lambda r: ((distinct(r),), {"kth": 2}),
     np.argwhere: lambda r: ((nonzero(r),), {}),
     np.nonzero: lambda r: ((nonzero(r),), {}),
     np.flatnonzero: lambda r: ((nonzero(r),), {}),
