@@ -228,7 +228,10 @@ def _batch_lead(t_leaves, batched: bool) -> tuple:
 
 def _zeros(x, lead=()):
     p = primal(x)
-    dtype = np.result_type(p)
+    try:
+        dtype = np.result_type(p)
+    except (TypeError, ValueError):  # a string (or a list of them): a float zero
+        dtype = np.dtype(np.float64)
     return np.zeros(tuple(lead) + np.shape(p), dtype=dtype if dtype.kind in "fc" else np.float64)
 
 

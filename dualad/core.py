@@ -543,6 +543,7 @@ class Box:
     __matmul__ = _binary_operator(np.matmul)
     __rmatmul__ = _binary_operator(np.matmul, True)
     __mod__, __rmod__ = _binary_operator(np.remainder), _binary_operator(np.remainder, True)
+    __divmod__, __rdivmod__ = _binary_operator(np.divmod), _binary_operator(np.divmod, True)
     __floordiv__ = _binary_operator(np.floor_divide)
     __rfloordiv__ = _binary_operator(np.floor_divide, True)
     __lt__, __le__ = _binary_operator(np.less), _binary_operator(np.less_equal)
@@ -610,11 +611,18 @@ class Box:
     take, repeat = _numpy_method(np.take), _numpy_method(np.repeat)
     argmax, argmin = _numpy_method(np.argmax), _numpy_method(np.argmin)
     argsort, nonzero = _numpy_method(np.argsort), _numpy_method(np.nonzero)
+    argpartition = _numpy_method(np.argpartition)
+
+    def searchsorted(self, v, side="left", sorter=None):
+        return np.searchsorted(self, v, side=side, sorter=sorter)
+
+    def compress(self, condition, axis=None, out=None):
+        return np.compress(condition, self, axis=axis, out=out)
     all, any, round = _numpy_method(np.all), _numpy_method(np.any), _numpy_method(np.round)
 
     # ---- in-place changes, refused ----------------------------------------------
     sort = _no_inplace("sort", "np.sort(x)")
-    partition = _no_inplace("partition", "np.sort(x)")
+    partition = _no_inplace("partition", "np.partition(x, kth)")
     fill = _no_inplace("fill", "np.full_like / np.where")
     resize = _no_inplace("resize", "np.reshape or np.concatenate")
     put = _no_inplace("put", "np.where")
@@ -699,10 +707,26 @@ def ufunc_with_keywords(ufunc, rule, inputs, kwargs):
     expected = ufunc(*[primal(a) for a in inputs], dtype=dtype, **passed)
     if dtype.kind not in "fc":
         return expected
-    out = rule(*[a.astype(dtype) if isinstance(a, Box) else np.asarray(a, dtype=dtype)
-                 for a in inputs], **passed)
+    out = rule(*[a.astype(d) if isinstance(a, Box) else np.asarray(a, dtype=d)
+                 for a, d in zip(inputs, _loop_dtypes(ufunc, inputs, dtype))], **passed)
+    if type(out) is tuple:  # a ufunc of several outputs (modf, divmod): each in NumPy's dtype
+        return tuple(o if np.result_type(primal(o)) == e.dtype else o.astype(e.dtype)
+                     for o, e in zip(out, expected))
     want = np.result_type(expected)
     return out if np.result_type(primal(out)) == want else out.astype(want)
+
+
+def _loop_dtypes(ufunc, inputs, dtype) -> tuple:
+    """The input dtypes of the loop NumPy runs for ``dtype=``: mostly
+    ``dtype`` itself, but an integer operand stays an integer where the loop
+    takes one (ldexp's exponent)."""
+    operands = tuple(type(a) if type(a) in (int, float, complex) else np.result_type(primal(a))
+                     for a in inputs)
+    try:
+        return ufunc.resolve_dtypes(operands + (None,) * ufunc.nout,
+                                    signature=(None,) * ufunc.nin + (dtype,) * ufunc.nout)[:ufunc.nin]
+    except (TypeError, ValueError, NotImplementedError):
+        return (dtype,) * len(inputs)
 
 
 def _noting_complex(impl: Callable) -> Callable:

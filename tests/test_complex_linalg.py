@@ -423,7 +423,7 @@ def test_eigh_of_a_real_symmetric_matrix_stays_real():
     assert w.dtype == V.dtype == dw.dtype == dV.dtype == np.float64
 
 
-def test_svd_has_no_rule():
-    # not registered for any input: there is nothing complex-specific to refuse
-    with pytest.raises(TypeError, match="svd"):
-        ad.jvp(np.linalg.svd, (Z33,), (Z33,))
+def test_svd_of_complex_input_is_differentiated():
+    # phase-invariant quantities (more in tests/test_spectral.py)
+    check_grads(lambda a: (lambda u, s, vh: (s, u @ vh, np.abs(u) ** 2))(*np.linalg.svd(a)),
+                (Z33,), order=2)

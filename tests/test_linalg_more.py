@@ -605,13 +605,13 @@ def test_einsum_optimize_paths_and_einsum_path():
         f = lambda *o: np.einsum(spec, *o, optimize=optimize)
         _assert_close(_traced_value(f, *ops), np.einsum(spec, *ops, optimize=optimize), rtol=1e-13)
         check_grads(f, ops, order=1)
-    # NumPy's einsum never calls einsum_path on the traced operands (dualad's
-    # einsum runs first), so it needs no rule; called by the user on traced
-    # operands it is not registered (see linalg.py's einsum section) and says
-    # so by name -- a path depends only on the shapes, taken from the values
-    with pytest.raises(TypeError, match="einsum_path"):
-        ad.grad(lambda x: np.sum(np.einsum(spec, x, *ops[1:],
-                                           optimize=np.einsum_path(spec, x, *ops[1:])[0])))(A43)
+    # einsum_path on traced operands: NumPy's path (it depends only on the shapes)
+    traced_path = []
+    g = ad.grad(lambda x: np.sum(np.einsum(spec, x, *ops[1:], optimize=traced_path.append(
+        np.einsum_path(spec, x, *ops[1:], optimize="optimal")) or traced_path[0][0])))(A43)
+    assert traced_path[0] == np.einsum_path(spec, *ops, optimize="optimal")
+    np.testing.assert_allclose(g, ad.grad(lambda x: np.sum(np.einsum(spec, x, *ops[1:])))(A43),
+                               rtol=1e-12)
     shapes_path = np.einsum_path(spec, *(np.empty(np.shape(o)) for o in ops))[0]
     check_grads(lambda *o: np.einsum(spec, *o, optimize=shapes_path), ops, order=2)
     bad = ["einsum_path", (0, 7)]

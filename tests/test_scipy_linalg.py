@@ -535,6 +535,18 @@ def test_scipys_own_function_names_the_drop_in(name):
 
 # ---- qr (and svd): thin wrappers over np.linalg.qr / np.linalg.svd, whose rules are
 # dualad.rules' own; tested apart from the table above on purpose --------------------------------
+def _svd_invariants(out):
+    """U diag(s) Vh's factors as sign-free quantities: s, |U|², |Vh|² of the
+    leading min(M, N) singular pairs, and U[:, :k] * conj(Vh[:k])ᵀ's outer
+    products summed (U S Vh itself)."""
+    if not isinstance(out, (tuple, list)):
+        return out
+    u, s, vh = out
+    k = s.shape[-1]
+    u1, vh1 = u[..., :, :k], vh[..., :k, :]
+    return s, np.real(u1 * np.conj(u1)), np.real(vh1 * np.conj(vh1)), (u1 * s[..., None, :]) @ vh1
+
+
 def _qr_invariants(out):
     """(Q, R) with each column of Q and row of R signed so that R's diagonal
     is nonnegative (the Householder convention may differ between LAPACK
@@ -546,6 +558,13 @@ def _qr_invariants(out):
 
 
 DECOMPOSITION_CALLS = {
+    "svd": [
+        Call((TALL,), {}, outputs=_svd_invariants), Call((WIDE,), {"full_matrices": False},
+                                                         outputs=_svd_invariants),
+        Call((Z,), {"lapack_driver": "gesvd", "overwrite_a": True}, outputs=_svd_invariants),
+        Call((A,), {"compute_uv": False, "check_finite": False}),
+        Call((STACK,), {}, outputs=_svd_invariants),
+    ],
     "qr": [
         Call((TALL,), {}, outputs=_qr_invariants), Call((WIDE,), {"mode": "economic"},
                                                         outputs=_qr_invariants),
@@ -604,3 +623,13 @@ def test_qr_refusals_and_errors():
             module.qr(TALL, lwork=3)
         with pytest.raises(ValueError, match="infs or NaNs"):
             module.qr(np.full((2, 2), np.nan))
+
+
+def test_svd_errors():
+    for module in (sl, dl):
+        with pytest.raises(ValueError, match="lapack_driver"):
+            module.svd(A, lapack_driver="gesvj")
+        with pytest.raises(ValueError, match="expected matrix"):
+            module.svd(B1)
+        with pytest.raises(ValueError, match="infs or NaNs"):
+            module.svd(np.full((2, 2), np.nan))

@@ -124,6 +124,8 @@ SAMPLES = {
     np.ceil: lambda r: ((generic(r),), {}),
     np.rint: lambda r: ((generic(r),), {}),
     sp.round: lambda r: ((generic(r),), {}),
+    np.einsum_path: lambda r: (("ij,jk,kl->il", r.standard_normal((2, 3)), r.standard_normal((3, 4)),
+                                r.standard_normal((4, 2))), {"optimize": "greedy"}),
     np.linalg.matrix_rank: lambda r: ((r.standard_normal((2, 3, 3)),), {}),
     sp.gammasgn: lambda r: ((generic(r),), {}),
     np.trunc: lambda r: ((generic(r),), {}),
@@ -154,6 +156,7 @@ SAMPLES = {
     np.nanargmax: lambda r: ((np.where(np.arange(5) == 2, np.nan, distinct(r)),), {}),
     np.nanargmin: lambda r: ((np.where(np.arange(5) == 0, np.nan, distinct(r)).reshape(1, 5),), {"axis": 1}),
     np.argsort: lambda r: ((distinct(r),), {}),
+    np.argpartition: lambda r: ((distinct(r),), {"kth": 2}),
     np.argwhere: lambda r: ((nonzero(r),), {}),
     np.nonzero: lambda r: ((nonzero(r),), {}),
     np.flatnonzero: lambda r: ((nonzero(r),), {}),
@@ -176,6 +179,12 @@ SAMPLES = {
     # a 0-d array: NumPy picks the type by value (float16 here)
     np.min_scalar_type: lambda r: ((np.array(r.uniform(1.0, 100.0)),), {}),
     np.digitize: _digitize,
+    # dualad/rules/assembly.py
+    np.isneginf: lambda r: ((special_values(r),), {}),
+    np.isposinf: lambda r: ((special_values(r),), {}),
+    # generic values never equal the integers tested (membership is a jump)
+    np.isin: lambda r: ((generic(r), r.integers(-3, 3, 4)), {"invert": bool(r.integers(0, 2))}),
+    np.lexsort: lambda r: ((np.stack([distinct(r), distinct(r)]),), {}),
 }
 
 # Outputs whose values NumPy leaves unspecified: only their shape and dtype are compared.
@@ -366,6 +375,11 @@ HONOURED = {
     np.isreal: {"x": [((_x,), {})]},
     np.iscomplex: {"x": [((_x,), {})]},
     np.result_type: {"arrays_and_dtypes": [((_x, np.float32), {}), ((_x, _v), {})]},
+    np.einsum_path: {"operands": [(("ij,jk->ik", _x, _x.T), {}), (("ii", _x[:, :2]), {})],
+                     "optimize": [(("ij,jk,kl->il", _x, _x.T, _x), {"optimize": "optimal"}),
+                                  (("ij,jk->ik", _x, _x.T), {"optimize": False})],
+                     # NumPy's private switch for its own einsum: the same result NumPy gives
+                     "einsum_call": [(("ij,jk->ik", _x.astype(np.float32), _x.T), {"einsum_call": True})]},
     np.can_cast: {"from_": [((_x, np.float32), {})], "to": [((_x, np.float64), {})],
                   "casting": [((_x, np.float32), {"casting": "same_kind"})]},
     np.min_scalar_type: {"a": [((np.array(1.5),), {}), ((_x,), {})]},

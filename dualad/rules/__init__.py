@@ -4,7 +4,7 @@ Each NumPy/SciPy function is declared once, with its implementation, JVP
 rule and VJP rule side by side, and registered for dispatch right where it
 is declared, with the declaration API of :mod:`dualad.extend`.  Sections:
 :mod:`.elementwise`, :mod:`.reductions`, :mod:`.shape`, :mod:`.linalg`,
-:mod:`.special`.
+:mod:`.special`, :mod:`.matrix_functions` (scipy.linalg).
 
 The invariant every rule keeps: it computes with NumPy calls on the values
 it is handed -- which may be boxes of other transformations -- never on
@@ -13,17 +13,22 @@ raw ``primal()`` arrays (except to compute constants such as masks).
 
 from __future__ import annotations
 
-from ..extend import Primitive
-from . import array_api, elementwise, fft, linalg, reductions, shape, special, special_more, statistics  # noqa: F401  (registration)
+import importlib
+import pkgutil
 
-__all__ = ["all_primitives"]
+from ..extend import Primitive
+
+# every module of this package is a rule section: importing it registers its rules
+SECTIONS = tuple(importlib.import_module(f"{__name__}.{info.name}")
+                 for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name))
+
+__all__ = ["all_primitives", "SECTIONS"]
 
 
 def all_primitives() -> list:
     """Every primitive declared in the rule sections."""
     found = {}
-    for module in (elementwise, reductions, shape, linalg, array_api, special, special_more, fft,
-                   statistics):
+    for module in SECTIONS:
         for value in vars(module).values():
             if isinstance(value, Primitive):
                 found[id(value)] = value

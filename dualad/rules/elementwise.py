@@ -19,7 +19,15 @@ derivative to each argument at a tie; ``where`` passes a tangent only
 through the branch it takes; ``clip`` has derivative 1 with respect to x on
 the closed interval [lo, hi]; ``x ** 0`` is the constant 1, also at x = 0;
 ``hypot'(0, 0) = 0`` (as ``norm``); ``unique`` gives the derivative of each
-value to its first occurrence; ``histogram``'s edges follow ``min``/``max``.
+value to its first occurrence; ``histogram``'s edges follow ``min``/``max``;
+``copysign``'s derivative in x1 is 0 at x1 = 0 (as ``abs``) and 0 in x2;
+``remainder``, ``fmod``, ``divmod``'s remainder and ``modf``'s fraction
+have the slope 1 in x at their jumps; ``nextafter`` is x1 to first order;
+``nan_to_num`` gives the replaced entries derivative 0.
+
+Two-output ufuncs (``frexp``, ``modf``, ``divmod``) return a tuple: the
+differentiable output from a primitive, the piecewise constant one
+(exponent, integral part, quotient) from NumPy on the primal values.
 """
 
 from __future__ import annotations
@@ -28,6 +36,7 @@ import cmath
 import math
 
 import numpy as np
+import scipy.special as sp
 
 from ..core import Box, is_complex, primal
 from ..extend import (Primitive, elementwise, nondiff, refuse, register,
@@ -639,6 +648,173 @@ def _cumulative_weighted_counts(a, w, ntype, edges):
 
 
 register(np.histogram, _histogram)
+
+
+# ---- sinc and i0 ---------------------------------------------------------------
+# Coefficients of sinc'(x) = π²x Σ_k c_k (π²x²)^k near 0, c_k = (-1)^(k+1) (2k+2)/(2k+3)!:
+# there the closed form (cos πx - sinc x) / x loses digits to cancellation.
+_SINC_SERIES = (-1 / 3, 1 / 30, -1 / 840, 1 / 45360, -1 / 3991680, 1 / 518918400)
+_SINC_SMALL = 0.1   # below it the series' first omitted term is under 1e-16 relative
+
+
+def _sinc_d(out, x):
+    small = np.abs(primal(x)) < _SINC_SMALL
+    if not np.any(small):
+        return (np.cos(np.pi * x) - out) / x
+    xs = np.where(small, x, 0.0)
+    u = (np.pi * np.pi) * (xs * xs)
+    series = _SINC_SERIES[-1]
+    for c in _SINC_SERIES[-2::-1]:
+        series = series * u + c
+    series = (np.pi * np.pi) * xs * series
+    if np.all(small):
+        return series
+    xl = np.where(small, 1.0, x)
+    return np.where(small, series, (np.cos(np.pi * xl) - np.sinc(xl)) / xl)
+
+
+# np.sinc itself computes the value (1 at x = 0); the derivative is 0 there,
+# the second derivative -π²/3 (the series differentiated), complex x as well
+sinc = elementwise("sinc", np.sinc, _sinc_d,
+                   doc="np.sinc, sin(πx)/(πx): derivative (cos πx - sinc x)/x, its series near 0.")
+
+
+def _sinc(x):
+    return sinc(x)
+
+
+register(np.sinc, _sinc)
+
+
+def _i0_d(out, x):
+    return sp.i1(x)  # (registered by dualad.rules.special, with its derivative)
+
+
+i0 = elementwise("i0", np.i0, _i0_d,
+                 doc="np.i0 (NumPy's own values; real arguments, as NumPy): derivative i1.")
+
+
+def _i0(x):
+    return i0(x)
+
+
+register(np.i0, _i0)
+
+
+# ---- nan_to_num ------------------------------------------------------------------------
+def _filled(part, value, replacements):
+    """The real array ``part`` with NumPy's replacements ``value`` (a
+    constant, its non-finite entries filled) where it is not finite; a
+    traced ``nan``/``posinf``/``neginf`` fills its own entries, cast to the
+    part's dtype."""
+    raw = np.asarray(primal(part))
+    result = np.where(np.isfinite(raw), part, value)
+    for test, replacement in zip((np.isnan, np.isposinf, np.isneginf), replacements):
+        if isinstance(replacement, Box):
+            mask = test(raw)
+            if mask.any():
+                result = np.where(mask, _as_dtype(replacement, raw.dtype), result)
+    return result
+
+
+def _nan_to_num(x, copy=True, nan=0.0, posinf=None, neginf=None):
+    """np.nan_to_num: NumPy's value; derivative 1 on the finite entries (each
+    part of a complex one), 0 on the replaced ones, and 1 with respect to a
+    traced ``nan``/``posinf``/``neginf`` on the entries it fills.
+    ``copy=False`` asks NumPy to replace in place, which a traced value does
+    not allow: refused when there is something to replace.  (NumPy hands
+    the call to dualad only for a traced ``x``: traced replacement values
+    with a constant ``x`` meet NumPy's own code, which raises the error
+    naming numpy.nan_to_num.)"""
+    p = primal(x)
+    replacements = (nan, posinf, neginf)
+    raw = np.asarray(p)
+    traced = isinstance(x, Box) or any(isinstance(r, Box) for r in replacements)
+    if isinstance(x, Box) and raw.dtype.kind in "fc" and np.isfinite(raw).all():
+        return x  # nothing to replace (a traced value is never changed in place)
+    value = np.nan_to_num(p, copy=True, nan=primal(nan), posinf=primal(posinf),
+                          neginf=primal(neginf))  # NumPy's value (and errors)
+    if raw.dtype.kind not in "fc" or not traced:
+        return value
+    if not copy:
+        refuse("numpy.nan_to_num", "copy", "copy=False replaces the entries of x in place, "
+               "which a value dualad is differentiating does not allow; use the returned value")
+    if raw.dtype.kind == "f":
+        return _filled(x, value, replacements)
+    # complex: each part on its own; NumPy's value plus the parts' zero-valued
+    # changes, so that a replacement of ±inf stays exact
+    v = np.asarray(value)
+    result = value
+    for part, const, unit in ((np.real(x), v.real, 1.0), (np.imag(x), v.imag, 1j)):
+        filled = _filled(part, const, replacements)
+        exact = np.isfinite(const)
+        change = np.where(exact, filled - np.where(exact, const, 0.0), 0.0)
+        result = result + change * unit
+    return result
+
+
+register(np.nan_to_num, _nan_to_num)
+
+
+# ---- sign and exponent manipulation -----------------------------------------------------
+def _copysign_d(out, x1, x2):
+    # |x1| with the sign of x2: ±sign(x1), 0 at x1 = 0 as abs'(0) = 0
+    s = np.sign(x1)
+    return np.where(np.signbit(x2), -s, s)
+
+
+copysign = _ufunc(np.copysign, _copysign_d, None)
+nextafter = _ufunc(np.nextafter, 1.0, None)  # x1 moved by one unit in the last place
+
+
+def _ldexp_d(out, x1, x2):
+    # x1 · 2**x2 is linear in x1; 2**x2 in out's dtype (float32 stays float32)
+    return np.ldexp(np.ones((), np.result_type(primal(out))), x2)
+
+
+ldexp = _ufunc(np.ldexp, _ldexp_d, None)
+
+
+def _frexp(x):
+    """np.frexp: the exponent (integers) from NumPy; the mantissa as
+    ``ldexp(x, -exponent)``, which is exact, with derivative 2**-exponent."""
+    mantissa, exponent = np.frexp(primal(x))
+    if not isinstance(x, Box):
+        return mantissa, exponent
+    return ldexp(x, -exponent), exponent
+
+
+register(np.frexp, _frexp)
+
+modf_fraction = elementwise("modf", lambda x: np.modf(x)[0], 1.0,
+                            doc="The fractional part of np.modf: derivative 1.")
+
+
+def _modf(x):
+    """np.modf: the fractional part (derivative 1) and the integral part, a
+    constant (piecewise constant in x), both NumPy's values."""
+    fraction = modf_fraction(x)
+    return fraction, np.modf(primal(x))[1]
+
+
+register(np.modf, _modf)
+
+
+def _divmod(x1, x2):
+    """np.divmod: NumPy's floor quotient (piecewise constant) and
+    np.remainder's rule for the remainder, which is NumPy's value too."""
+    return np.divmod(primal(x1), primal(x2))[0], remainder(x1, x2)
+
+
+register(np.divmod, _divmod)
+
+
+def _fmod_dx2(out, x1, x2):
+    # fmod(x1, x2) = x1 - n·x2 with n = trunc(x1 / x2), computed exactly from the result
+    return -np.rint((x1 - out) / x2)
+
+
+fmod = _ufunc(np.fmod, 1.0, _fmod_dx2)
 
 
 # ---- zero derivative ------------------------------------------------------

@@ -63,8 +63,9 @@ Complex values (JAX's convention, see dualad.rules.elementwise): products,
 transposes, never conjugate ones -- the pairing ``Re Σ ḡ·t`` has no
 conjugation.  ``vdot`` and ``vecdot`` conjugate their first argument, as
 NumPy does.  ``norm`` and ``logabsdet`` of complex input are real.
-``svd`` has no rule, for real or complex input.  ``qr`` takes complex input
-(Qᴴ in its rules), and ``vecmat`` conjugates its vector, as NumPy does.
+``svd`` and the norms built on it are in :mod:`.spectral`.  ``qr`` takes
+complex input (Qᴴ in its rules), and ``vecmat`` conjugates its vector, as
+NumPy does.
 """
 
 from __future__ import annotations
@@ -75,7 +76,7 @@ import string
 import numpy as np
 
 from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of, unbroadcast
-from ..extend import Primitive, refuse, register
+from ..extend import Primitive, nondiff, refuse, register
 from .reductions import _keepdims_shape, normalize_axes, sum_p
 from .shape import (Index, astype, concatenate_p, getitem, moveaxis, reshape, scatter_add_p,
                     swapaxes, transpose)
@@ -423,11 +424,12 @@ einsum_p = Primitive("einsum", _einsum_impl, jvp=_einsum_jvp, vjp=_einsum_vjp)
 _CASTINGS = ("no", "equiv", "safe", "same_kind", "unsafe")
 
 
-# np.einsum_path is not registered: NumPy's einsum never calls it on traced
-# operands (this einsum runs instead), a path depends only on the shapes, and
-# its result holds strings, which dualad's jvp cannot hand back as an output.
-# Called on traced operands it raises dualad's "no derivative rule" error;
-# call it on the shapes (``np.empty(np.shape(x))``) instead.
+# np.einsum_path: a contraction order and a report, which depend only on the
+# operands' shapes -- no float output, so no derivative (NumPy's einsum never
+# calls it on traced operands: this einsum runs instead)
+register(np.einsum_path, nondiff(np.einsum_path))
+
+
 def einsum(*operands, out=None, optimize=False, **kwargs):
     """np.einsum, in the subscripts-string form and the sublist form
     ``einsum(op0, sublist0, op1, sublist1, ..., [sublistout])``; ``dtype``,
@@ -635,8 +637,8 @@ def norm(x, ord=None, axis=None, keepdims=False):
             return res if keepdims else reshape(res, tuple(
                 n for i, n in enumerate(shape_of(x)) if i - nd not in axes))
         if ord in (2, -2, "nuc"):
-            raise TypeError(f"dualad has no rule for np.linalg.norm with ord={ord!r} "
-                            "of a matrix (it needs singular values)")
+            from .spectral import singular_value_norm  # built on svd, which builds on this module
+            return singular_value_norm(x, ord, (r, c), bool(keepdims))
         raise ValueError("Invalid norm order for matrices.")
     raise ValueError("Improper number of dimensions to norm.")
 

@@ -1,4 +1,6 @@
-"""Reductions: sum, prod, max/min, cumsum, and mean/var/std built on them.
+"""Reductions: sum, prod, max/min, cumsum, and mean/var/std built on them;
+the array API's cumulative_sum/cumulative_prod (cumsum's and cumprod's
+rules) and ediff1d (slices, a subtraction and a concatenation).
 
 Axes are normalised at the NumPy boundary to a tuple of *negative* indices,
 so the same rule works on a tangent with extra leading batch axes.  Ties in
@@ -556,3 +558,83 @@ def _cumsum(a, axis=None, dtype=None, out=None):
 
 
 register(np.cumsum, _cumsum)
+
+
+# ---- cumulative_sum / cumulative_prod (the array API's names) ------------------------
+def _cumulative_array_api(name: str, prim, identity: float, x, axis, dtype, out,
+                          include_initial):
+    """np.cumulative_sum / np.cumulative_prod: cumsum's and cumprod's rules
+    (``cumulative``) with the array API's reading of the arguments -- a 0-d
+    input is 1-d, ``axis=None`` only for 1-d input, ``include_initial``
+    puts the identity (0 or 1, a constant) in front along ``axis``."""
+    numpy_function = getattr(np, name)
+    _refuse_out(name, out)
+    if not isinstance(x, Box):
+        x = np.asarray(x)
+    if np.ndim(primal(x)) == 0:
+        x = np.reshape(x, (1,))
+    nd = np.ndim(primal(x))
+    if axis is None:
+        if nd >= 2:
+            raise ValueError("For arrays which have more than one dimension "
+                             "``axis`` argument is required.")
+        axis = 0
+    (axis,) = normalize_axes(operator.index(axis), nd)
+    if dtype is not None:
+        d = _computation_dtype(name, dtype)
+        if d.kind not in "fc":  # no derivative: NumPy's value
+            return numpy_function(primal(x), axis=axis, dtype=d,
+                                  include_initial=bool(include_initial))
+    result = cumulative("cumsum" if identity == 0 else "cumprod", prim, x, axis, dtype, None)
+    if not include_initial:
+        return result
+    shape = list(shape_of(result))
+    shape[axis] = 1
+    first = np.full(shape, identity, dtype=np.result_type(primal(result)))
+    return np.concatenate([first, result], axis=axis)
+
+
+def _cumulative_sum(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    return _cumulative_array_api("cumulative_sum", cumsum_p, 0.0, x, axis, dtype, out,
+                                 include_initial)
+
+
+def _cumulative_prod(x, /, *, axis=None, dtype=None, out=None, include_initial=False):
+    from .statistics import cumprod_p
+    return _cumulative_array_api("cumulative_prod", cumprod_p, 1.0, x, axis, dtype, out,
+                                 include_initial)
+
+
+register(np.cumulative_sum, _cumulative_sum)
+register(np.cumulative_prod, _cumulative_prod)
+
+
+# ---- ediff1d --------------------------------------------------------------------------
+def _ediff1d(ary, to_end=None, to_begin=None):
+    """np.ediff1d: the differences of the flattened ``ary`` between the
+    flattened ``to_begin`` and ``to_end`` (which may be traced), all in
+    ``ary``'s dtype, with NumPy's same_kind check on the two."""
+    if not isinstance(ary, Box):
+        ary = np.asanyarray(ary)
+    flat = np.reshape(ary, (-1,))
+    dtype = np.result_type(primal(flat))
+    parts = []
+    for name, value in (("to_begin", to_begin), ("to_end", to_end)):
+        if value is None:
+            parts.append(None)
+            continue
+        if not isinstance(value, Box):
+            value = np.asanyarray(value)
+        if not np.can_cast(np.result_type(primal(value)), dtype, casting="same_kind"):
+            raise TypeError(f"dtype of `{name}` must be compatible with input `ary` under "
+                            "the `same_kind` rule.")
+        value = np.reshape(value, (-1,))
+        parts.append(value if np.result_type(primal(value)) == dtype else value.astype(dtype))
+    if dtype.kind not in "fc":  # an integer or bool ary: NumPy's value, no derivative
+        return np.ediff1d(primal(ary), to_end=primal(to_end), to_begin=primal(to_begin))
+    differences = flat[1:] - flat[:-1]
+    pieces = [p for p in (parts[0], differences, parts[1]) if p is not None]
+    return pieces[0] if len(pieces) == 1 else np.concatenate(pieces)
+
+
+register(np.ediff1d, _ediff1d)

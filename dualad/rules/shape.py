@@ -3,7 +3,8 @@
 Only a few operations are primitives -- ``reshape``, ``transpose``,
 ``broadcast_to``, ``getitem`` and its adjoint ``scatter_add``,
 ``concatenate``, ``pad`` and ``cast`` -- and all others (``moveaxis``,
-``stack``, ``flip``, ``roll``, ``tile``, ``take``, ``sort`` ...) are
+``stack``, ``flip``, ``roll``, ``tile``, ``take``, ``sort``, ``kron``,
+``block``, ``rot90``, ``select``, ``piecewise``, ``partition`` ...) are
 compositions of them, so their derivatives of every order come for free.
 
 Every registered function takes NumPy's parameters, in NumPy's order, and
@@ -32,7 +33,7 @@ from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from ..core import (AXIS_PERMUTATIONS, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of, note_complex,
                     primal, shape_of, unbroadcast)
-from ..extend import Primitive, refuse, register
+from ..extend import Primitive, nondiff, refuse, register
 
 __all__ = ["reshape_p", "transpose_p", "broadcast_to_p", "getitem_p",
            "scatter_add_p", "concatenate_p", "pad_p", "cast_p", "getitem"]
@@ -789,7 +790,8 @@ register(np.hstack, hstack)
 register(np.vstack, vstack)
 register(np.column_stack, column_stack)
 register(np.append, append)
-register(np.split, _split(True))
+_np_split = _split(True)
+register(np.split, _np_split)
 register(np.array_split, _split(False))
 
 
@@ -1079,3 +1081,265 @@ def diff(a, n=1, axis=-1, prepend=np._NoValue, append=np._NoValue):
 
 
 register(np.diff, diff)
+
+
+# ---- structure: compositions of the primitives above ---------------------------------
+# Each is NumPy's own algorithm on traced values (the same multiplications,
+# the same copies), so the values are NumPy's; errors come from NumPy too,
+# asked on the primal values or on stand-ins.
+def kron(a, b):
+    """np.kron: one product of ``a`` and ``b`` with their axes interleaved,
+    reshaped -- NumPy's construction, so every entry is ``a_i * b_j``."""
+    b = _as_array(b)
+    a = _as_array(a)
+    nda, ndb = ndim_of(a), ndim_of(b)
+    if nda < ndb:  # NumPy: np.array(a, ndmin=b.ndim)
+        a = reshape(a, (1,) * (ndb - nda) + shape_of(a))
+        nda = ndb
+    if nda == 0 or ndb == 0:
+        return np.multiply(a, b)
+    as_ = shape_of(a)
+    bs = (1,) * (nda - ndb) + shape_of(b)
+    a_arr = reshape(a, tuple(n for m in as_ for n in (m, 1)))
+    b_arr = reshape(b, tuple(n for m in bs for n in (1, m)))
+    return reshape(np.multiply(a_arr, b_arr), tuple(m * n for m, n in zip(as_, bs)))
+
+
+def meshgrid(*xi, copy=True, sparse=False, indexing="xy"):
+    """np.meshgrid: each input flattened onto its own axis (the first two
+    swapped for indexing='xy'), broadcast unless ``sparse``.  ``copy=False``
+    gives NumPy's views for the arrays that are not traced; a traced output
+    is a new value either way (dualad's values are never changed in place)."""
+    ndim = len(xi)
+    if indexing not in ["xy", "ij"]:
+        raise ValueError("Valid values for `indexing` are 'xy' and 'ij'.")
+    s0 = (1,) * ndim
+    shapes = [s0[:i] + (-1,) + s0[i + 1:] for i in range(ndim)]
+    if indexing == "xy" and ndim > 1:
+        shapes[0], shapes[1] = (1, -1) + s0[2:], (-1, 1) + s0[2:]
+    output = [reshape(_as_array(x), shape) for x, shape in zip(xi, shapes)]
+    if not sparse:
+        output = list(broadcast_arrays(*output))
+    if copy:
+        return tuple(_np_copy(x, "C") if isinstance(x, Box) else x.copy() for x in output)
+    return output if sparse else tuple(output)
+
+
+def _structure(arrays, leaf):
+    """``arrays`` (nested lists) with each leaf replaced by ``leaf(x)``;
+    tuples kept as tuples, so that NumPy refuses them as it does."""
+    if type(arrays) in (list, tuple):
+        return type(arrays)(_structure(a, leaf) for a in arrays)
+    return leaf(arrays)
+
+
+def _assemble(arrays, depth: int, list_ndim: int, result_ndim: int):
+    if type(arrays) is list:
+        parts = [_assemble(a, depth + 1, list_ndim, result_ndim) for a in arrays]
+        return concatenate(parts, axis=depth - list_ndim)
+    leaf = arrays if isinstance(arrays, Box) else np.array(arrays, ndmin=result_ndim, copy=None,
+                                                           subok=True)
+    shape = shape_of(leaf)
+    return reshape(leaf, (1,) * (result_ndim - len(shape)) + shape)
+
+
+def block(arrays):
+    """np.block: the innermost lists joined along the last axis, the next
+    ones along the one before..., each block first given the result's
+    number of dimensions (leading axes of length 1), as NumPy does.  The
+    nesting and the shapes are checked by NumPy's own np.block on stand-ins
+    (its errors, its result shape); the blocks may mix traced values and
+    constants."""
+    shaped = np.block(_structure(arrays, lambda x: _stand_in(shape_of(x))))
+    list_ndim = 0
+    inner = arrays
+    while type(inner) is list:
+        list_ndim += 1
+        inner = inner[0]
+    if list_ndim == 0:
+        return _as_array(arrays)
+    return _assemble(arrays, 0, list_ndim, shaped.ndim)
+
+
+def _split_needing(name: str, min_ndim: int, axis: int):
+    def split_along(ary, indices_or_sections):
+        nd = ndim_of(ary)
+        if nd < min_ndim:
+            raise ValueError(f"{name} only works on arrays of {min_ndim} or more dimensions")
+        return _np_split(ary, indices_or_sections, axis if nd > 1 or name != "hsplit" else 0)
+    split_along.__name__ = name
+    split_along.__doc__ = f"np.{name}: np.split along axis {axis}, as NumPy."
+    return split_along
+
+
+def rot90(m, k=1, axes=(0, 1)):
+    """np.rot90: NumPy's flips and transpose."""
+    axes = tuple(axes)
+    if len(axes) != 2:
+        raise ValueError("len(axes) must be 2.")
+    m = _as_array(m)
+    nd = ndim_of(m)
+    if axes[0] == axes[1] or abs(axes[0] - axes[1]) == nd:
+        raise ValueError("Axes must be different.")
+    if axes[0] >= nd or axes[0] < -nd or axes[1] >= nd or axes[1] < -nd:
+        raise ValueError(f"Axes={axes} out of range for array of ndim={nd}.")
+    k %= 4
+    if k == 0:
+        return getitem(m, slice(None))
+    if k == 2:
+        return flip(flip(m, axes[0]), axes[1])
+    axes_list = list(range(nd))
+    axes_list[axes[0]], axes_list[axes[1]] = axes_list[axes[1]], axes_list[axes[0]]
+    if k == 1:
+        return transpose(flip(m, axes[1]), axes_list)
+    return flip(transpose(m, axes_list), axes[1])
+
+
+def rollaxis(a, axis, start=0):
+    """np.rollaxis: the permutation NumPy applies, asked of NumPy."""
+    return _permute(a, _permutation(ndim_of(a), np.rollaxis, axis, start))
+
+
+register(np.kron, kron)
+register(np.meshgrid, meshgrid)
+register(np.block, block)
+register(np.hsplit, _split_needing("hsplit", 1, 1))
+register(np.vsplit, _split_needing("vsplit", 2, 0))
+register(np.dsplit, _split_needing("dsplit", 3, 2))
+register(np.rot90, rot90)
+register(np.rollaxis, rollaxis)
+
+
+# ---- selections: select, piecewise, compress ---------------------------------------------
+_WEAK = (int, float, complex)
+
+
+def _in_dtype(value, dtype):
+    """``value`` in ``dtype``: a traced value through a cast, a constant by NumPy."""
+    if isinstance(value, Box):
+        return astype(value, dtype, copy=False)
+    return np.asarray(value).astype(dtype, copy=False)
+
+
+def select(condlist, choicelist, default=0):
+    """np.select: NumPy's result type and checks; the choices taken from
+    the last to the first with np.where (the first true condition wins),
+    so every traced choice and the default get the derivative exactly
+    where they are the value.  (NumPy hands the call to dualad when a
+    condition or a choice is traced; a traced default alone is converted
+    by NumPy's own code, which raises the error naming numpy.select.)"""
+    if len(condlist) != len(choicelist):
+        raise ValueError("list of cases must be same length as list of conditions")
+    if len(condlist) == 0:
+        raise ValueError("select with an empty condition list is not possible")
+    choices = [c if type(c) in _WEAK or isinstance(c, Box) else np.asarray(c)
+               for c in list(choicelist) + [default]]
+    try:
+        dtype = np.result_type(*[c if type(c) in _WEAK else primal(c) for c in choices])
+    except TypeError as e:
+        raise TypeError(f"Choicelist and default value do not have a common dtype: {e}") from None
+    conds = np.broadcast_arrays(*[primal(c) for c in condlist])
+    shape = np.broadcast_shapes(*[shape_of(c) for c in choices])
+    for i, cond in enumerate(conds):
+        if cond.dtype.type is not np.bool_:
+            raise TypeError(f"invalid entry {i} in condlist: should be boolean ndarray")
+    if dtype.kind not in "fc" or not any(isinstance(c, Box) for c in choices):
+        return np.select(conds, [primal(c) for c in choices[:-1]], primal(choices[-1]))
+    result = broadcast_to(_in_dtype(choices[-1], dtype),
+                          np.broadcast_shapes(conds[0].shape, shape))
+    for choice, cond in zip(choices[-2::-1], conds[::-1]):
+        result = np.where(cond, _in_dtype(choice, dtype), result)
+    return result
+
+
+def piecewise(x, condlist, funclist, *args, **kw):
+    """np.piecewise: each function is called on the traced entries where its
+    condition holds (with ``args`` and ``kw``), a constant in ``funclist``
+    fills its entries, later conditions overwrite earlier ones, and the
+    entries no condition selects are 0 -- NumPy's loop, with each piece put
+    in place by a scatter and np.where instead of an assignment.  Values are
+    cast to x's dtype, as NumPy's assignment casts them.  (NumPy hands the
+    call to dualad when ``x`` is traced; traced ``args`` or constants with
+    a constant ``x`` meet NumPy's own loop, which raises the error naming
+    numpy.piecewise.)"""
+    x = _as_array(x)
+    xp = np.asarray(primal(x))
+    n2 = len(funclist)
+    if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Box))
+                                 and xp.ndim != 0):
+        condlist = [condlist]
+    conds = np.asarray([primal(c) for c in condlist], dtype=bool)
+    n = len(conds)
+    if n == n2 - 1:  # the "otherwise" function
+        conds = np.concatenate([conds, ~np.any(conds, axis=0, keepdims=True)], axis=0)
+        n += 1
+    elif n != n2:
+        raise ValueError(f"with {n} condition(s), either {n} or {n + 1} functions are expected")
+    y = np.zeros_like(xp)  # a raw array of our own until a traced piece is placed
+    for cond, func in zip(conds, funclist):
+        if callable(func):
+            vals = getitem(x, cond)
+            if not np.size(primal(vals)):
+                continue
+            value = func(vals, *args, **kw)
+        else:
+            value = func
+        if not isinstance(value, Box) and not isinstance(y, Box):
+            y[cond] = primal(value)
+            continue
+        count = int(np.count_nonzero(cond))
+        piece = broadcast_to(_in_dtype(value, xp.dtype), (count,))
+        placed = scatter_add_p(piece, index=Index((cond,), xp.ndim), shape=xp.shape)
+        y = np.where(cond, placed, y)
+    return y
+
+
+def compress(condition, a, axis=None, out=None):
+    """np.compress: the entries along ``axis`` where ``condition`` is true,
+    gathered; which ones (and NumPy's errors) asked of NumPy on positions."""
+    if out is not None:
+        refuse("numpy.compress", "out", "dualad cannot write a result in place; "
+               "assign it to a new variable instead")
+    a = _as_array(a)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = 0
+    axis = normalize_axis_index(axis, ndim_of(a))
+    positions = np.compress(primal(condition), np.arange(shape_of(a)[axis]))
+    return getitem(a, _along(axis, positions))
+
+
+register(np.select, select)
+register(np.piecewise, piecewise)
+register(np.compress, compress)
+
+
+# ---- partition ---------------------------------------------------------------------------
+def partition(a, kth, axis=-1, kind="introselect", order=None):
+    """np.partition: NumPy's partitioned values, as a gather that puts each
+    input entry where NumPy puts it, so its derivative follows it.  The
+    gather is NumPy's argpartition; where that arranges the entries other
+    than the kth differently from np.partition (it can with NaNs), the
+    entries are matched to NumPy's result by a stable sort of both, so a
+    position's derivative goes to an entry of equal value (docs/kinks.md)."""
+    if order is not None:
+        refuse("numpy.partition", "order", "it names fields of a structured array, and the "
+               "values dualad differentiates are plain float arrays")
+    a = _as_array(a)
+    if axis is None:
+        a = reshape(a, (-1,))
+        axis = -1
+    p = primal(a)
+    expected = np.partition(p, kth, axis=axis, kind=kind)  # NumPy's value and errors
+    axis = normalize_axis_index(axis, ndim_of(a))
+    perm = np.argpartition(p, kth, axis=axis, kind=kind)
+    if not np.array_equal(np.take_along_axis(p, perm, axis), expected, equal_nan=True):
+        source = np.argsort(p, axis=axis, kind="stable")
+        target = np.argsort(expected, axis=axis, kind="stable")
+        perm = np.empty_like(source)
+        np.put_along_axis(perm, target, source, axis)
+    return take_along_axis(a, perm, axis)
+
+
+register(np.partition, partition)
+register(np.argpartition, nondiff(np.argpartition))

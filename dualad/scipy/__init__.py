@@ -1,3 +1,3 @@
 """Traceable versions of SciPy functions that dualad's values cannot pass through."""
 
-from . import linalg, special, stats  # noqa: F401
+from . import linalg, matrix_functions, special, stats  # noqa: F401

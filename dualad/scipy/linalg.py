@@ -50,7 +50,7 @@ from ..rules.linalg import _align_batched, _mH, _mT, _read_triangle, matmul_p
 
 __all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lu_factor", "lu_solve",
            "lu", "cholesky", "inv", "det", "eigh", "eigvalsh", "solve_banded", "block_diag",
-           "toeplitz", "circulant", "qr"]
+           "toeplitz", "circulant", "qr", "svd"]
 
 
 # ---- helpers --------------------------------------------------------------------------
@@ -713,6 +713,29 @@ def circulant(c):
     n = shape_of(c)[-1]
     index = (np.arange(n)[:, None] - np.arange(n)[None, :]) % n
     return c[..., index]
+
+
+# ---- svd: SciPy's names for NumPy's decomposition ------------------------------------------
+def svd(a, full_matrices=True, compute_uv=True, overwrite_a=False, check_finite=True,
+        lapack_driver="gesdd"):
+    """``scipy.linalg.svd``: ``(U, s, Vh)`` (``s`` alone without
+    ``compute_uv``) from np.linalg.svd.  ``lapack_driver`` picks SciPy's
+    algorithm and does not change the function: singular vectors are
+    defined up to a sign (a phase) per pair, and may differ from SciPy's by
+    one.  The derivative conventions are np.linalg.svd's."""
+    name = "dualad.scipy.linalg.svd"
+    if lapack_driver not in ("gesdd", "gesvd"):
+        raise ValueError(f'lapack_driver must be "gesdd" or "gesvd", not "{lapack_driver}"')
+    full_matrices = _bool(name, "full_matrices", full_matrices)
+    compute_uv = _bool(name, "compute_uv", compute_uv)
+    a = _array(a)
+    if ndim_of(a) < 2:
+        raise ValueError("expected matrix")
+    _check_finite(check_finite, a)
+    if not compute_uv:
+        return np.linalg.svd(a, compute_uv=False)
+    u, s, vh = np.linalg.svd(a, full_matrices=full_matrices)
+    return u, s, vh
 
 
 # ---- qr: SciPy's names for NumPy's decomposition --------------------------------------------
