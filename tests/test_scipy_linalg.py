@@ -24,6 +24,7 @@ import scipy.linalg as sl
 
 import dualad as ad
 import dualad.scipy.linalg as dl
+import dualad.scipy.matrix_functions as dmf
 from dualad.testing import check_grads
 
 RNG = np.random.default_rng(12)
@@ -207,6 +208,9 @@ CALLS = {
     ],
 }
 
+# the functions of this module (the matrix functions it re-exports are tested in their own)
+OWN = [name for name in dl.__all__ if name not in dmf.__all__]
+
 CASES = [(name, i, call) for name, calls in CALLS.items() for i, call in enumerate(calls)]
 IDS = [f"{name}-{i}" for name, i, _ in CASES]
 
@@ -259,7 +263,7 @@ def test_derivatives_by_finite_differences(name, i, call):
 def test_every_parameter_is_exercised():
     """Each parameter of SciPy's signature is passed by some call above,
     at a value other than its default where it has one."""
-    for name in dl.__all__:
+    for name in OWN:
         if name in DECOMPOSITION_CALLS:  # test_decomposition_every_parameter_value_and_derivatives
             continue
         signature = inspect.signature(getattr(sl, name))
@@ -508,7 +512,7 @@ def test_errors_match_scipys():
             module.solve_banded((1, 1), AB, BB)
 
 
-@pytest.mark.parametrize("name", dl.__all__)
+@pytest.mark.parametrize("name", OWN)
 def test_scipys_own_function_names_the_drop_in(name):
     """SciPy's function, called on a traced value, raises an error naming
     the dualad.scipy.linalg function of the same name."""
@@ -633,3 +637,15 @@ def test_svd_errors():
             module.svd(B1)
         with pytest.raises(ValueError, match="infs or NaNs"):
             module.svd(np.full((2, 2), np.nan))
+
+
+def test_matrix_functions_are_re_exported():
+    """SciPy's matrix functions are in scipy.linalg, so dualad's are in
+    dualad.scipy.linalg too -- the name their errors give."""
+    for name in dmf.__all__:
+        assert getattr(dl, name) is getattr(dmf, name)
+    with pytest.raises(TypeError, match="use dualad.scipy.linalg.expm "):
+        ad.grad(lambda x: np.sum(sl.expm(x)))(A / 4)
+    x = A / 4
+    np.testing.assert_allclose(ad.grad(lambda x: np.sum(dl.expm(x)))(x),
+                               ad.grad(lambda x: np.sum(dmf.expm(x)))(x))

@@ -47,10 +47,16 @@ import scipy.linalg
 from ..core import Box, is_complex, ndim_of, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register_replacement
 from ..rules.linalg import _align_batched, _mH, _mT, _read_triangle, matmul_p
+from . import matrix_functions as _matrix_functions
+from .matrix_functions import (expm, expm_frechet, logm, solve_continuous_lyapunov,  # noqa: F401
+                               solve_sylvester, sqrtm)
 
-__all__ = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lu_factor", "lu_solve",
-           "lu", "cholesky", "inv", "det", "eigh", "eigvalsh", "solve_banded", "block_diag",
-           "toeplitz", "circulant", "qr", "svd"]
+# SciPy has the matrix functions in scipy.linalg too: dualad's live in
+# dualad.scipy.matrix_functions and are re-exported here.
+_OWN = ["solve", "solve_triangular", "cho_factor", "cho_solve", "lu_factor", "lu_solve",
+        "lu", "cholesky", "inv", "det", "eigh", "eigvalsh", "solve_banded", "block_diag",
+        "toeplitz", "circulant", "qr", "svd"]
+__all__ = _OWN + list(_matrix_functions.__all__)
 
 
 # ---- helpers --------------------------------------------------------------------------
@@ -780,5 +786,5 @@ def qr(a, overwrite_a=False, lwork=None, mode="full", pivoting=False, check_fini
     return (q, r) + extra
 
 
-for _name in __all__:
+for _name in _OWN:  # (dualad.scipy.matrix_functions registers its own)
     register_replacement(f"scipy.linalg.{_name}", f"dualad.scipy.linalg.{_name}")
