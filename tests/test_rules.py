@@ -903,7 +903,8 @@ add("fmod", lambda x, y: np.fmod(x, y) ** 2, lambda shape, rng: interleaved(0.1,
     (2, 3), lambda shape, rng: rng.choice([-0.7, 0.7], shape), (3,))
 
 
-# ---- scipy.linalg drop-ins (dualad/scipy/linalg.py; tests/test_scipy_linalg.py checks every argument) ----
+# ---- scipy.linalg factorizations (dualad/rules/factorizations.py, via dualad/scipy/linalg.py) ----
+# (tests/test_scipy_linalg.py checks every argument of the drop-ins)
 def _scipy_linalg():
     import dualad.scipy.linalg as dl
     return dl

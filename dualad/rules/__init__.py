@@ -4,7 +4,8 @@ Each NumPy/SciPy function is declared once, with its implementation, JVP
 rule and VJP rule side by side, and registered for dispatch right where it
 is declared, with the declaration API of :mod:`dualad.extend`.  Sections:
 :mod:`.elementwise`, :mod:`.reductions`, :mod:`.shape`, :mod:`.linalg`,
-:mod:`.special`, :mod:`.matrix_functions` (scipy.linalg).
+:mod:`.special`, :mod:`.matrix_functions` and :mod:`.factorizations`
+(scipy.linalg).
 
 The invariant every rule keeps: it computes with NumPy calls on the values
 it is handed -- which may be boxes of other transformations -- never on
