@@ -243,11 +243,10 @@ REFUSED_UFUNC_VALUES = {"out": lambda x: (np.empty_like(x),), "where": lambda x:
                         "subok": lambda x: False, "signature": lambda x: "dd->d"}
 
 
-# Leading parameters that a rule refuses to trace (Bessel orders, shape
-# parameters, zeta's exponent): held constant, only the rest traced.
+# Leading parameters that a rule refuses to trace (Bessel orders, zeta's
+# exponent): held constant, only the rest traced.
 _CONSTANT_LEADING = {sp.jv: (1.5,), sp.yv: (1.5,), sp.iv: (1.5,), sp.ive: (1.5,),
-                     sp.kv: (1.5,), sp.kve: (1.5,), sp.gammainc: (1.5,), sp.gammaincc: (1.5,),
-                     sp.betainc: (1.5, 2.5), sp.betaincc: (1.5, 2.5), sp._ufuncs._zeta: (2.5,)}
+                     sp.kv: (1.5,), sp.kve: (1.5,), sp._ufuncs._zeta: (2.5,)}
 
 
 def _ufunc_args(ufunc):
