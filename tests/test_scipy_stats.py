@@ -388,3 +388,55 @@ def test_multivariate_normal_derivatives_in_diagonal_and_scalar_cov():
     g = ad.grad(lambda c: np.sum(ds.multivariate_normal.logpdf(x, mean, c)))(1.7)
     np.testing.assert_allclose(g, np.sum(-3 / (2 * 1.7) + np.sum((x - mean)**2, axis=1) / (2 * 1.7**2)),
                                rtol=1e-12)
+
+
+# ---- tails in the shape parameters (through the incomplete gamma and beta functions) -------
+@pytest.mark.parametrize("name, shapes, x", [
+    ("t", (0.3,), np.array([-4.0, -0.2, 0.0, 0.6, 30.0])),
+    ("t", (60.0,), np.array([-5.0, -0.2, 0.0, 1.1, 3.0])),
+    ("gamma", (0.1,), np.array([0.01, 0.05, 0.8, 6.0])),
+    ("gamma", (40.0,), np.array([20.0, 39.0, 41.5, 70.0])),
+    ("chi2", (0.5,), np.array([1e-3, 0.3, 2.0, 9.0])),
+    ("chi2", (80.0,), np.array([50.0, 79.0, 82.0, 120.0])),
+    ("beta", (0.2, 30.0), np.array([1e-3, 0.01, 0.05, 0.3])),
+    ("beta", (50.0, 3.0), np.array([0.8, 0.93, 0.95, 0.995])),
+])
+def test_tails_in_shape_parameters_at_several_scales(name, shapes, x):
+    dist = getattr(ds, name)
+    for method in TAILS:
+        fn = getattr(dist, method)
+        assert_same(fn(x, *shapes), scipy_value(name, method, x, *shapes))
+        # order 2 for two of the four (the others share their formulas), to save time
+        check_grads(lambda x, *s: fn(x, *s), (x,) + shapes,
+                    order=2 if method in ("cdf", "logsf") else 1)
+
+
+def test_t_cdf_through_zero_and_at_infinite_df():
+    # the form I_x(df/2, df/2), x = (s + z)/(2s), is smooth at z = 0: there the
+    # derivative in z is the density, and in df 0 (the cdf is 1/2 for every df)
+    for df in (0.7, 4.0, 50.0):
+        g = ad.grad(lambda z, d: ds.t.cdf(z, d), argnums=(0, 1))(0.0, df)
+        np.testing.assert_allclose(g[0], ss.t.pdf(0.0, df), rtol=1e-13)
+        assert abs(g[1]) < 1e-15
+        np.testing.assert_allclose(ad.hessian(lambda z: ds.t.cdf(z, df))(0.0), 0.0, atol=1e-13)
+    # df = inf is the normal distribution, as in SciPy
+    z = np.array([-2.0, 0.3, 1.5])
+    assert_same(ds.t.cdf(z, np.inf), ss.norm.cdf(z))
+    np.testing.assert_allclose(ad.grad(lambda z: np.sum(ds.t.logsf(z, np.inf)))(z),
+                               ad.grad(lambda z: np.sum(ds.norm.logsf(z)))(z), rtol=1e-14)
+
+
+def test_discrete_tails_in_their_parameters_agree_across_modes():
+    k = np.array([0.0, 3.0, 7.5, 12.0])
+    for fn, args in [(lambda mu: ds.poisson.logcdf(k, mu), (np.array(4.2),)),
+                     (lambda n, p: ds.nbinom.logcdf(k, n, p), (np.array(2.7), np.array(0.35))),
+                     (lambda n, p: ds.nbinom.sf(k, n, p), (np.array(0.4), np.array(0.8))),
+                     (lambda p: ds.binom.logsf(k, 14, p), (np.array(0.45),))]:
+        check_grads(fn, args, order=2)
+        forward = ad.jacfwd(fn, argnums=tuple(range(len(args))))(*args)
+        reverse = ad.jacrev(fn, argnums=tuple(range(len(args))))(*args)
+        for f_, r_ in zip(forward, reverse):
+            np.testing.assert_allclose(f_, r_, rtol=1e-12, atol=1e-300)
+    # the cdf of the Poisson distribution in mu: -pmf(k) (its x-derivative, no shape needed)
+    np.testing.assert_allclose(ad.grad(lambda mu: ds.poisson.cdf(3, mu))(2.5),
+                               -ss.poisson.pmf(3, 2.5), rtol=1e-13)

@@ -330,6 +330,17 @@ def test_integer_shapes_where_the_fractions_terminate():
     np.testing.assert_allclose(got, expected, rtol=1e-9)
 
 
+def test_shape_derivative_beyond_its_range_says_so():
+    # the series would need some 280000 terms: refused, not silently truncated
+    with pytest.raises(ArithmeticError, match="scipy.special.gammainc.*constant shape"):
+        ad.grad(lambda a: sp.gammainc(a, 1e9))(1e9)
+    with pytest.raises(ArithmeticError, match="scipy.special.betainc.*constant shape"):
+        ad.grad(lambda a: sp.betainc(a, 1e10, 0.5))(1e10)
+    # while a million is fine: dP/da at x = a is close to -1/sqrt(2 pi a)
+    np.testing.assert_allclose(ad.grad(lambda a: sp.gammainc(a, 1e6))(1e6),
+                               -1 / math.sqrt(2 * math.pi * 1e6), rtol=1e-3)
+
+
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")
 def test_loggamma_of_negative_real_is_nan_with_its_derivative():
     x = np.array([-2.5, -0.5])

@@ -289,24 +289,33 @@ def _float_type(*args):
 def _series_terms(a, x):
     """How many terms the series of P(a, x) needs (raw values, x < a + 1)."""
     term, total, n = np.ones_like(x), np.ones_like(x), 0
-    while n < _MAX_TERMS:
+    while not np.all(term <= _EPS * total):
         n += 1
+        if n > _MAX_TERMS:
+            _not_converged("gammainc")
         term = term * x / (a + n)
         total = total + term
-        if np.all(term <= _EPS * total):
-            break
     # the derivative's terms carry the factor H_n ~ log n: a few more
     return n + 5
 
 
-def _fraction_depth(a_coef, b_coef, shape):
+def _not_converged(name):
+    raise ArithmeticError(
+        f"the derivative of scipy.special.{name} in its shape parameters did not converge in "
+        f"{_MAX_TERMS} terms: dualad differentiates shapes up to about 1e6 (the cost grows as "
+        "their square root); pass a constant shape for larger ones")
+
+
+def _fraction_depth(a_coef, b_coef, shape, name):
     """Twice the number of convergents after which the continued fraction
     b_0 + a_1/(b_1 + a_2/(b_2 + ...)) settles, plus 10 (modified Lentz, raw)."""
     tiny = 1e-300
     f = np.where(b_coef(0) == 0, tiny, b_coef(0)) * np.ones(shape)
     c, d, n = f, np.zeros(shape), 0
-    while n < _MAX_TERMS:
+    while True:
         n += 1
+        if n > _MAX_TERMS:
+            _not_converged(name)
         an, bn = a_coef(n), b_coef(n)
         d = bn + an * d
         d = 1 / np.where(d == 0, tiny, d)
@@ -323,13 +332,13 @@ def _backward(depth, coefs):
     """``(f_0, df_0)`` of f_{k-1} = b_{k-1} + a_k / f_k from f_depth = b_depth:
     ``coefs(k)`` gives ``(a_k, da_k, b_k, db_k)`` (``a_0`` unused), the
     derivatives along one parameter."""
-    _, _, f, df = coefs(depth)
+    a_k, da_k, f, df = coefs(depth)
     for k in range(depth, 0, -1):
-        a_k, da_k, _, _ = coefs(k)
-        _, _, b_prev, db_prev = coefs(k - 1)
+        a_prev, da_prev, b_prev, db_prev = coefs(k - 1)
         ratio = a_k / f
         df = db_prev + (da_k - ratio * df) / f
         f = b_prev + ratio
+        a_k, da_k = a_prev, da_prev
     return f, df
 
 
@@ -363,7 +372,7 @@ def _gammainc_da(a, x):
         # at an integer a the fraction ends (a_k = 0 for k = a) but not its
         # derivative: the depth is that of the fraction at nearby non-integers
         depth = max(_fraction_depth(lambda k: -k * (k - ra - s), lambda k: rx + 1 - ra - s + 2 * k,
-                                    rx.shape) for s in _OFF_INTEGER)
+                                    rx.shape, "gammainc") for s in _OFF_INTEGER)
     else:
         depth = 1
     f, df = _backward(depth, lambda k: (-k * (k - a_c), k + 0 * a_c, x_c + 1 - a_c + 2 * k, -1.0))
@@ -404,7 +413,7 @@ def _betainc_fraction_d(a, b, x, wrt):
         return m * (rb - m) * raw_x / ((raw_a + 2 * m - 1) * (raw_a + 2 * m))
     # at an integer b the fraction ends (d_2m = 0 for m = b), its derivative
     # does not: the depth is that of the fraction at nearby non-integers
-    depth = max(_fraction_depth(lambda k: raw_d(k, s), lambda k: 1.0, raw_x.shape)
+    depth = max(_fraction_depth(lambda k: raw_d(k, s), lambda k: 1.0, raw_x.shape, "betainc")
                 for s in _OFF_INTEGER)
     f, df = _backward(depth, coefs)
     log_k = a * np.log(x) + b * np.log1p(-x) - np.log(a) - sp.betaln(a, b)

@@ -407,18 +407,18 @@ class t_gen(_LogTailsByMedian, _Continuous):
 
     def _cdf(self, z, df):
         # F(z) = I_x(df/2, df/2) with x = (s + z)/(2s) = df/(2s(s - z)), s = sqrt(df + z²),
-        # and 1 - x = df/(2s(s + z)): each side in the form without cancellation,
-        # both smooth through z = 0 (unlike I_{df/(df + z²)}(df/2, 1/2), whose
-        # argument has a square-root singularity there); the value is SciPy's stdtr
+        # and 1 - F(z) = I_{1-x}(df/2, df/2), 1 - x = df/(2s(s + z)): the smaller
+        # tail, I_w with w = df/(2s(s + |z|)) <= 1/2, is computed without
+        # cancellation, and each side is smooth through z = 0 (unlike the
+        # classic I_{df/(df + z²)}(df/2, 1/2), whose argument has a square-root
+        # singularity there).  The value is SciPy's stdtr.
         finite = np.isfinite(primal(df))
         d = np.where(finite, df, 1.0)
         s = np.sqrt(d + z * z)
         h = 0.5 * d
         below = primal(z) < 0
-        # each side at 1/2 where the other is taken: no NaN there to meet a zero
-        lower = betainc(h, h, np.where(below, d / (2 * s * np.where(below, s - z, 1.0)), 0.5))
-        upper = betaincc(h, h, np.where(below, 0.5, d / (2 * s * np.where(below, 1.0, s + z))))
-        formula = np.where(finite, np.where(below, lower, upper), ndtr(z))
+        tail = betainc(h, h, d / (2 * s * (s + np.where(below, -z, z))))
+        formula = np.where(finite, np.where(below, tail, 1.0 - tail), ndtr(z))
         return _with_value(stdtr(primal(df), primal(z)), formula)
 
     def _sf(self, z, df):
