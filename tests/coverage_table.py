@@ -98,7 +98,7 @@ NOT_NUMERIC_REASONS = {
               "array2string array_repr array_str datetime_as_string save savetxt savez "
               "savez_compressed may_share_memory shares_memory busday_count busday_offset "
               "is_busday common_type packbits unpackbits ravel_multi_index unravel_index "
-              "diag_indices_from tril_indices_from triu_indices_from copyto").split(),
+              "diag_indices_from tril_indices_from triu_indices_from copyto ix_").split(),
 }
 REFUSED_REASONS = {
     "put": "writes into its argument in place; use np.where or x.at-style scatter "
@@ -107,6 +107,8 @@ REFUSED_REASONS = {
     "putmask": "writes into its argument in place; use np.where",
     "put_along_axis": "writes into its argument in place",
     "fill_diagonal": "writes into its argument in place; add a diagonal matrix instead",
+    "intersect1d": "its values are those equal in both arguments: any perturbation of one "
+                   "breaks the equality, so there is no derivative to follow",
 }
 
 

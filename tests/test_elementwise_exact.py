@@ -390,9 +390,8 @@ def _elementwise_ufuncs():
 UFUNCS = _elementwise_ufuncs()
 
 
-# how many leading parameters a rule refuses to trace (orders, shapes, exponent)
+# how many leading parameters a rule refuses to trace (orders, exponent)
 _CONSTANT_LEADING = {sp.jv: 1, sp.yv: 1, sp.iv: 1, sp.ive: 1, sp.kv: 1, sp.kve: 1,
-                     sp.gammainc: 1, sp.gammaincc: 1, sp.betainc: 2, sp.betaincc: 2,
                      sp._ufuncs._zeta: 1, sp.stdtr: 1, sp.stdtrit: 1, sp.chdtr: 1, sp.chdtrc: 1,
                      sp.pdtr: 1, sp.pdtrc: 1, sp.fdtr: 2, sp.fdtrc: 2, sp.bdtr: 2, sp.bdtrc: 2,
                      sp.nbdtr: 2, sp.nbdtrc: 2, sp.gammaincinv: 1, sp.gammainccinv: 1,

@@ -50,6 +50,7 @@ def _self_outer(s):
 
 
 HONOURED = {
+    np.union1d: {"ar1": [((X23, X4), {}), ((X4, [5.0, -3.0]), {})], "ar2": [((V2, X232), {})]},
     np.cumulative_sum: {
         "x": [((X4,), {}), ((np.array(1.5),), {}), ((X4 + 1j * X4[::-1],), {})],
         "axis": [((X23,), {"axis": 0}), ((X23,), {"axis": -1}), ((X232,), {"axis": 1}),
@@ -577,3 +578,10 @@ def test_index_helpers_have_no_derivative():
         assert np.all(t == 0)
     with pytest.raises(TypeError, match="out"):
         ad.jvp(lambda x: np.isneginf(x, out=x), (x,), (np.ones(4),))
+
+
+def test_union1d_is_the_unique_values_of_both():
+    f = lambda a, b: np.union1d(a, b) ** 2
+    a, b = np.array([0.3, -1.2, 2.0, 0.3]), np.array([[1.5, -1.2], [0.7, 4.0]])
+    np.testing.assert_array_equal(ad.jvp(f, (a, b), (a, b))[0], f(a, b))
+    check_grads(lambda a: np.union1d(a, np.array([1.5, 0.7])) ** 2, (np.array([0.3, -1.2, 2.0]),), order=2)

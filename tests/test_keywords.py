@@ -246,11 +246,10 @@ REFUSED_UFUNC_VALUES = {"out": lambda x: (np.empty_like(x),), "where": lambda x:
                         "subok": lambda x: False, "signature": lambda x: "dd->d"}
 
 
-# Leading parameters that a rule refuses to trace (Bessel orders, shape
-# parameters, zeta's exponent): held constant, only the rest traced.
+# Leading parameters that a rule refuses to trace (Bessel orders, zeta's
+# exponent): held constant, only the rest traced.
 _CONSTANT_LEADING = {sp.jv: (1.5,), sp.yv: (1.5,), sp.iv: (1.5,), sp.ive: (1.5,),
-                     sp.kv: (1.5,), sp.kve: (1.5,), sp.gammainc: (1.5,), sp.gammaincc: (1.5,),
-                     sp.betainc: (1.5, 2.5), sp.betaincc: (1.5, 2.5), sp._ufuncs._zeta: (2.5,),
+                     sp.kv: (1.5,), sp.kve: (1.5,), sp._ufuncs._zeta: (2.5,),
                      sp.stdtr: (3.5,), sp.stdtrit: (3.5,), sp.chdtr: (3.0,), sp.chdtrc: (3.0,),
                      sp.pdtr: (2.0,), sp.pdtrc: (2.0,), sp.fdtr: (3.0, 5.0), sp.fdtrc: (3.0, 5.0),
                      sp.bdtr: (2, 6), sp.bdtrc: (2, 6), sp.nbdtr: (2, 6), sp.nbdtrc: (2, 6),

@@ -901,6 +901,16 @@ add("divmod", lambda x, y: np.divmod(x, y)[1] * np.divmod(x, y)[0],
     lambda shape, rng: interleaved(0.1, 0.9)(shape, rng) * 1.3, (2, 3), U(1.3, 1.3), (3,))
 add("fmod", lambda x, y: np.fmod(x, y) ** 2, lambda shape, rng: interleaved(0.1, 0.9)(shape, rng) * 0.7,
     (2, 3), lambda shape, rng: rng.choice([-0.7, 0.7], shape), (3,))
+# ---- scipy.special: incomplete gamma and beta in their shapes; logsumexp -------------------
+from dualad.scipy.special import logsumexp as _logsumexp  # noqa: E402
+
+add("gammainc-shape", sp.gammainc, U(0.1, 6), (2, 3), U(0.05, 9), (3,))
+add("gammaincc-shape", sp.gammaincc, U(0.3, 30), (3,), U(0.05, 40), (2, 1))
+add("betainc-shapes", sp.betainc, U(0.2, 8), (3,), U(0.2, 8), (2, 1), U(0.02, 0.98), (2, 3))
+add("betaincc-shapes", sp.betaincc, U(0.5, 40), (2, 3), U(0.1, 5), (3,), U(0.05, 0.95), (2, 3))
+add("logsumexp-b", lambda a, b: _logsumexp(a, axis=1, b=b), U(-3, 3), (2, 3), U(0.2, 2), (2, 3))
+add("logsumexp-signed", lambda a, b: _logsumexp(a, b=b, axis=0, keepdims=True, return_sign=True)[0],
+    U(-3, 3), (4, 2), S(0.3, 2), (4, 1))
 
 
 # ---- scipy.linalg factorizations (dualad/rules/factorizations.py, via dualad/scipy/linalg.py) ----

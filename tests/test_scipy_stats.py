@@ -23,7 +23,7 @@ CONTINUOUS = {
     "lognorm": [(0.5,), (2.0,), (0.0,), (-1.0,)],
 }
 TAILS = ("cdf", "logcdf", "sf", "logsf")
-HAS_TAILS = {"norm", "cauchy", "logistic", "laplace", "expon", "uniform", "lognorm"}
+HAS_TAILS = set(CONTINUOUS)
 
 
 def scipy_value(dist, method, *args, **kwds):
@@ -38,7 +38,6 @@ def assert_same(got, expected):
     np.testing.assert_allclose(got, expected, rtol=1e-12, atol=1e-300, equal_nan=True)
 
 
-# the tails of the other distributions are refused (test_refused_methods_name_what_they_need)
 SUPPORTED = [(name, method) for name in sorted(CONTINUOUS) for method in ("logpdf", "pdf") + TAILS
              if method not in TAILS or name in HAS_TAILS]
 
@@ -76,7 +75,7 @@ DISCRETE = {
 
 
 @pytest.mark.parametrize("name", sorted(DISCRETE))
-@pytest.mark.parametrize("method", ["logpmf", "pmf"])
+@pytest.mark.parametrize("method", ["logpmf", "pmf"] + list(TAILS))
 def test_discrete_values_match_scipy(name, method):
     for shapes in DISCRETE[name]:
         for loc in (0, 1):
@@ -124,11 +123,15 @@ def test_laplace_and_expon_tails_on_both_sides(method):
 ])
 def test_discrete_derivatives_in_continuous_parameters(name, shapes, k):
     dist = getattr(ds, name)
+    methods = ("logpmf", "pmf") + TAILS
+    # the tails are constant (0 or 1) from the top of the support on: below it
+    k_tails = k[k < shapes[0]] if name == "binom" else k
     if name == "binom":   # n is an integer
-        fns = [lambda p: dist.logpmf(k, shapes[0], p), lambda p: dist.pmf(k, shapes[0], p)]
+        fns = [lambda p, m=m: getattr(dist, m)(k if m in ("logpmf", "pmf") else k_tails, shapes[0], p)
+               for m in methods]
         check_args = (shapes[1],)
     else:
-        fns = [lambda *s: dist.logpmf(k, *s), lambda *s: dist.pmf(k, *s)]
+        fns = [lambda *s, m=m: getattr(dist, m)(k, *s) for m in methods]
         check_args = shapes
     for fn in fns:
         check_grads(fn, check_args, order=2)
@@ -256,16 +259,13 @@ def test_frozen_distributions():
     m = np.array([0.1, 0.2])
     assert_same(ds.multivariate_normal(m, np.eye(2)).logpdf(np.zeros(2)),
                 ss.multivariate_normal(m, np.eye(2)).logpdf(np.zeros(2)))
-    with pytest.raises(TypeError, match="gamma.cdf is not available yet"):
-        ds.gamma(2.0).cdf(1.0)
+    assert_same(ds.gamma(2.0).cdf(X), scipy_value("gamma", "cdf", X, 2.0))
+    assert_same(ds.nbinom(2.5, 0.3).logsf(K), scipy_value("nbinom", "logsf", K, 2.5, 0.3))
 
 
 @pytest.mark.parametrize("call, message", [
-    (lambda: ds.gamma.cdf(1.0, 2.0), r"gamma\.cdf is not available yet.*gammainc"),
-    (lambda: ds.chi2.logsf(1.0, 2.0), r"chi2\.logsf is not available yet.*gammainc"),
-    (lambda: ds.t.cdf(1.0, 2.0), r"t\.cdf is not available yet.*betainc"),
-    (lambda: ds.beta.sf(0.5, 2.0, 3.0), r"beta\.sf is not available yet.*betainc"),
-    (lambda: ds.poisson.cdf(1, 2.0), r"poisson\.cdf is not available yet"),
+    (lambda: ds.gamma.ppf(0.3, 2.0), r"gamma has no differentiable ppf"),
+    (lambda: ds.poisson.ppf(0.3, 2.0), r"poisson has no differentiable ppf"),
     (lambda: ds.norm.ppf(0.3), r"norm has no differentiable ppf.*scipy\.stats\.norm\.ppf"),
     (lambda: ds.norm.rvs(size=3), r"norm has no differentiable rvs"),
     (lambda: ds.multivariate_normal.cdf(np.zeros(2)), r"multivariate_normal has no "
@@ -388,3 +388,55 @@ def test_multivariate_normal_derivatives_in_diagonal_and_scalar_cov():
     g = ad.grad(lambda c: np.sum(ds.multivariate_normal.logpdf(x, mean, c)))(1.7)
     np.testing.assert_allclose(g, np.sum(-3 / (2 * 1.7) + np.sum((x - mean)**2, axis=1) / (2 * 1.7**2)),
                                rtol=1e-12)
+
+
+# ---- tails in the shape parameters (through the incomplete gamma and beta functions) -------
+@pytest.mark.parametrize("name, shapes, x", [
+    ("t", (0.3,), np.array([-4.0, -0.2, 0.0, 0.6, 30.0])),
+    ("t", (60.0,), np.array([-5.0, -0.2, 0.0, 1.1, 3.0])),
+    ("gamma", (0.1,), np.array([0.01, 0.05, 0.8, 6.0])),
+    ("gamma", (40.0,), np.array([20.0, 39.0, 41.5, 70.0])),
+    ("chi2", (0.5,), np.array([1e-3, 0.3, 2.0, 9.0])),
+    ("chi2", (80.0,), np.array([50.0, 79.0, 82.0, 120.0])),
+    ("beta", (0.2, 30.0), np.array([1e-3, 0.01, 0.05, 0.3])),
+    ("beta", (50.0, 3.0), np.array([0.8, 0.93, 0.95, 0.995])),
+])
+def test_tails_in_shape_parameters_at_several_scales(name, shapes, x):
+    dist = getattr(ds, name)
+    for method in TAILS:
+        fn = getattr(dist, method)
+        assert_same(fn(x, *shapes), scipy_value(name, method, x, *shapes))
+        # order 2 for two of the four (the others share their formulas), to save time
+        check_grads(lambda x, *s: fn(x, *s), (x,) + shapes,
+                    order=2 if method in ("cdf", "logsf") else 1)
+
+
+def test_t_cdf_through_zero_and_at_infinite_df():
+    # the form I_x(df/2, df/2), x = (s + z)/(2s), is smooth at z = 0: there the
+    # derivative in z is the density, and in df 0 (the cdf is 1/2 for every df)
+    for df in (0.7, 4.0, 50.0):
+        g = ad.grad(lambda z, d: ds.t.cdf(z, d), argnums=(0, 1))(0.0, df)
+        np.testing.assert_allclose(g[0], ss.t.pdf(0.0, df), rtol=1e-13)
+        assert abs(g[1]) < 1e-15
+        np.testing.assert_allclose(ad.hessian(lambda z: ds.t.cdf(z, df))(0.0), 0.0, atol=1e-13)
+    # df = inf is the normal distribution, as in SciPy
+    z = np.array([-2.0, 0.3, 1.5])
+    assert_same(ds.t.cdf(z, np.inf), ss.norm.cdf(z))
+    np.testing.assert_allclose(ad.grad(lambda z: np.sum(ds.t.logsf(z, np.inf)))(z),
+                               ad.grad(lambda z: np.sum(ds.norm.logsf(z)))(z), rtol=1e-14)
+
+
+def test_discrete_tails_in_their_parameters_agree_across_modes():
+    k = np.array([0.0, 3.0, 7.5, 12.0])
+    for fn, args in [(lambda mu: ds.poisson.logcdf(k, mu), (np.array(4.2),)),
+                     (lambda n, p: ds.nbinom.logcdf(k, n, p), (np.array(2.7), np.array(0.35))),
+                     (lambda n, p: ds.nbinom.sf(k, n, p), (np.array(0.4), np.array(0.8))),
+                     (lambda p: ds.binom.logsf(k, 14, p), (np.array(0.45),))]:
+        check_grads(fn, args, order=2)
+        forward = ad.jacfwd(fn, argnums=tuple(range(len(args))))(*args)
+        reverse = ad.jacrev(fn, argnums=tuple(range(len(args))))(*args)
+        for f_, r_ in zip(forward, reverse):
+            np.testing.assert_allclose(f_, r_, rtol=1e-12, atol=1e-300)
+    # the cdf of the Poisson distribution in mu: -pmf(k) (its x-derivative, no shape needed)
+    np.testing.assert_allclose(ad.grad(lambda mu: ds.poisson.cdf(3, mu))(2.5),
+                               -ss.poisson.pmf(3, 2.5), rtol=1e-13)

@@ -367,6 +367,14 @@ register(np.unique_values, _unique_values)
 register(np.unique_counts, _unique_counts)
 register(np.unique_inverse, _unique_inverse)
 register(np.unique_all, _unique_all)
+
+
+def _union1d(ar1, ar2):
+    # NumPy's definition: the unique values of both, flattened and joined
+    return np.unique(np.concatenate((np.ravel(ar1), np.ravel(ar2))))
+
+
+register(np.union1d, _union1d)
 register(np.histogram_bin_edges, _histogram_bin_edges)
 register(np.apply_along_axis, _apply_along_axis)
 register(np.apply_over_axes, _apply_over_axes)

@@ -826,7 +826,7 @@ for _u in (np.floor, np.ceil, np.rint, np.trunc, np.floor_divide,
            np.logical_and, np.logical_or, np.logical_not, np.logical_xor,
            np.spacing):
     register(_u, nondiff(_u))
-for _f in (np.round, np.around, np.fix, np.isclose, np.allclose, np.array_equal,
+for _f in (np.round, np.around, np.fix, np.isclose, np.allclose, np.array_equal, np.array_equiv,
            np.argmax, np.argmin, np.argsort, np.argwhere, np.nonzero,
            np.flatnonzero, np.count_nonzero, np.searchsorted, np.any, np.all,
            np.zeros_like, np.ones_like, np.empty_like,
