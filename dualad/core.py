@@ -463,6 +463,9 @@ class Box:
     __complex__ = _no_conversion("complex()")
     __index__ = _no_conversion("Using as an index")
     item = _no_conversion(".item()")
+    # code that reads the memory layout (scipy.linalg.circulant's stride tricks)
+    # would build a plain array from it: a property, so reading it raises
+    strides = property(_no_conversion("Reading the memory layout (.strides)"))
     tolist = _no_conversion(".tolist()")
 
     # ---- in-place accumulation (used only by the reverse pass) ------------------
