@@ -204,6 +204,13 @@ def drop_in_table() -> dict:
         special[name] = ((DIFFERENTIATED, replacement) if replacement
                          else (REFUSED, "no drop-in yet"))
     sections["scipy.special (functions)"] = special
+    import scipy.stats as st
+    import dualad.scipy.stats as dstats
+    kinds = (st.rv_continuous, st.rv_discrete, st._multivariate.multi_rv_generic)
+    sections["scipy.stats (distributions)"] = {
+        name: ((DIFFERENTIATED, "dualad.scipy.stats." + name) if hasattr(dstats, name)
+               else (REFUSED, "no drop-in yet"))
+        for name in sorted(dir(st)) if isinstance(getattr(st, name), kinds)}
     return sections
 
 
