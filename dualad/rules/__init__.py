@@ -2,10 +2,10 @@
 
 Each NumPy/SciPy function is declared once, with its implementation, JVP
 rule and VJP rule side by side, and registered for dispatch right where it
-is declared, with the declaration API of :mod:`dualad.extend`.  Sections:
+is declared, with the declaration API of :mod:`dualad.extend`.  Every module
+of this package is a section (``SECTIONS``, imported in name order):
 :mod:`.elementwise`, :mod:`.reductions`, :mod:`.shape`, :mod:`.linalg`,
-:mod:`.special`, :mod:`.matrix_functions` and :mod:`.factorizations`
-(scipy.linalg).
+:mod:`.spectral`, :mod:`.special`, :mod:`.numeric` and the others.
 
 The invariant every rule keeps: it computes with NumPy calls on the values
 it is handed -- which may be boxes of other transformations -- never on
