@@ -20,18 +20,12 @@ import scipy.special as sp
 
 from ..core import Box, note_complex, primal
 from ..extend import elementwise, nondiff, refuse, register
-from .special import _beta_density, _constant_parameters, _gamma_density
+from .special import _beta_density, _constant_parameters, _gamma_density, _ufunc
 
 _PI = math.pi
 _DEG = math.pi / 180
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
 _SQRT_2PI = math.sqrt(2 * math.pi)
-
-
-def _ufunc(ufunc, *derivs):
-    prim = elementwise(ufunc.__name__, ufunc, *derivs)
-    register(ufunc, prim)
-    return prim
 
 
 def _near(x, at, radius):
