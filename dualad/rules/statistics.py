@@ -120,7 +120,9 @@ def _nan_slices(s):
     NaN: it sorts last.  None when there can be none."""
     if np.result_type(primal(s)).kind not in "fc" or shape_of(s)[0] == 0:
         return None
-    last = np.isnan(primal(s)[-1])
+    # np.asarray: a decision on this x's values (global sparsity detection
+    # taints them; a NaN-free x is the pattern it then follows)
+    last = np.asarray(np.isnan(primal(s)[-1]))
     return last if np.any(last) else None
 
 
