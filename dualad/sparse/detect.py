@@ -459,9 +459,35 @@ def _cumulative(trace, prim, out, args, deps, params):
 
 
 # ---- rules: products ------------------------------------------------------------------------
+def _matmul_by_constant(trace, out, a, b, deps):
+    """``a @ b`` with one side a constant matrix (no stack): only the
+    constant's nonzeros link an output to an input -- a banded or sparse
+    matrix stored dense costs its nonzeros, not m·k·n."""
+    sa, sb = np.shape(a), np.shape(b)
+    a2 = sa if len(sa) > 1 else (1,) + sa
+    b2 = sb if len(sb) > 1 else sb + (1,)
+    m, k, n = a2[-2], a2[-1], b2[-1]
+    q = _size(np.shape(out))
+    if deps[1] is not None:  # constant a: out[i, j] <- b[kk, j] for a[i, kk] != 0
+        i, kk = np.nonzero(_plain(np.asarray(a)).reshape(m, k))
+        j = np.arange(n)
+        o = (i[:, None] * n + j).ravel()
+        s = (kk[:, None] * n + j).ravel()
+        return _link(deps[1], o, s, q)
+    kk, j = np.nonzero(_plain(np.asarray(b)).reshape(k, n))  # constant b
+    i = np.arange(m)
+    o = (i[:, None] * n + j).ravel()
+    s = (i[:, None] * k + kk).ravel()
+    return _link(deps[0], o, s, q)
+
+
 def _matmul(trace, prim, out, args, deps, params):
     a, b = (primal(v) for v in args)
     sa, sb = np.shape(a), np.shape(b)
+    constant = [d is None and type(v) is np.ndarray and v.ndim <= 2
+                for v, d in zip((a, b), deps)]
+    if any(constant) and max(len(sa), len(sb)) <= 2:
+        return _matmul_by_constant(trace, out, a, b, deps)
     a2 = sa if len(sa) > 1 else (1,) + sa
     b2 = sb if len(sb) > 1 else sb + (1,)
     batch = np.broadcast_shapes(a2[:-2], b2[:-2])
