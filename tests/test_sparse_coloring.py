@@ -430,3 +430,41 @@ def test_empty_patterns():
     assert colors.tolist() == [0] * 4
     out = recover_columns(empty, colors, np.zeros((1, 3)))
     assert out.shape == (3, 4) and out.nnz == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery plans
+# ---------------------------------------------------------------------------------------------
+
+def test_recovery_plans_are_reusable_and_validate_the_colouring():
+    from dualad.sparse.coloring import column_recovery, row_recovery, star_recovery
+
+    rng = np.random.default_rng(8)
+    p = random_pattern(rng, 25, 18, 0.15)
+    colors = column_coloring(p)
+    plan = column_recovery(p, colors)
+    first = None
+    for _ in range(3):  # a solver's iterates: same structure, new values
+        J = random_values_on(p, rng)
+        out = plan(seeds(colors) @ J.T)
+        np.testing.assert_array_equal(out.toarray(), J)
+        assert_same_structure(out, p)
+        if first is None:
+            first = out
+    assert not np.shares_memory(first.indices, out.indices)
+    rc = row_coloring(p)
+    J = random_values_on(p, rng)
+    np.testing.assert_array_equal(row_recovery(p, rc)(seeds(rc) @ J).toarray(), J)
+    h = random_symmetric(rng, 20, 0.15)
+    sc = star_coloring(h)
+    H = random_values_on(h, rng, symmetric=True)
+    np.testing.assert_allclose(star_recovery(h, sc)(seeds(sc) @ H).toarray(), H, rtol=1e-14)
+
+    with pytest.raises(ValueError, match="invalid column colouring"):
+        column_recovery(tridiagonal(5), [0, 0, 1, 2, 0])
+    with pytest.raises(ValueError, match="invalid column colouring"):
+        row_recovery(tridiagonal(5), [0, 1, 1, 2, 0])
+    with pytest.raises(ValueError, match="adjacent vertices"):
+        star_recovery(tridiagonal(5), [0, 0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"\(ncolors, m\)"):
+        plan(np.zeros((ncolors(colors), 18)))

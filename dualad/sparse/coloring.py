@@ -35,13 +35,19 @@ colour its constraints allow)
   order here that finds the optimal 5 colours of the 2-D five-point stencil, where static orders
   give 6 or 7.
 - ``"auto"``: tries the orders above and keeps the fewest colours (first one listed on ties). Above
-  ``AUTO_FULL_LIMIT`` vertices it only tries the linear-time orders (natural, largest_first, and
-  dsatur for column/row colourings), since smallest-last needs a heap pass.
+  ``AUTO_FULL_LIMIT`` vertices it tries one or two (each is a Python pass of about 1-3 s at
+  n = 10^6): dsatur for column/row colourings; natural for star colourings, plus largest_first
+  when the degrees vary enough for hubs to exist.
+
+Recovery is vectorised: ``column_recovery`` / ``row_recovery`` / ``star_recovery`` validate the
+colouring and precompute, for every stored entry, its flat position in the compressed block; the
+returned ``Recovery`` turns each new compressed block into a csr_array with one ``np.take``.
 """
 
 from __future__ import annotations
 
 import heapq
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,6 +62,10 @@ __all__ = [
     "recover_columns",
     "recover_rows",
     "recover_star",
+    "Recovery",
+    "column_recovery",
+    "row_recovery",
+    "star_recovery",
     "AUTO_FULL_LIMIT",
 ]
 
@@ -269,7 +279,7 @@ def _best_distance1(g: sp.csr_array, order: str) -> np.ndarray:
     if n <= AUTO_FULL_LIMIT:
         candidates = ["natural", "largest_first", "dsatur", "smallest_last"]
     else:
-        candidates = ["dsatur", "natural"]
+        candidates = ["dsatur"]
     best = None
     for name in candidates:
         colors = _dsatur(g) if name == "dsatur" else _greedy_distance1(g, _static_order(g, name))
@@ -392,9 +402,14 @@ def star_coloring(pattern, order: str = "auto") -> np.ndarray:
         return np.zeros(0, dtype=np.int64)
     if order != "auto":
         return _greedy_star(g, _static_order(g, order))
-    candidates = ["natural", "largest_first"]
     if n <= AUTO_FULL_LIMIT:
-        candidates.append("smallest_last")
+        candidates = ["natural", "largest_first", "smallest_last"]
+    else:
+        # Degree order only pays when degrees vary (hubs, arrow-heads); on stencils it is natural
+        # order reshuffled at the boundary, at twice the cost.
+        deg = np.diff(g.indptr)
+        spread = deg.max() > 2 * np.median(deg) + 2
+        candidates = ["natural", "largest_first"] if spread else ["natural"]
     best = None
     for name in candidates:
         colors = _greedy_star(g, _static_order(g, name))
@@ -415,18 +430,24 @@ def check_column_coloring(pattern, colors) -> None:
     """
     p = _as_pattern(pattern)
     colors = _as_colors(colors, p.shape[1], "column")
-    rows = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
-    key_color = colors[p.indices]
-    order = np.lexsort((key_color, rows))
-    r, c = rows[order], key_color[order]
-    dup = np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))
-    if dup.size:
-        k = dup[0]
-        cols = p.indices[order]
+    m = p.shape[0]
+    c = _ncolors(colors)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+    key = rows * c + colors[p.indices]
+    if m * c <= 4 * key.size + 1024:
+        clash = np.bincount(key, minlength=m * c)[key] > 1
+    else:  # many colours: avoid an m * c table
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        clash = counts[inverse] > 1
+    if clash.any():
+        first = np.flatnonzero(clash)[0]
+        row, colour = int(rows[first]), int(colors[p.indices[first]])
+        row_cols = p.indices[p.indptr[row]:p.indptr[row + 1]]
+        j, k = (int(v) for v in row_cols[colors[row_cols] == colour][:2])
         raise ValueError(
-            f"invalid column colouring: columns {int(cols[k])} and {int(cols[k + 1])} both have "
-            f"colour {int(c[k])} and a nonzero in row {int(r[k])}, so their JVP results would mix. "
-            f"Give them different colours (column_coloring(pattern) builds a valid one)."
+            f"invalid column colouring: columns {j} and {k} both have colour {colour} and a "
+            f"nonzero in row {row}, so their JVP results would mix. Give them different colours "
+            f"(column_coloring(pattern) builds a valid one)."
         )
 
 
@@ -498,72 +519,94 @@ def seeds(colors) -> np.ndarray:
     return out
 
 
-def _check_compressed(compressed, c: int, length: int, what: str) -> np.ndarray:
-    compressed = np.asarray(compressed, dtype=np.float64)
-    if compressed.shape != (c, length):
-        raise ValueError(
-            f"compressed must have shape (ncolors, {what}) = ({c}, {length}) -- one row per colour, "
-            f"batch first -- got {compressed.shape}."
-        )
-    return compressed
+@dataclass(frozen=True)
+class Recovery:
+    """A recovery plan: where each stored entry of the derivative sits in the compressed block.
 
-
-def recover_columns(pattern, colors, compressed) -> sp.csr_array:
-    """J as csr_array (m, n) from ``compressed[k] = J @ seeds(colors)[k]`` (shape (c, m)).
-
-    The result has exactly the pattern's structure (stored zeros kept) in canonical format.
+    Built once per (pattern, colouring) by ``column_recovery``, ``row_recovery`` or
+    ``star_recovery`` (which also validate the colouring); calling it on a compressed block of shape
+    ``(ncolors, length)`` is one ``np.take``, which is what a solver pays at every iterate.
 
     >>> import numpy as np
     >>> J = np.array([[1., 2, 0], [0, 3, 4]]); colors = column_coloring(J != 0)
-    >>> recover_columns(J != 0, colors, seeds(colors) @ J.T).toarray().tolist()
+    >>> plan = column_recovery(J != 0, colors)
+    >>> plan(seeds(colors) @ J.T).toarray().tolist()
     [[1.0, 2.0, 0.0], [0.0, 3.0, 4.0]]
+    """
+
+    shape: tuple[int, int]  # of the recovered matrix
+    ncolors: int
+    length: int  # of one compressed row: m for JVPs, n for VJPs and HVPs
+    indices: np.ndarray  # canonical csr structure of the pattern
+    indptr: np.ndarray
+    source: np.ndarray  # flat index into compressed of each stored entry, in csr order
+    length_name: str = "n"  # for error messages: "m" (JVP outputs) or "n"
+
+    def __call__(self, compressed) -> sp.csr_array:
+        compressed = np.asarray(compressed, dtype=np.float64)
+        if compressed.shape != (self.ncolors, self.length):
+            raise ValueError(
+                f"compressed must have shape (ncolors, {self.length_name}) = "
+                f"({self.ncolors}, {self.length}) -- one row per colour, batch first -- got "
+                f"{compressed.shape}."
+            )
+        data = np.take(compressed, self.source)
+        # Fresh index arrays: a caller (or SciPy) may modify a returned matrix in place.
+        return sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+
+def column_recovery(pattern, colors) -> Recovery:
+    """Plan reading J (m, n) from the c JVPs ``compressed[k] = J @ seeds(colors)[k]``.
+
+    Raises ValueError if ``colors`` is not a valid column colouring of ``pattern``.
+
+    >>> plan = column_recovery([[True, False], [True, True]], [0, 1])
+    >>> plan([[1.0, 2.0], [0.0, 3.0]]).toarray().tolist()
+    [[1.0, 0.0], [2.0, 3.0]]
     """
     p = _as_pattern(pattern)
     m, n = p.shape
     colors = _as_colors(colors, n, "column")
-    compressed = _check_compressed(compressed, _ncolors(colors), m, "m")
+    check_column_coloring(p, colors)
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
-    data = compressed[colors[p.indices], rows]
-    return sp.csr_array((data, p.indices.copy(), p.indptr.copy()), shape=(m, n))
+    source = colors[p.indices] * m + rows
+    return Recovery((m, n), _ncolors(colors), m, p.indices, p.indptr, source, length_name="m")
 
 
-def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
-    """J as csr_array (m, n) from ``compressed[k] = seeds(row_colors)[k] @ J`` (shape (c, n)).
+def row_recovery(pattern, row_colors) -> Recovery:
+    """Plan reading J (m, n) from the c VJPs ``compressed[k] = seeds(row_colors)[k] @ J``.
 
-    >>> import numpy as np
-    >>> J = np.array([[1., 2, 0], [0, 0, 4]]); rc = row_coloring(J != 0)
-    >>> recover_rows(J != 0, rc, seeds(rc) @ J).toarray().tolist()
-    [[1.0, 2.0, 0.0], [0.0, 0.0, 4.0]]
+    >>> plan = row_recovery([[True, False], [True, True]], [0, 1])
+    >>> plan([[1.0, 0.0], [2.0, 3.0]]).toarray().tolist()
+    [[1.0, 0.0], [2.0, 3.0]]
     """
     p = _as_pattern(pattern)
     m, n = p.shape
     row_colors = _as_colors(row_colors, m, "row")
-    compressed = _check_compressed(compressed, _ncolors(row_colors), n, "n")
+    check_column_coloring(sp.csr_array(p.T), row_colors)
     rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
-    data = compressed[row_colors[rows], p.indices]
-    return sp.csr_array((data, p.indices.copy(), p.indptr.copy()), shape=(m, n))
+    source = row_colors[rows] * n + p.indices
+    return Recovery((m, n), _ncolors(row_colors), n, p.indices, p.indptr, source)
 
 
-def recover_star(pattern, colors, compressed) -> sp.csr_array:
-    """Symmetric H as csr_array (n, n) from ``compressed[k] = H @ seeds(colors)[k]`` (shape (c, n)).
+def star_recovery(pattern, colors) -> Recovery:
+    """Plan reading a symmetric H (n, n) from the c HVPs ``compressed[k] = H @ seeds(colors)[k]``.
 
-    The result has exactly the pattern's structure (diagonal entries where the pattern stores
-    them, stored zeros kept) in canonical format. ``colors`` must be a star colouring.
+    Raises ValueError if the pattern is not symmetric or ``colors`` is not a star colouring.
 
-    >>> import numpy as np
-    >>> H = np.array([[2., 1, 1], [1, 3, 0], [1, 0, 4]]); colors = star_coloring(H != 0)
-    >>> recover_star(H != 0, colors, seeds(colors) @ H).toarray().tolist()
-    [[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 0.0, 4.0]]
+    >>> plan = star_recovery([[True, True], [True, False]], [0, 1])
+    >>> plan([[5.0, 1.0], [1.0, 0.0]]).toarray().tolist()
+    [[5.0, 1.0], [1.0, 0.0]]
     """
     full = _as_pattern(pattern)
     n = full.shape[0]
     if full.shape[0] != full.shape[1]:
         _symmetric_graph(full)  # raises the explanatory error
     colors = _as_colors(colors, n, "row/column")
-    compressed = _check_compressed(compressed, _ncolors(colors), n, "n")
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(full.indptr))
     cols = full.indices.astype(np.int64)
-    data = compressed[colors[cols], rows]  # right for the diagonal: H[i, i] = (H s_colour[i])[i]
+    # Flat indices into compressed; right as is for the diagonal: H[i, i] = (H s_colour[i])[i].
+    source = colors[cols] * n + rows
     offdiag = np.flatnonzero(rows != cols)
     if offdiag.size:
         r, c = rows[offdiag], cols[offdiag]
@@ -585,5 +628,44 @@ def recover_star(pattern, colors, compressed) -> sp.csr_array:
         if not np.all(direct | np.where(upper, unique[mirror], unique)):
             check_star_coloring(full, colors)  # raises, naming the two-coloured path
         lo, hi = np.minimum(r, c), np.maximum(r, c)
-        data[offdiag] = np.where(direct, compressed[colors[hi], lo], compressed[colors[lo], hi])
-    return sp.csr_array((data, full.indices.copy(), full.indptr.copy()), shape=(n, n))
+        source[offdiag] = np.where(direct, colors[hi] * n + lo, colors[lo] * n + hi)
+    return Recovery((n, n), _ncolors(colors), n, full.indices, full.indptr, source)
+
+
+def recover_columns(pattern, colors, compressed) -> sp.csr_array:
+    """J as csr_array (m, n) from ``compressed[k] = J @ seeds(colors)[k]`` (shape (c, m)).
+
+    The result has exactly the pattern's structure (stored zeros kept) in canonical format.
+    To recover many times with one pattern, build ``column_recovery(pattern, colors)`` once.
+
+    >>> import numpy as np
+    >>> J = np.array([[1., 2, 0], [0, 3, 4]]); colors = column_coloring(J != 0)
+    >>> recover_columns(J != 0, colors, seeds(colors) @ J.T).toarray().tolist()
+    [[1.0, 2.0, 0.0], [0.0, 3.0, 4.0]]
+    """
+    return column_recovery(pattern, colors)(compressed)
+
+
+def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
+    """J as csr_array (m, n) from ``compressed[k] = seeds(row_colors)[k] @ J`` (shape (c, n)).
+
+    >>> import numpy as np
+    >>> J = np.array([[1., 2, 0], [0, 0, 4]]); rc = row_coloring(J != 0)
+    >>> recover_rows(J != 0, rc, seeds(rc) @ J).toarray().tolist()
+    [[1.0, 2.0, 0.0], [0.0, 0.0, 4.0]]
+    """
+    return row_recovery(pattern, row_colors)(compressed)
+
+
+def recover_star(pattern, colors, compressed) -> sp.csr_array:
+    """Symmetric H as csr_array (n, n) from ``compressed[k] = H @ seeds(colors)[k]`` (shape (c, n)).
+
+    The result has exactly the pattern's structure (diagonal entries where the pattern stores
+    them, stored zeros kept) in canonical format. ``colors`` must be a star colouring.
+
+    >>> import numpy as np
+    >>> H = np.array([[2., 1, 1], [1, 3, 0], [1, 0, 4]]); colors = star_coloring(H != 0)
+    >>> recover_star(H != 0, colors, seeds(colors) @ H).toarray().tolist()
+    [[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 0.0, 4.0]]
+    """
+    return star_recovery(pattern, colors)(compressed)
