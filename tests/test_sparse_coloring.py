@@ -468,3 +468,16 @@ def test_recovery_plans_are_reusable_and_validate_the_colouring():
         star_recovery(tridiagonal(5), [0, 0, 1, 2, 0])
     with pytest.raises(ValueError, match=r"\(ncolors, m\)"):
         plan(np.zeros((ncolors(colors), 18)))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dualad.sparse.coloring as coloring
+
+    failures, tried = doctest.testmod(coloring)
+    assert failures == 0 and tried >= 15
+    for name in coloring.__all__:
+        obj = getattr(coloring, name)
+        if callable(obj):
+            assert ">>>" in (obj.__doc__ or ""), f"{name} needs a runnable example"
