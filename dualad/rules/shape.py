@@ -494,7 +494,9 @@ def _integer_indices(indices) -> np.ndarray:
     if not np.can_cast(indices.dtype, np.intp, "same_kind"):
         raise TypeError(f"Cannot cast array data from {indices.dtype!r} to "
                         f"{np.dtype(np.intp)!r} according to the rule 'same_kind'")
-    return np.asarray(indices).astype(np.intp, copy=False)
+    # astype keeps an ndarray subclass: a Tainted index (global sparsity
+    # detection) must stay recognisable as computed from x
+    return indices.astype(np.intp, copy=False)
 
 
 def _clip_mode(mode) -> str:
@@ -528,7 +530,7 @@ def take(a, indices, axis=None, out=None, mode="raise"):
 
 
 def take_along_axis(arr, indices, axis=-1):
-    indices = np.asarray(primal(indices))
+    indices = np.asanyarray(primal(indices))  # keeps a Tainted index tainted
     if axis is None:
         if indices.ndim != 1:
             raise ValueError("when axis=None, `indices` must have a single dimension.")
