@@ -481,3 +481,21 @@ def test_docstring_examples_run():
         obj = getattr(coloring, name)
         if callable(obj):
             assert ">>>" in (obj.__doc__ or ""), f"{name} needs a runnable example"
+
+
+def test_smallest_last_stays_within_the_degeneracy_bound():
+    # Smallest-last colours any graph with at most degeneracy + 1 colours; computed here by
+    # peeling the column-intersection graph densely.
+    rng = np.random.default_rng(9)
+    for _ in range(10):
+        p = random_pattern(rng, 30, 25, 0.08).toarray()
+        adj = (p.T.astype(int) @ p.astype(int)) > 0
+        np.fill_diagonal(adj, False)
+        alive = np.ones(25, bool)
+        degeneracy = 0
+        while alive.any():
+            deg = np.where(alive, adj[:, alive].sum(axis=1), np.iinfo(int).max)
+            v = int(np.argmin(deg))
+            degeneracy = max(degeneracy, int(deg[v]))
+            alive[v] = False
+        assert ncolors(column_coloring(p, "smallest_last")) <= degeneracy + 1

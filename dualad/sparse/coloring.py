@@ -30,6 +30,7 @@ colour its constraints allow)
   takes colour 0 and all its leaves share colour 1.
 - ``"smallest_last"``: repeatedly remove a vertex of smallest remaining degree and colour in reverse
   removal order (Matula & Beck); never needs more than the graph's degeneracy + 1 colours.
+  (Ties are broken differently from a heap; the degeneracy bound holds either way.)
 - ``"dsatur"`` (column and row colourings only): Brelaz's dynamic order -- next is the uncoloured
   vertex seeing the most distinct colours (ties: larger degree, then smaller index). It is the one
   order here that finds the optimal 5 colours of the 2-D five-point stencil, where static orders
@@ -46,7 +47,6 @@ returned ``Recovery`` turns each new compressed block into a csr_array with one 
 
 from __future__ import annotations
 
-import heapq
 from dataclasses import dataclass
 
 import numpy as np
@@ -69,7 +69,7 @@ __all__ = [
     "AUTO_FULL_LIMIT",
 ]
 
-# Above this many vertices "auto" skips smallest-last (a heap pass in Python).
+# Above this many vertices "auto" tries one or two orders instead of all of them.
 AUTO_FULL_LIMIT = 200_000
 
 _ORDERS = ("auto", "natural", "largest_first", "smallest_last", "dsatur")
@@ -171,22 +171,32 @@ def _largest_first(g: sp.csr_array) -> np.ndarray:
 
 def _smallest_last(g: sp.csr_array) -> np.ndarray:
     n = g.shape[0]
-    deg = np.diff(g.indptr).tolist()
+    degree = np.diff(g.indptr)
+    deg = degree.tolist()
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
     removed = [False] * n
-    heap = [(d, v) for v, d in enumerate(deg)]
-    heapq.heapify(heap)
+    # Bucket queue by current degree (a heap is 10x slower at 10^6); a vertex gets a new entry at
+    # each decrement and stale ones are skipped. Filled in reverse so ties pop the smaller index.
+    buckets = [[] for _ in range(int(degree.max(initial=0)) + 1)]
+    for v in range(n - 1, -1, -1):
+        buckets[deg[v]].append(v)
+    low = 0
     removal = []
-    while heap:
-        d, v = heapq.heappop(heap)
-        if removed[v] or d != deg[v]:
-            continue  # a stale heap entry; the vertex has a newer one
+    while len(removal) < n:
+        while not buckets[low]:
+            low += 1
+        v = buckets[low].pop()
+        if removed[v] or deg[v] != low:
+            continue
         removed[v] = True
         removal.append(v)
         for w in indices[indptr[v]:indptr[v + 1]]:
             if not removed[w]:
-                deg[w] -= 1
-                heapq.heappush(heap, (deg[w], w))
+                d = deg[w] - 1
+                deg[w] = d
+                buckets[d].append(w)
+                if d < low:
+                    low = d
     return np.array(removal[::-1], dtype=np.int64)
 
 
