@@ -499,3 +499,19 @@ def test_smallest_last_stays_within_the_degeneracy_bound():
             degeneracy = max(degeneracy, int(deg[v]))
             alive[v] = False
         assert ncolors(column_coloring(p, "smallest_last")) <= degeneracy + 1
+
+
+def test_a_dense_row_that_would_explode_the_graph_is_refused_with_the_way_out(monkeypatch):
+    import dualad.sparse.coloring as coloring
+
+    monkeypatch.setattr(coloring, "MAX_INTERSECTION_WORK", 1000)
+    p = sp.lil_array((50, 60), dtype=bool)
+    p.setdiag(True)
+    p[7, :] = True
+    p = p.tocsr()
+    with pytest.raises(ValueError, match=r"row 7 alone has 60 nonzeros.*row_coloring"):
+        column_coloring(p)
+    rc = row_coloring(p)  # the transpose has short rows: fine
+    assert_column_valid(p.T, rc)
+    with pytest.raises(ValueError, match=r"column 7 alone has 60 nonzeros.*column_coloring"):
+        row_coloring(sp.csr_array(p.T))

@@ -30,9 +30,9 @@ colour its constraints allow)
   takes colour 0 and all its leaves share colour 1.
 - ``"smallest_last"``: repeatedly remove a vertex of smallest remaining degree and colour in reverse
   removal order (Matula & Beck); never needs more than the graph's degeneracy + 1 colours.
-  (Ties are broken differently from a heap; the degeneracy bound holds either way.)
 - ``"dsatur"`` (column and row colourings only): Brelaz's dynamic order -- next is the uncoloured
-  vertex seeing the most distinct colours (ties: larger degree, then smaller index). It is the one
+  vertex seeing the most distinct colours (ties: the most recently saturated; the first vertex
+  has largest degree), so the colouring grows as one front. It is the one
   order here that finds the optimal 5 colours of the 2-D five-point stencil, where static orders
   give 6 or 7.
 - ``"auto"``: tries the orders above and keeps the fewest colours (first one listed on ties). Above
@@ -67,7 +67,11 @@ __all__ = [
     "row_recovery",
     "star_recovery",
     "AUTO_FULL_LIMIT",
+    "MAX_INTERSECTION_WORK",
 ]
+
+# Beyond this sum of squared row counts, building P^T P (time and memory) is refused.
+MAX_INTERSECTION_WORK = 5e8
 
 # Above this many vertices "auto" tries one or two orders instead of all of them.
 AUTO_FULL_LIMIT = 200_000
@@ -142,8 +146,21 @@ def _ncolors(colors: np.ndarray) -> int:
 # Graphs and orders
 # ----------------------------------------------------------------------------------------------
 
-def _intersection_graph(p: sp.csr_array) -> sp.csr_array:
+def _intersection_graph(p: sp.csr_array, what: str = "column") -> sp.csr_array:
     """Adjacency (n, n) of the column-intersection graph: pattern of P^T P without its diagonal."""
+    # A row with k nonzeros costs k^2 in P^T P: one dense row of a 10^6-column pattern would ask for
+    # 10^12 entries. Refuse early, with the way out, instead of exhausting memory.
+    row_nnz = np.diff(p.indptr).astype(np.float64)
+    work = float(row_nnz @ row_nnz)
+    if work > MAX_INTERSECTION_WORK:
+        dense = int(np.argmax(row_nnz))
+        other = "row_coloring (VJPs)" if what == "column" else "column_coloring (JVPs)"
+        raise ValueError(
+            f"{what} colouring of this pattern would build an intersection graph of ~{work:.3g} "
+            f"entries: {'row' if what == 'column' else 'column'} {dense} alone has "
+            f"{int(row_nnz[dense])} nonzeros, and all of its {what}s need distinct colours. Use "
+            f"{other}, or a dense Jacobian if the pattern is mostly full."
+        )
     # int32 counts cannot wrap to 0 (unlike int8), so no edge is silently lost.
     pi = sp.csr_array((np.ones(p.nnz, dtype=np.int32), p.indices, p.indptr), shape=p.shape)
     g = (pi.T @ pi).tocsr()
@@ -328,7 +345,7 @@ def row_coloring(pattern, order: str = "auto") -> np.ndarray:
     [0, 1, 1, 1]
     """
     p = _as_pattern(pattern)
-    return _best_distance1(_intersection_graph(sp.csr_array(p.T)), order)
+    return _best_distance1(_intersection_graph(sp.csr_array(p.T), "row"), order)
 
 
 def _symmetric_graph(pattern, name: str = "pattern") -> sp.csr_array:
