@@ -209,6 +209,23 @@ def test_tridiagonal_hessian_star_three_colours(n):
         assert star_violations(tridiagonal(n), colors) == []
 
 
+@pytest.mark.parametrize("k", [5, 8, 12, 30])
+def test_five_point_hessian_star_five_colours(k):
+    # 5 is optimal: the star chromatic number of a grid graph with k >= 5 is 5.
+    p = five_point(k)
+    colors = star_coloring(p)
+    assert ncolors(colors) == 5
+    if k <= 8:
+        assert star_violations(p, colors) == []
+    else:
+        check_star_coloring(p, colors)
+
+
+def test_arrow_head_with_its_hub_last_needs_two_colours_even_in_natural_order():
+    # The star-set greedy lets the leaves share a colour before the hub is coloured.
+    assert ncolors(star_coloring(arrow_head(12, hub=11), "natural")) == 2
+
+
 def test_block_diagonal_hessian_star_two_colours():
     for n in [2, 10, 200]:
         assert ncolors(star_coloring(block2(n))) == 2
