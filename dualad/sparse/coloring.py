@@ -349,39 +349,56 @@ def row_coloring(pattern, order: str = "auto") -> np.ndarray:
     return _best_distance1(_intersection_graph(sp.csr_array(p.T), "row"), order)
 
 
-def _symmetric_graph(pattern, name: str = "pattern") -> sp.csr_array:
-    p = _as_pattern(pattern, name)
+def _mirror(p: sp.csr_array) -> np.ndarray | None:
+    """For a canonical square csr p: position of entry (j, i) for each stored (i, j), in csr
+    order, or None if the structure is not symmetric. One C-level transpose, no search."""
+    positions = sp.csr_array((np.arange(p.nnz, dtype=np.int64), p.indices, p.indptr), shape=p.shape)
+    t = positions.T.tocsr()
+    t.sort_indices()
+    if not (np.array_equal(t.indptr, p.indptr) and np.array_equal(t.indices, p.indices)):
+        return None
+    return t.data
+
+
+def _raise_not_symmetric(p: sp.csr_array) -> None:
+    asym = p != p.T
+    coo = asym.tocoo()
+    i, j = int(coo.row[0]), int(coo.col[0])
+    raise ValueError(
+        f"star colouring needs a symmetric pattern, but entry ({i}, {j}) is "
+        f"{'stored' if p[i, j] else 'missing'} while ({j}, {i}) is "
+        f"{'stored' if p[j, i] else 'missing'}. Symmetrise it first, e.g. pattern + pattern.T."
+    )
+
+
+def _check_square(p: sp.csr_array) -> None:
     if p.shape[0] != p.shape[1]:
         raise ValueError(
             f"star colouring needs a square symmetric (n, n) Hessian pattern, got shape {p.shape}. "
             f"For a Jacobian use column_coloring or row_coloring."
         )
+
+
+def _symmetric_graph(pattern, name: str = "pattern") -> tuple[sp.csr_array, np.ndarray]:
+    """The adjacency graph (diagonal removed) of a symmetric pattern, and its mirror positions."""
+    p = _as_pattern(pattern, name)
+    _check_square(p)
     g = _strip_diagonal(p)
-    asym = g != g.T
-    if asym.nnz:
-        coo = asym.tocoo()
-        i, j = int(coo.row[0]), int(coo.col[0])
-        raise ValueError(
-            f"star colouring needs a symmetric pattern, but entry ({i}, {j}) is "
-            f"{'stored' if g[i, j] else 'missing'} while ({j}, {i}) is "
-            f"{'stored' if g[j, i] else 'missing'}. Symmetrise it first, e.g. pattern + pattern.T."
-        )
-    return g
+    mirror = _mirror(g)
+    if mirror is None:
+        _raise_not_symmetric(g)
+    return g, mirror
 
 
-def _edge_ids(g: sp.csr_array) -> np.ndarray:
-    """Undirected edge id of each stored entry of a symmetric canonical csr without diagonal:
-    entries (i, j) and (j, i) share one id."""
-    n = g.shape[0]
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
-    cols = g.indices.astype(np.int64)
-    mirror = np.searchsorted(rows * n + cols, cols * n + rows)  # keys are sorted: canonical csr
-    upper = rows < cols
+def _edge_ids(g: sp.csr_array, mirror: np.ndarray) -> np.ndarray:
+    """Undirected edge id of each stored entry: entries (i, j) and (j, i) share one id."""
+    rows = np.repeat(np.arange(g.shape[0], dtype=np.int64), np.diff(g.indptr))
+    upper = rows < g.indices
     ids = np.cumsum(upper) - 1
     return np.where(upper, ids, ids[mirror])
 
 
-def _greedy_star(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
+def _greedy_star(g: sp.csr_array, mirror: np.ndarray, order: np.ndarray) -> np.ndarray:
     # Gebremedhin, Tarafdar, Manne & Pothen 2007 ("New acyclic and star coloring algorithms with
     # application to computing Hessians", SIAM J. Sci. Comput. 29(3), Algorithm 4.1), a refinement
     # of GMP 2005's Algorithm 4.1: it keeps the two-coloured stars built so far (each edge knows its
@@ -391,7 +408,7 @@ def _greedy_star(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
     # natural order with the hub last gets 2 instead of n.
     n = g.shape[0]
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
-    edge = _edge_ids(g).tolist()
+    edge = _edge_ids(g, mirror).tolist()
     color = [-1] * n
     treated = [-1] * n  # treated[q] == v: the colours around q are already forbidden for v
     star = [-1] * (max(edge) + 1 if edge else 0)  # edge id -> star id
@@ -467,12 +484,12 @@ def star_coloring(pattern, order: str = "auto") -> np.ndarray:
             "order='dsatur' is for column and row colourings; star_coloring takes 'auto', "
             "'natural', 'largest_first' or 'smallest_last'."
         )
-    g = _symmetric_graph(pattern)
+    g, mirror = _symmetric_graph(pattern)
     n = g.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if order != "auto":
-        return _greedy_star(g, _static_order(g, order))
+        return _greedy_star(g, mirror, _static_order(g, order))
     if n <= AUTO_FULL_LIMIT:
         candidates = ["natural", "largest_first", "smallest_last"]
     else:
@@ -483,7 +500,7 @@ def star_coloring(pattern, order: str = "auto") -> np.ndarray:
         candidates = ["natural", "largest_first"] if spread else ["natural"]
     best = None
     for name in candidates:
-        colors = _greedy_star(g, _static_order(g, name))
+        colors = _greedy_star(g, mirror, _static_order(g, name))
         if best is None or _ncolors(colors) < _ncolors(best):
             best = colors
     return best
@@ -529,7 +546,7 @@ def check_star_coloring(pattern, colors) -> None:
     >>> path = np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool)
     >>> check_star_coloring(path, [0, 1, 0, 2])
     """
-    g = _symmetric_graph(pattern)
+    g, _ = _symmetric_graph(pattern)
     n = g.shape[0]
     colors = _as_colors(colors, n, "row/column")
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
@@ -670,36 +687,29 @@ def star_recovery(pattern, colors) -> Recovery:
     [[5.0, 1.0], [1.0, 0.0]]
     """
     full = _as_pattern(pattern)
+    _check_square(full)
+    mirror = _mirror(full)
+    if mirror is None:
+        _raise_not_symmetric(full)
     n = full.shape[0]
-    if full.shape[0] != full.shape[1]:
-        _symmetric_graph(full)  # raises the explanatory error
     colors = _as_colors(colors, n, "row/column")
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(full.indptr))
     cols = full.indices.astype(np.int64)
-    # Flat indices into compressed; right as is for the diagonal: H[i, i] = (H s_colour[i])[i].
-    source = colors[cols] * n + rows
-    offdiag = np.flatnonzero(rows != cols)
-    if offdiag.size:
-        r, c = rows[offdiag], cols[offdiag]
-        if np.any(colors[r] == colors[c]):
-            check_star_coloring(full, colors)  # raises, naming the same-coloured neighbours
-        # Counting all stored entries of row i (its diagonal has i's own colour, which differs
-        # from every neighbour's) tells whether j is i's only neighbour with colour[j].
-        unique = _unique_neighbour_color(rows, cols, colors, n)[offdiag]
-        keys = r * n + c  # sorted: full is canonical csr
-        mirror = np.searchsorted(keys, c * n + r)
-        mirror = np.minimum(mirror, keys.size - 1)
-        if np.any(keys[mirror] != c * n + r):
-            _symmetric_graph(full)  # raises, naming an unmatched entry
-        # Read each unordered pair {lo, hi} from one source so that H[i, j] and H[j, i] are the
-        # same float: row lo of the HVP for colour[hi] if lo sees that colour only at hi,
-        # otherwise row hi of the HVP for colour[lo] (a star colouring guarantees one of the two).
-        upper = r < c
-        direct = np.where(upper, unique, unique[mirror])  # "lo sees colour[hi] only at hi"
-        if not np.all(direct | np.where(upper, unique[mirror], unique)):
-            check_star_coloring(full, colors)  # raises, naming the two-coloured path
-        lo, hi = np.minimum(r, c), np.maximum(r, c)
-        source[offdiag] = np.where(direct, colors[hi] * n + lo, colors[lo] * n + hi)
+    if np.any((colors[rows] == colors[cols]) & (rows != cols)):
+        check_star_coloring(full, colors)  # raises, naming the same-coloured neighbours
+    # unique[k] for entry (i, j): j is i's only neighbour with colour[j]. Counting the diagonal
+    # entry too is harmless: it has i's own colour, which no neighbour has.
+    unique = _unique_neighbour_color(rows, cols, colors, n)
+    # Read each unordered pair {lo, hi} from one source so that H[i, j] and H[j, i] are the same
+    # float: row lo of the HVP for colour[hi] if lo sees that colour only at hi, otherwise row hi
+    # of the HVP for colour[lo] (a star colouring guarantees one of the two). On the diagonal both
+    # read (H s_colour[i])[i], which is H[i, i].
+    upper = rows <= cols
+    direct = np.where(upper, unique, unique[mirror])  # "lo sees colour[hi] only at hi"
+    if not np.all(direct | np.where(upper, unique[mirror], unique)):
+        check_star_coloring(full, colors)  # raises, naming the two-coloured path
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    source = np.where(direct, colors[hi] * n + lo, colors[lo] * n + hi)
     return Recovery((n, n), _ncolors(colors), n, full.indices, full.indptr, source)
 
 
