@@ -436,10 +436,11 @@ def _greedy_star(g: sp.csr_array, mirror: np.ndarray, order: np.ndarray) -> np.n
                 first[cw] = (w, edge[k])
                 # w is a leaf of a star whose hub x would, given x's colour, extend
                 # v - w - x - (another leaf) into a two-coloured path.
+                # (An edge has a star once both ends are coloured: this skips uncoloured x.)
                 for kk in range(indptr[w], indptr[w + 1]):
-                    x = indices[kk]
-                    if x != v and color[x] >= 0 and hub[star[edge[kk]]] == x:
-                        forbidden |= 1 << color[x]
+                    s = star[edge[kk]]
+                    if s >= 0 and hub[s] == indices[kk]:
+                        forbidden |= 1 << color[indices[kk]]
         c = _lowest_free(forbidden)
         color[v] = c
         # Attach each new coloured edge v - w to its two-coloured star.
