@@ -69,7 +69,22 @@ __all__ = [
     "star_recovery",
     "AUTO_FULL_LIMIT",
     "MAX_INTERSECTION_WORK",
+    "DenseRowError",
 ]
+
+class DenseRowError(ValueError):
+    """A colouring refused because one dense row (column) would make its
+    intersection graph too large: colour the other way instead.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> arrow = sp.csr_array(sp.vstack([np.ones((1, 40000)), sp.eye(3, 40000)]))
+    >>> try:
+    ...     column_coloring(arrow)
+    ... except DenseRowError:
+    ...     print(int(row_coloring(arrow).max()) + 1)
+    2
+    """
+
 
 # Beyond this sum of squared row counts, building P^T P (time and memory) is refused.
 MAX_INTERSECTION_WORK = 5e8
@@ -156,7 +171,7 @@ def _intersection_graph(p: sp.csr_array, what: str = "column") -> sp.csr_array:
     if work > MAX_INTERSECTION_WORK:
         dense = int(np.argmax(row_nnz))
         other = "row_coloring (VJPs)" if what == "column" else "column_coloring (JVPs)"
-        raise ValueError(
+        raise DenseRowError(
             f"{what} colouring of this pattern would build an intersection graph of ~{work:.3g} "
             f"entries: {'row' if what == 'column' else 'column'} {dense} alone has "
             f"{int(row_nnz[dense])} nonzeros, and all of its {what}s need distinct colours. Use "
