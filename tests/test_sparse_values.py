@@ -63,6 +63,8 @@ _R = np.random.default_rng(100)
 _BANDED = sps.diags_array([_R.uniform(1, 2, 10), _R.uniform(1, 2, 12), _R.uniform(1, 2, 9)],
                           offsets=[-2, 0, 3], shape=(12, 12)).toarray()
 
+_TALL = _R.uniform(0.5, 1.5, (51, 3))
+
 JACOBIAN_CASES = {
     "elementwise": (lambda x: np.exp(x) * np.sin(x) + x ** 3, rng_x(12, 1).reshape(3, 4)),
     "stencil": (lambda x: x[:-2] - 2 * x[1:-1] + x[2:] + np.exp(x[1:-1]) * x[2:] ** 2,
@@ -79,7 +81,7 @@ JACOBIAN_CASES = {
                                                   np.flip(np.pad(x[:3], 2)) * x[3]]),
                         rng_x(12, 11)),
     # m >> n: 51 outputs of 3 inputs (a dense Jacobian: 3 colours)
-    "tall": (lambda x: np.sin(np.outer(np.linspace(0.1, 2, 17), x)).ravel(), rng_x(3, 12)),
+    "tall": (lambda x: np.sin(_TALL @ x) * x[0], rng_x(3, 12)),
     # m << n: 2 outputs of 40 inputs (dense rows: reverse mode wins)
     "wide": (lambda x: np.stack([np.sum(x ** 2), np.sum(x[::2] * np.cos(x[1::2]))]),
              rng_x(40, 13)),
