@@ -358,3 +358,41 @@ def test_local_pattern_documented_behaviour_when_the_branch_changes():
     glob = sparse.SparseJacobian(f, x0)
     assert_values(glob(other), right, (n, n), "global, other branches")
     assert "local" in (sparse.SparseJacobian.__doc__ or "")
+
+
+# ---- the benchmark's and the example's references ----------------------------------------------
+def _load(path, name):
+    import importlib.util
+    import pathlib
+    import sys
+    root = pathlib.Path(__file__).resolve().parent.parent
+    sys.path.insert(0, str(root / "benchmarks"))  # bench_sparse imports timing
+    try:
+        spec = importlib.util.spec_from_file_location(name, root / path)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+    finally:
+        sys.path.remove(str(root / "benchmarks"))
+    return module
+
+
+def test_benchmark_references_are_right():
+    """The Jacobian and Hessian written by hand that bench_sparse.py and the
+    example measure exactness against are the dense AD results; and a tiny
+    run of the benchmark's workloads reports dualad exact, differences not."""
+    bench = _load("benchmarks/bench_sparse.py", "_bench_sparse")
+    example = _load("examples/sparse_jacobian.py", "_example_sparse_jacobian")
+    u = rng_x(36, 70).reshape(6, 6)
+    np.testing.assert_allclose(bench.bratu_jacobian_by_hand(u).toarray(),
+                               dense_jacobian(bench.bratu, u), rtol=1e-13)
+    np.testing.assert_allclose(example.jacobian_by_hand(u).toarray(),
+                               dense_jacobian(example.bratu, u), rtol=1e-13)
+    x = rng_x(10, 71)
+    np.testing.assert_allclose(bench.rosenbrock_hessian_by_hand(x).toarray(),
+                               dense_hessian(bench.extended_rosenbrock, x), rtol=1e-13, atol=1e-12)
+    bratu = bench.bench_bratu(8, repeat=1)
+    scale = 4 * (8 + 1) ** 2  # the largest entry of the k = 8 Jacobian
+    assert bratu["colors"] == 5 and bratu["error"] <= 1e-13 * scale
+    assert bratu["error_fd"] > 1e-10 * scale  # finite differences are not exact
+    hess = bench.bench_rosenbrock_hessian(1000, repeat=1)
+    assert hess["colors"] == 2 and hess["error"] <= 1e-13 * hess["scale"]
