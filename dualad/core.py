@@ -74,7 +74,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "Box", "Trace", "Primitive", "primal", "shape_of", "ndim_of", "unwrap",
+    "Box", "Trace", "Primitive", "primal", "concrete", "shape_of", "ndim_of", "unwrap",
     "UFUNC_RULES", "FUNCTION_RULES", "METHOD_RULES", "LeakedValueError",
     "unbroadcast", "refuse", "REPLACEMENTS", "install_rule_derivation",
 ]
@@ -223,6 +223,15 @@ def unwrap(trace: "Trace", args, attr: str):
             lower = True
         values.append(v)
     return values, carried, lower
+
+
+def concrete(x) -> np.ndarray:
+    """The raw values under ``x`` as a plain ndarray, for a library's own checks
+    of this point's values (NaN, finiteness, domain errors).  Global sparsity
+    detection (``dualad.sparse``) traces with primal values of an ndarray
+    subclass that refuses Python branches -- the branch could go either way at
+    another x; a check that does not shape the derivative reads this instead."""
+    return np.asarray(primal(x))
 
 
 def primal(x):

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.lib._arraysetops_impl import UniqueAllResult, UniqueCountsResult, UniqueInverseResult
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import Box, ndim_of, primal, shape_of
+from ..core import Box, concrete, ndim_of, primal, shape_of
 from ..extend import nondiff, refuse, register
 from .shape import Index, _along, _holds_box, _traced_array, getitem, scatter_add_p
 
@@ -204,7 +204,7 @@ def _real_if_close(a, tol=100):
     tol = primal(tol)
     if tol > 1:
         tol = np.finfo(dtype).eps * tol
-    if np.all(np.absolute(np.imag(primal(a))) < tol):
+    if np.all(np.absolute(np.imag(concrete(a))) < tol):
         a = np.real(a)
     return a
 

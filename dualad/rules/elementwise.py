@@ -38,7 +38,7 @@ import math
 import numpy as np
 import scipy.special as sp
 
-from ..core import Box, is_complex, primal
+from ..core import Box, concrete, is_complex, primal
 from ..extend import (Primitive, elementwise, nondiff, refuse, register,
                       register_replacement)
 
@@ -548,7 +548,7 @@ def _histogram(a, bins=10, range=None, density=None, weights=None):
         else:
             flat = np.reshape(a, (-1,)) if isinstance(a, Box) else a_flat
             first, last = np.min(flat), np.max(flat)
-        if primal(first) == primal(last):
+        if concrete(first) == concrete(last):
             first, last = first - 0.5, last + 0.5
         edges_traced = isinstance(first, Box) or isinstance(last, Box)
         edges = (np.linspace(first, last, len(edges_p), dtype=edges_p.dtype) if edges_traced

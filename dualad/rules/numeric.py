@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 
 from ..chain import real_for
-from ..core import Box, ndim_of, primal, shape_of, unbroadcast
+from ..core import Box, concrete, ndim_of, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register
 
 __all__ = ["convolve_p", "polyfit_p"]
@@ -264,7 +264,8 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
     """np.interp with traced ``x``, ``xp``, ``fp``, ``left``, ``right`` and
     ``period``; complex ``fp`` interpolates its real and imaginary parts, as
     NumPy does."""
-    np.interp(*(primal(v) for v in (x, xp, fp, left, right, period)))   # NumPy's checks
+    # NumPy's checks
+    np.interp(*(None if v is None else concrete(v) for v in (x, xp, fp, left, right, period)))
     complex_fp = np.iscomplexobj(primal(fp))
     x, xp = _cast(x, np.float64), _cast(xp, np.float64)
     fp = _cast(fp, np.complex128 if complex_fp else np.float64)
@@ -481,7 +482,7 @@ def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
         products = w * aweights
         total = np.sum(products) if isinstance(products, Box) else sum(products)
         fact = w_sum - ddof * total / w_sum
-    if primal(fact) <= 0:
+    if concrete(fact) <= 0:
         warnings.warn("Degrees of freedom <= 0 for slice", RuntimeWarning, stacklevel=3)
         fact = 0.0
     X = _cast(X - avg[:, None], _dtype_of(X))          # NumPy subtracts in place

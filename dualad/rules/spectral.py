@@ -71,7 +71,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..core import Box, is_complex, ndim_of, note_complex, primal, shape_of
+from ..core import Box, concrete, is_complex, ndim_of, note_complex, primal, shape_of
 from ..extend import Primitive, nondiff, register
 from .linalg import (_conj, _mH, _mT, _read_triangle, _read_triangle_T, diagonal, eigh_p,
                      inv_p, matmul_p, norm, solve_p)
@@ -569,7 +569,7 @@ def cond(x, p=None):
     _matrices(x)
     if 0 in shape_of(x)[-2:]:
         raise np.linalg.LinAlgError("cond is not defined on empty arrays")
-    value = np.linalg.cond(primal(x), p)
+    value = np.linalg.cond(concrete(x), p)
     finite = np.isfinite(value)
     if p is None or (not isinstance(p, str) and p in (2, -2)):
         s = svdvals_p(x)

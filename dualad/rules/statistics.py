@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..core import Box, primal, shape_of
+from ..core import Box, concrete, primal, shape_of
 from ..extend import Primitive, nondiff, refuse, register
 from .reductions import _refuse_out, cumsum_p, cumulative, normalize_axes
 
@@ -120,9 +120,7 @@ def _nan_slices(s):
     NaN: it sorts last.  None when there can be none."""
     if np.result_type(primal(s)).kind not in "fc" or shape_of(s)[0] == 0:
         return None
-    # np.asarray: a decision on this x's values (global sparsity detection
-    # taints them; a NaN-free x is the pattern it then follows)
-    last = np.asarray(np.isnan(primal(s)[-1]))
+    last = np.isnan(concrete(s)[-1])
     return last if np.any(last) else None
 
 
@@ -275,7 +273,7 @@ def _average(a, axis=None, weights=None, returned=False, *, keepdims=_NoValue):
         else:
             dtype = np.result_type(a_dtype, w_dtype)
         scale = np.sum(_in(w, dtype), axis=axis, **options)
-        if np.any(primal(scale) == 0.0):
+        if np.any(concrete(scale) == 0.0):
             raise ZeroDivisionError("Weights sum to zero, can't be normalized")
         avg = np.sum(_in(a, dtype) * _in(w, dtype), axis, **options) / scale
     if not returned:

@@ -44,7 +44,7 @@ import operator
 import numpy as np
 import scipy.linalg
 
-from ..core import Box, is_complex, ndim_of, primal, shape_of
+from ..core import Box, concrete, is_complex, ndim_of, primal, shape_of
 from ..extend import refuse, register_replacement
 from ..rules.factorizations import (_eye_like, _permutation, _take_rows, _tri_solve, _triangle,
                                     _triangle_mask, lu_factor_p)
@@ -83,7 +83,7 @@ def _plain(x):
 def _check_finite(check_finite, *arrays):
     if check_finite:
         for x in arrays:
-            if not np.all(np.isfinite(primal(x))):
+            if not np.all(np.isfinite(concrete(x))):
                 raise ValueError("array must not contain infs or NaNs")
 
 

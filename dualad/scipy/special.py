@@ -23,7 +23,7 @@ import scipy.special
 from scipy.special import (digamma, erf, erfc, expit, gammaln, log_ndtr,  # noqa: F401
                            logit, ndtr, xlog1py, xlogy)
 
-from ..core import Box, is_complex, primal
+from ..core import Box, concrete, is_complex, primal
 from ..extend import refuse, register_replacement
 from ..rules.special import polygamma_p
 
@@ -143,7 +143,7 @@ def multigammaln(a, d):
     signature: ``d(d-1)/4 log(pi) + sum_j gammaln(a - j/2)``, j = 0..d-1."""
     if isinstance(d, Box) or not np.isscalar(d) or np.floor(d) != d:
         raise ValueError("d should be a positive integer (dimension)")
-    if np.any(primal(a) <= 0.5 * (d - 1)):
+    if np.any(concrete(a) <= 0.5 * (d - 1)):
         raise ValueError(f"condition a ({primal(a)}) > 0.5 * (d-1) ({0.5 * (d - 1)}) not met")
     res = d * (d - 1) * 0.25 * np.log(np.pi)
     for j in range(int(d)):

@@ -285,6 +285,8 @@ _LINEAR = frozenset({
     "add", "subtract", "negative", "positive", "conjugate", "real", "imag", "absolute",
     "maximum", "minimum", "fmax", "fmin", "where", "deg2rad", "rad2deg", "radian",
     "copysign", "fmod", "remainder", "ldexp", "nextafter", "modf", "cast", "sign", "angle"})
+# ... of which these only for real arguments (|z| and angle(z) are not linear in z)
+_LINEAR_FOR_REALS = frozenset({"absolute", "angle", "sign"})
 # ... whose local dependency follows the branch taken (its derivative is 0 on the other).
 _SELECTING = frozenset({"maximum", "minimum", "fmax", "fmin"})
 
@@ -310,7 +312,9 @@ def _elementwise(trace, prim, out, args, deps, params):
     result = _union(list(blocks.values()))
     if result is None:
         return (None,) * len(out) if prim.multiple_results else None
-    if trace.hessian and prim.name not in _LINEAR:
+    linear = prim.name in _LINEAR and not (
+        prim.name in _LINEAR_FOR_REALS and any(np.iscomplexobj(primal(a)) for a in args))
+    if trace.hessian and not linear:
         if prim.name == "multiply":
             if 0 in blocks and 1 in blocks:
                 trace.meet(blocks[0], blocks[1])
@@ -391,7 +395,7 @@ def _reduction(trace, prim, out, args, deps, params):
         chosen &= (_plain(np.asarray(x)) == o.reshape(kept)) | np.isnan(o.reshape(kept))
     src = np.flatnonzero(chosen)
     result = _link(deps[0], target.ravel()[src], src, q)
-    if trace.hessian and prim.name == "prod" and result is not None:
+    if trace.hessian and prim.name in ("prod", "l2norm") and result is not None:
         trace.meet(result, result)
     return result
 
@@ -453,12 +457,61 @@ def _matmul(trace, prim, out, args, deps, params):
 _MULTILINEAR = frozenset({"einsum", "convolve", "fft", "ifft", "rfft", "irfft"})
 
 
+# Functions of stacks of matrices (NumPy's gufuncs, with the matrix in the last
+# two axes): without a rule of their own, each matrix of the stack is dense
+# on its own, not coupled to the others.
+_STACKED = frozenset({
+    "solve", "inv", "det", "logabsdet", "slogdet", "cholesky", "eigh", "eig", "qr",
+    "svd", "svdvals", "expm", "logm", "sqrtm", "pinv", "solve_triangular",
+    "lu_factor", "expm_frechet", "solve_sylvester", "solve_continuous_lyapunov"})
+
+
+def _stacked(trace, prim, outs, args, deps):
+    """Per-matrix dense sets for a function of stacks of matrices, or None
+    when the shapes do not show one common stack."""
+    shapes = [np.shape(primal(a)) for a in args]
+    stacks = [s[:-2] for s in shapes if len(s) > 2]
+    if not stacks:
+        return None
+    try:
+        batch = np.broadcast_shapes(*stacks)
+    except ValueError:
+        return None
+    nb = _size(batch)
+    if any(np.shape(o)[:len(batch)] != batch for o in outs):
+        return None
+    per_batch = []
+    for s, d in zip(shapes, deps):
+        if d is None:
+            continue
+        if len(s) <= 2:  # one matrix or vector for the whole stack
+            one = _dense(trace, [d], 1, f"numpy {prim.name}")
+            per_batch.append(_gather(one, np.zeros(nb, np.int64)) if one is not None else None)
+            continue
+        own = _size(s[:-2])
+        elem_batch = np.repeat(np.arange(own), _size(s[-2:]))
+        sets = _link(d, elem_batch, np.arange(elem_batch.size), own)
+        which = np.broadcast_to(np.arange(own).reshape(s[:-2]), batch).ravel()
+        per_batch.append(_gather(sets, which) if sets is not None else None)
+    sets = _union([b for b in per_batch if b is not None])
+    results = []
+    for o in outs:
+        q = _size(np.shape(o))
+        if sets is None:
+            results.append(None)
+            continue
+        results.append(_gather(sets, np.repeat(np.arange(nb), q // max(nb, 1))))
+    return results
+
+
 def _unknown(trace, prim, out, args, deps, params):
     outs = out if prim.multiple_results else (out,)
     sizes = [_size(np.shape(primal(a))) for a, d in zip(args, deps) if d is not None]
     q_all = sum(_size(np.shape(o)) for o in outs)
     probed = None
-    if (trace.local or prim.name in _MULTILINEAR) and sum(sizes) <= PROBE_INPUTS \
+    if prim.name in _STACKED:
+        probed = _stacked(trace, prim, outs, args, deps)
+    if probed is None and (trace.local or prim.name in _MULTILINEAR) and sum(sizes) <= PROBE_INPUTS \
             and sum(sizes) * q_all <= PROBE_ENTRIES:
         probed = _probe(trace, prim, outs, args, deps, params, random=not trace.local)
     results = []
@@ -530,6 +583,7 @@ RULES = {
     "concatenate": _by_ids, "getitem": _getitem, "scatter_add": _scatter_add,
     "cast": _same,
     "sum": _reduction, "prod": _reduction, "max": _reduction, "min": _reduction,
+    "l2norm": _reduction,
     "cumsum": _cumulative, "cumprod": _cumulative,
     "matmul": _matmul,
 }
@@ -596,11 +650,22 @@ def _as_csr(rows_cols, shape) -> sp.csr_array:
 
 
 def _deps_to_csr(deps, m: int, n: int) -> sp.csr_array:
+    """The sets as the rows of a canonical boolean csr_array (sorted, no duplicates)."""
     if deps is None or not deps.shape[0]:
         return sp.csr_array((m, n), dtype=bool)
-    valid = deps >= 0
-    rows = np.broadcast_to(np.arange(m), deps.shape)[valid]
-    return _as_csr((rows, deps[valid].astype(np.int64)), (m, n))
+    rows = np.sort(deps.T, axis=1)  # (m, w), each row's set in order, -1 first
+    if rows.shape[1] > 1:
+        rows[:, 1:][rows[:, 1:] == rows[:, :-1]] = -1
+    valid = rows >= 0
+    indptr = np.zeros(m + 1, np.int64)
+    np.cumsum(valid.sum(axis=1), out=indptr[1:])
+    indices = rows[valid]  # row by row, ascending within each row
+    index_dtype = np.int32 if max(n, indices.size) < 2 ** 31 - 1 else np.int64
+    out = sp.csr_array((np.ones(indices.size, bool), indices.astype(index_dtype, copy=False),
+                        indptr.astype(index_dtype, copy=False)), shape=(m, n))
+    out.has_sorted_indices = True
+    out.has_canonical_format = True
+    return out
 
 
 def jacobian_sparsity(f, x, *, local: bool = False) -> sp.csr_array:

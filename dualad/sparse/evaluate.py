@@ -1,0 +1,246 @@
+"""Compressed evaluation: a sparse Jacobian from as many JVPs as it has colours.
+
+What this module lets you do
+----------------------------
+Compute the Jacobian of ``f`` (:func:`jacobian`, :class:`SparseJacobian`)
+or the Hessian of a scalar ``f`` (:func:`hessian`, :class:`SparseHessian`)
+as a ``scipy.sparse.csr_array`` with exact values, at the cost of a few
+directional derivatives instead of ``n``.
+
+How
+---
+Columns of the Jacobian that share no row can be added together into one
+direction without their entries mixing: ``J @ (e_j + e_k)`` holds column
+``j``'s entries in rows where only ``j`` has some, and ``k``'s elsewhere.
+A *colouring* of the columns (:mod:`dualad.sparse.coloring`) groups them so;
+one vector-mode JVP pass with one direction per colour (a *seed*) gives the
+compressed Jacobian, from which the entries are read back.  When the rows
+need fewer colours than the columns, the same is done with VJPs on groups
+of rows.  A Hessian is symmetric, so a *star* colouring -- weaker than a
+column colouring, often far fewer colours -- still lets every entry be read
+back directly from Hessian-vector products (forward-over-reverse, one batched
+pass).
+
+The pattern and the colouring are found once (:class:`SparseJacobian`,
+:class:`SparseHessian`) and reused at every new ``x``: what a solver does.
+Every result has the pattern's structure exactly -- entries that happen
+to be zero at this ``x`` are stored as explicit zeros -- so the structure
+a sparse factorisation sees does not change between iterates.
+"""
+
+from __future__ import annotations
+
+from typing import Callable
+
+import numpy as np
+import scipy.sparse as sp
+
+from ..api import grad, jvp, vjp
+from . import coloring
+from .detect import _check_x, hessian_sparsity, jacobian_sparsity
+
+__all__ = ["jacobian", "hessian", "SparseJacobian", "SparseHessian"]
+
+# The seeds of one pass hold at most this many entries (colours x inputs, or
+# colours x outputs); more colours are split into several passes.
+CHUNK_ENTRIES = 20_000_000
+
+
+def _pattern(sparsity, shape: tuple, what: str) -> sp.csr_array:
+    """A user's ``sparsity=`` as a canonical boolean csr_array of ``shape``."""
+    if sp.issparse(sparsity):
+        p = sp.csr_array(sparsity, dtype=bool)
+    else:
+        arr = np.asarray(sparsity)
+        if arr.ndim != 2:
+            raise ValueError(f"{what}: sparsity must be a 2-D array or scipy.sparse matrix "
+                             f"of shape {shape}; got an array of shape {arr.shape}")
+        p = sp.csr_array(arr != 0)
+    if p.shape != tuple(shape):
+        raise ValueError(f"{what}: sparsity has shape {p.shape}, but the Jacobian of f at x "
+                         f"has shape {tuple(shape)} (outputs x inputs, both flattened)")
+    p.eliminate_zeros()
+    p.sum_duplicates()
+    p.sort_indices()
+    return p
+
+
+def _chunks(ncolors: int, width: int):
+    per = max(1, CHUNK_ENTRIES // max(width, 1))
+    return [(s, min(s + per, ncolors)) for s in range(0, ncolors, per)]
+
+
+class SparseJacobian:
+    """The sparse Jacobian of ``f``, detected and coloured once at ``x0``.
+
+    Calling it at an ``x`` of ``x0``'s shape returns ``J(x)`` as a
+    ``scipy.sparse.csr_array`` of shape ``(m, n)`` (outputs and inputs
+    flattened in C order), from ``ncolors`` JVPs in one vector-mode pass
+    (``mode="forward"``) or ``ncolors`` VJPs (``mode="reverse"``, chosen
+    when the rows need fewer colours).
+
+    Parameters
+    ----------
+    f : callable
+        ``f(x) -> array`` of NumPy code.
+    x0 : float array
+        Where the pattern is detected (and its shape, the shape every later
+        ``x`` must have).
+    sparsity : array or scipy.sparse matrix, optional
+        The pattern, ``(m, n)``, if you know it (a superset is fine: more
+        colours, same values); then nothing is detected.
+    local : bool
+        Detect the pattern at ``x0`` only (see :mod:`dualad.sparse.detect`):
+        valid at other points only while ``f`` takes the same branches there.
+        A local pattern that misses an entry at a later ``x`` gives a wrong
+        Jacobian there; prefer the global default.
+    mode : {"auto", "forward", "reverse"}
+
+    >>> import numpy as np
+    >>> from dualad.sparse import SparseJacobian
+    >>> f = lambda x: x[1:] ** 2 - x[:-1]
+    >>> jac = SparseJacobian(f, np.ones(5))
+    >>> jac.ncolors, jac(np.arange(5.0)).toarray()[0].tolist()
+    (2, [-1.0, 2.0, 0.0, 0.0, 0.0])
+    """
+
+    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False,
+                 mode: str = "auto"):
+        if mode not in ("auto", "forward", "reverse"):
+            raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
+        x0 = _check_x(x0, "SparseJacobian")
+        self.f = f
+        self.x_shape = x0.shape
+        if sparsity is None:
+            self.sparsity = jacobian_sparsity(f, x0, local=local)
+        else:
+            m = np.size(f(np.array(x0)))
+            self.sparsity = _pattern(sparsity, (m, x0.size), "SparseJacobian")
+        self.shape = self.sparsity.shape
+        m, n = self.shape
+        cols = coloring.column_coloring(self.sparsity)
+        ncol = int(cols.max()) + 1 if n else 0
+        if mode == "auto":
+            rows = coloring.row_coloring(self.sparsity) if m else np.zeros(0, np.int64)
+            nrow = int(rows.max()) + 1 if m else 0
+            mode = "reverse" if nrow < ncol else "forward"
+        if mode == "reverse":
+            self.colors = coloring.row_coloring(self.sparsity)
+        else:
+            self.colors = cols
+        self.mode = mode
+        self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
+
+    def __repr__(self) -> str:
+        return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
+                f"nonzeros, {self.ncolors} colours ({self.mode})>")
+
+    def _x(self, x) -> np.ndarray:
+        x = _check_x(x, "SparseJacobian")
+        if x.shape != self.x_shape:
+            raise ValueError(f"SparseJacobian: x has shape {x.shape}; the pattern was "
+                             f"detected for shape {self.x_shape}")
+        return x
+
+    def __call__(self, x) -> sp.csr_array:
+        return self.value_and_jacobian(x)[1]
+
+    def value_and_jacobian(self, x) -> tuple:
+        """``(f(x), J(x))``: the output (as ``f`` returns it) and the csr Jacobian."""
+        x = self._x(x)
+        m, n = self.shape
+        seeds = coloring.seeds(self.colors)
+        if self.mode == "forward":
+            parts, out = [], None
+            for s, e in _chunks(self.ncolors, n + m):
+                out, t = jvp(self.f, (x,), (seeds[s:e].reshape((e - s,) + self.x_shape),),
+                             batched=True)
+                parts.append(np.reshape(t, (e - s, m)))
+            if not parts:
+                out = self.f(x)
+                parts = [np.zeros((0, m))]
+            compressed = np.concatenate(parts)
+            return out, coloring.recover_columns(self.sparsity, self.colors, compressed)
+        out, pullback = vjp(self.f, x)
+        out_shape = np.shape(out)
+        compressed = np.stack([np.reshape(pullback(np.reshape(row, out_shape).astype(
+            np.result_type(out, float)))[0], n) for row in seeds]) if self.ncolors else \
+            np.zeros((0, n))
+        return out, coloring.recover_rows(self.sparsity, self.colors, compressed)
+
+
+class SparseHessian:
+    """The sparse Hessian of a scalar ``f``, detected and star-coloured once at ``x0``.
+
+    Calling it at ``x`` returns ``H(x)`` as a symmetric ``scipy.sparse.csr_array``
+    ``(n, n)``, from ``ncolors`` Hessian-vector products in one batched
+    forward-over-reverse pass.  ``sparsity`` and ``local`` as for
+    :class:`SparseJacobian`.
+
+    >>> import numpy as np
+    >>> from dualad.sparse import SparseHessian
+    >>> f = lambda x: np.sum(x[:-1] ** 2 * x[1:])
+    >>> hess = SparseHessian(f, np.ones(4))
+    >>> hess.ncolors, hess(np.ones(4)).toarray()[1].tolist()
+    (3, [2.0, 2.0, 2.0, 0.0])
+    """
+
+    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False):
+        x0 = _check_x(x0, "SparseHessian")
+        self.f = f
+        self.x_shape = x0.shape
+        n = x0.size
+        if sparsity is None:
+            self.sparsity = hessian_sparsity(f, x0, local=local)
+        else:
+            p = _pattern(sparsity, (n, n), "SparseHessian")
+            if (p != p.T).nnz:
+                raise ValueError("SparseHessian: sparsity must be symmetric (a Hessian is); "
+                                 "pass sparsity + sparsity.T")
+            self.sparsity = p
+        self.shape = (n, n)
+        self.colors = coloring.star_coloring(self.sparsity)
+        self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
+
+    def __repr__(self) -> str:
+        return (f"<SparseHessian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
+                f"nonzeros, {self.ncolors} colours>")
+
+    def __call__(self, x) -> sp.csr_array:
+        x = _check_x(x, "SparseHessian")
+        if x.shape != self.x_shape:
+            raise ValueError(f"SparseHessian: x has shape {x.shape}; the pattern was "
+                             f"detected for shape {self.x_shape}")
+        n = self.shape[0]
+        seeds = coloring.seeds(self.colors)
+        parts = []
+        for s, e in _chunks(self.ncolors, 2 * n):
+            _, t = jvp(grad(self.f), (x,), (seeds[s:e].reshape((e - s,) + self.x_shape),),
+                       batched=True)
+            parts.append(np.reshape(t, (e - s, n)))
+        compressed = np.concatenate(parts) if parts else np.zeros((0, n))
+        return coloring.recover_star(self.sparsity, self.colors, compressed)
+
+
+def jacobian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
+    """The Jacobian of ``f`` at ``x`` as a ``scipy.sparse.csr_array``, exact,
+    from as many JVPs as its pattern has colours.  For repeated evaluation
+    at new points build a :class:`SparseJacobian` once.
+
+    >>> import numpy as np
+    >>> from dualad.sparse import jacobian
+    >>> jacobian(lambda x: np.diff(x) ** 2, np.array([0.0, 1.0, 3.0])).toarray().tolist()
+    [[-2.0, 2.0, 0.0], [0.0, -4.0, 4.0]]
+    """
+    return SparseJacobian(f, x, sparsity=sparsity, local=local)(x)
+
+
+def hessian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
+    """The Hessian of a scalar ``f`` at ``x`` as a symmetric ``scipy.sparse.csr_array``.
+
+    >>> import numpy as np
+    >>> from dualad.sparse import hessian
+    >>> hessian(lambda x: np.sum(x[1:] * x[:-1]), np.ones(3)).toarray().tolist()
+    [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
+    """
+    return SparseHessian(f, x, sparsity=sparsity, local=local)(x)
