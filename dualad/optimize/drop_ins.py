@@ -335,9 +335,9 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     sparse = isinstance(hess, str) and hess == "sparse"
     if sparse and key not in ("newton-cg", "trust-constr"):
         raise ValueError(f"hess='sparse' asks for an exact sparse Hessian, which only "
-                         f"{' and '.join(SPARSE_HESSIAN_METHODS)} accept (method={method!r} "
-                         "needs a dense Hessian or products); use one of those, or drop "
-                         "hess and let dualad supply what this method can use")
+                         f"{' and '.join(SPARSE_HESSIAN_METHODS)} accept, not method={method!r}; "
+                         "use one of those, or drop hess and let dualad supply what "
+                         "this method can use")
     ravel = _Ravel(x0)
     needs = _METHOD_NEEDS.get(key, "grad")
     user_jac_is_fd = isinstance(jac, str) or jac is False
