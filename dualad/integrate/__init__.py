@@ -135,37 +135,37 @@ def ode_jac(fun: Callable, t0: float, y0, *, args: tuple | None = None,
         def g(y):
             return np.reshape(fun(current["t"], y, *extra), (-1,))
 
-    pattern = None
+    evaluate = None  # the SparseJacobian, if the Jacobian is to be sparse
     explicit = jac_sparsity is not None
     if isinstance(jac_sparsity, str):
         if jac_sparsity != "auto":
             raise ValueError(f"jac_sparsity={jac_sparsity!r}: pass an (n, n) pattern, "
                              "'auto' to detect it, or None for the default rule")
         jac_sparsity = None
-    if jac_sparsity is not None:
-        pattern = _as_pattern(jac_sparsity, n)
-    elif explicit or n > SPARSE_MIN_SIZE:
-        try:
-            pattern = _sparse.jacobian_sparsity(g, y0)
-        except _sparse.BranchOnValue as exc:
-            if explicit:
-                raise
-            warnings.warn(f"dualad.integrate: fun's sparsity pattern could not be detected "
-                          f"for every y ({exc}); using the dense exact Jacobian "
-                          f"({n} directions per call). Pass jac_sparsity to make it sparse.",
-                          RuntimeWarning, stacklevel=3)
-        except TypeError as exc:
-            _add_hint(exc)
+    pattern = None if jac_sparsity is None else _as_pattern(jac_sparsity, n)
+    try:
+        if pattern is not None:
+            evaluate = _sparse.SparseJacobian(g, y0, sparsity=pattern)
+        elif explicit or n > SPARSE_MIN_SIZE:
+            evaluate = _sparse.SparseJacobian(g, y0)
+    except _sparse.BranchOnValue as exc:
+        if explicit:
             raise
-        if pattern is not None and pattern.shape != (n, n):
-            raise ValueError(f"fun returned {pattern.shape[0]} values for y0 of {n} entries; "
-                             "solve_ivp needs fun(t, y) of the same size as y")
-        if pattern is not None and not explicit and pattern.nnz > SPARSE_MAX_DENSITY * n * n:
-            pattern = None  # nearly dense: a dense LU beats a sparse one
+        warnings.warn(f"dualad.integrate: fun's sparsity pattern could not be detected "
+                      f"for every y ({exc}); using the dense exact Jacobian "
+                      f"({n} directions per call). Pass jac_sparsity to make it sparse.",
+                      RuntimeWarning, stacklevel=3)
+    except TypeError as exc:
+        _add_hint(exc)
+        raise
+    if evaluate is not None and evaluate.shape != (n, n):
+        raise ValueError(f"fun returned {evaluate.shape[0]} values for y0 of {n} entries; "
+                         "solve_ivp needs fun(t, y) of the same size as y")
+    if evaluate is not None and not explicit and \
+            evaluate.sparsity.nnz > SPARSE_MAX_DENSITY * n * n:
+        evaluate = None  # nearly dense: a dense LU beats a sparse one
 
-    if pattern is not None:
-        evaluate = _sparse.SparseJacobian(g, y0, sparsity=pattern)
-
+    if evaluate is not None:
         def jac(t, y, *_bound_args):
             current["t"] = t
             J = evaluate(np.asarray(y, dtype=float).reshape(-1))
@@ -182,7 +182,8 @@ def ode_jac(fun: Callable, t0: float, y0, *, args: tuple | None = None,
                 _add_hint(exc)
                 raise
         jac.kind = "dense"
-    jac.sparsity = pattern
+    jac.sparsity = None if evaluate is None else evaluate.sparsity
+    jac.sparse_jacobian = evaluate
     jac.__name__ = f"ode_jac({getattr(fun, '__name__', 'fun')})"
     return jac
 
