@@ -396,3 +396,14 @@ def test_solve_ivp_errors_and_fallback():
     np.testing.assert_allclose(res.y[:, -1], np.exp(-1.0), rtol=1e-2)
     with pytest.raises(dualad.sparse.BranchOnValue):
         di.solve_ivp(branchy, (0.0, 1.0), np.ones(150), method="BDF", jac_sparsity="auto")
+
+
+@pytest.mark.parametrize("module", ["dualad.optimize.roots", "dualad.optimize.sparse_functions",
+                                    "dualad.integrate"])
+def test_docstring_examples(module):
+    import doctest
+    import importlib
+    failures, tried = doctest.testmod(importlib.import_module(module),
+                                      optionflags=doctest.ELLIPSIS)
+    assert failures == 0
+    assert tried > 0 or module.endswith("sparse_functions")
