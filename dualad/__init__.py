@@ -19,6 +19,7 @@ from .rules import all_primitives
 from .checkpoint import checkpoint
 from .allocator import tune_allocator
 from . import scipy  # noqa: F401  (dualad.scipy.special)
+from . import sparse  # noqa: F401  (dualad.sparse: sparse Jacobians and Hessians)
 
 __version__ = "0.1.0"
 

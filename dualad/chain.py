@@ -96,6 +96,15 @@ def scaler(f):
     return lambda t: times(t, f) if (NAN_SAFE_THREADS[0] and STATE.nan_safe) else t * f
 
 
+def _fits(acc, other) -> bool:
+    """Whether ``acc += other`` keeps ``acc``'s shape and dtype (and ``acc``
+    is large enough for the saved allocation to matter)."""
+    return (type(acc) is np.ndarray and type(other) is np.ndarray
+            and acc.size >= IN_PLACE_MIN_SIZE and acc.flags.writeable
+            and acc.shape == np.broadcast_shapes(acc.shape, other.shape)
+            and np.result_type(acc.dtype, other.dtype) == acc.dtype)
+
+
 def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: bool):
     """The forward chain rule of an elementwise primitive:
     ``Σ_j t_j · ∂out/∂x_j`` (``None`` tangents are zeros; None if all are)."""
@@ -105,18 +114,41 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
         if len(tangents) == 2:
             return push2(prim.derivs, tangents[0], tangents[1], out, args[0], args[1], params)
     result = None
+    owned = False  # result is an array this loop allocated (so it may add into it)
     out_nd = ndim_of(out) if batch else 0
     for t, d, a in zip(tangents, prim.derivs, args):
         if t is None or d is None:
             continue
         if batch:
             t = pad_batched(t, ndim_of(a), out_nd)
+        if result is not None and type(d) is float and abs(d) == 1.0:
+            # a sum or difference of (large, batched) tangents: one operation,
+            # into the sum so far when this loop made it and it is big enough
+            if owned and _fits(result, t):
+                if d == 1.0:
+                    result += t
+                else:
+                    result -= t
+            else:
+                result = result + t if d == 1.0 else result - t
+                owned = type(result) is np.ndarray
+            continue
         n = INVALID_EVENTS[0]
         f = d if type(d) is float else d(out, *args, **params)
         c = times(t, f)
         if INVALID_EVENTS[0] != n and not (NAN_SAFE_THREADS[0] and STATE.nan_safe):
             c = fix(t, f, c)  # the formula itself made a NaN: 0 × it is 0
-        result = c if result is None else result + c
+        if result is None:
+            result = c
+            owned = c is not t and type(c) is np.ndarray
+        elif owned and _fits(result, c):
+            result += c
+        elif c is not t and _fits(c, result):
+            c += result
+            result, owned = c, True
+        else:
+            result = result + c
+            owned = type(result) is np.ndarray
     if result is None or len(tangents) == 1:
         return result
     return fill_output_shape(result, shape_of(out), batch)

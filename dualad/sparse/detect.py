@@ -353,12 +353,51 @@ def _by_ids(trace, prim, out, args, deps, params, **changed):
     return _gather(together, source)
 
 
+def _slots(deps: np.ndarray, shape: tuple) -> np.ndarray:
+    """The sets laid out as ``(w, *shape)``, to move them as the values move."""
+    return deps.reshape((deps.shape[0],) + tuple(shape))
+
+
+def _flat(arranged: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(arranged).reshape(arranged.shape[0], -1)
+
+
 def _getitem(trace, prim, out, args, deps, params):
     index = params["index"]
     if any(isinstance(k, Tainted) for k in index.key):
         # an index computed from x: the entries chosen change with x
         return _dense(trace, [deps[0]], _size(np.shape(out)), "indexing by a value of x")
+    if index.basic:  # slices, integers, None: a view of the sets, no index arrays
+        return _flat(_slots(deps[0], np.shape(primal(args[0])))[(slice(None),) + index.key])
     return _by_ids(trace, prim, out, args, deps, params)
+
+
+def _reshape(trace, prim, out, args, deps, params):
+    return deps[0]  # C order both ways: element i stays element i
+
+
+def _transpose(trace, prim, out, args, deps, params):
+    axes = (0,) + tuple(a % len(params["axes"]) + 1 for a in params["axes"])
+    return _flat(np.transpose(_slots(deps[0], np.shape(primal(args[0]))), axes))
+
+
+def _broadcast_to(trace, prim, out, args, deps, params):
+    return _broadcast(deps[0], np.shape(primal(args[0])), tuple(params["shape"]))
+
+
+def _concatenate(trace, prim, out, args, deps, params):
+    axis = params["axis"]
+    width = max(d.shape[0] for d in deps if d is not None)
+    parts = []
+    for a, d in zip(args, deps):
+        shape = np.shape(primal(a))
+        if d is None:
+            parts.append(np.full((width,) + shape, -1, trace.index_dtype))
+        else:
+            if d.shape[0] < width:
+                d = np.concatenate([d, np.full((width - d.shape[0], d.shape[1]), -1, d.dtype)])
+            parts.append(_slots(d, shape))
+    return np.concatenate(parts, axis=axis if axis < 0 else axis + 1).reshape(width, -1)
 
 
 def _same(trace, prim, out, args, deps, params):
@@ -420,9 +459,35 @@ def _cumulative(trace, prim, out, args, deps, params):
 
 
 # ---- rules: products ------------------------------------------------------------------------
+def _matmul_by_constant(trace, out, a, b, deps):
+    """``a @ b`` with one side a constant matrix (no stack): only the
+    constant's nonzeros link an output to an input -- a banded or sparse
+    matrix stored dense costs its nonzeros, not m·k·n."""
+    sa, sb = np.shape(a), np.shape(b)
+    a2 = sa if len(sa) > 1 else (1,) + sa
+    b2 = sb if len(sb) > 1 else sb + (1,)
+    m, k, n = a2[-2], a2[-1], b2[-1]
+    q = _size(np.shape(out))
+    if deps[1] is not None:  # constant a: out[i, j] <- b[kk, j] for a[i, kk] != 0
+        i, kk = np.nonzero(_plain(np.asarray(a)).reshape(m, k))
+        j = np.arange(n)
+        o = (i[:, None] * n + j).ravel()
+        s = (kk[:, None] * n + j).ravel()
+        return _link(deps[1], o, s, q)
+    kk, j = np.nonzero(_plain(np.asarray(b)).reshape(k, n))  # constant b
+    i = np.arange(m)
+    o = (i[:, None] * n + j).ravel()
+    s = (i[:, None] * k + kk).ravel()
+    return _link(deps[0], o, s, q)
+
+
 def _matmul(trace, prim, out, args, deps, params):
     a, b = (primal(v) for v in args)
     sa, sb = np.shape(a), np.shape(b)
+    constant = [d is None and type(v) is np.ndarray and v.ndim <= 2
+                for v, d in zip((a, b), deps)]
+    if any(constant) and max(len(sa), len(sb)) <= 2:
+        return _matmul_by_constant(trace, out, a, b, deps)
     a2 = sa if len(sa) > 1 else (1,) + sa
     b2 = sb if len(sb) > 1 else sb + (1,)
     batch = np.broadcast_shapes(a2[:-2], b2[:-2])
@@ -579,8 +644,8 @@ def _probe(trace, prim, outs, args, deps, params, random: bool):
 
 
 RULES = {
-    "reshape": _by_ids, "transpose": _by_ids, "broadcast_to": _by_ids,
-    "concatenate": _by_ids, "getitem": _getitem, "scatter_add": _scatter_add,
+    "reshape": _reshape, "transpose": _transpose, "broadcast_to": _broadcast_to,
+    "concatenate": _concatenate, "getitem": _getitem, "scatter_add": _scatter_add,
     "cast": _same,
     "sum": _reduction, "prod": _reduction, "max": _reduction, "min": _reduction,
     "l2norm": _reduction,
@@ -590,7 +655,10 @@ RULES = {
 
 
 def _pad(trace, prim, out, args, deps, params):
-    return _by_ids(trace, prim, out, args, deps, params, value=-1)
+    d = deps[0]
+    shape = np.shape(primal(args[0]))
+    return _flat(np.pad(_slots(d, shape), ((0, 0),) + tuple(params["pad_width"]),
+                        mode="constant", constant_values=-1))
 
 
 RULES["pad"] = _pad
@@ -649,11 +717,28 @@ def _as_csr(rows_cols, shape) -> sp.csr_array:
     return m
 
 
+def _sorted_sets(deps: np.ndarray) -> np.ndarray:
+    """Each element's set in ascending order (a new ``(w, q)`` array).  Narrow
+    sets are sorted by an odd-even transposition network on whole slots --
+    ``w`` rounds of elementwise min/max over contiguous vectors, faster than
+    sorting ``q`` tiny rows one by one."""
+    w = deps.shape[0]
+    if w > 12:
+        return np.sort(deps, axis=0)
+    slots = [deps[j].copy() for j in range(w)]
+    for r in range(w):
+        for j in range(r % 2, w - 1, 2):
+            lo = np.minimum(slots[j], slots[j + 1])
+            np.maximum(slots[j], slots[j + 1], out=slots[j + 1])
+            slots[j] = lo
+    return np.stack(slots) if slots else deps.copy()
+
+
 def _deps_to_csr(deps, m: int, n: int) -> sp.csr_array:
     """The sets as the rows of a canonical boolean csr_array (sorted, no duplicates)."""
     if deps is None or not deps.shape[0]:
         return sp.csr_array((m, n), dtype=bool)
-    rows = np.sort(deps.T, axis=1)  # (m, w), each row's set in order, -1 first
+    rows = _sorted_sets(deps).T  # (m, w): each row's set in ascending order, -1 first
     if rows.shape[1] > 1:
         rows[:, 1:][rows[:, 1:] == rows[:, :-1]] = -1
     valid = rows >= 0

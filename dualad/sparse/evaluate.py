@@ -65,6 +65,32 @@ def _pattern(sparsity, shape: tuple, what: str) -> sp.csr_array:
     return p
 
 
+class _Recovery:
+    """Where each stored entry of the result sits in the compressed products.
+
+    Reading entries back (:mod:`~dualad.sparse.coloring`'s ``recover_*``) is
+    a pure gather for the colourings used here, so it is worked out once:
+    recovering from an array that holds its own flat positions gives, entry
+    by entry, the position to read.  Each later evaluation is then one
+    ``take`` into a copy of the pattern's structure."""
+
+    __slots__ = ("indices", "indptr", "where", "shape")
+
+    def __init__(self, recover, pattern: sp.csr_array, colors: np.ndarray, length: int):
+        c = int(colors.max()) + 1 if colors.size else 0
+        positions = np.arange(c * length, dtype=np.float64).reshape(c, length)
+        plan = recover(pattern, colors, positions)
+        self.indices, self.indptr, self.shape = plan.indices, plan.indptr, plan.shape
+        self.where = plan.data.astype(np.int64)
+
+    def __call__(self, compressed: np.ndarray) -> sp.csr_array:
+        data = np.take(compressed.reshape(-1), self.where)
+        out = sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+        out.has_sorted_indices = True
+        out.has_canonical_format = True
+        return out
+
+
 def _chunks(ncolors: int, width: int):
     per = max(1, CHUNK_ENTRIES // max(width, 1))
     return [(s, min(s + per, ncolors)) for s in range(0, ncolors, per)]
@@ -126,10 +152,13 @@ class SparseJacobian:
             mode = "reverse" if nrow < ncol else "forward"
         if mode == "reverse":
             self.colors = coloring.row_coloring(self.sparsity)
+            self._recover = _Recovery(coloring.recover_rows, self.sparsity, self.colors, n)
         else:
             self.colors = cols
+            self._recover = _Recovery(coloring.recover_columns, self.sparsity, self.colors, m)
         self.mode = mode
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
+        self._seeds = coloring.seeds(self.colors)
 
     def __repr__(self) -> str:
         return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
@@ -149,7 +178,7 @@ class SparseJacobian:
         """``(f(x), J(x))``: the output (as ``f`` returns it) and the csr Jacobian."""
         x = self._x(x)
         m, n = self.shape
-        seeds = coloring.seeds(self.colors)
+        seeds = self._seeds
         if self.mode == "forward":
             parts, out = [], None
             for s, e in _chunks(self.ncolors, n + m):
@@ -159,14 +188,14 @@ class SparseJacobian:
             if not parts:
                 out = self.f(x)
                 parts = [np.zeros((0, m))]
-            compressed = np.concatenate(parts)
-            return out, coloring.recover_columns(self.sparsity, self.colors, compressed)
+            compressed = parts[0] if len(parts) == 1 else np.concatenate(parts)
+            return out, self._recover(compressed)
         out, pullback = vjp(self.f, x)
         out_shape = np.shape(out)
         compressed = np.stack([np.reshape(pullback(np.reshape(row, out_shape).astype(
             np.result_type(out, float)))[0], n) for row in seeds]) if self.ncolors else \
             np.zeros((0, n))
-        return out, coloring.recover_rows(self.sparsity, self.colors, compressed)
+        return out, self._recover(compressed)
 
 
 class SparseHessian:
@@ -201,6 +230,8 @@ class SparseHessian:
         self.shape = (n, n)
         self.colors = coloring.star_coloring(self.sparsity)
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
+        self._seeds = coloring.seeds(self.colors)
+        self._recover = _Recovery(coloring.recover_star, self.sparsity, self.colors, n)
 
     def __repr__(self) -> str:
         return (f"<SparseHessian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
@@ -212,14 +243,15 @@ class SparseHessian:
             raise ValueError(f"SparseHessian: x has shape {x.shape}; the pattern was "
                              f"detected for shape {self.x_shape}")
         n = self.shape[0]
-        seeds = coloring.seeds(self.colors)
+        seeds = self._seeds
         parts = []
         for s, e in _chunks(self.ncolors, 2 * n):
             _, t = jvp(grad(self.f), (x,), (seeds[s:e].reshape((e - s,) + self.x_shape),),
                        batched=True)
             parts.append(np.reshape(t, (e - s, n)))
-        compressed = np.concatenate(parts) if parts else np.zeros((0, n))
-        return coloring.recover_star(self.sparsity, self.colors, compressed)
+        compressed = (parts[0] if len(parts) == 1 else
+                      np.concatenate(parts) if parts else np.zeros((0, n)))
+        return self._recover(compressed)
 
 
 def jacobian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
