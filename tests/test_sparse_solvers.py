@@ -407,3 +407,22 @@ def test_docstring_examples(module):
                                       optionflags=doctest.ELLIPSIS)
     assert failures == 0
     assert tried > 0 or module.endswith("sparse_functions")
+
+
+def test_sparse_drop_ins_take_pytrees():
+    def energy(p):  # a chain of springs between two free arrays
+        x, y = p["x"], p["y"]
+        return np.sum((x[1:] - x[:-1] - 1.0) ** 2) + np.sum((y - x) ** 4) + np.sum(x ** 2) * 1e-2
+    x0 = {"x": np.linspace(0.0, 1.0, 15), "y": np.zeros(15)}
+    res = do.minimize(energy, x0, method="trust-constr", hess="sparse",
+                      options={"gtol": 1e-10})
+    ref = do.minimize(energy, x0, method="trust-constr", options={"gtol": 1e-10})
+    np.testing.assert_allclose(res.x["x"], ref.x["x"], atol=1e-6)
+    np.testing.assert_allclose(res.x["y"], ref.x["y"], atol=1e-3)  # quartic: flat valley
+
+    def resid(p):
+        return np.concatenate([p["a"][1:] - p["a"][:-1] ** 2, p["a"] - p["b"], p["b"] - 0.5])
+    fit = do.least_squares(resid, {"a": np.ones(10), "b": np.zeros(10)}, jac_sparsity="auto")
+    dense = do.least_squares(resid, {"a": np.ones(10), "b": np.zeros(10)})
+    np.testing.assert_allclose(fit.x_flat, dense.x_flat, atol=1e-8)
+    assert isinstance(fit.jac, sp.csr_array) and fit.jac.shape == (29, 20)
