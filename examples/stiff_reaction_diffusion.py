@@ -20,6 +20,7 @@ otherwise write by hand.
 
     python examples/stiff_reaction_diffusion.py           # k = 48, n = 4608
     python examples/stiff_reaction_diffusion.py --small   # k = 16, n = 512
+    python examples/stiff_reaction_diffusion.py --k 100   # n = 20000
                                                           # (also DUALAD_EXAMPLES_SMALL=1)
 """
 
@@ -75,9 +76,10 @@ class Counted:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--small", action="store_true", help="k = 16 (n = 512), for CI")
+    parser.add_argument("--k", type=int, default=None, help="grid size (default 48)")
     opts = parser.parse_args(argv)
     small = opts.small or os.environ.get("DUALAD_EXAMPLES_SMALL")
-    k = 16 if small else 48
+    k = opts.k or (16 if small else 48)
     fun, y0 = brusselator(k)
     span, tol = (0.0, 2.0), dict(rtol=1e-6, atol=1e-8)
 

@@ -426,3 +426,25 @@ def test_sparse_drop_ins_take_pytrees():
     dense = do.least_squares(resid, {"a": np.ones(10), "b": np.zeros(10)})
     np.testing.assert_allclose(fit.x_flat, dense.x_flat, atol=1e-8)
     assert isinstance(fit.jac, sp.csr_array) and fit.jac.shape == (29, 20)
+
+
+def test_pattern_that_changes_with_t_needs_an_explicit_one():
+    n = 120
+
+    def switched(t, y):  # from t = 1 on, a neighbour coupling the pattern at t0 lacks
+        out = -50.0 * y
+        if t >= 1.0:
+            out = out + 10.0 * np.concatenate([y[1:], y[:1]])
+        return out
+
+    y0 = np.linspace(1.0, 2.0, n)
+    detected = di.ode_jac(switched, 0.0, y0)
+    assert detected.sparsity.nnz == n  # found at t0: the diagonal only, as documented
+    cover = sp.eye_array(n) + sp.eye_array(n, k=1) + sp.eye_array(n, k=1 - n)
+    jac = di.ode_jac(switched, 0.0, y0, jac_sparsity=cover)
+    for t in (0.5, 1.5):
+        np.testing.assert_allclose(jac(t, y0).toarray(),
+                                   dualad.jacfwd(lambda z: switched(t, z))(y0), rtol=1e-14)
+    res = di.solve_ivp(switched, (0.0, 2.0), y0, method="Radau", jac_sparsity=cover)
+    ref = si.solve_ivp(switched, (0.0, 2.0), y0, method="Radau", jac_sparsity=cover)
+    np.testing.assert_allclose(res.y[:, -1], ref.y[:, -1], rtol=1e-4, atol=1e-9)

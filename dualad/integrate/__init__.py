@@ -206,7 +206,10 @@ def solve_ivp(fun: Callable, t_span, y0, method="RK45", t_eval=None, dense_outpu
     complex ``y0`` (dualad's Jacobian is real) -- goes to SciPy unchanged,
     and the result is SciPy's ``OdeResult``; its ``njev`` counts the exact
     Jacobians.  ``vectorized=True`` works as in SciPy (the Jacobian calls
-    ``fun`` with ``y`` of shape (n, 1)).
+    ``fun`` with ``y`` of shape (n, 1)).  A detected pattern is found at
+    ``(t0, y0)`` and holds for every ``y``; if ``fun`` branches in Python on
+    ``t`` so that its pattern changes with ``t``, pass a ``jac_sparsity``
+    that covers every ``t`` (entries outside the pattern are never computed).
 
     >>> import numpy as np
     >>> from dualad.integrate import solve_ivp
