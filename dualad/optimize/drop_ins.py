@@ -217,13 +217,13 @@ def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
             con["fun"], con["jac"] = vf.value, vf.dense
             if key == "trust-constr":  # as SciPy would convert it, plus exact Hessians
                 lb, ub = (0.0, 0.0) if con.get("type") == "eq" else (0.0, np.inf)
-                if sparse:
-                    svf = _SparseVectorFunction(vf.F_flat, ravel.x0)
-                    return _so.NonlinearConstraint(
-                        svf.value, lb, ub, jac=svf.jac,
-                        hess=_sparse_constraint_hess(vf.F_flat, ravel.x0))
-                return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
-                                               hess=_constraint_hess(vf.F_flat))
+                if not sparse:
+                    return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
+                                                   hess=_constraint_hess(vf.F_flat))
+                svf = _SparseVectorFunction(vf.F_flat, ravel.x0)
+                return _so.NonlinearConstraint(svf.value, lb, ub, jac=svf.jac,
+                                               hess=_sparse_constraint_hess(vf.F_flat,
+                                                                            ravel.x0))
         return con
     if isinstance(con, _so.NonlinearConstraint):
         vf = _VectorFunction(con.fun, ravel, ())
