@@ -247,8 +247,11 @@ def _link(deps: np.ndarray, out_index: np.ndarray, source: np.ndarray, q: int) -
     w = deps.shape[0]
     if not w or not out_index.size:
         return None
-    order = np.argsort(out_index, kind="stable")
-    o, s = out_index[order], source[order]
+    if out_index.size > 1 and np.any(out_index[1:] < out_index[:-1]):
+        order = np.argsort(out_index, kind="stable")
+        o, s = out_index[order], source[order]
+    else:
+        o, s = out_index, source
     counts = np.bincount(o, minlength=q)
     starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
     rank = np.arange(o.size) - np.repeat(starts, counts)
@@ -433,7 +436,14 @@ def _reduction(trace, prim, out, args, deps, params):
         o = _plain(np.asarray(primal(out)))
         chosen &= (_plain(np.asarray(x)) == o.reshape(kept)) | np.isnan(o.reshape(kept))
     src = np.flatnonzero(chosen)
-    result = _link(deps[0], target.ravel()[src], src, q)
+    if q == 1:  # a full reduction: the union of all the sets, by marking (no sort)
+        taken = deps[0][:, src]
+        mark = np.zeros(trace.n, bool)
+        mark[taken[taken >= 0]] = True
+        every = np.flatnonzero(mark).astype(trace.index_dtype)
+        result = every[:, None] if every.size else None
+    else:
+        result = _link(deps[0], target.ravel()[src], src, q)
     if trace.hessian and prim.name in ("prod", "l2norm") and result is not None:
         trace.meet(result, result)
     return result
@@ -789,13 +799,20 @@ def hessian_sparsity(f, x, *, local: bool = False) -> sp.csr_array:
         raise ValueError(f"hessian_sparsity: f must return a scalar; it returned shape "
                          f"{out.shape} (use jacobian_sparsity for a vector function)")
     n = trace.n
-    rows, cols = [np.empty(0, np.int64)], [np.empty(0, np.int64)]
+    # every pair met, slot by slot, as (smaller, larger): the upper triangle
+    lows, highs = [np.empty(0, trace.index_dtype)], [np.empty(0, trace.index_dtype)]
     for a, b in trace.pairs:
-        r = np.broadcast_to(a[:, None, :], (a.shape[0], b.shape[0], a.shape[1]))
-        c = np.broadcast_to(b[None, :, :], (a.shape[0], b.shape[0], b.shape[1]))
-        valid = (r >= 0) & (c >= 0)
-        r, c = r[valid].astype(np.int64), c[valid].astype(np.int64)
-        keys = np.unique(np.concatenate([r * n + c, c * n + r]))
-        rows.append(keys // n)
-        cols.append(keys % n)
-    return _as_csr((np.concatenate(rows), np.concatenate(cols)), (n, n))
+        for i in range(a.shape[0]):
+            for j in range(i if a is b else 0, b.shape[0]):
+                r, c = a[i], b[j]
+                ok = (r >= 0) & (c >= 0)
+                r, c = r[ok], c[ok]
+                lows.append(np.minimum(r, c))
+                highs.append(np.maximum(r, c))
+    rows, cols = np.concatenate(lows), np.concatenate(highs)
+    upper = sp.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=(n, n))
+    upper.sum_duplicates()  # scipy's linear-time passes, no global sort
+    both = (upper + upper.T).tocsr().astype(bool)
+    both.sum_duplicates()
+    both.sort_indices()
+    return both

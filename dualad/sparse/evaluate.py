@@ -144,14 +144,20 @@ class SparseJacobian:
             self.sparsity = _pattern(sparsity, (m, x0.size), "SparseJacobian")
         self.shape = self.sparsity.shape
         m, n = self.shape
-        cols = coloring.column_coloring(self.sparsity)
-        ncol = int(cols.max()) + 1 if n else 0
+        cols = coloring.column_coloring(self.sparsity) if mode != "reverse" else None
+        ncol = int(cols.max()) + 1 if n and cols is not None else 0
+        rows = None
         if mode == "auto":
-            rows = coloring.row_coloring(self.sparsity) if m else np.zeros(0, np.int64)
-            nrow = int(rows.max()) + 1 if m else 0
-            mode = "reverse" if nrow < ncol else "forward"
+            # rows need at least as many colours as the densest column has
+            # entries: colour them only when that bound leaves them a chance
+            bound = int(np.diff(self.sparsity.tocsc().indptr).max()) if n and m else 0
+            if m and bound < ncol:
+                rows = coloring.row_coloring(self.sparsity)
+                mode = "reverse" if int(rows.max()) + 1 < ncol else "forward"
+            else:
+                mode = "forward"
         if mode == "reverse":
-            self.colors = coloring.row_coloring(self.sparsity)
+            self.colors = rows if rows is not None else coloring.row_coloring(self.sparsity)
             self._recover = _Recovery(coloring.recover_rows, self.sparsity, self.colors, n)
         else:
             self.colors = cols
