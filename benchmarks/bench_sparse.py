@@ -24,14 +24,18 @@ timing.py), so they are comparable on a noisy shared machine.
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import pathlib
 import time
 
 import numpy as np
+import scipy.integrate
+import scipy.optimize
 import scipy.sparse as sps
 from scipy.optimize._numdiff import approx_derivative, group_columns
 
 import dualad as ad
-from dualad import sparse
+from dualad import integrate, optimize, sparse
 from timing import best_time
 
 LAMBDA = 1.0
@@ -176,12 +180,63 @@ def bench_rosenbrock_hessian(n: int, repeat: int):
 
 
 # ---- ODE and trust-constr end to end ----------------------------------------------------------
-# SECTION FOR THE SOLVERS WORK (dualad.integrate.solve_ivp with method="BDF" on a stiff
-# reaction-diffusion system with n >= 10^4 against SciPy's finite-difference jac with the same
-# jac_sparsity: wall time and fun calls; trust-constr with a sparse Hessian against hessp only).
-# Not written here: fill in bench_solvers(quick) and call it from main().
+def _brusselator(k):
+    """The stiff 2-D Brusselator of examples/stiff_reaction_diffusion.py (n = 2 k²)."""
+    path = pathlib.Path(__file__).resolve().parents[1] / "examples" / "stiff_reaction_diffusion.py"
+    spec = importlib.util.spec_from_file_location("stiff_reaction_diffusion", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.brusselator(k), module.Counted
+
+
 def bench_solvers(quick: bool) -> None:
-    print("\n(ODE and trust-constr end-to-end figures: not part of this script yet)")
+    """dualad.integrate.solve_ivp (BDF, exact sparse jac) against SciPy's BDF with
+    finite differences grouped by the same jac_sparsity: wall time and every
+    call of fun (SciPy's nfev leaves out its differences' calls); then
+    trust-constr with an exact sparse Hessian against the Hessian-vector
+    products only (dualad.optimize's default for trust-constr)."""
+    k = 24 if quick else 72
+    (fun, y0), Counted = _brusselator(k)
+    span, tol = (0.0, 2.0), dict(rtol=1e-6, atol=1e-8)
+    ours = Counted(fun)
+    start = time.perf_counter()
+    res = integrate.solve_ivp(ours, span, y0, method="BDF", **tol)
+    ours_time = time.perf_counter() - start
+    pattern = integrate.ode_jac(fun, span[0], y0).sparsity
+    theirs = Counted(fun)
+    start = time.perf_counter()
+    ref = scipy.integrate.solve_ivp(theirs, span, y0, method="BDF", jac_sparsity=pattern, **tol)
+    ref_time = time.perf_counter() - start
+    print(f"\nStiff 2-D Brusselator (BDF), n = {y0.size}, t in {span}")
+    print(f"  {'':34s}{'time [s]':>9s}{'fun calls':>11s}{'njev':>6s}{'nlu':>6s}")
+    for name, r, secs, calls in (("dualad.integrate (exact sparse)", res, ours_time, ours.calls),
+                                 ("SciPy (jac_sparsity + differences)", ref, ref_time,
+                                  theirs.calls)):
+        print(f"  {name:34s}{secs:9.2f}{calls:11d}{r.njev:6d}{r.nlu:6d}")
+    print(f"  time ratio SciPy / dualad: {ref_time / ours_time:.2f}; max |y difference| at the "
+          f"end: {np.max(np.abs(res.y[:, -1] - ref.y[:, -1])):.1e}")
+
+    n = 2_000 if quick else 10_000
+    rng = np.random.default_rng(0)
+    c = rng.uniform(-1.0, 1.0, n)
+
+    def energy(x):  # a chain of springs in a convex potential: tridiagonal Hessian
+        return np.sum((x[1:] - x[:-1]) ** 2) * n + np.sum(np.exp(x) - c * x) + np.sum(x ** 4)
+
+    mean_zero = scipy.optimize.NonlinearConstraint(lambda x: (np.mean(x) + 0.1 * np.mean(x ** 3))[None], 0.0, 0.0)
+    x0 = np.zeros(n)
+    print(f"\ntrust-constr, a spring chain in a convex potential with one nonlinear equality "
+          f"constraint, n = {n}")
+    print(f"  {'':34s}{'time [s]':>9s}{'iterations':>11s}{'CG iter.':>9s}{'f(x*)':>12s}")
+    times = {}
+    for name, hess in (("exact sparse Hessian (csr)", "sparse"), ("Hessian-vector products", None)):
+        start = time.perf_counter()
+        r = optimize.minimize(energy, x0, method="trust-constr", hess=hess,
+                              constraints=[mean_zero], options={"gtol": 1e-8, "maxiter": 500})
+        times[name] = time.perf_counter() - start
+        print(f"  {name:34s}{times[name]:9.2f}{r.nit:11d}{r.cg_niter:10d}{r.fun:14.6e}")
+    print(f"  time ratio products / sparse: "
+          f"{times['Hessian-vector products'] / times['exact sparse Hessian (csr)']:.2f}")
 
 
 def main(argv=None):

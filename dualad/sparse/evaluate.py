@@ -127,34 +127,48 @@ class SparseJacobian:
             self.sparsity = _pattern(sparsity, (m, x0.size), "SparseJacobian")
         self.shape = self.sparsity.shape
         m, n = self.shape
-        cols = None
-        if mode != "reverse":
-            try:
-                cols = coloring.column_coloring(self.sparsity)
-            except coloring.DenseRowError:
-                if mode == "forward":
-                    raise
-                mode = "reverse"  # a dense row: columns cannot share colours, rows can
-        ncol = int(cols.max()) + 1 if n and cols is not None else 0
-        rows = None
         if mode == "auto":
-            # rows need at least as many colours as the densest column has
-            # entries: colour them only when that bound leaves them a chance
-            bound = int(np.diff(self.sparsity.tocsc().indptr).max()) if n and m else 0
-            if m and bound < ncol:
-                rows = coloring.row_coloring(self.sparsity)
-                mode = "reverse" if int(rows.max()) + 1 < ncol else "forward"
-            else:
-                mode = "forward"
+            mode, cols, rows = self._choose(m, n)
+        else:
+            cols = rows = None
         if mode == "reverse":
             self.colors = rows if rows is not None else coloring.row_coloring(self.sparsity)
             self._recover = coloring.row_recovery(self.sparsity, self.colors)
         else:
-            self.colors = cols
+            self.colors = cols if cols is not None else coloring.column_coloring(self.sparsity)
             self._recover = coloring.column_recovery(self.sparsity, self.colors)
         self.mode = mode
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
         self._seeds = coloring.seeds(self.colors)
+
+    def _choose(self, m: int, n: int) -> tuple:
+        """Forward (columns) or reverse (rows), by fewer colours.  The densest
+        row bounds the column colours from below, the densest column the row
+        colours: the side with the lower bound is coloured first, the other
+        only if its bound leaves it a chance to do better."""
+        if not (m and n):
+            return "forward", None, None
+        p = self.sparsity
+        col_bound = int(np.diff(p.indptr).max())
+        row_bound = int(np.diff(p.tocsc().indptr).max())
+
+        def colour(side):
+            try:
+                c = (coloring.column_coloring if side == "forward" else coloring.row_coloring)(p)
+            except coloring.DenseRowError:
+                return None  # too dense that way to even build its graph
+            return c
+
+        first, second = ("forward", "reverse") if col_bound <= row_bound else ("reverse", "forward")
+        found = {first: colour(first)}
+        best = int(found[first].max()) + 1 if found[first] is not None else None
+        if best is None or (row_bound if second == "reverse" else col_bound) < best:
+            found[second] = colour(second)
+            other = found[second]
+            if other is not None and (best is None or int(other.max()) + 1 < best):
+                first = second
+        mode = first
+        return mode, found.get("forward"), found.get("reverse")
 
     def __repr__(self) -> str:
         return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
