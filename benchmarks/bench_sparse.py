@@ -227,7 +227,7 @@ def bench_solvers(quick: bool) -> None:
     x0 = np.zeros(n)
     print(f"\ntrust-constr, a spring chain in a convex potential with one nonlinear equality "
           f"constraint, n = {n}")
-    print(f"  {'':34s}{'time [s]':>9s}{'iterations':>11s}{'CG iter.':>9s}{'f(x*)':>12s}")
+    print(f"  {'':34s}{'time [s]':>9s}{'iterations':>11s}{'CG iter.':>10s}{'f(x*)':>14s}")
     times = {}
     for name, hess in (("exact sparse Hessian (csr)", "sparse"), ("Hessian-vector products", None)):
         start = time.perf_counter()
