@@ -526,6 +526,59 @@ def _matmul(trace, prim, out, args, deps, params):
     return _union(blocks) if len(blocks) > 1 else blocks[0]
 
 
+def _einsum(trace, prim, out, args, deps, params):
+    """Each point of einsum's iteration space (one value per letter) links the
+    output entry it adds into to the operand entries it multiplies; a
+    constant operand's zeros cut the links through them (for every x)."""
+    ins, out_sub = params["ins"], params["out"]
+    shapes = [np.shape(primal(a)) for a in args]
+    sizes = {}
+    for sub, shape in zip(ins, shapes):
+        for c, s in zip(sub, shape):
+            sizes[c] = max(sizes.get(c, 1), s)
+    letters = sorted(sizes)
+    space = tuple(sizes[c] for c in letters)
+    width = max(d.shape[0] for d in deps if d is not None)
+    if _size(space) * width > DENSE_ENTRIES:
+        return _unknown(trace, prim, out, args, deps, params)
+    axis = {c: i for i, c in enumerate(letters)}
+
+    def flat_index(sub, shape):
+        """Each iteration point's flat position in an array of letters ``sub``."""
+        index = np.zeros((1,) * len(letters), np.int64)
+        stride = 1
+        for c, s in reversed(list(zip(sub, shape))):
+            if s > 1:
+                along = np.arange(s).reshape([-1 if i == axis[c] else 1
+                                              for i in range(len(letters))])
+                index = index + along * stride
+            stride *= s
+        return np.broadcast_to(index, space).ravel()
+
+    live = np.ones(_size(space), bool)
+    # (a letter repeated in one operand, "ii", reads its diagonal: both axes
+    # take the same position in flat_index)
+    for sub, shape, a, d in zip(ins, shapes, args, deps):
+        if d is None and type(a) is np.ndarray:
+            live &= _plain(a).ravel()[flat_index(sub, shape)] != 0
+    q = _size(np.shape(out))
+    o = flat_index(out_sub, np.shape(out))[live]
+    gathered = []
+    blocks = []
+    for sub, shape, d in zip(ins, shapes, deps):
+        if d is None:
+            continue
+        source = flat_index(sub, shape)[live]
+        blocks.append(_link(d, o, source, q))
+        if trace.hessian:
+            gathered.append(_gather(d, source))
+    if trace.hessian:
+        for i in range(len(gathered)):
+            for j in range(i + 1, len(gathered)):
+                trace.meet(gathered[i], gathered[j])
+    return _union([b for b in blocks if b is not None])
+
+
 # ---- rules: anything else -------------------------------------------------------------------
 # Primitives whose Jacobian pattern at random values is their pattern at every
 # point: linear and multilinear maps (polynomials in their inputs).
@@ -660,7 +713,7 @@ RULES = {
     "sum": _reduction, "prod": _reduction, "max": _reduction, "min": _reduction,
     "l2norm": _reduction,
     "cumsum": _cumulative, "cumprod": _cumulative,
-    "matmul": _matmul,
+    "matmul": _matmul, "einsum": _einsum,
 }
 
 
