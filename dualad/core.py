@@ -225,13 +225,16 @@ def unwrap(trace: "Trace", args, attr: str):
     return values, carried, lower
 
 
-def concrete(x) -> np.ndarray:
-    """The raw values under ``x`` as a plain ndarray, for a library's own checks
+def concrete(x):
+    """The raw values under ``x`` (a plain ndarray, or the scalar), for a library's own checks
     of this point's values (NaN, finiteness, domain errors).  Global sparsity
     detection (``dualad.sparse``) traces with primal values of an ndarray
     subclass that refuses Python branches -- the branch could go either way at
     another x; a check that does not shape the derivative reads this instead."""
-    return np.asarray(primal(x))
+    value = primal(x)
+    if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
+        return value.view(np.ndarray)
+    return value
 
 
 def primal(x):
