@@ -373,14 +373,14 @@ def _checks(values: dict, scalar: bool, v) -> dict:
 def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
           vary: str = "n", repeat: int = 3, modes: Iterable[str] | None = None,
           chunk_size: int | None = None, max_seconds: float = 5.0, seed: int = 0,
-          progress: Callable[[str], None] | None = None) -> SweepReport:
+          local: bool = False, progress: Callable[[str], None] | None = None) -> SweepReport:
     """:func:`compare` over a range of sizes.
 
     ``problem`` is a built-in problem's name (see :mod:`dualad.costs.problems`) or
     a callable ``size -> (f, x)``.  With ``vary="n"`` (the default) each size
     is the input size ``n`` and ``m`` stays fixed (the problem's default if
     not given); with ``vary="m"`` each size is the problem's second size and
-    ``n`` stays fixed.
+    ``n`` stays fixed.  ``local`` is passed to :func:`compare`.
 
     >>> s = sweep("tanh", [4, 2000], m=10, repeat=1, modes=["jacfwd", "jacrev"])
     >>> [r.n for r in s.reports], s.crossover()["work"] is not None
@@ -406,5 +406,5 @@ def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None 
             f, x = problem(size)
             name = label
         reports.append(compare(f, x, repeat=repeat, modes=modes, chunk_size=chunk_size,
-                               max_seconds=max_seconds, name=name, seed=seed))
+                               max_seconds=max_seconds, name=name, seed=seed, local=local))
     return SweepReport(label, vary, list(sizes), reports)

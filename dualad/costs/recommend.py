@@ -146,8 +146,8 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
     out).  Returns ``sparse`` (True when it wins, False when it does not or
     was left out, None with no dense mode to compare with), ``sparse_calls``
     (it wins for a solver making at least that many calls: 1 when even a
-    one-off derivative is cheaper; None if it never wins) and
-    ``sparse_reason``."""
+    one-off derivative is cheaper; None if it never wins), ``sparse_reason``
+    and, when it ran, ``sparse_ncolors`` and ``sparse_nnz``."""
     kind = info["kind"]
     if info["skipped"]:
         return {"sparse": False, "sparse_calls": None,
@@ -163,7 +163,8 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
             f"costs {_fmt_ratio(each)}x f")
     dense = _dense_cost(results, ("hessian",) if scalar else ("jacfwd", "jacrev"))
     if dense is None:
-        return {"sparse": None, "sparse_calls": None,
+        return {"sparse": None, "sparse_calls": None, "sparse_ncolors": c,
+                "sparse_nnz": info["nnz"],
                 "sparse_reason": head + ". No dense mode was measured to compare with."}
     key, cost, predicted = dense
     name = "the dense Hessian" if key == "hessian" else key
@@ -178,4 +179,5 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
                    f"at new points (detect once, evaluate each time); {name} for fewer.")
     else:
         calls, verdict = None, f"Use {name}: it costs less than one sparse evaluation."
-    return {"sparse": calls is not None, "sparse_calls": calls, "sparse_reason": head + verdict}
+    return {"sparse": calls is not None, "sparse_calls": calls, "sparse_reason": head + verdict,
+            "sparse_ncolors": c, "sparse_nnz": info["nnz"]}
