@@ -63,7 +63,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = ["Problem", "Instance", "PROBLEMS", "get", "make", "names", "rosenbrock",
-           "bratu", "bratu_1d"]
+           "bratu", "bratu_1d", "BRATU_LAMBDA"]
 
 
 @dataclass(frozen=True)
