@@ -178,9 +178,13 @@ def _chain(n, m, rng):
 BRATU_LAMBDA = 6.0
 
 
-def bratu(u):
+def bratu(u: np.ndarray) -> np.ndarray:
     """The 2-D Bratu residual ``Δu + λ exp(u)`` on the square grid that ``u``
-    (of size ``k²``, flattened) fills, with zero boundary values."""
+    (of size ``k²``, flattened) fills, with zero boundary values.
+
+    >>> bratu(np.zeros(9)).tolist() == [BRATU_LAMBDA] * 9
+    True
+    """
     k = math.isqrt(u.size)
     grid = np.reshape(u, (k, k))
     h2 = (1.0 / (k + 1)) ** 2
@@ -190,8 +194,12 @@ def bratu(u):
     return np.reshape(laplacian + BRATU_LAMBDA * np.exp(grid), -1)
 
 
-def bratu_1d(u):
-    """The 1-D Bratu residual ``u'' + λ exp(u)`` with zero boundary values."""
+def bratu_1d(u: np.ndarray) -> np.ndarray:
+    """The 1-D Bratu residual ``u'' + λ exp(u)`` with zero boundary values.
+
+    >>> bratu_1d(np.zeros(3)).tolist() == [BRATU_LAMBDA] * 3
+    True
+    """
     h2 = (1.0 / (u.size + 1)) ** 2
     padded = np.pad(u, 1)
     return (padded[:-2] - 2.0 * u + padded[2:]) / h2 + BRATU_LAMBDA * np.exp(u)

@@ -147,7 +147,14 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
     was left out, None with no dense mode to compare with), ``sparse_calls``
     (it wins for a solver making at least that many calls: 1 when even a
     one-off derivative is cheaper; None if it never wins), ``sparse_reason``
-    and, when it ran, ``sparse_ncolors`` and ``sparse_nnz``."""
+    and, when it ran, ``sparse_ncolors`` and ``sparse_nnz``.
+
+    >>> import numpy as np
+    >>> from dualad import costs
+    >>> rec = costs.compare(lambda x: x[1:] * x[:-1], np.ones(50), repeat=1).recommendation
+    >>> rec["sparse_ncolors"], rec["sparse_nnz"]
+    (2, 98)
+    """
     kind = info["kind"]
     if info["skipped"]:
         return {"sparse": False, "sparse_calls": None,
