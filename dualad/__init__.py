@@ -20,6 +20,7 @@ from .checkpoint import checkpoint
 from .allocator import tune_allocator
 from . import scipy  # noqa: F401  (dualad.scipy.special)
 from . import sparse  # noqa: F401  (dualad.sparse: sparse Jacobians and Hessians)
+from . import integrate  # noqa: F401  (dualad.integrate.solve_ivp with exact Jacobians)
 
 __version__ = "0.1.0"
 

@@ -209,6 +209,23 @@ def test_tridiagonal_hessian_star_three_colours(n):
         assert star_violations(tridiagonal(n), colors) == []
 
 
+@pytest.mark.parametrize("k", [5, 8, 12, 30])
+def test_five_point_hessian_star_five_colours(k):
+    # 5 is optimal: the star chromatic number of a grid graph with k >= 5 is 5.
+    p = five_point(k)
+    colors = star_coloring(p)
+    assert ncolors(colors) == 5
+    if k <= 8:
+        assert star_violations(p, colors) == []
+    else:
+        check_star_coloring(p, colors)
+
+
+def test_arrow_head_with_its_hub_last_needs_two_colours_even_in_natural_order():
+    # The star-set greedy lets the leaves share a colour before the hub is coloured.
+    assert ncolors(star_coloring(arrow_head(12, hub=11), "natural")) == 2
+
+
 def test_block_diagonal_hessian_star_two_colours():
     for n in [2, 10, 200]:
         assert ncolors(star_coloring(block2(n))) == 2
@@ -430,3 +447,88 @@ def test_empty_patterns():
     assert colors.tolist() == [0] * 4
     out = recover_columns(empty, colors, np.zeros((1, 3)))
     assert out.shape == (3, 4) and out.nnz == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# Recovery plans
+# ---------------------------------------------------------------------------------------------
+
+def test_recovery_plans_are_reusable_and_validate_the_colouring():
+    from dualad.sparse.coloring import column_recovery, row_recovery, star_recovery
+
+    rng = np.random.default_rng(8)
+    p = random_pattern(rng, 25, 18, 0.15)
+    colors = column_coloring(p)
+    plan = column_recovery(p, colors)
+    first = None
+    for _ in range(3):  # a solver's iterates: same structure, new values
+        J = random_values_on(p, rng)
+        out = plan(seeds(colors) @ J.T)
+        np.testing.assert_array_equal(out.toarray(), J)
+        assert_same_structure(out, p)
+        if first is None:
+            first = out
+    assert not np.shares_memory(first.indices, out.indices)
+    rc = row_coloring(p)
+    J = random_values_on(p, rng)
+    np.testing.assert_array_equal(row_recovery(p, rc)(seeds(rc) @ J).toarray(), J)
+    h = random_symmetric(rng, 20, 0.15)
+    sc = star_coloring(h)
+    H = random_values_on(h, rng, symmetric=True)
+    np.testing.assert_allclose(star_recovery(h, sc)(seeds(sc) @ H).toarray(), H, rtol=1e-14)
+
+    with pytest.raises(ValueError, match="invalid column colouring"):
+        column_recovery(tridiagonal(5), [0, 0, 1, 2, 0])
+    with pytest.raises(ValueError, match="invalid column colouring"):
+        row_recovery(tridiagonal(5), [0, 1, 1, 2, 0])
+    with pytest.raises(ValueError, match="adjacent vertices"):
+        star_recovery(tridiagonal(5), [0, 0, 1, 2, 0])
+    with pytest.raises(ValueError, match=r"\(ncolors, m\)"):
+        plan(np.zeros((ncolors(colors), 18)))
+
+
+def test_docstring_examples_run():
+    import doctest
+
+    import dualad.sparse.coloring as coloring
+
+    failures, tried = doctest.testmod(coloring)
+    assert failures == 0 and tried >= 15
+    for name in coloring.__all__:
+        obj = getattr(coloring, name)
+        if callable(obj):
+            assert ">>>" in (obj.__doc__ or ""), f"{name} needs a runnable example"
+
+
+def test_smallest_last_stays_within_the_degeneracy_bound():
+    # Smallest-last colours any graph with at most degeneracy + 1 colours; computed here by
+    # peeling the column-intersection graph densely.
+    rng = np.random.default_rng(9)
+    for _ in range(10):
+        p = random_pattern(rng, 30, 25, 0.08).toarray()
+        adj = (p.T.astype(int) @ p.astype(int)) > 0
+        np.fill_diagonal(adj, False)
+        alive = np.ones(25, bool)
+        degeneracy = 0
+        while alive.any():
+            deg = np.where(alive, adj[:, alive].sum(axis=1), np.iinfo(int).max)
+            v = int(np.argmin(deg))
+            degeneracy = max(degeneracy, int(deg[v]))
+            alive[v] = False
+        assert ncolors(column_coloring(p, "smallest_last")) <= degeneracy + 1
+
+
+def test_a_dense_row_that_would_explode_the_graph_is_refused_with_the_way_out(monkeypatch):
+    import dualad.sparse.coloring as coloring
+
+    monkeypatch.setattr(coloring, "MAX_INTERSECTION_WORK", 1000)
+    p = sp.lil_array((50, 60), dtype=bool)
+    p.setdiag(True)
+    p[7, :] = True
+    p = p.tocsr()
+    with pytest.raises(ValueError, match=r"row 7 alone has 60 nonzeros.*row_coloring"):
+        column_coloring(p)
+    rc = row_coloring(p)  # the transpose has short rows: fine
+    assert_column_valid(p.T, rc)
+    with pytest.raises(ValueError, match=r"column 7 alone has 60 nonzeros.*column_coloring"):
+        row_coloring(sp.csr_array(p.T))

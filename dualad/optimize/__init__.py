@@ -5,9 +5,12 @@ What this module lets you do
 Hand SciPy's optimisers exact gradients, Hessian-vector products and
 Jacobians of plain NumPy code, without writing any of them:
 
-* :func:`minimize` and :func:`least_squares` are drop-ins for their SciPy
-  namesakes that supply, for the method chosen, everything it can use from
-  automatic differentiation (AD); ``x0`` may be a pytree.
+* :func:`minimize`, :func:`least_squares` and :func:`root` are drop-ins for
+  their SciPy namesakes that supply, for the method chosen, everything it
+  can use from automatic differentiation (AD); ``x0`` may be a pytree.
+  ``least_squares(..., jac_sparsity="auto")`` and ``minimize(...,
+  method="trust-constr", hess="sparse")`` hand SciPy exact *sparse*
+  Jacobians and Hessians (:mod:`dualad.sparse`).
 * :class:`HessianOperator` and :class:`JacobianOperator` are
   ``scipy.sparse.linalg.LinearOperator`` objects whose products are HVPs,
   JVPs and VJPs: the Hessian or Jacobian is never stored.
@@ -61,14 +64,18 @@ Modules
 Built on dualad's public API only, one concern each:
 ``flat`` (pytrees to SciPy's flat vectors and back, checks of what crosses),
 ``operators`` (:class:`HessianOperator`, :class:`JacobianOperator`),
-``objective`` (the caches keyed on ``x`` that SciPy's callables share) and
+``objective`` (the caches keyed on ``x`` that SciPy's callables share),
+``sparse_functions`` (the same for exact sparse Jacobians and Hessians),
 ``drop_ins`` (:func:`minimize`, :func:`least_squares`, the callables for
-plain ``scipy.optimize`` and the table of what each method can use).
+plain ``scipy.optimize`` and the table of what each method can use) and
+``roots`` (:func:`root`).
 """
 
-from .drop_ins import (MINIMIZE_METHODS, fun_and_jac, hess, hessp, jac, least_squares,
-                       minimize)
+from .drop_ins import (MINIMIZE_METHODS, SPARSE_HESSIAN_METHODS, fun_and_jac, hess, hessp,
+                       jac, least_squares, minimize)
 from .operators import HessianOperator, JacobianOperator
+from .roots import ROOT_METHODS, root
 
-__all__ = ["HessianOperator", "JacobianOperator", "minimize", "least_squares",
-           "fun_and_jac", "jac", "hess", "hessp", "MINIMIZE_METHODS"]
+__all__ = ["HessianOperator", "JacobianOperator", "minimize", "least_squares", "root",
+           "fun_and_jac", "jac", "hess", "hessp", "MINIMIZE_METHODS", "ROOT_METHODS",
+           "SPARSE_HESSIAN_METHODS"]

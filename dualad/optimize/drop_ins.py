@@ -23,10 +23,13 @@ from typing import Any, Callable
 import numpy as np
 import scipy.optimize as _so
 
+from .. import sparse as _sparse
 from ..api import value_and_grad
 from .flat import _plain_x, _Ravel, _scalar_output
 from .objective import _ScalarObjective, _VectorFunction
 from .operators import HessianOperator, JacobianOperator
+from .sparse_functions import (_pattern, _sparse_constraint_hess, _sparse_hessian,
+                               _SparseVectorFunction)
 
 # What each scipy.optimize.minimize method can use (keys are lower case, as
 # SciPy matches them).
@@ -41,6 +44,8 @@ MINIMIZE_METHODS = ("Nelder-Mead", "Powell", "CG", "BFGS", "Newton-CG", "L-BFGS-
                     "TNC", "COBYLA", "COBYQA", "SLSQP", "trust-constr", "dogleg",
                     "trust-ncg", "trust-exact", "trust-krylov")
 _CONSTRAINED = ("cobyla", "cobyqa", "slsqp", "trust-constr")
+# The methods whose hess may return a scipy.sparse matrix (both only multiply by it).
+SPARSE_HESSIAN_METHODS = ("Newton-CG", "trust-constr")
 
 
 # ---- helpers for plain scipy.optimize ------------------------------------------------
@@ -193,9 +198,10 @@ def _wrap_callback(callback, ravel: _Ravel):
     return wrapped
 
 
-def _wrap_constraint(con, ravel: _Ravel, key: str):
+def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
     """A constraint on the pytree made one on the flat vector, with AD derivatives
-    where the method uses them and the user gave none."""
+    where the method uses them and the user gave none (sparse ones with ``sparse``,
+    i.e. ``hess="sparse"`` for trust-constr)."""
     wants_jac = key in ("slsqp", "trust-constr", "_custom")
     if isinstance(con, dict):
         con = dict(con)
@@ -211,22 +217,36 @@ def _wrap_constraint(con, ravel: _Ravel, key: str):
             con["fun"], con["jac"] = vf.value, vf.dense
             if key == "trust-constr":  # as SciPy would convert it, plus exact Hessians
                 lb, ub = (0.0, 0.0) if con.get("type") == "eq" else (0.0, np.inf)
-                return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
-                                               hess=_constraint_hess(vf.F_flat))
+                if not sparse:
+                    return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
+                                                   hess=_constraint_hess(vf.F_flat))
+                svf = _SparseVectorFunction(vf.F_flat, ravel.x0)
+                return _so.NonlinearConstraint(svf.value, lb, ub, jac=svf.jac,
+                                               hess=_sparse_constraint_hess(vf.F_flat,
+                                                                            ravel.x0))
         return con
     if isinstance(con, _so.NonlinearConstraint):
         vf = _VectorFunction(con.fun, ravel, ())
+        sp_fun = vf.value if wants_jac else vf.plain
         new_jac, new_hess = con.jac, con.hess
         if callable(con.jac):
             new_jac = lambda x, f=con.jac: f(ravel.unravel(x))
+        elif wants_jac and sparse:
+            # the user's finite-difference pattern, if any, is the exact Jacobian's too
+            given = con.finite_diff_jac_sparsity
+            svf = _SparseVectorFunction(vf.F_flat, ravel.x0,
+                                        None if given is None else _pattern(
+                                            given, None, "finite_diff_jac_sparsity"))
+            sp_fun, new_jac = svf.value, svf.jac
         elif wants_jac:
             new_jac = vf.dense
         if callable(con.hess):
             new_hess = lambda x, v, h=con.hess: h(ravel.unravel(x), v)
         elif key == "trust-constr" and isinstance(con.hess, _so.BFGS):
-            new_hess = _constraint_hess(vf.F_flat)
+            new_hess = _sparse_constraint_hess(vf.F_flat, ravel.x0) if sparse \
+                else _constraint_hess(vf.F_flat)
         return _so.NonlinearConstraint(
-            vf.value if wants_jac else vf.plain, con.lb, con.ub, jac=new_jac,
+            sp_fun, con.lb, con.ub, jac=new_jac,
             hess=new_hess, keep_feasible=con.keep_feasible,
             finite_diff_rel_step=con.finite_diff_rel_step,
             finite_diff_jac_sparsity=con.finite_diff_jac_sparsity)
@@ -264,6 +284,19 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     and for trust-constr also exact Hessians in place of the default
     ``BFGS`` approximation.
 
+    ``hess="sparse"`` (Newton-CG and trust-constr, the methods that accept a
+    sparse Hessian) gives SciPy the exact Hessian as a
+    ``scipy.sparse.csr_array`` at each iterate, from
+    :class:`dualad.sparse.SparseHessian`: its pattern is detected and
+    coloured once at ``x0`` (a global pattern, valid at every x) and each
+    Hessian costs one compressed pass with as many directions as colours.
+    The gradient is then a reverse pass.  With trust-constr, constraints
+    whose derivatives dualad supplies get sparse Jacobians
+    (:class:`dualad.sparse.SparseJacobian`; a ``NonlinearConstraint``'s
+    ``finite_diff_jac_sparsity``, if given, is used as their pattern) and
+    sparse Hessians ``hess(x, v)`` of ``v · c(x)``.  Another method with
+    ``hess="sparse"`` raises ``ValueError``.
+
     ``x0`` may be a pytree (dict, tuple or list of arrays); ``fun`` then
     receives that structure, ``result.x`` has it too, and ``result.x_flat``
     is the flat vector SciPy worked on (also set for array ``x0``).  Your
@@ -299,6 +332,12 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
         else:
             method = "Newton-CG"
     key = _method_key(method)
+    sparse = isinstance(hess, str) and hess == "sparse"
+    if sparse and key not in ("newton-cg", "trust-constr"):
+        raise ValueError(f"hess='sparse' asks for an exact sparse Hessian, which only "
+                         f"{' and '.join(SPARSE_HESSIAN_METHODS)} accept, not method={method!r}; "
+                         "use one of those, or drop hess and let dualad supply what "
+                         "this method can use")
     ravel = _Ravel(x0)
     needs = _METHOD_NEEDS.get(key, "grad")
     user_jac_is_fd = isinstance(jac, str) or jac is False
@@ -322,7 +361,9 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
         sp_fun, sp_jac = obj.fun, obj.grad
 
     sp_hess, sp_hessp = None, None
-    if hess is not None:
+    if sparse:
+        sp_hess = _sparse_hessian(obj.f_flat, ravel.x0)
+    elif hess is not None:
         sp_hess = hess if isinstance(hess, str) or not callable(hess) \
             else (lambda x: hess(ravel.unravel(x), *args))
     if hessp is not None:
@@ -340,7 +381,7 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     if constraints is not None and key in _CONSTRAINED + ("_custom",):
         many = isinstance(constraints, (list, tuple))
         cons = list(constraints) if many else [constraints]
-        sp_constraints = [_wrap_constraint(c, ravel, key) for c in cons]
+        sp_constraints = [_wrap_constraint(c, ravel, key, sparse) for c in cons]
         if not many:
             sp_constraints = sp_constraints[0]
 
@@ -370,6 +411,17 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     ``method="lm"``, ``tr_solver="exact"`` or ``x_scale="jac"``.  A ``jac``
     you pass (a callable or a finite-difference string) is used as given.
 
+    ``jac_sparsity="auto"``, or an (m, n) pattern (array or sparse matrix,
+    as SciPy takes), makes the Jacobian an exact ``scipy.sparse.csr_array``
+    from :class:`dualad.sparse.SparseJacobian`: the pattern is detected (or
+    taken) and coloured once at ``x0`` -- a global pattern, valid at every
+    iterate -- and each Jacobian is one compressed pass with as many
+    directions as colours; ``tr_solver`` defaults to ``"lsmr"``, and
+    ``method="lm"`` or ``tr_solver="exact"`` (dense only) raise
+    ``ValueError``.  With a finite-difference ``jac`` such as ``"2-point"``,
+    ``jac_sparsity="auto"`` hands SciPy's grouped differences the detected
+    pattern.
+
     ``x0`` may be a pytree as in :func:`minimize`; ``result.x`` then has
     its structure and ``result.x_flat`` is the flat vector.  The parameters
     are SciPy's, in SciPy's order, and the others go to SciPy unchanged.
@@ -388,7 +440,28 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
         raise ValueError(f"unknown method {method!r}; least_squares methods are: "
                          "trf, dogbox, lm")
     vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args)
-    if jac is None:
+    if jac_sparsity is not None and not (isinstance(jac, str) or jac is None):
+        raise ValueError("jac_sparsity is the pattern of dualad's exact sparse Jacobian "
+                         "(jac=None) or of SciPy's finite differences (jac='2-point', ...); "
+                         "with your own jac callable it has no use: drop one of the two")
+    if jac is None and jac_sparsity is not None:
+        if method == "lm":
+            raise ValueError("method='lm' (MINPACK) works with dense Jacobians only, and "
+                             "jac_sparsity asks for a sparse one: use method='trf' or "
+                             "'dogbox' (sparse trust-region steps by lsmr), or drop "
+                             "jac_sparsity for lm with a dense exact Jacobian")
+        if tr_solver == "exact":
+            raise ValueError("tr_solver='exact' factorises a dense Jacobian, and "
+                             "jac_sparsity asks for a sparse one: use tr_solver='lsmr' "
+                             "(the default here), or drop jac_sparsity")
+        # a given pattern's shape is checked against the residuals at x0
+        shape = None if isinstance(jac_sparsity, str) else (vf.plain(ravel.x0).size, ravel.n)
+        svf = _SparseVectorFunction(vf.F_flat, ravel.x0,
+                                    _pattern(jac_sparsity, shape, "jac_sparsity"))
+        sp_fun, sp_jac = svf.value, svf.jac
+        tr_solver = tr_solver or "lsmr"
+        jac_sparsity = None  # consumed here; SciPy's own is for finite differences
+    elif jac is None:
         dense = method == "lm" or tr_solver == "exact" or \
             (isinstance(x_scale, str) and x_scale == "jac")
         sp_jac = (lambda x: vf.dense(x)) if dense else vf.operator
@@ -400,6 +473,9 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
             return fun(ravel.unravel(x), *args, **kwargs)
         sp_jac = jac if not callable(jac) else \
             (lambda x: jac(ravel.unravel(x), *args, **kwargs))
+        if isinstance(jac_sparsity, str):  # 'auto' for SciPy's grouped finite differences
+            _pattern(jac_sparsity, None, "jac_sparsity")
+            jac_sparsity = _sparse.jacobian_sparsity(vf.F_flat, ravel.x0)
     options = dict(ftol=ftol, xtol=xtol, gtol=gtol, loss=loss, f_scale=f_scale,
                    diff_step=diff_step, tr_solver=tr_solver, tr_options=tr_options,
                    jac_sparsity=jac_sparsity, max_nfev=max_nfev, verbose=verbose,

@@ -16,9 +16,10 @@ the entries back into a ``scipy.sparse.csr_array``.
 [[-1.0, 2.0, 0.0, 0.0], [0.0, -1.0, 4.0, 0.0], [0.0, 0.0, -1.0, 6.0]]
 """
 
-from .coloring import (check_column_coloring, check_star_coloring, column_coloring,
-                       recover_columns, recover_rows, recover_star, row_coloring, seeds,
-                       star_coloring)
+from .coloring import (DenseRowError, Recovery, check_column_coloring, check_star_coloring,
+                       column_coloring, column_recovery, recover_columns, recover_rows,
+                       recover_star, row_coloring, row_recovery, seeds, star_coloring,
+                       star_recovery)
 from .detect import BranchOnValue, hessian_sparsity, jacobian_sparsity
 from .evaluate import SparseHessian, SparseJacobian, hessian, jacobian
 
@@ -26,4 +27,5 @@ __all__ = ["jacobian_sparsity", "hessian_sparsity", "BranchOnValue",
            "jacobian", "hessian", "SparseJacobian", "SparseHessian",
            "column_coloring", "row_coloring", "star_coloring",
            "check_column_coloring", "check_star_coloring",
-           "seeds", "recover_columns", "recover_rows", "recover_star"]
+           "seeds", "recover_columns", "recover_rows", "recover_star",
+           "Recovery", "column_recovery", "row_recovery", "star_recovery", "DenseRowError"]

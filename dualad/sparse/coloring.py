@@ -19,9 +19,10 @@ Colourings
 - ``row_coloring``: the same on the transpose; recovered from VJPs.
 - ``star_coloring``: for a symmetric Hessian pattern, a distance-1 colouring in which every path on
   four vertices uses at least three colours (Gebremedhin, Manne & Pothen 2005, "What color is your
-  Jacobian?", SIAM Review 47(4), Algorithm 4.1). Symmetry is what makes it cheaper than a
-  distance-2 colouring: an arrow-head Hessian needs 2 colours instead of n, because each
-  off-diagonal entry H[i, j] needs to be isolated in only one of its two copies H[i, j], H[j, i].
+  Jacobian?", SIAM Review 47(4); the greedy is their 2007 star-set algorithm, see _greedy_star).
+  Symmetry is what makes it cheaper than a distance-2 colouring: an arrow-head Hessian needs 2
+  colours instead of n, because each off-diagonal entry H[i, j] needs to be isolated in only one
+  of its two copies H[i, j], H[j, i].
 
 Orders (the ``order=`` argument; a greedy colouring gives each vertex, in that order, the smallest
 colour its constraints allow)
@@ -31,17 +32,23 @@ colour its constraints allow)
 - ``"smallest_last"``: repeatedly remove a vertex of smallest remaining degree and colour in reverse
   removal order (Matula & Beck); never needs more than the graph's degeneracy + 1 colours.
 - ``"dsatur"`` (column and row colourings only): Brelaz's dynamic order -- next is the uncoloured
-  vertex seeing the most distinct colours (ties: larger degree, then smaller index). It is the one
+  vertex seeing the most distinct colours (ties: the most recently saturated; the first vertex
+  has largest degree), so the colouring grows as one front. It is the one
   order here that finds the optimal 5 colours of the 2-D five-point stencil, where static orders
   give 6 or 7.
 - ``"auto"``: tries the orders above and keeps the fewest colours (first one listed on ties). Above
-  ``AUTO_FULL_LIMIT`` vertices it only tries the linear-time orders (natural, largest_first, and
-  dsatur for column/row colourings), since smallest-last needs a heap pass.
+  ``AUTO_FULL_LIMIT`` vertices it tries one or two (each is a Python pass of about 1-3 s at
+  n = 10^6): dsatur for column/row colourings; natural for star colourings, plus largest_first
+  when the degrees vary enough for hubs to exist.
+
+Recovery is vectorised: ``column_recovery`` / ``row_recovery`` / ``star_recovery`` validate the
+colouring and precompute, for every stored entry, its flat position in the compressed block; the
+returned ``Recovery`` turns each new compressed block into a csr_array with one ``np.take``.
 """
 
 from __future__ import annotations
 
-import heapq
+from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
@@ -56,10 +63,33 @@ __all__ = [
     "recover_columns",
     "recover_rows",
     "recover_star",
+    "Recovery",
+    "column_recovery",
+    "row_recovery",
+    "star_recovery",
     "AUTO_FULL_LIMIT",
+    "MAX_INTERSECTION_WORK",
+    "DenseRowError",
 ]
 
-# Above this many vertices "auto" skips smallest-last (a heap pass in Python).
+class DenseRowError(ValueError):
+    """A colouring refused because one dense row (column) would make its
+    intersection graph too large: colour the other way instead.
+
+    >>> import numpy as np, scipy.sparse as sp
+    >>> arrow = sp.csr_array(sp.vstack([np.ones((1, 40000)), sp.eye(3, 40000)]))
+    >>> try:
+    ...     column_coloring(arrow)
+    ... except DenseRowError:
+    ...     print(int(row_coloring(arrow).max()) + 1)
+    2
+    """
+
+
+# Beyond this sum of squared row counts, building P^T P (time and memory) is refused.
+MAX_INTERSECTION_WORK = 5e8
+
+# Above this many vertices "auto" tries one or two orders instead of all of them.
 AUTO_FULL_LIMIT = 200_000
 
 _ORDERS = ("auto", "natural", "largest_first", "smallest_last", "dsatur")
@@ -132,8 +162,21 @@ def _ncolors(colors: np.ndarray) -> int:
 # Graphs and orders
 # ----------------------------------------------------------------------------------------------
 
-def _intersection_graph(p: sp.csr_array) -> sp.csr_array:
+def _intersection_graph(p: sp.csr_array, what: str = "column") -> sp.csr_array:
     """Adjacency (n, n) of the column-intersection graph: pattern of P^T P without its diagonal."""
+    # A row with k nonzeros costs k^2 in P^T P: one dense row of a 10^6-column pattern would ask for
+    # 10^12 entries. Refuse early, with the way out, instead of exhausting memory.
+    row_nnz = np.diff(p.indptr).astype(np.float64)
+    work = float(row_nnz @ row_nnz)
+    if work > MAX_INTERSECTION_WORK:
+        dense = int(np.argmax(row_nnz))
+        other = "row_coloring (VJPs)" if what == "column" else "column_coloring (JVPs)"
+        raise DenseRowError(
+            f"{what} colouring of this pattern would build an intersection graph of ~{work:.3g} "
+            f"entries: {'row' if what == 'column' else 'column'} {dense} alone has "
+            f"{int(row_nnz[dense])} nonzeros, and all of its {what}s need distinct colours. Use "
+            f"{other}, or a dense Jacobian if the pattern is mostly full."
+        )
     # int32 counts cannot wrap to 0 (unlike int8), so no edge is silently lost.
     pi = sp.csr_array((np.ones(p.nnz, dtype=np.int32), p.indices, p.indptr), shape=p.shape)
     g = (pi.T @ pi).tocsr()
@@ -161,22 +204,32 @@ def _largest_first(g: sp.csr_array) -> np.ndarray:
 
 def _smallest_last(g: sp.csr_array) -> np.ndarray:
     n = g.shape[0]
-    deg = np.diff(g.indptr).tolist()
+    degree = np.diff(g.indptr)
+    deg = degree.tolist()
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
     removed = [False] * n
-    heap = [(d, v) for v, d in enumerate(deg)]
-    heapq.heapify(heap)
+    # Bucket queue by current degree (a heap is 10x slower at 10^6); a vertex gets a new entry at
+    # each decrement and stale ones are skipped. Filled in reverse so ties pop the smaller index.
+    buckets = [[] for _ in range(int(degree.max(initial=0)) + 1)]
+    for v in range(n - 1, -1, -1):
+        buckets[deg[v]].append(v)
+    low = 0
     removal = []
-    while heap:
-        d, v = heapq.heappop(heap)
-        if removed[v] or d != deg[v]:
-            continue  # a stale heap entry; the vertex has a newer one
+    while len(removal) < n:
+        while not buckets[low]:
+            low += 1
+        v = buckets[low].pop()
+        if removed[v] or deg[v] != low:
+            continue
         removed[v] = True
         removal.append(v)
         for w in indices[indptr[v]:indptr[v + 1]]:
             if not removed[w]:
-                deg[w] -= 1
-                heapq.heappush(heap, (deg[w], w))
+                d = deg[w] - 1
+                deg[w] = d
+                buckets[d].append(w)
+                if d < low:
+                    low = d
     return np.array(removal[::-1], dtype=np.int64)
 
 
@@ -257,7 +310,9 @@ def _dsatur(g: sp.csr_array) -> np.ndarray:
     return np.array(color, dtype=np.int64)
 
 
-def _best_distance1(g: sp.csr_array, order: str) -> np.ndarray:
+def _best_distance1(g: sp.csr_array, order: str, bound: int = 0) -> np.ndarray:
+    """The colouring of ``order``; for "auto", the fewest colours among several
+    orders, stopping early at ``bound`` (a lower bound: no order can do better)."""
     _check_order(order)
     n = g.shape[0]
     if n == 0:
@@ -267,14 +322,16 @@ def _best_distance1(g: sp.csr_array, order: str) -> np.ndarray:
     if order != "auto":
         return _greedy_distance1(g, _static_order(g, order))
     if n <= AUTO_FULL_LIMIT:
-        candidates = ["natural", "largest_first", "dsatur", "smallest_last"]
+        candidates = ["dsatur", "natural", "largest_first", "smallest_last"]
     else:
-        candidates = ["dsatur", "natural"]
+        candidates = ["dsatur"]
     best = None
     for name in candidates:
         colors = _dsatur(g) if name == "dsatur" else _greedy_distance1(g, _static_order(g, name))
         if best is None or _ncolors(colors) < _ncolors(best):
             best = colors
+        if _ncolors(best) <= bound:
+            break
     return best
 
 
@@ -290,11 +347,14 @@ def column_coloring(pattern, order: str = "auto") -> np.ndarray:
 
     >>> import numpy as np, scipy.sparse as sp
     >>> tridiagonal = sp.diags_array([1, 1, 1], offsets=[-1, 0, 1], shape=(6, 6), dtype=bool)
-    >>> column_coloring(tridiagonal).tolist()
-    [0, 1, 2, 0, 1, 2]
+    >>> colors = column_coloring(tridiagonal)
+    >>> int(colors.max()) + 1, len(set(colors[:3].tolist()))
+    (3, 3)
     """
     p = _as_pattern(pattern)
-    return _best_distance1(_intersection_graph(p), order)
+    # the columns of one row all need different colours: its count bounds the colours below
+    bound = int(np.diff(p.indptr).max()) if p.shape[0] else 0
+    return _best_distance1(_intersection_graph(p), order, bound)
 
 
 def row_coloring(pattern, order: str = "auto") -> np.ndarray:
@@ -308,64 +368,127 @@ def row_coloring(pattern, order: str = "auto") -> np.ndarray:
     [0, 1, 1, 1]
     """
     p = _as_pattern(pattern)
-    return _best_distance1(_intersection_graph(sp.csr_array(p.T)), order)
+    pt = sp.csr_array(p.T)
+    bound = int(np.diff(pt.indptr).max()) if pt.shape[0] else 0
+    return _best_distance1(_intersection_graph(pt, "row"), order, bound)
 
 
-def _symmetric_graph(pattern, name: str = "pattern") -> sp.csr_array:
-    p = _as_pattern(pattern, name)
+def _mirror(p: sp.csr_array) -> np.ndarray | None:
+    """For a canonical square csr p: position of entry (j, i) for each stored (i, j), in csr
+    order, or None if the structure is not symmetric. One C-level transpose, no search."""
+    positions = sp.csr_array((np.arange(p.nnz, dtype=np.int64), p.indices, p.indptr), shape=p.shape)
+    t = positions.T.tocsr()
+    t.sort_indices()
+    if not (np.array_equal(t.indptr, p.indptr) and np.array_equal(t.indices, p.indices)):
+        return None
+    return t.data
+
+
+def _raise_not_symmetric(p: sp.csr_array) -> None:
+    asym = p != p.T
+    coo = asym.tocoo()
+    i, j = int(coo.row[0]), int(coo.col[0])
+    raise ValueError(
+        f"star colouring needs a symmetric pattern, but entry ({i}, {j}) is "
+        f"{'stored' if p[i, j] else 'missing'} while ({j}, {i}) is "
+        f"{'stored' if p[j, i] else 'missing'}. Symmetrise it first, e.g. pattern + pattern.T."
+    )
+
+
+def _check_square(p: sp.csr_array) -> None:
     if p.shape[0] != p.shape[1]:
         raise ValueError(
             f"star colouring needs a square symmetric (n, n) Hessian pattern, got shape {p.shape}. "
             f"For a Jacobian use column_coloring or row_coloring."
         )
+
+
+def _symmetric_graph(pattern, name: str = "pattern") -> tuple[sp.csr_array, np.ndarray]:
+    """The adjacency graph (diagonal removed) of a symmetric pattern, and its mirror positions."""
+    p = _as_pattern(pattern, name)
+    _check_square(p)
     g = _strip_diagonal(p)
-    asym = g != g.T
-    if asym.nnz:
-        coo = asym.tocoo()
-        i, j = int(coo.row[0]), int(coo.col[0])
-        raise ValueError(
-            f"star colouring needs a symmetric pattern, but entry ({i}, {j}) is "
-            f"{'stored' if g[i, j] else 'missing'} while ({j}, {i}) is "
-            f"{'stored' if g[j, i] else 'missing'}. Symmetrise it first, e.g. pattern + pattern.T."
-        )
-    return g
+    mirror = _mirror(g)
+    if mirror is None:
+        _raise_not_symmetric(g)
+    return g, mirror
 
 
-def _greedy_star(g: sp.csr_array, order: np.ndarray) -> np.ndarray:
-    # GMP 2005, Algorithm 4.1, with one change for speed: "does x have a neighbour y != w coloured
-    # like w" is read from a bit mask of the colours seen at least twice around x (w itself is one
-    # of them) instead of scanning x's neighbours, so a vertex costs O(deg^2) rather than O(deg^3).
+def _edge_ids(g: sp.csr_array, mirror: np.ndarray) -> np.ndarray:
+    """Undirected edge id of each stored entry: entries (i, j) and (j, i) share one id."""
+    rows = np.repeat(np.arange(g.shape[0], dtype=np.int64), np.diff(g.indptr))
+    upper = rows < g.indices
+    ids = np.cumsum(upper) - 1
+    return np.where(upper, ids, ids[mirror])
+
+
+def _greedy_star(g: sp.csr_array, mirror: np.ndarray, order: np.ndarray) -> np.ndarray:
+    # Gebremedhin, Tarafdar, Manne & Pothen 2007 ("New acyclic and star coloring algorithms with
+    # application to computing Hessians", SIAM J. Sci. Comput. 29(3), Algorithm 4.1), a refinement
+    # of GMP 2005's Algorithm 4.1: it keeps the two-coloured stars built so far (each edge knows its
+    # star, each star its hub) and forbids only the colours that would close a two-coloured path
+    # through a hub, where the 2005 rule forbade every distance-2 colour around uncoloured
+    # vertices. On the five-point Hessian that is 5 colours instead of 6, and an arrow-head in
+    # natural order with the hub last gets 2 instead of n.
     n = g.shape[0]
     indices, indptr = g.indices.tolist(), g.indptr.tolist()
+    edge = _edge_ids(g, mirror).tolist()
     color = [-1] * n
-    seen_once = [0] * n  # bit c set: some neighbour has colour c
-    seen_twice = [0] * n  # bit c set: at least two neighbours have colour c
+    treated = [-1] * n  # treated[q] == v: the colours around q are already forbidden for v
+    star = [-1] * (max(edge) + 1 if edge else 0)  # edge id -> star id
+    hub = []  # star id -> hub vertex; -1 - vertex for a two-vertex star (no hub yet)
     for v in order.tolist():
         forbidden = 0
-        nbrs = indices[indptr[v]:indptr[v + 1]]
-        for w in nbrs:
+        first = {}  # colour -> (first neighbour of v with it, that edge's id)
+        for k in range(indptr[v], indptr[v + 1]):
+            w = indices[k]
             cw = color[w]
-            if cw >= 0:
-                forbidden |= 1 << cw
-                for x in indices[indptr[w]:indptr[w + 1]]:
-                    cx = color[x]
-                    # v - w - x - y would be a two-coloured path on four vertices.
-                    if cx >= 0 and x != v and (seen_twice[x] >> cw) & 1:
-                        forbidden |= 1 << cx
+            if cw < 0:
+                continue
+            forbidden |= 1 << cw
+            seen = first.get(cw)
+            if seen is not None:
+                # v has two neighbours q, w coloured cw, so v becomes the hub of a star with
+                # leaves cw: a colour next to q or w would make x - q - v - w two-coloured.
+                for u in (seen[0], w):
+                    if treated[u] != v:
+                        for x in indices[indptr[u]:indptr[u + 1]]:
+                            if color[x] >= 0:
+                                forbidden |= 1 << color[x]
+                        treated[u] = v
             else:
-                # v and x would be two same-coloured neighbours of an uncoloured w.
-                for x in indices[indptr[w]:indptr[w + 1]]:
-                    cx = color[x]
-                    if cx >= 0 and x != v:
-                        forbidden |= 1 << cx
+                first[cw] = (w, edge[k])
+                # w is a leaf of a star whose hub x would, given x's colour, extend
+                # v - w - x - (another leaf) into a two-coloured path.
+                # (An edge has a star once both ends are coloured: this skips uncoloured x.)
+                for kk in range(indptr[w], indptr[w + 1]):
+                    s = star[edge[kk]]
+                    if s >= 0 and hub[s] == indices[kk]:
+                        forbidden |= 1 << color[indices[kk]]
         c = _lowest_free(forbidden)
         color[v] = c
-        bit = 1 << c
-        for w in nbrs:
-            if seen_once[w] & bit:
-                seen_twice[w] |= bit
+        # Attach each new coloured edge v - w to its two-coloured star.
+        for k in range(indptr[v], indptr[v + 1]):
+            w = indices[k]
+            cw = color[w]
+            if cw < 0:
+                continue
+            for kk in range(indptr[w], indptr[w + 1]):
+                x = indices[kk]
+                if x != v and color[x] == c:  # v - w - x: a star around hub w
+                    s = star[edge[kk]]
+                    hub[s] = w
+                    star[edge[k]] = s
+                    break
             else:
-                seen_once[w] |= bit
+                q, edge_vq = first[cw]
+                if q != w:  # w - v - q: a star around hub v
+                    s = star[edge_vq]
+                    hub[s] = v
+                    star[edge[k]] = s
+                else:
+                    hub.append(-1 - v)
+                    star[edge[k]] = len(hub) - 1
     return np.array(color, dtype=np.int64)
 
 
@@ -386,18 +509,23 @@ def star_coloring(pattern, order: str = "auto") -> np.ndarray:
             "order='dsatur' is for column and row colourings; star_coloring takes 'auto', "
             "'natural', 'largest_first' or 'smallest_last'."
         )
-    g = _symmetric_graph(pattern)
+    g, mirror = _symmetric_graph(pattern)
     n = g.shape[0]
     if n == 0:
         return np.zeros(0, dtype=np.int64)
     if order != "auto":
-        return _greedy_star(g, _static_order(g, order))
-    candidates = ["natural", "largest_first"]
+        return _greedy_star(g, mirror, _static_order(g, order))
     if n <= AUTO_FULL_LIMIT:
-        candidates.append("smallest_last")
+        candidates = ["natural", "largest_first", "smallest_last"]
+    else:
+        # Degree order only pays when degrees vary (hubs, arrow-heads); on stencils it is natural
+        # order reshuffled at the boundary, at twice the cost.
+        deg = np.diff(g.indptr)
+        spread = deg.max() > 2 * np.median(deg) + 2
+        candidates = ["natural", "largest_first"] if spread else ["natural"]
     best = None
     for name in candidates:
-        colors = _greedy_star(g, _static_order(g, name))
+        colors = _greedy_star(g, mirror, _static_order(g, name))
         if best is None or _ncolors(colors) < _ncolors(best):
             best = colors
     return best
@@ -415,18 +543,24 @@ def check_column_coloring(pattern, colors) -> None:
     """
     p = _as_pattern(pattern)
     colors = _as_colors(colors, p.shape[1], "column")
-    rows = np.repeat(np.arange(p.shape[0], dtype=np.int64), np.diff(p.indptr))
-    key_color = colors[p.indices]
-    order = np.lexsort((key_color, rows))
-    r, c = rows[order], key_color[order]
-    dup = np.flatnonzero((r[1:] == r[:-1]) & (c[1:] == c[:-1]))
-    if dup.size:
-        k = dup[0]
-        cols = p.indices[order]
+    m = p.shape[0]
+    c = _ncolors(colors)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+    key = rows * c + colors[p.indices]
+    if m * c <= 4 * key.size + 1024:
+        clash = np.bincount(key, minlength=m * c)[key] > 1
+    else:  # many colours: avoid an m * c table
+        _, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+        clash = counts[inverse] > 1
+    if clash.any():
+        first = np.flatnonzero(clash)[0]
+        row, colour = int(rows[first]), int(colors[p.indices[first]])
+        row_cols = p.indices[p.indptr[row]:p.indptr[row + 1]]
+        j, k = (int(v) for v in row_cols[colors[row_cols] == colour][:2])
         raise ValueError(
-            f"invalid column colouring: columns {int(cols[k])} and {int(cols[k + 1])} both have "
-            f"colour {int(c[k])} and a nonzero in row {int(r[k])}, so their JVP results would mix. "
-            f"Give them different colours (column_coloring(pattern) builds a valid one)."
+            f"invalid column colouring: columns {j} and {k} both have colour {colour} and a "
+            f"nonzero in row {row}, so their JVP results would mix. Give them different colours "
+            f"(column_coloring(pattern) builds a valid one)."
         )
 
 
@@ -437,7 +571,7 @@ def check_star_coloring(pattern, colors) -> None:
     >>> path = np.eye(4, k=1, dtype=bool) | np.eye(4, k=-1, dtype=bool)
     >>> check_star_coloring(path, [0, 1, 0, 2])
     """
-    g = _symmetric_graph(pattern)
+    g, _ = _symmetric_graph(pattern)
     n = g.shape[0]
     colors = _as_colors(colors, n, "row/column")
     rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(g.indptr))
@@ -498,33 +632,124 @@ def seeds(colors) -> np.ndarray:
     return out
 
 
-def _check_compressed(compressed, c: int, length: int, what: str) -> np.ndarray:
-    compressed = np.asarray(compressed, dtype=np.float64)
-    if compressed.shape != (c, length):
-        raise ValueError(
-            f"compressed must have shape (ncolors, {what}) = ({c}, {length}) -- one row per colour, "
-            f"batch first -- got {compressed.shape}."
-        )
-    return compressed
+@dataclass(frozen=True)
+class Recovery:
+    """A recovery plan: where each stored entry of the derivative sits in the compressed block.
+
+    Built once per (pattern, colouring) by ``column_recovery``, ``row_recovery`` or
+    ``star_recovery`` (which also validate the colouring); calling it on a compressed block of shape
+    ``(ncolors, length)`` is one ``np.take``, which is what a solver pays at every iterate.
+
+    >>> import numpy as np
+    >>> J = np.array([[1., 2, 0], [0, 3, 4]]); colors = column_coloring(J != 0)
+    >>> plan = column_recovery(J != 0, colors)
+    >>> plan(seeds(colors) @ J.T).toarray().tolist()
+    [[1.0, 2.0, 0.0], [0.0, 3.0, 4.0]]
+    """
+
+    shape: tuple[int, int]  # of the recovered matrix
+    ncolors: int
+    length: int  # of one compressed row: m for JVPs, n for VJPs and HVPs
+    indices: np.ndarray  # canonical csr structure of the pattern
+    indptr: np.ndarray
+    source: np.ndarray  # flat index into compressed of each stored entry, in csr order
+    length_name: str = "n"  # for error messages: "m" (JVP outputs) or "n"
+
+    def __call__(self, compressed) -> sp.csr_array:
+        compressed = np.asarray(compressed, dtype=np.float64)
+        if compressed.shape != (self.ncolors, self.length):
+            raise ValueError(
+                f"compressed must have shape (ncolors, {self.length_name}) = "
+                f"({self.ncolors}, {self.length}) -- one row per colour, batch first -- got "
+                f"{compressed.shape}."
+            )
+        data = np.take(compressed, self.source)
+        # Fresh index arrays: a caller (or SciPy) may modify a returned matrix in place.
+        return sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
+
+
+def column_recovery(pattern, colors) -> Recovery:
+    """Plan reading J (m, n) from the c JVPs ``compressed[k] = J @ seeds(colors)[k]``.
+
+    Raises ValueError if ``colors`` is not a valid column colouring of ``pattern``.
+
+    >>> plan = column_recovery([[True, False], [True, True]], [0, 1])
+    >>> plan([[1.0, 2.0], [0.0, 3.0]]).toarray().tolist()
+    [[1.0, 0.0], [2.0, 3.0]]
+    """
+    p = _as_pattern(pattern)
+    m, n = p.shape
+    colors = _as_colors(colors, n, "column")
+    check_column_coloring(p, colors)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+    source = colors[p.indices] * m + rows
+    return Recovery((m, n), _ncolors(colors), m, p.indices, p.indptr, source, length_name="m")
+
+
+def row_recovery(pattern, row_colors) -> Recovery:
+    """Plan reading J (m, n) from the c VJPs ``compressed[k] = seeds(row_colors)[k] @ J``.
+
+    >>> plan = row_recovery([[True, False], [True, True]], [0, 1])
+    >>> plan([[1.0, 0.0], [2.0, 3.0]]).toarray().tolist()
+    [[1.0, 0.0], [2.0, 3.0]]
+    """
+    p = _as_pattern(pattern)
+    m, n = p.shape
+    row_colors = _as_colors(row_colors, m, "row")
+    check_column_coloring(sp.csr_array(p.T), row_colors)
+    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
+    source = row_colors[rows] * n + p.indices
+    return Recovery((m, n), _ncolors(row_colors), n, p.indices, p.indptr, source)
+
+
+def star_recovery(pattern, colors) -> Recovery:
+    """Plan reading a symmetric H (n, n) from the c HVPs ``compressed[k] = H @ seeds(colors)[k]``.
+
+    Raises ValueError if the pattern is not symmetric or ``colors`` is not a star colouring.
+
+    >>> plan = star_recovery([[True, True], [True, False]], [0, 1])
+    >>> plan([[5.0, 1.0], [1.0, 0.0]]).toarray().tolist()
+    [[5.0, 1.0], [1.0, 0.0]]
+    """
+    full = _as_pattern(pattern)
+    _check_square(full)
+    mirror = _mirror(full)
+    if mirror is None:
+        _raise_not_symmetric(full)
+    n = full.shape[0]
+    colors = _as_colors(colors, n, "row/column")
+    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(full.indptr))
+    cols = full.indices.astype(np.int64)
+    if np.any((colors[rows] == colors[cols]) & (rows != cols)):
+        check_star_coloring(full, colors)  # raises, naming the same-coloured neighbours
+    # unique[k] for entry (i, j): j is i's only neighbour with colour[j]. Counting the diagonal
+    # entry too is harmless: it has i's own colour, which no neighbour has.
+    unique = _unique_neighbour_color(rows, cols, colors, n)
+    # Read each unordered pair {lo, hi} from one source so that H[i, j] and H[j, i] are the same
+    # float: row lo of the HVP for colour[hi] if lo sees that colour only at hi, otherwise row hi
+    # of the HVP for colour[lo] (a star colouring guarantees one of the two). On the diagonal both
+    # read (H s_colour[i])[i], which is H[i, i].
+    upper = rows <= cols
+    direct = np.where(upper, unique, unique[mirror])  # "lo sees colour[hi] only at hi"
+    if not np.all(direct | np.where(upper, unique[mirror], unique)):
+        check_star_coloring(full, colors)  # raises, naming the two-coloured path
+    lo, hi = np.minimum(rows, cols), np.maximum(rows, cols)
+    source = np.where(direct, colors[hi] * n + lo, colors[lo] * n + hi)
+    return Recovery((n, n), _ncolors(colors), n, full.indices, full.indptr, source)
 
 
 def recover_columns(pattern, colors, compressed) -> sp.csr_array:
     """J as csr_array (m, n) from ``compressed[k] = J @ seeds(colors)[k]`` (shape (c, m)).
 
     The result has exactly the pattern's structure (stored zeros kept) in canonical format.
+    To recover many times with one pattern, build ``column_recovery(pattern, colors)`` once.
 
     >>> import numpy as np
     >>> J = np.array([[1., 2, 0], [0, 3, 4]]); colors = column_coloring(J != 0)
     >>> recover_columns(J != 0, colors, seeds(colors) @ J.T).toarray().tolist()
     [[1.0, 2.0, 0.0], [0.0, 3.0, 4.0]]
     """
-    p = _as_pattern(pattern)
-    m, n = p.shape
-    colors = _as_colors(colors, n, "column")
-    compressed = _check_compressed(compressed, _ncolors(colors), m, "m")
-    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
-    data = compressed[colors[p.indices], rows]
-    return sp.csr_array((data, p.indices.copy(), p.indptr.copy()), shape=(m, n))
+    return column_recovery(pattern, colors)(compressed)
 
 
 def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
@@ -535,13 +760,7 @@ def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
     >>> recover_rows(J != 0, rc, seeds(rc) @ J).toarray().tolist()
     [[1.0, 2.0, 0.0], [0.0, 0.0, 4.0]]
     """
-    p = _as_pattern(pattern)
-    m, n = p.shape
-    row_colors = _as_colors(row_colors, m, "row")
-    compressed = _check_compressed(compressed, _ncolors(row_colors), n, "n")
-    rows = np.repeat(np.arange(m, dtype=np.int64), np.diff(p.indptr))
-    data = compressed[row_colors[rows], p.indices]
-    return sp.csr_array((data, p.indices.copy(), p.indptr.copy()), shape=(m, n))
+    return row_recovery(pattern, row_colors)(compressed)
 
 
 def recover_star(pattern, colors, compressed) -> sp.csr_array:
@@ -555,35 +774,4 @@ def recover_star(pattern, colors, compressed) -> sp.csr_array:
     >>> recover_star(H != 0, colors, seeds(colors) @ H).toarray().tolist()
     [[2.0, 1.0, 1.0], [1.0, 3.0, 0.0], [1.0, 0.0, 4.0]]
     """
-    full = _as_pattern(pattern)
-    n = full.shape[0]
-    if full.shape[0] != full.shape[1]:
-        _symmetric_graph(full)  # raises the explanatory error
-    colors = _as_colors(colors, n, "row/column")
-    compressed = _check_compressed(compressed, _ncolors(colors), n, "n")
-    rows = np.repeat(np.arange(n, dtype=np.int64), np.diff(full.indptr))
-    cols = full.indices.astype(np.int64)
-    data = compressed[colors[cols], rows]  # right for the diagonal: H[i, i] = (H s_colour[i])[i]
-    offdiag = np.flatnonzero(rows != cols)
-    if offdiag.size:
-        r, c = rows[offdiag], cols[offdiag]
-        if np.any(colors[r] == colors[c]):
-            check_star_coloring(full, colors)  # raises, naming the same-coloured neighbours
-        # Counting all stored entries of row i (its diagonal has i's own colour, which differs
-        # from every neighbour's) tells whether j is i's only neighbour with colour[j].
-        unique = _unique_neighbour_color(rows, cols, colors, n)[offdiag]
-        keys = r * n + c  # sorted: full is canonical csr
-        mirror = np.searchsorted(keys, c * n + r)
-        mirror = np.minimum(mirror, keys.size - 1)
-        if np.any(keys[mirror] != c * n + r):
-            _symmetric_graph(full)  # raises, naming an unmatched entry
-        # Read each unordered pair {lo, hi} from one source so that H[i, j] and H[j, i] are the
-        # same float: row lo of the HVP for colour[hi] if lo sees that colour only at hi,
-        # otherwise row hi of the HVP for colour[lo] (a star colouring guarantees one of the two).
-        upper = r < c
-        direct = np.where(upper, unique, unique[mirror])  # "lo sees colour[hi] only at hi"
-        if not np.all(direct | np.where(upper, unique[mirror], unique)):
-            check_star_coloring(full, colors)  # raises, naming the two-coloured path
-        lo, hi = np.minimum(r, c), np.maximum(r, c)
-        data[offdiag] = np.where(direct, compressed[colors[hi], lo], compressed[colors[lo], hi])
-    return sp.csr_array((data, full.indices.copy(), full.indptr.copy()), shape=(n, n))
+    return star_recovery(pattern, colors)(compressed)

@@ -39,6 +39,15 @@ from ..api import grad, jvp, vjp
 from . import coloring
 from .detect import _check_x, hessian_sparsity, jacobian_sparsity
 
+
+def _check_real(x, where: str) -> np.ndarray:
+    x = _check_x(x, where)
+    if x.dtype.kind == "c":
+        raise TypeError(f"{where}: x is complex; sparse Jacobians and Hessians are for real "
+                        "x (detection works for complex x: dualad.sparse.jacobian_sparsity; "
+                        "for complex values use dualad.jacfwd)")
+    return x
+
 __all__ = ["jacobian", "hessian", "SparseJacobian", "SparseHessian"]
 
 # The seeds of one pass hold at most this many entries (colours x inputs, or
@@ -63,32 +72,6 @@ def _pattern(sparsity, shape: tuple, what: str) -> sp.csr_array:
     p.sum_duplicates()
     p.sort_indices()
     return p
-
-
-class _Recovery:
-    """Where each stored entry of the result sits in the compressed products.
-
-    Reading entries back (:mod:`~dualad.sparse.coloring`'s ``recover_*``) is
-    a pure gather for the colourings used here, so it is worked out once:
-    recovering from an array that holds its own flat positions gives, entry
-    by entry, the position to read.  Each later evaluation is then one
-    ``take`` into a copy of the pattern's structure."""
-
-    __slots__ = ("indices", "indptr", "where", "shape")
-
-    def __init__(self, recover, pattern: sp.csr_array, colors: np.ndarray, length: int):
-        c = int(colors.max()) + 1 if colors.size else 0
-        positions = np.arange(c * length, dtype=np.float64).reshape(c, length)
-        plan = recover(pattern, colors, positions)
-        self.indices, self.indptr, self.shape = plan.indices, plan.indptr, plan.shape
-        self.where = plan.data.astype(np.int64)
-
-    def __call__(self, compressed: np.ndarray) -> sp.csr_array:
-        data = np.take(compressed.reshape(-1), self.where)
-        out = sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
-        out.has_sorted_indices = True
-        out.has_canonical_format = True
-        return out
 
 
 def _chunks(ncolors: int, width: int):
@@ -134,7 +117,7 @@ class SparseJacobian:
                  mode: str = "auto"):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
-        x0 = _check_x(x0, "SparseJacobian")
+        x0 = _check_real(x0, "SparseJacobian")
         self.f = f
         self.x_shape = x0.shape
         if sparsity is None:
@@ -144,34 +127,55 @@ class SparseJacobian:
             self.sparsity = _pattern(sparsity, (m, x0.size), "SparseJacobian")
         self.shape = self.sparsity.shape
         m, n = self.shape
-        cols = coloring.column_coloring(self.sparsity) if mode != "reverse" else None
-        ncol = int(cols.max()) + 1 if n and cols is not None else 0
-        rows = None
         if mode == "auto":
-            # rows need at least as many colours as the densest column has
-            # entries: colour them only when that bound leaves them a chance
-            bound = int(np.diff(self.sparsity.tocsc().indptr).max()) if n and m else 0
-            if m and bound < ncol:
-                rows = coloring.row_coloring(self.sparsity)
-                mode = "reverse" if int(rows.max()) + 1 < ncol else "forward"
-            else:
-                mode = "forward"
+            mode, cols, rows = self._choose(m, n)
+        else:
+            cols = rows = None
         if mode == "reverse":
             self.colors = rows if rows is not None else coloring.row_coloring(self.sparsity)
-            self._recover = _Recovery(coloring.recover_rows, self.sparsity, self.colors, n)
+            self._recover = coloring.row_recovery(self.sparsity, self.colors)
         else:
-            self.colors = cols
-            self._recover = _Recovery(coloring.recover_columns, self.sparsity, self.colors, m)
+            self.colors = cols if cols is not None else coloring.column_coloring(self.sparsity)
+            self._recover = coloring.column_recovery(self.sparsity, self.colors)
         self.mode = mode
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
         self._seeds = coloring.seeds(self.colors)
+
+    def _choose(self, m: int, n: int) -> tuple:
+        """Forward (columns) or reverse (rows), by fewer colours.  The densest
+        row bounds the column colours from below, the densest column the row
+        colours: the side with the lower bound is coloured first, the other
+        only if its bound leaves it a chance to do better."""
+        if not (m and n):
+            return "forward", None, None
+        p = self.sparsity
+        col_bound = int(np.diff(p.indptr).max())
+        row_bound = int(np.diff(p.tocsc().indptr).max())
+
+        def colour(side):
+            try:
+                c = (coloring.column_coloring if side == "forward" else coloring.row_coloring)(p)
+            except coloring.DenseRowError:
+                return None  # too dense that way to even build its graph
+            return c
+
+        first, second = ("forward", "reverse") if col_bound <= row_bound else ("reverse", "forward")
+        found = {first: colour(first)}
+        best = int(found[first].max()) + 1 if found[first] is not None else None
+        if best is None or (row_bound if second == "reverse" else col_bound) < best:
+            found[second] = colour(second)
+            other = found[second]
+            if other is not None and (best is None or int(other.max()) + 1 < best):
+                first = second
+        mode = first
+        return mode, found.get("forward"), found.get("reverse")
 
     def __repr__(self) -> str:
         return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
                 f"nonzeros, {self.ncolors} colours ({self.mode})>")
 
     def _x(self, x) -> np.ndarray:
-        x = _check_x(x, "SparseJacobian")
+        x = _check_real(x, "SparseJacobian")
         if x.shape != self.x_shape:
             raise ValueError(f"SparseJacobian: x has shape {x.shape}; the pattern was "
                              f"detected for shape {self.x_shape}")
@@ -221,7 +225,7 @@ class SparseHessian:
     """
 
     def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False):
-        x0 = _check_x(x0, "SparseHessian")
+        x0 = _check_real(x0, "SparseHessian")
         self.f = f
         self.x_shape = x0.shape
         n = x0.size
@@ -237,14 +241,14 @@ class SparseHessian:
         self.colors = coloring.star_coloring(self.sparsity)
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
         self._seeds = coloring.seeds(self.colors)
-        self._recover = _Recovery(coloring.recover_star, self.sparsity, self.colors, n)
+        self._recover = coloring.star_recovery(self.sparsity, self.colors)
 
     def __repr__(self) -> str:
         return (f"<SparseHessian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
                 f"nonzeros, {self.ncolors} colours>")
 
     def __call__(self, x) -> sp.csr_array:
-        x = _check_x(x, "SparseHessian")
+        x = _check_real(x, "SparseHessian")
         if x.shape != self.x_shape:
             raise ValueError(f"SparseHessian: x has shape {x.shape}; the pattern was "
                              f"detected for shape {self.x_shape}")
