@@ -8,10 +8,10 @@ Jacobian of n = 20 000 against 3 colours.
 """
 
 import json
+import os
 import pathlib
 import subprocess
 import sys
-import os
 
 import numpy as np
 import pytest
