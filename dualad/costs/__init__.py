@@ -5,11 +5,14 @@ What this package lets you do
 :func:`compare` evaluates ``f`` at ``x`` and each way dualad can
 differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
 in its four nestings and through :class:`dualad.optimize.HessianOperator`,
-``jacfwd``, ``jacrev`` and the dense Hessian -- and returns a
+``jacfwd``, ``jacrev`` and the dense Hessian, and the sparse Jacobian (a
+vector ``f``) or Hessian (a scalar ``f``) of :mod:`dualad.sparse`: detecting
+the pattern, colouring it, one compressed evaluation -- and returns a
 :class:`CostReport`: wall time (median, min and max of repeats) and its ratio
 to ``f``; the work each mode did (operations executed, tape entries, bytes
 held by the tape, peak memory); and the recommendation that follows (jacfwd
-or jacrev, which HVP nesting, which chunk size).  :func:`sweep` does the
+or jacrev, the sparse mode or not and from how many calls on, which HVP
+nesting, which chunk size).  :func:`sweep` does the
 same over a range of sizes and finds where jacfwd and jacrev cross;
 :func:`count` counts the work of any one call::
 

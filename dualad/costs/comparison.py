@@ -5,7 +5,9 @@ What this module lets you do
 :func:`compare` evaluates ``f`` at ``x`` and each way dualad can
 differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
 in its four nestings and through :class:`dualad.optimize.HessianOperator`,
-``jacfwd``, ``jacrev`` and the dense Hessian -- timing each
+``jacfwd``, ``jacrev`` and the dense Hessian, and the sparse Jacobian or
+Hessian of :mod:`dualad.sparse` (detection, colouring, one compressed
+evaluation) -- timing each
 (:mod:`~dualad.costs.timing`) and counting its work
 (:mod:`~dualad.costs.counting`); modes predicted to be too slow or too big
 are not run but predicted (:mod:`~dualad.costs.recommend`).  The result is
@@ -22,12 +24,19 @@ import numpy as np
 
 from ..api import HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, vjp
 from . import problems
+from .. import sparse
 from .counting import NUMPY_OVERHEAD, Work, count
-from .recommend import best_chunk, jacfwd_work, jacrev_work, recommend
-from .report import MODES, CostReport, ModeResult, SweepReport, _fmt_bytes
+from .recommend import best_chunk, jacfwd_work, jacrev_work, recommend, recommend_sparse
+from .report import MODES, CostReport, ModeResult, SweepReport, _fmt_bytes, _fmt_time
 from .timing import measure as _measure
 
 __all__ = ["compare", "sweep"]
+
+SPARSE_MODES = ("sparse:detect", "sparse:color", "sparse")
+
+# A pattern with at least this fraction of its entries set is dense: colouring
+# it would give about as many colours as there are columns, so no gain.
+DENSE_FRACTION = 0.5
 
 
 def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
@@ -66,7 +75,7 @@ def _hessian_operator(f, x):
 def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int | None = None,
             modes: Iterable[str] | None = None, max_seconds: float = 5.0,
             memory_limit: float = 2 ** 30, name: str | None = None, seed: int = 0,
-            progress: Callable[[str], None] | None = None) -> CostReport:
+            local: bool = False, progress: Callable[[str], None] | None = None) -> CostReport:
     """Time and count every way of differentiating ``f`` at ``x``.
 
     Parameters
@@ -93,8 +102,17 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     memory_limit : float
         Bytes; modes predicted to need more are skipped, and the
         recommended chunk keeps a pass under it.
+    local : bool
+        Detect the sparse mode's pattern at ``x`` only
+        (:func:`dualad.sparse.jacobian_sparsity`): needed when ``f`` branches
+        on values (``if x[0] > 0``), valid only where ``f`` takes the same branches.
     progress : callable, optional
         Called with a short message before each mode.
+
+    The sparse modes (a vector ``f``: the Jacobian; a scalar ``f``: the
+    Hessian) always run when wanted, however large ``n``, since they are
+    what makes a large ``n`` feasible; they are left out, with the reason in
+    the recommendation, when detection fails or the pattern is dense.
 
     >>> import numpy as np
     >>> r = compare(lambda x: np.tanh(np.ones((3, 4)) @ x), np.zeros(4), repeat=1)
@@ -216,9 +234,15 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
         maybe("hessian", lambda: hessian(f, chunk_size=hess_chunk)(x), hess_pred, 24.0 * n * n)
     if "hvp:fwd-over-rev" in results and "hvp:fwd-over-rev" not in wanted:
         del results["hvp:fwd-over-rev"]
+    sparse_info = None
+    if wanted & set(SPARSE_MODES):
+        sparse_info = _sparse(f, x, scalar, m, n, local, wanted, measure, results, values, say,
+                              name)
 
     # ratios, labels, order
     labels = _labels(scalar, m, n, chunk, hess_chunk)
+    if sparse_info is not None:
+        labels.update(sparse_info.pop("labels", {}))
     t_f, units_f = results["f"].seconds, max(w_f.units, 1.0)
     ordered = {}
     for key in MODES:
@@ -231,37 +255,132 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
 
     checks = _checks(values, scalar, v)
     rec = recommend(ordered, n, m, chunk, fwd_pred, rev_pred, scalar, w_jvp)
+    if sparse_info is not None:
+        rec.update(recommend_sparse(ordered, sparse_info, scalar))
     return CostReport(name, n, m, scalar, chunk, ordered, rec, checks, repeat)
 
 
+def _sparse(f, x, scalar: bool, m: int, n: int, local: bool, wanted: set, measure,
+            results: dict, values: dict, say, name: str) -> dict:
+    """Measure the sparse Jacobian (vector f) or Hessian (scalar f): detection,
+    colouring, one evaluation by the reused object.  Returns what the
+    recommendation needs (``kind``, ``ncolors``, ``nnz``, ...); when the sparse
+    mode is no use here (detection failed, pattern dense) its rows are left
+    out and ``skipped`` says why."""
+    kind = "Hessian" if scalar else "Jacobian"
+    shape = (n, n) if scalar else (m, n)
+    info = {"kind": kind, "shape": shape, "local": local, "skipped": None}
+    detect = sparse.hessian_sparsity if scalar else sparse.jacobian_sparsity
+    build = sparse.SparseHessian if scalar else sparse.SparseJacobian
+    flavour = "local, at this x" if local else "global, for every x"
+    try:
+        measure("sparse:detect", lambda: detect(f, x, local=local))
+    except sparse.BranchOnValue as exc:
+        info["skipped"] = (f"global sparsity detection failed: f branches on a value "
+                           f"({str(exc).splitlines()[0]}); use local=True (python -m dualad "
+                           f"costs --local) for the pattern at this x")
+        return info
+    except Exception as exc:  # noqa: BLE001 - the report says what failed, the rest still runs
+        info["skipped"] = (f"sparsity detection failed ({type(exc).__name__}: "
+                           f"{str(exc).splitlines()[0] if str(exc) else ''}); the dense "
+                           f"modes above are what there is")
+        return info
+    pattern = values["sparse:detect"]
+    nnz, entries = int(pattern.nnz), shape[0] * shape[1]
+    info.update(nnz=nnz, density=nnz / max(entries, 1),
+                detect_seconds=results["sparse:detect"].seconds)
+
+    def leave_out(reason: str) -> dict:
+        spent = sum(results[k].seconds for k in ("sparse:detect", "sparse:color") if k in results)
+        for key in SPARSE_MODES:
+            results.pop(key, None)
+            values.pop(key, None)
+        info["skipped"] = f"{reason} (detecting and colouring it took {_fmt_time(spent)})"
+        return info
+
+    if nnz >= DENSE_FRACTION * entries:
+        return leave_out(f"the {kind}'s pattern is dense ({nnz} of {shape[0]} x {shape[1]} "
+                         f"entries): no gain over the dense modes")
+    measure("sparse:color", lambda: build(f, x, sparsity=pattern))
+    obj = values["sparse:color"]
+    c = int(obj.ncolors)
+    mode = getattr(obj, "mode", "star")
+    # the dense modes need n directions (jacfwd, hessian) or m pullbacks (jacrev)
+    dense_directions = n if scalar else min(n, m)
+    info.update(ncolors=c, mode=mode)
+    if c >= dense_directions:
+        return leave_out(f"the {kind}'s pattern needs {c} colours, as many as the dense "
+                         f"modes' {dense_directions} passes: no gain")
+    measure("sparse", lambda: obj(x))
+    info["seconds"] = {key: results[key].seconds for key in SPARSE_MODES}
+    what = "HVPs" if scalar else "VJPs" if mode == "reverse" else "JVPs"
+    how = ("star colouring" if scalar else
+           "row colouring" if mode == "reverse" else "column colouring")
+    info["labels"] = {
+        "sparse:detect": f"sparse {kind}: detect pattern ({flavour}), once",
+        "sparse:color": f"sparse {kind}: {how}, once",
+        "sparse": f"sparse {kind} ({c} {what} in one pass), per x"}
+    percent = 100.0 * info["density"]
+    results["sparse:detect"].note = (f"nnz {nnz} of {shape[0]} x {shape[1]} ({percent:.2g}%); "
+                                     "ops not observed (the sparsity trace does not report "
+                                     "to the observer hook)")
+    results["sparse:color"].note = f"{c} colours; no dualad ops (graph colouring in SciPy/NumPy)"
+    results["sparse"].note = f"{c} colours for n = {n}"
+    for key in SPARSE_MODES:
+        if key not in wanted:
+            results.pop(key)
+    return info
+
+
 def _checks(values: dict, scalar: bool, v) -> dict:
-    """Max relative differences between modes that compute the same thing."""
+    """Max relative differences between modes that compute the same thing.
+
+    "Hessian @ v vs hvp" covers every Hessian computed, dense and sparse;
+    "sparse Jacobian vs jacfwd" (or jacrev, or J @ v vs the JVP, whichever
+    ran) compares the sparse Jacobian's values with a dense mode's."""
     checks = {}
     hvps = [np.ravel(values[k]) for k in values if k.startswith("hvp:")]
+    n = int(np.size(v))
     if len(hvps) > 1:
         checks["hvp modes"] = max(_rel_diff(h, hvps[0]) for h in hvps[1:])
     if "jacfwd" in values and "jacrev" in values:
         checks["jacfwd vs jacrev"] = _rel_diff(values["jacfwd"], values["jacrev"])
     if scalar and "jacrev" in values:
         checks["jacrev vs gradient"] = _rel_diff(values["jacrev"], values["vjp"])
-    if "hessian" in values and hvps:
-        H = np.asarray(values["hessian"])
-        n = int(np.size(v))
-        checks["Hessian @ v vs hvp"] = _rel_diff(H.reshape(n, n) @ np.ravel(v), hvps[0])
+    hessians = []
+    if "hessian" in values:
+        hessians.append(np.asarray(values["hessian"]).reshape(n, n))
+    sparse_value = values.get("sparse")
+    if scalar and sparse_value is not None:
+        hessians.append(sparse_value)
+    if hessians and hvps:
+        checks["Hessian @ v vs hvp"] = max(_rel_diff(H @ np.ravel(v), hvps[0]) for H in hessians)
+    elif scalar and sparse_value is not None and "hessian" in values:
+        checks["sparse Hessian vs hessian"] = _rel_diff(sparse_value.toarray(), hessians[0])
+    if not scalar and sparse_value is not None:
+        J = sparse_value
+        for dense in ("jacfwd", "jacrev"):
+            if dense in values:
+                reference = np.asarray(values[dense]).reshape(J.shape)
+                checks[f"sparse Jacobian vs {dense}"] = _rel_diff(J.toarray(), reference)
+                break
+        else:
+            checks["sparse Jacobian @ v vs jvp"] = _rel_diff(J @ np.ravel(v),
+                                                             np.ravel(values["jvp"][1]))
     return checks
 
 
 def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
           vary: str = "n", repeat: int = 3, modes: Iterable[str] | None = None,
           chunk_size: int | None = None, max_seconds: float = 5.0, seed: int = 0,
-          progress: Callable[[str], None] | None = None) -> SweepReport:
+          local: bool = False, progress: Callable[[str], None] | None = None) -> SweepReport:
     """:func:`compare` over a range of sizes.
 
     ``problem`` is a built-in problem's name (see :mod:`dualad.costs.problems`) or
     a callable ``size -> (f, x)``.  With ``vary="n"`` (the default) each size
     is the input size ``n`` and ``m`` stays fixed (the problem's default if
     not given); with ``vary="m"`` each size is the problem's second size and
-    ``n`` stays fixed.
+    ``n`` stays fixed.  ``local`` is passed to :func:`compare`.
 
     >>> s = sweep("tanh", [4, 2000], m=10, repeat=1, modes=["jacfwd", "jacrev"])
     >>> [r.n for r in s.reports], s.crossover()["work"] is not None
@@ -287,5 +406,5 @@ def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None 
             f, x = problem(size)
             name = label
         reports.append(compare(f, x, repeat=repeat, modes=modes, chunk_size=chunk_size,
-                               max_seconds=max_seconds, name=name, seed=seed))
+                               max_seconds=max_seconds, name=name, seed=seed, local=local))
     return SweepReport(label, vary, list(sizes), reports)

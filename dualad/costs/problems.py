@@ -41,6 +41,13 @@ Problems
     ``m`` steps of ``y = tanh(1.1 y) + 0.05 y`` on a vector of ``n``, then a
     sum of squares: a long chain of small operations, where the cost is the
     interpreter's overhead per operation and a tape grows with ``m``.
+``bratu``, ``bratu-1d``
+    The residual of the Bratu problem ``-Δu = λ exp(u)`` (λ = 6) with zero
+    boundary values, discretised by finite differences: on a ``k x k`` grid
+    (``n = k²``, the largest square at most ``n``; five-point stencil, a
+    Jacobian with 5 colours) and on a line of ``n`` points (three-point
+    stencil, tridiagonal: 3 colours).  Vector-valued, ``m = n``: the
+    problems where the sparse Jacobian of :mod:`dualad.sparse` wins.
 ``tanh``, ``tanh-wide``, ``tanh-square``, ``tanh-tall``
     ``F(x) = tanh(A @ x)`` with ``A`` of shape ``(m, n)``: a vector-valued
     function whose Jacobian is ``m x n``.  ``tanh`` defaults to ``m = 100``;
@@ -49,12 +56,14 @@ Problems
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Callable
 
 import numpy as np
 
-__all__ = ["Problem", "Instance", "PROBLEMS", "get", "make", "names", "rosenbrock"]
+__all__ = ["Problem", "Instance", "PROBLEMS", "get", "make", "names", "rosenbrock",
+           "bratu", "bratu_1d", "BRATU_LAMBDA"]
 
 
 @dataclass(frozen=True)
@@ -166,6 +175,48 @@ def _chain(n, m, rng):
     return chain, np.linspace(-1.0, 1.0, n), 1
 
 
+BRATU_LAMBDA = 6.0
+
+
+def bratu(u: np.ndarray) -> np.ndarray:
+    """The 2-D Bratu residual ``Δu + λ exp(u)`` on the square grid that ``u``
+    (of size ``k²``, flattened) fills, with zero boundary values.
+
+    >>> bratu(np.zeros(9)).tolist() == [BRATU_LAMBDA] * 9
+    True
+    """
+    k = math.isqrt(u.size)
+    grid = np.reshape(u, (k, k))
+    h2 = (1.0 / (k + 1)) ** 2
+    padded = np.pad(grid, 1)  # the zero boundary
+    laplacian = (padded[:-2, 1:-1] + padded[2:, 1:-1] + padded[1:-1, :-2] + padded[1:-1, 2:]
+                 - 4.0 * grid) / h2
+    return np.reshape(laplacian + BRATU_LAMBDA * np.exp(grid), -1)
+
+
+def bratu_1d(u: np.ndarray) -> np.ndarray:
+    """The 1-D Bratu residual ``u'' + λ exp(u)`` with zero boundary values.
+
+    >>> bratu_1d(np.zeros(3)).tolist() == [BRATU_LAMBDA] * 3
+    True
+    """
+    h2 = (1.0 / (u.size + 1)) ** 2
+    padded = np.pad(u, 1)
+    return (padded[:-2] - 2.0 * u + padded[2:]) / h2 + BRATU_LAMBDA * np.exp(u)
+
+
+def _bratu(n, m, rng):
+    k = math.isqrt(n)
+    # a smooth bump, inside the basin of the lower solution
+    s = np.arange(1, k + 1) / (k + 1)
+    return bratu, 0.5 * np.ravel(np.outer(np.sin(np.pi * s), np.sin(np.pi * s))), k * k
+
+
+def _bratu_1d(n, m, rng):
+    s = np.arange(1, n + 1) / (n + 1)
+    return bratu_1d, 0.5 * np.sin(np.pi * s), n
+
+
 def _tanh(n, m, rng):
     a = rng.standard_normal((m, n)) / np.sqrt(n)
 
@@ -184,6 +235,10 @@ PROBLEMS: dict[str, Problem] = {p.name: p for p in [
             True, 1000, "batch size (default 64)", _mlp, lambda n: 64),
     Problem("chain", "m steps of y = tanh(1.1 y) + 0.05 y, then sum(y**2)",
             True, 10, "chain length (default 1000)", _chain, lambda n: 1000),
+    Problem("bratu", "2-D Bratu residual, five-point stencil on a k x k grid (n = k^2)",
+            False, 2500, "unused (m = n)", _bratu, lambda n: n),
+    Problem("bratu-1d", "1-D Bratu residual, three-point stencil (tridiagonal Jacobian)",
+            False, 2000, "unused (m = n)", _bratu_1d, lambda n: n),
     Problem("tanh", "F(x) = tanh(A @ x), A of shape (m, n)",
             False, 100, "rows of A (default 100)", _tanh, lambda n: 100),
     Problem("tanh-wide", "F(x) = tanh(A @ x), wide A: m = n // 10",

@@ -25,7 +25,7 @@ import math
 from .counting import OVERHEAD, PASS_OPS, Work
 from .report import _fmt_count, _fmt_ratio, _fmt_time
 
-__all__ = ["best_chunk", "jacfwd_work", "jacrev_work", "recommend"]
+__all__ = ["best_chunk", "jacfwd_work", "jacrev_work", "recommend", "recommend_sparse"]
 
 
 def best_chunk(n: int, per_pass: Work, per_direction_work: float, peak_per_direction: float,
@@ -120,3 +120,71 @@ def recommend(results: dict, n: int, m: int, chunk: int, fwd: Work, rev: Work,
                     f"({gain:.2g}x {'faster than' if gain > 1 else 'the speed of'} a fresh {best} HVP).")
     return rec
 
+
+
+def _dense_cost(results: dict, keys) -> tuple:
+    """The cheapest dense mode among ``keys``: (key, cost x f, predicted?).  A
+    mode that ran costs its measured time ratio; one skipped as too big, its
+    predicted work ratio (units are calibrated so that a ratio of units
+    predicts a ratio of times)."""
+    best = None
+    for key in keys:
+        r = results.get(key)
+        if r is None:
+            continue
+        cost, predicted = (r.ratio, False) if r.timing is not None else (r.work_ratio, True)
+        if cost is not None and (best is None or cost < best[1]):
+            best = (key, cost, predicted)
+    return best
+
+
+def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
+    """Whether the sparse Jacobian (vector f) or Hessian (scalar f) wins.
+
+    ``info`` is what the comparison found (colours, nonzeros, seconds of
+    detection, colouring and one evaluation, or why the sparse mode was left
+    out).  Returns ``sparse`` (True when it wins, False when it does not or
+    was left out, None with no dense mode to compare with), ``sparse_calls``
+    (it wins for a solver making at least that many calls: 1 when even a
+    one-off derivative is cheaper; None if it never wins), ``sparse_reason``
+    and, when it ran, ``sparse_ncolors`` and ``sparse_nnz``.
+
+    >>> import numpy as np
+    >>> from dualad import costs
+    >>> rec = costs.compare(lambda x: x[1:] * x[:-1], np.ones(50), repeat=1).recommendation
+    >>> rec["sparse_ncolors"], rec["sparse_nnz"]
+    (2, 98)
+    """
+    kind = info["kind"]
+    if info["skipped"]:
+        return {"sparse": False, "sparse_calls": None,
+                "sparse_reason": f"Sparse {kind}: not used: {info['skipped']}."}
+    t_f = results["f"].seconds
+    seconds = info["seconds"]
+    once = (seconds["sparse:detect"] + seconds["sparse:color"]) / t_f
+    each = seconds["sparse"] / t_f
+    c, (rows, cols) = info["ncolors"], info["shape"]
+    how = "star" if scalar else "rows, VJPs" if info["mode"] == "reverse" else "columns, JVPs"
+    head = (f"Sparse {kind}: {c} colour{'s' * (c != 1)} ({how}), {info['nnz']} nonzeros of "
+            f"{rows} x {cols}; detect + colour once ({_fmt_ratio(once)}x f), then each {kind} "
+            f"costs {_fmt_ratio(each)}x f")
+    dense = _dense_cost(results, ("hessian",) if scalar else ("jacfwd", "jacrev"))
+    if dense is None:
+        return {"sparse": None, "sparse_calls": None, "sparse_ncolors": c,
+                "sparse_nnz": info["nnz"],
+                "sparse_reason": head + ". No dense mode was measured to compare with."}
+    key, cost, predicted = dense
+    name = "the dense Hessian" if key == "hessian" else key
+    head += f" -- vs {name} {_fmt_ratio(cost)}x f{' (predicted)' if predicted else ''}. "
+    if once + each < cost:
+        calls, verdict = 1, (f"Use it: even a one-off {kind} (detect + colour + evaluate, "
+                             f"{_fmt_ratio(once + each)}x f) beats {name}.")
+    elif each < cost:
+        calls = math.ceil(once / (cost - each))
+        verdict = (f"One sparse evaluation beats {name}, but detection and colouring cost "
+                   f"{_fmt_ratio(once)}x f: use it for a solver making {calls} or more calls "
+                   f"at new points (detect once, evaluate each time); {name} for fewer.")
+    else:
+        calls, verdict = None, f"Use {name}: it costs less than one sparse evaluation."
+    return {"sparse": calls is not None, "sparse_calls": calls, "sparse_reason": head + verdict,
+            "sparse_ncolors": c, "sparse_nnz": info["nnz"]}

@@ -28,8 +28,12 @@ from .timing import Timing
 __all__ = ["MODES", "ModeResult", "CostReport", "SweepReport"]
 
 MODES = ("f", "jvp", "vjp", "hvp:fwd-over-rev", "hvp:rev-over-fwd", "hvp:rev-over-rev",
-         "hvp:fwd-over-fwd", "operator-build", "hvp:operator", "jacfwd", "jacrev", "hessian")
-"""Every mode :func:`dualad.costs.compare` knows, in report order."""
+         "hvp:fwd-over-fwd", "operator-build", "hvp:operator", "jacfwd", "jacrev", "hessian",
+         "sparse:detect", "sparse:color", "sparse")
+"""Every mode :func:`dualad.costs.compare` knows, in report order.  The three
+``sparse*`` modes are the sparse Jacobian (vector ``f``) or sparse Hessian
+(scalar ``f``) of :mod:`dualad.sparse`: detecting the pattern and colouring it,
+each done once, and one compressed evaluation, done at every new ``x``."""
 
 
 def _json(data: dict, path, indent: int) -> str:
@@ -54,6 +58,7 @@ class ModeResult:
     work_ratio: float | None = None
     predicted: bool = False
     skipped: str | None = None
+    note: str | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -64,7 +69,7 @@ class ModeResult:
                 "seconds": None if self.timing is None else asdict(self.timing),
                 "ratio_to_f": self.ratio, "work_ratio_to_f": self.work_ratio,
                 "work": None if self.work is None else self.work.to_dict(),
-                "work_predicted": self.predicted, "skipped": self.skipped}
+                "work_predicted": self.predicted, "skipped": self.skipped, "note": self.note}
 
 
 def _fmt_time(s: float | None) -> str:
@@ -129,8 +134,10 @@ class CostReport:
     """What each mode cost on one function at one point; see :func:`compare`.
 
     ``report[key]`` is a :class:`ModeResult` (keys from :data:`MODES`);
-    ``recommendation`` holds ``jacobian`` ('jacfwd' or 'jacrev'), ``chunk_size``,
-    ``hvp`` (a nesting) and a sentence of reasons for each.
+    ``recommendation`` holds ``jacobian`` ('jacfwd' or 'jacrev'), ``sparse``
+    (whether the sparse Jacobian or Hessian wins, and ``sparse_calls``: from how
+    many calls on), ``chunk_size``, ``hvp`` (a nesting) and a sentence of
+    reasons for each.
     """
 
     name: str
@@ -176,6 +183,8 @@ class CostReport:
                 note = f"not run ({r.skipped}); work predicted"
             elif r.key == "f":
                 note = "ops: as evaluated in its recording"
+            if r.note:
+                note = f"{note}; {r.note}" if note else r.note
             rows.append([r.label, _fmt_time(r.seconds),
                          _fmt_time(None if t is None else t.min),
                          _fmt_time(None if t is None else t.max),
@@ -197,7 +206,7 @@ class CostReport:
         rec = self.recommendation
         bullet = "- " if markdown else "  "
         parts.append("Recommendation:" if not markdown else "**Recommendation**")
-        for key in ("jacobian", "chunk_size", "hvp", "operator"):
+        for key in ("jacobian", "sparse", "chunk_size", "hvp", "operator"):
             if f"{key}_reason" in rec:
                 parts.append(f"{bullet}{rec[key + '_reason']}")
         if self.checks:
