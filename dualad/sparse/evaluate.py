@@ -55,6 +55,15 @@ __all__ = ["jacobian", "hessian", "SparseJacobian", "SparseHessian"]
 CHUNK_ENTRIES = 20_000_000
 
 
+def _point(x, shape: tuple, where: str) -> np.ndarray:
+    """A new point for a detected pattern: real, and of the shape it was detected for."""
+    x = _check_real(x, where)
+    if x.shape != shape:
+        raise ValueError(f"{where}: x has shape {x.shape}; the pattern was detected for "
+                         f"shape {shape}")
+    return x
+
+
 def _pattern(sparsity, shape: tuple, what: str) -> sp.csr_array:
     """A user's ``sparsity=`` as a canonical boolean csr_array of ``shape``."""
     if sp.issparse(sparsity):
@@ -174,19 +183,12 @@ class SparseJacobian:
         return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
                 f"nonzeros, {self.ncolors} colours ({self.mode})>")
 
-    def _x(self, x) -> np.ndarray:
-        x = _check_real(x, "SparseJacobian")
-        if x.shape != self.x_shape:
-            raise ValueError(f"SparseJacobian: x has shape {x.shape}; the pattern was "
-                             f"detected for shape {self.x_shape}")
-        return x
-
     def __call__(self, x) -> sp.csr_array:
         return self.value_and_jacobian(x)[1]
 
     def value_and_jacobian(self, x) -> tuple:
         """``(f(x), J(x))``: the output (as ``f`` returns it) and the csr Jacobian."""
-        x = self._x(x)
+        x = _point(x, self.x_shape, "SparseJacobian")
         m, n = self.shape
         seeds = self._seeds
         if self.mode == "forward":
@@ -248,10 +250,7 @@ class SparseHessian:
                 f"nonzeros, {self.ncolors} colours>")
 
     def __call__(self, x) -> sp.csr_array:
-        x = _check_real(x, "SparseHessian")
-        if x.shape != self.x_shape:
-            raise ValueError(f"SparseHessian: x has shape {x.shape}; the pattern was "
-                             f"detected for shape {self.x_shape}")
+        x = _point(x, self.x_shape, "SparseHessian")
         n = self.shape[0]
         seeds = self._seeds
         parts = []
