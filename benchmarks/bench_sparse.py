@@ -103,6 +103,10 @@ def bench_bratu(k: int, repeat: int) -> dict:
     jac = sparse.SparseJacobian(bratu, u, sparsity=pattern)
     t_eval = best_time(lambda: jac(u), repeat)
     J = jac(u)
+    # the same with the colours split between two threads (workers=2)
+    jac2 = sparse.SparseJacobian(bratu, u, sparsity=pattern, workers=2)
+    t_eval2 = best_time(lambda: jac2(u), repeat)
+    assert max_error(jac2(u), J) == 0.0
     exact = bratu_jacobian_by_hand(u)
 
     # SciPy's grouped finite differences, as least_squares(jac_sparsity=...)
@@ -131,6 +135,7 @@ def bench_bratu(k: int, repeat: int) -> dict:
         ("detection ÷ f", f"{t_detect / base:.1f}"),
         ("colouring ÷ f", f"{t_color / base:.1f}"),
         ("evaluation ÷ f", f"{t_eval / base:.1f}"),
+        ("evaluation, workers=2 ÷ f", f"{t_eval2 / base:.1f}"),
         ("SciPy grouped 2-point differences ÷ f", f"{t_fd / base:.1f}"),
         ("SciPy grouped 3-point differences ÷ f", f"{t_fd3 / base:.1f}"),
         ("SciPy 2-point ÷ dualad evaluation", f"{t_fd / t_eval:.2f}"),

@@ -396,3 +396,43 @@ def test_benchmark_references_are_right():
     assert bratu["error_fd"] > 1e-10 * scale  # finite differences are not exact
     hess = bench.bench_rosenbrock_hessian(1000, repeat=1)
     assert hess["colors"] == 2 and hess["error"] <= 1e-13 * hess["scale"]
+
+
+# ---- workers: the compressed passes on threads ---------------------------------------------
+def test_workers_split_the_colours_among_threads_and_give_the_same_values(monkeypatch):
+    import threading
+    from dualad.sparse import evaluate
+    monkeypatch.setattr(evaluate, "THREADS_MIN_ENTRIES", 0)  # thread even a small problem
+    k = 12
+    meeting = []  # a barrier while the threaded call runs: both passes must run at once
+
+    def residual(u):
+        if meeting:
+            meeting[0].wait(timeout=30)  # BrokenBarrierError if the passes ran one by one
+        U = np.pad(u.reshape(k, k), 1)
+        return (U[1:-1, 2:] + U[1:-1, :-2] + U[2:, 1:-1] + U[:-2, 1:-1]
+                - 4 * U[1:-1, 1:-1] + np.exp(U[1:-1, 1:-1])).ravel()
+
+    x = np.random.default_rng(5).uniform(-1, 1, k * k)
+    one = sparse.SparseJacobian(residual, x)
+    two = sparse.SparseJacobian(residual, x, sparsity=one.sparsity, workers=2)
+    meeting.append(threading.Barrier(2))
+    J2 = two(x)  # five colours in two blocks, on two threads
+    meeting.clear()
+    np.testing.assert_array_equal(J2.toarray(), one(x).toarray())
+    np.testing.assert_allclose(J2.toarray(), ad.jacfwd(residual)(x), rtol=1e-13, atol=1e-13)
+
+
+def test_recovery_gather_on_threads_equals_one_thread():
+    column_recovery = sparse.column_recovery
+    n = 1_100_000  # above the size from which the gather is split
+    pattern = sps.identity(n, dtype=bool, format="csr")
+    plan = column_recovery(pattern, np.zeros(n, np.int64))
+    compressed = np.random.default_rng(1).standard_normal((1, n))
+    np.testing.assert_array_equal(plan(compressed, workers=2).data, compressed[0])
+
+
+@pytest.mark.parametrize("workers", [0, -2, 1.5, "2", True])
+def test_bad_workers_are_refused(workers):
+    with pytest.raises(ValueError, match="workers"):
+        sparse.SparseJacobian(lambda x: x ** 2, np.ones(3), workers=workers)

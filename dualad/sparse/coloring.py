@@ -48,6 +48,7 @@ returned ``Recovery`` turns each new compressed block into a csr_array with one 
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -655,7 +656,9 @@ class Recovery:
     source: np.ndarray  # flat index into compressed of each stored entry, in csr order
     length_name: str = "n"  # for error messages: "m" (JVP outputs) or "n"
 
-    def __call__(self, compressed) -> sp.csr_array:
+    def __call__(self, compressed, workers: int = 1) -> sp.csr_array:
+        """The matrix from a compressed block; ``workers`` threads share the
+        gather of a large one (NumPy's take releases the GIL)."""
         compressed = np.asarray(compressed, dtype=np.float64)
         if compressed.shape != (self.ncolors, self.length):
             raise ValueError(
@@ -663,7 +666,18 @@ class Recovery:
                 f"({self.ncolors}, {self.length}) -- one row per colour, batch first -- got "
                 f"{compressed.shape}."
             )
-        data = np.take(compressed, self.source)
+        if workers > 1 and self.source.size >= 1_000_000:
+            data = np.empty(self.source.size)
+            bounds = np.linspace(0, self.source.size, workers + 1).astype(np.int64)
+
+            def part(i):
+                a, b = bounds[i], bounds[i + 1]
+                np.take(compressed, self.source[a:b], out=data[a:b])
+
+            with ThreadPoolExecutor(workers) as pool:
+                list(pool.map(part, range(workers)))
+        else:
+            data = np.take(compressed, self.source)
         # Fresh index arrays: a caller (or SciPy) may modify a returned matrix in place.
         return sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
 
