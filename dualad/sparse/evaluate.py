@@ -112,6 +112,9 @@ def _passes(one_pass: Callable, seeds: np.ndarray, shape: tuple, length: int, wi
     if workers > 1 and c > 1 and c * width >= THREADS_MIN_ENTRIES:
         per = min(per, -(-c // workers))
     blocks = [(s, min(s + per, c)) for s in range(0, c, per)]
+    if len(blocks) == 1:  # one pass: its products are the result, uncopied
+        out, t = one_pass(seeds.reshape((c,) + shape))
+        return np.reshape(t, (c, length)), out
     compressed = np.empty((c, length))
     outs = []
 
