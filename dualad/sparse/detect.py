@@ -332,11 +332,11 @@ def _elementwise(trace, prim, out, args, deps, params):
 
 
 # ---- rules: gathers (shape, indexing, assembling) ----------------------------------------
-def _ids(trace, shape, offset=0):
+def _ids(shape, offset=0):
     return np.arange(offset, offset + _size(shape), dtype=np.int64).reshape(shape)
 
 
-def _by_ids(trace, prim, out, args, deps, params, **changed):
+def _by_ids(trace, prim, out, args, deps, params):
     """A primitive that only moves entries: run it on the arrays of entry
     numbers (``-1`` for constants) to see where each output entry comes from."""
     stacked, inputs, offset = [], [], 0
@@ -345,10 +345,10 @@ def _by_ids(trace, prim, out, args, deps, params, **changed):
         if d is None:
             inputs.append(np.full(shape, -1, np.int64))
         else:
-            inputs.append(_ids(trace, shape, offset))
+            inputs.append(_ids(shape, offset))
             stacked.append(d)
             offset += _size(shape)
-    source = np.asarray(prim.impl(*inputs, **{**params, **changed}))
+    source = np.asarray(prim.impl(*inputs, **params))
     width = max(d.shape[0] for d in stacked)
     together = np.concatenate(
         [np.concatenate([d, np.full((width - d.shape[0], d.shape[1]), -1, d.dtype)])
@@ -770,14 +770,6 @@ def trace_dependencies(f, x, *, local: bool = False, hessian: bool = False):
         raise TypeError(f"sparsity detection: f returned an array of dtype "
                         f"{value_out.dtype}; its derivative is not defined")
     return value_out, deps, trace
-
-
-def _as_csr(rows_cols, shape) -> sp.csr_array:
-    rows, cols = rows_cols
-    m = sp.csr_array((np.ones(rows.size, bool), (rows, cols)), shape=shape)
-    m.sum_duplicates()
-    m.sort_indices()
-    return m
 
 
 def _sorted_sets(deps: np.ndarray) -> np.ndarray:
