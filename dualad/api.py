@@ -880,9 +880,29 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | N
     return jac
 
 
+def _pull_batch(pullback, o_tree, zeros: list, j: int, U) -> list:
+    """``k`` cotangents of output leaf ``j`` (the rows of ``U``, shape
+    ``(k,) + leaf shape``) pulled back in one backward pass: the pullback is
+    linear in its cotangent, so its forward-mode derivative at any cotangent
+    in the ``k`` directions ``U`` is the ``k`` pulled-back rows -- vector
+    mode through the backward pass, whose rules already handle a batch axis
+    of tangents.  The cotangent it is taken at is ones, not zeros: a zero
+    one would meet an infinite derivative (sqrt at 0) as 0 × inf, which the
+    NaN-safe rules resolve differently from the pulled-back rows themselves.
+    Returns one ``(k,) + input shape`` array per input leaf."""
+    def pull(u):
+        seeds = list(zeros)
+        seeds[j] = u
+        return tree_flatten(pullback(tree_unflatten(o_tree, seeds))[0])[0]
+
+    _, rows = jvp(pull, (np.ones_like(zeros[j]),), (U,), batched=True)
+    return rows
+
+
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool = False):
-    """Jacobian by reverse mode (one tape, one pullback per output entry):
-    ``out.shape + in.shape``.
+    """Jacobian by reverse mode: ``out.shape + in.shape``, from one tape and
+    one backward pass that pulls every output entry's cotangent back at once
+    (vector mode through the pullback).
 
     Complex outputs need ``holomorphic=True`` (as in JAX; then the inputs
     are complex too).  A real output of complex inputs gives rows in the
@@ -906,17 +926,11 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool =
         for j, o in enumerate(o_leaves):
             o_shape = np.shape(primal(o))
             m = int(np.prod(o_shape))
-            rows = [[] for _ in in_leaves]
-            for r in range(m):
-                seeds = [_zeros(ol) for ol in o_leaves]
-                flat = np.zeros(m, dtype=seeds[j].dtype)
-                flat[r] = 1.0
-                seeds[j] = flat.reshape(o_shape)
-                (ct,) = pullback(tree_unflatten(o_tree, seeds))
-                for i, c in enumerate(tree_flatten(ct)[0]):
-                    rows[i].append(c)
-            blocks = [np.reshape(np.stack(rows[i]) if m else np.zeros((0,) + s), o_shape + s)
-                      for i, s in enumerate(in_shapes)]
+            zeros = [_zeros(ol) for ol in o_leaves]
+            basis = np.eye(m, dtype=zeros[j].dtype).reshape((m,) + o_shape)
+            rows = _pull_batch(pullback, o_tree, zeros, j, basis) if m else \
+                [np.zeros((0,) + s) for s in in_shapes]
+            blocks = [np.reshape(r, o_shape + s) for r, s in zip(rows, in_shapes)]
             results.append(tree_unflatten(in_tree, blocks))
         return tree_unflatten(o_tree, results)
 

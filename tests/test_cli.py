@@ -61,7 +61,7 @@ def test_costs(tmp_path):
 def test_costs_vector_problem_markdown():
     out = run("costs", "tanh-tall", "--n", "5", "--repeat", "1", "--markdown")
     assert out.returncode == 0, out.stderr
-    assert "| jacrev (50 pullbacks)" in out.stdout
+    assert "| jacrev (1 pullback of 50 rows)" in out.stdout
     assert "Jacobian (50 x 5): jacfwd" in out.stdout
 
 

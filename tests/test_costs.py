@@ -233,7 +233,9 @@ def test_jacobian_predictions_match_the_counted_runs():
     r = costs.compare(inst.f, inst.x, repeat=1, chunk_size=16, modes=("jacfwd", "jacrev"))
     rec = r.recommendation
     assert r["jacrev"].work.units == pytest.approx(rec["jacrev_units"])
-    assert r["jacrev"].work.rule_apps == 30 * r["vjp"].work.rule_apps
+    # one backward pass whatever m: its rules run once, on 30 rows at a time
+    assert r["jacrev"].work.rule_apps == r["vjp"].work.rule_apps
+    assert r["jacrev"].work.rule_work >= 30 * (r["vjp"].work.rule_work - r["f"].work.rule_work)
     fwd = r["jacfwd"].work
     jvp = r["jvp"].work
     predicted_work = rec["jacfwd_units"] - costs.OVERHEAD * 3 * (

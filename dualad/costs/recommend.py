@@ -11,8 +11,9 @@ recommendation with its reasons (:func:`recommend`).
 The counts are deterministic, so the choice between jacfwd and jacrev made
 from them is too: jacfwd costs ``ceil(n / chunk)`` forward passes (each a
 primal evaluation and its JVP rules, in vector mode with ``chunk``
-directions), jacrev one recording and ``m`` pullbacks; both are predicted
-from one counted JVP and one counted VJP, so modes too big to run (a dense
+directions), jacrev one recording and one backward pass in vector mode
+with ``m`` directions; both are predicted from one counted JVP and one
+counted (batched) pullback, so modes too big to run (a dense
 Hessian at n = 10^5, say) still get figures, marked *predicted*.  Among the
 HVP nestings, whose work differs by less than the model's accuracy, the
 measured time decides.
@@ -52,15 +53,17 @@ def jacfwd_work(n: int, chunk: int, one_jvp: Work) -> Work:
                 peak_memory=int(one_jvp.peak_memory * min(chunk, n)))
 
 
-def jacrev_work(m: int, record: Work, pullback: Work) -> Work:
-    """jacrev's work: one recording and ``m`` pullbacks."""
-    return Work(evals=record.evals + m * pullback.evals,
-                rule_apps=record.rule_apps + m * pullback.rule_apps,
-                eval_work=record.eval_work + m * pullback.eval_work,
-                rule_work=record.rule_work + m * pullback.rule_work,
-                passes=record.passes + m * pullback.passes,
+def jacrev_work(m: int, record: Work, batched_pullback: Work) -> Work:
+    """jacrev's work: one recording and one backward pass pulling ``m``
+    cotangents at once, from a counted batched pullback of one direction
+    (whose arithmetic the ``m`` directions repeat, as jacfwd's do)."""
+    pull = jacfwd_work(m, m, batched_pullback)
+    return Work(evals=record.evals + pull.evals, rule_apps=record.rule_apps + pull.rule_apps,
+                eval_work=record.eval_work + pull.eval_work,
+                rule_work=record.rule_work + pull.rule_work,
+                passes=record.passes + pull.passes,
                 tape_entries=record.tape_entries, tape_bytes=record.tape_bytes,
-                peak_memory=record.peak_memory + pullback.peak_memory)
+                peak_memory=record.peak_memory + pull.peak_memory)
 
 
 def recommend(results: dict, n: int, m: int, chunk: int, fwd: Work, rev: Work,

@@ -168,6 +168,13 @@ def _matmul_tangent(t, a, b, which):
             k, m, n = shape_of(t)
             r = matmul_p(reshape(t, (k * m, n)), b)
             return reshape(r, (k, m) + shape_of(b)[1:])
+        if which == 1 and na == 2 and nb == 2:     # A @ t_b, t_b (k, n, p): one product
+            k, n, p = shape_of(t)
+            m = shape_of(a)[0]
+            if p == 1:                             # (k, n) @ Aᵀ -> (k, m), as a column each
+                return reshape(matmul_p(reshape(t, (k, n)), _mT(a)), (k, m, 1))
+            r = matmul_p(a, reshape(np.transpose(t, (1, 0, 2)), (n, k * p)))
+            return np.transpose(reshape(r, (m, k, p)), (1, 0, 2))
     sa2, sb2 = _promoted(a, b)
     own, other = (sa2, sb2) if which == 0 else (sb2, sa2)
     batch_rank = max(len(own), len(other)) - 2
@@ -182,6 +189,8 @@ def _matmul_tangent(t, a, b, which):
 
 
 def _matmul_vjp(g, a, b, which):
+    if which == 1 and ndim_of(a) == 2 and ndim_of(b) == 1:
+        return matmul_p(g, a)  # A @ x: x̄ = ḡ A, one product, no reshapes (grads of A @ x)
     sa2, sb2 = _promoted(a, b)
     full = np.broadcast_shapes(sa2[:-2], sb2[:-2]) + (sa2[-2], sb2[-1])
     g2 = reshape(g, full)
