@@ -57,11 +57,11 @@ def main():
         assert np.allclose(jr(x), exact, rtol=1e-12, atol=1e-12)
         assert np.allclose(jf(x), exact, rtol=1e-12, atol=1e-12)
         print(f"tanh(A @ x), m = {m}, n = {n}: f {base * 1e6:.1f} µs")
-        print(f"  dualad   jacrev {rev / base:8.0f}x f   jacfwd {fwd / base:8.0f}x f")
+        print(f"  {'dualad':14s} jacrev {rev / base:8.0f}x f   jacfwd {fwd / base:8.0f}x f")
         for name, (prev, pfwd) in _peers(A, x).items():
             r = f"jacrev {best_time(prev, 5) / base:8.0f}x f"
             fw = f"   jacfwd {best_time(pfwd, 5) / base:8.0f}x f" if pfwd else ""
-            print(f"  {name:8s} {r}{fw}")
+            print(f"  {name:14s} {r}{fw}")
 
 
 if __name__ == "__main__":
