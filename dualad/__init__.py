@@ -12,9 +12,11 @@ True
 """
 
 from .api import (HVP_MODES, GradientLinearization, grad, hessian, hvp, jacfwd, jacrev, jvp,
-                  linearize, linearize_grad, tree_flatten, tree_unflatten, value_and_grad, vjp)
+                  linearize, linearize_grad, stop_gradient, tree_flatten, tree_unflatten,
+                  value_and_grad, vjp)
 from .core import LeakedValueError
 from .extend import Primitive, elementwise, register
+from .custom import custom_jvp, custom_vjp
 from .rules import all_primitives
 from .checkpoint import checkpoint
 from .allocator import tune_allocator
@@ -26,6 +28,6 @@ __version__ = "0.1.0"
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "hessian", "linearize", "linearize_grad", "GradientLinearization",
-           "tree_flatten", "tree_unflatten", "HVP_MODES",
+           "tree_flatten", "tree_unflatten", "HVP_MODES", "stop_gradient", "custom_jvp", "custom_vjp",
            "Primitive", "elementwise", "register", "LeakedValueError",
            "all_primitives", "checkpoint", "tune_allocator"]

@@ -12,7 +12,7 @@ never confuse their perturbations (see :mod:`dualad.core`).
 from __future__ import annotations
 
 import math
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -26,7 +26,7 @@ from .reverse import Tape
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "hessian", "linearize", "linearize_grad", "GradientLinearization",
-           "tree_flatten", "tree_unflatten", "HVP_MODES"]
+           "tree_flatten", "tree_unflatten", "HVP_MODES", "stop_gradient"]
 
 HVP_MODES = ("fwd-over-rev", "rev-over-fwd", "rev-over-rev", "fwd-over-fwd")
 
@@ -161,6 +161,13 @@ def _call(f, args):
         raise
 
 
+def _check_returned(out, fname: str, has_aux: bool) -> None:
+    """f must return something to differentiate: None is a missing return."""
+    if out is None:
+        raise TypeError(f"{fname}: f returned None; it must return an array (or a pytree of "
+                        "arrays) computed from its input -- is a `return` missing?")
+
+
 def _sequence_note(args) -> str:
     """What dualad made of a Python list or tuple of numbers passed as an
     argument: a pytree of scalars, each its own input -- not an array."""
@@ -236,12 +243,15 @@ def _zeros(x, lead=()):
 
 
 # ---- forward mode -----------------------------------------------------------------------
-def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = False):
+def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = False,
+        has_aux: bool = False) -> tuple:
     """Jacobian-vector product of ``f`` at ``primals`` in direction ``tangents``.
 
     Returns ``(f(*primals), J @ tangents)``.  With ``batched=True`` (vector
     mode) every tangent leaf carries a leading axis of ``k`` directions and
-    so does the output tangent: ``k`` JVPs in one pass.
+    so does the output tangent: ``k`` JVPs in one pass.  With
+    ``has_aux=True`` f returns ``(output, aux)`` and jvp returns ``(output,
+    J @ tangents, aux)``, aux not differentiated (as in JAX).
 
     >>> import numpy as np, dualad as ad
     >>> y, y_dot = ad.jvp(np.sin, (0.0,), (2.0,))
@@ -268,6 +278,10 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         # reports it, dualad.chain sets it to 0): f runs once, never again
         with watching():
             out = _call(f, tree_unflatten(p_tree, boxed))
+        if has_aux:
+            out, aux = _aux_pair(out, "jvp")
+            aux = _detach_tree(aux)
+        _check_returned(out, "jvp", has_aux)
     finally:
         trace.active = False
     outs, out_tangents, o_tree = _strip(trace, out, "tangent")
@@ -275,6 +289,8 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
                     for o, t in zip(outs, out_tangents)]
     out_tangents = _unalias(out_tangents, t_leaves + p_leaves)
     outs = _unalias(outs, t_leaves + p_leaves)  # f(x) = x hands back a new array
+    if has_aux:
+        return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents), aux
     return tree_unflatten(o_tree, outs), tree_unflatten(o_tree, out_tangents)
 
 
@@ -349,7 +365,7 @@ def _as_complex_if(c, x):
     return np.asarray(c, dtype=np.result_type(primal(x)))
 
 
-def vjp(f: Callable, *primals, has_aux: bool = False):
+def vjp(f: Callable, *primals, has_aux: bool = False) -> tuple:
     """Vector-Jacobian product: returns ``(f(*primals), pullback)`` (and ``aux``).
 
     ``pullback(cotangent)`` gives a tuple with one cotangent ``uᵀJ`` per
@@ -364,6 +380,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False):
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "vjp")
     out, aux = _split_aux(tape, out, has_aux)
+    _check_returned(out, "vjp", has_aux)
     out_vals, out_pos, out_tree = _strip(tape, out)
     out_value = tree_unflatten(out_tree, _detached(out_vals))
 
@@ -403,17 +420,20 @@ def _check_argnums(argnums, nargs: int) -> tuple:
     return nums
 
 
-def _scalar_seed(out, fname: str, holomorphic: bool = False):
+def _scalar_seed(out, fname: str, holomorphic: bool = False, has_aux: bool = True):
     p = primal(out)
     if not holomorphic and (type(p) is np.float64 or (type(p) is np.ndarray and p.ndim == 0
                                                       and p.dtype == np.float64)):
         return np.ones(())  # the common case, checked cheaply
     if isinstance(out, (tuple, list, dict)) or np.ndim(p) != 0:
         shape = np.shape(p) if not isinstance(out, (tuple, list, dict)) else type(out).__name__
+        hint = (" If f returns (value, aux) -- the value and something to carry along -- "
+                "pass has_aux=True." if isinstance(out, (tuple, list)) and len(out) == 2
+                and not has_aux else "")
         raise TypeError(
             f"{fname} needs f to return a scalar, but it returned shape {shape}. "
             "For a vector output use dualad.jacrev (the Jacobian) or dualad.vjp "
-            "(a vector-Jacobian product); or reduce it, e.g. np.sum(...).")
+            f"(a vector-Jacobian product); or reduce it, e.g. np.sum(...).{hint}")
     _check_output_kind(p, fname, holomorphic)
     return np.ones((), dtype=np.result_type(p))
 
@@ -459,7 +479,7 @@ def _check_holomorphic_inputs(x, fname: str) -> None:
 
 
 def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-                   holomorphic: bool = False):
+                   holomorphic: bool = False) -> Callable:
     """``f``'s value and gradient in one reverse pass.
 
     Complex inputs (JAX's and HIPS autograd's convention): for a real-valued
@@ -480,8 +500,9 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
         # vjp's steps, without re-checking a seed that is ours
         tape, p_leaves, p_tree, in_pos, out = _record(partial, (x,), "grad")
         out, aux = _split_aux(tape, out, has_aux)
+        _check_returned(out, "grad", has_aux)
         if isinstance(out, (tuple, list, dict)):
-            _scalar_seed(out, "grad")  # raises
+            _scalar_seed(out, "grad", has_aux=has_aux)  # raises
         (value,), (pos,), _ = _strip(tape, out)
         seed = _scalar_seed(value, "grad", holomorphic)
         seeds = [] if pos is None else [(pos, seed)]
@@ -495,7 +516,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
 
 
 def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
-         holomorphic: bool = False):
+         holomorphic: bool = False) -> Callable:
     """Gradient of a scalar function (reverse mode).  Complex inputs and
     ``holomorphic``: see :func:`value_and_grad`.
 
@@ -515,7 +536,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return wrapped
 
 
-def linearize(f: Callable, *primals):
+def linearize(f: Callable, *primals) -> tuple:
     """Evaluate ``f`` once and return ``(f(*primals), f_jvp)``.
 
     ``f_jvp(*tangents)`` equals ``jvp(f, primals, tangents)[1]`` but replays
@@ -714,8 +735,11 @@ def _tree_vdot(a, b):
     return total
 
 
-def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
+def hvp(f: Callable, x, v, mode: str = "fwd-over-rev", *, args: tuple = ()) -> Any:
     """Hessian-vector product ``∇²f(x) v`` of a scalar function, without forming H.
+
+    ``args``: further arguments of f, held fixed (SciPy's ``args=``): the
+    Hessian is that of ``x -> f(x, *args)``.
 
     ``mode`` picks the nesting: ``"fwd-over-rev"`` (``jvp`` of ``grad``, the
     default: one tape, tangents pushed through both passes),
@@ -729,6 +753,12 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev"):
     """
     if mode not in HVP_MODES:
         raise ValueError(f"unknown hvp mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
+    if not isinstance(args, tuple):
+        raise TypeError(f"hvp: args must be a tuple of f's further arguments, not "
+                        f"{type(args).__name__} (for one argument a: args=(a,))")
+    if args:
+        f_of_x = f
+        f = lambda y: f_of_x(y, *args)  # noqa: E731
     x_leaves, x_tree = tree_flatten(x)
     v_leaves, v_tree = tree_flatten(v)
     if v_tree != x_tree:
@@ -834,6 +864,43 @@ def _jacfwd_flat(f, x, chunk_size, scalar_out=False, units=None):
     return tree_unflatten(out_tree, results)
 
 
+def _aux_pair(out, fname: str):
+    """``(output, aux)`` of an f called with ``has_aux=True``."""
+    if not (isinstance(out, (tuple, list)) and len(out) == 2):
+        raise TypeError(f"with has_aux=True, f must return a pair (output, aux); {fname} got "
+                        f"{type(out).__name__}")
+    return out
+
+
+def _capturing_aux(f, fname: str):
+    """f without its aux, and the list that holds the aux of its last call,
+    as plain values (an aux is never differentiated: JAX's has_aux)."""
+    store = []
+
+    def without_aux(*args, **kwargs):
+        out, aux = _aux_pair(f(*args, **kwargs), fname)
+        store[:] = [aux]
+        return out
+
+    return without_aux, store
+
+
+def _detach_tree(tree):
+    leaves, treedef = tree_flatten(tree)
+    return tree_unflatten(treedef, [primal(v) for v in leaves])
+
+
+def stop_gradient(x: Any) -> Any:
+    """``x`` with no derivative: every dualad transformation, at every level of
+    nesting, sees a constant (JAX's ``stop_gradient``).  Pytrees leaf by leaf.
+
+    >>> import numpy as np, dualad as ad
+    >>> ad.grad(lambda x: x * ad.stop_gradient(x))(3.0).item()
+    3.0
+    """
+    return _detach_tree(x)
+
+
 def _partial(f, args, kwargs, argnums):
     """f as a function of the differentiated argument(s) alone, and their value."""
     nums = _check_argnums(argnums, len(args))
@@ -852,7 +919,7 @@ def _partial(f, args, kwargs, argnums):
 
 
 def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None,
-           holomorphic: bool = False):
+           holomorphic: bool = False, has_aux: bool = False) -> Callable:
     """Jacobian by forward mode: ``out.shape + in.shape``.
 
     Complex inputs need ``holomorphic=True`` (as in JAX): the Jacobian is
@@ -867,14 +934,18 @@ def jacfwd(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | N
     >>> import numpy as np, dualad as ad
     >>> ad.jacfwd(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
     [[2.0, 0.0], [0.0, 4.0]]
+
+    ``has_aux=True``: f returns ``(output, aux)``, the result is ``(jacobian, aux)``.
     """
     def jac(*args, **kwargs):
-        partial, x = _partial(f, args, kwargs, argnums)
+        g, store = _capturing_aux(f, "jacfwd") if has_aux else (f, None)
+        partial, x = _partial(g, args, kwargs, argnums)
         if holomorphic:
             _check_holomorphic_inputs(x, "jacfwd")
         else:
             _check_real_inputs(x, "jacfwd")
-        return _jacfwd_flat(partial, x, chunk_size)
+        result = _jacfwd_flat(partial, x, chunk_size)
+        return (result, _detach_tree(store[0])) if has_aux else result
 
     jac.__name__ = f"jacfwd({getattr(f, '__name__', 'f')})"
     return jac
@@ -899,7 +970,8 @@ def _pull_batch(pullback, o_tree, zeros: list, j: int, U) -> list:
     return rows
 
 
-def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool = False):
+def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool = False,
+           has_aux: bool = False) -> Callable:
     """Jacobian by reverse mode: ``out.shape + in.shape``, from one tape and
     one backward pass that pulls every output entry's cotangent back at once
     (vector mode through the pullback).
@@ -911,8 +983,14 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool =
     >>> import numpy as np, dualad as ad
     >>> ad.jacrev(lambda x: x ** 2)(np.array([1.0, 2.0])).tolist()
     [[2.0, 0.0], [0.0, 4.0]]
+
+    ``has_aux=True``: f returns ``(output, aux)``, the result is ``(jacobian, aux)``.
     """
     def jac(*args, **kwargs):
+        if has_aux:
+            g, store = _capturing_aux(f, "jacrev")
+            return jacrev(g, argnums, holomorphic=holomorphic)(*args, **kwargs), \
+                _detach_tree(store[0])
         partial, x = _partial(f, args, kwargs, argnums)
         if holomorphic:
             _check_holomorphic_inputs(x, "jacrev")
@@ -938,11 +1016,12 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool =
     return jac
 
 
-def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None,
-            holomorphic: bool = False):
+def hessian(f: Callable, argnums: int | Sequence[int] = 0, *, chunk_size: int | None = None,
+            holomorphic: bool = False, has_aux: bool = False) -> Callable:
     """Dense Hessian, forward-over-reverse: ``jacfwd(jacrev(f))``, shaped
     ``out.shape + in.shape + in.shape``; ``chunk_size`` as in :func:`jacfwd`,
-    ``holomorphic`` as in both (complex inputs need it).
+    ``holomorphic`` as in both (complex inputs need it).  ``has_aux=True``: f
+    returns ``(output, aux)``, the result is ``(hessian, aux)``.
 
     >>> import numpy as np, dualad as ad
     >>> ad.hessian(lambda x: np.sum(x ** 3))(np.array([1.0, 2.0])).tolist()
@@ -952,6 +1031,10 @@ def hessian(f: Callable, argnums: int = 0, *, chunk_size: int | None = None,
                    holomorphic=holomorphic)
 
     def hess(*args, **kwargs):
+        if has_aux:
+            g, store = _capturing_aux(f, "hessian")
+            return hessian(g, argnums, chunk_size=chunk_size,
+                           holomorphic=holomorphic)(*args, **kwargs), _detach_tree(store[0])
         if not holomorphic:
             _check_real_inputs(_partial(f, args, kwargs, argnums)[1], "hessian")
         return inner(*args, **kwargs)

@@ -26,7 +26,7 @@ LAYERS = {
     # the extension API: declaring and registering primitives, derived rules
     "extend": 1,
     # the table of primitives
-    "rules": 2, "scipy": 2,
+    "rules": 2, "scipy": 2, "custom": 2,
     # forward and reverse mode
     "forward": 3, "reverse": 3, "sweep": 3, "tape_memory": 3,
     # the transformations
