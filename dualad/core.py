@@ -64,6 +64,7 @@ never see each other's transformations.
 
 from __future__ import annotations
 
+import dis
 import inspect
 import itertools
 import sys
@@ -363,14 +364,41 @@ def _caller_hint(frame) -> str:
             "differentiates.")
 
 
-def _no_conversion(what: str):
+def _storing_into_array(frame) -> bool:
+    """Is ``frame`` executing ``a[i] = value``?  NumPy converts a value stored
+    into an array with ``float()`` / ``int()`` / ``complex()`` / ``__array__``
+    from C, so the caller's frame is still on its STORE_SUBSCR instruction;
+    reading that instruction is what tells an assignment apart from a call
+    like ``float(x)`` without guessing."""
+    try:
+        return any(ins.offset == frame.f_lasti and ins.opname == "STORE_SUBSCR"
+                   for ins in dis.get_instructions(frame.f_code))
+    except Exception:  # an exotic frame: fall back to the general message
+        return False
+
+
+_STORE_MESSAGE = (
+    "A NumPy array holds plain numbers only, so storing a value that dualad is "
+    "differentiating into one (y[i] = ..., y[mask] = ...) would drop its "
+    "derivative. Build the array from the traced values instead: "
+    "np.stack([...]) or np.concatenate([...]) to assemble pieces, "
+    "np.where(mask, new, y) to replace entries.")
+
+
+def _no_conversion(what: str, detail: str = ""):
+    """A conversion method that raises: ``what`` names the conversion,
+    ``detail`` (optional) says who else calls it, so the message covers every
+    way the user can have reached it."""
     def method(self, *args, **kwargs):
+        caller = sys._getframe(1)
+        if _storing_into_array(caller):
+            raise TypeError(_STORE_MESSAGE + _caller_hint(caller))
         raise TypeError(
             f"{what} of a value that dualad is differentiating would drop its "
-            "derivative. Keep the computation in NumPy functions instead: "
+            f"derivative{detail}. Keep the computation in NumPy functions instead: "
             "use np.where for branches on values, np.stack / np.concatenate "
-            "to build arrays, and NumPy ufuncs (np.sin, np.exp, ...) instead "
-            "of the math module." + _caller_hint(sys._getframe(1)))
+            "to build arrays, and NumPy ufuncs (np.exp, np.sin, np.sqrt, ...) instead "
+            "of the math module's (math.exp, math.sin, math.sqrt, ...)." + _caller_hint(caller))
     method.__name__ = what
     return method
 
@@ -470,9 +498,18 @@ class Box:
         return rule(*args, **kwargs)
 
     __array__ = _no_conversion("Converting to a NumPy array (np.asarray / np.array, or assigning into a NumPy array)")
-    __float__ = _no_conversion("float()")
-    __int__ = _no_conversion("int()")
-    __complex__ = _no_conversion("complex()")
+    # Python's math functions convert their argument with __float__ (cmath's
+    # with __complex__) before any dualad code runs, so from here a call of
+    # math.exp(x) looks exactly like float(x): the message names both.
+    __float__ = _no_conversion(
+        "float()", " (Python calls float() both for float(x) and inside math-module "
+        "functions such as math.exp, math.sin and math.sqrt)")
+    __int__ = _no_conversion(
+        "int()", " (Python calls int() both for int(x) and inside math-module "
+        "functions such as math.factorial and math.comb)")
+    __complex__ = _no_conversion(
+        "complex()", " (Python calls complex() both for complex(x) and inside cmath "
+        "functions such as cmath.exp)")
     __index__ = _no_conversion("Using as an index")
     item = _no_conversion(".item()")
     # code that reads the memory layout (scipy.linalg.circulant's stride tricks)

@@ -261,6 +261,96 @@ def _constraint_hess(con_fun):
     return h
 
 
+
+# ---- bounds for a pytree x0 ----------------------------------------------------------
+class _BoundsMismatch(Exception):
+    """A bounds object does not follow x0's structure (the message says where)."""
+
+
+def _walk_like(td, node, leaf_fn, path: str) -> list:
+    """``leaf_fn(node, path)`` for each leaf of x0's structure ``td``, reading
+    ``node`` in parallel (keys and lengths must agree); results in leaf order."""
+    if td.kind == "leaf":
+        return [leaf_fn(node, path)]
+    if td.kind == "none":
+        return []
+    if td.kind is dict:
+        if not isinstance(node, dict) or set(node) != set(td.keys):
+            raise _BoundsMismatch(f"at {path or 'the top'} x0 is a dict with keys "
+                                  f"{list(td.keys)}, the bounds give {node!r}")
+        return [r for k, c in zip(td.keys, td.children)
+                for r in _walk_like(c, node[k], leaf_fn, f"{path}[{k!r}]")]
+    if not isinstance(node, (list, tuple)) or len(node) != len(td.children):
+        raise _BoundsMismatch(f"at {path or 'the top'} x0 is a {td.kind.__name__} of "
+                              f"{len(td.children)}, the bounds give {node!r}")
+    return [r for i, c in enumerate(td.children)
+            for r in _walk_like(c, node[i], leaf_fn, f"{path}[{i}]")]
+
+
+def _is_number_or_none(v) -> bool:
+    return v is None or (np.ndim(v) == 0 and isinstance(v, (int, float, np.number)))
+
+
+def _flat_bounds(bounds, ravel: _Ravel):
+    """SciPy's bounds for the flat vector, from bounds given for x0's pytree.
+
+    An array x0 keeps SciPy's forms unchanged.  For a pytree x0, SciPy's own
+    forms (a ``Bounds``, or n ``(min, max)`` pairs, which win when a reading
+    as a pytree would also fit) still work, and so do a pytree like x0 with
+    a ``(min, max)`` pair at each leaf and a pair ``(lb, ub)`` of pytrees
+    like x0.  A leaf's bound
+    is a number or an array of the leaf's shape; None means unbounded.
+    """
+    if bounds is None or ravel.single:
+        return bounds
+    shapes = iter(ravel.shapes)
+
+    def values(default, pick):
+        def leaf(v, path):
+            v = pick(v)
+            shape = next(shapes)
+            a = np.full(shape, default) if v is None else np.asarray(v, dtype=float)
+            try:
+                return np.broadcast_to(a, shape).reshape(-1)
+            except ValueError:
+                raise _BoundsMismatch(f"the bound at {path or 'the top'} has shape "
+                                      f"{a.shape}, the leaf of x0 has shape {shape}") from None
+        return leaf
+
+    def tree(node, default, pick=lambda v: v):
+        nonlocal shapes
+        shapes = iter(ravel.shapes)
+        return np.concatenate(_walk_like(ravel.treedef, node, values(default, pick), ""))
+
+    if isinstance(bounds, _so.Bounds):
+        return bounds  # SciPy's Bounds holds flat arrays (it refuses pytrees)
+    if (isinstance(bounds, (list, tuple)) and len(bounds) == ravel.n
+            and all(isinstance(b, (list, tuple)) and len(b) == 2
+                    and all(_is_number_or_none(v) for v in b) for b in bounds)):
+        return bounds  # SciPy's n (min, max) pairs for the flat vector
+    problems = []
+    try:
+        pairs = _walk_like(ravel.treedef, bounds, lambda v, path: v, "")
+        if all(isinstance(p, (list, tuple)) and len(p) == 2 for p in pairs):
+            return _so.Bounds(tree(bounds, -np.inf, lambda pair: pair[0]),
+                              tree(bounds, np.inf, lambda pair: pair[1]))
+        problems.append("not every leaf has a (min, max) pair")
+    except _BoundsMismatch as exc:
+        problems.append(str(exc))
+    if isinstance(bounds, (list, tuple)) and len(bounds) == 2:
+        try:
+            return _so.Bounds(tree(bounds[0], -np.inf), tree(bounds[1], np.inf))
+        except _BoundsMismatch as exc:
+            problems.append(f"read as (lb, ub): {exc}")
+    raise ValueError(
+        f"bounds do not match x0, a pytree of structure {ravel.treedef!r} with "
+        f"{ravel.n} entries ({'; '.join(problems)}). Pass them as a pytree like x0 with "
+        "a (min, max) pair at each leaf, e.g. {'a': (0, None), 'k': (0.0, 5.0)}; or as "
+        "(lb, ub) with lb and ub pytrees like x0; or as SciPy's Bounds or "
+        f"list of {ravel.n} (min, max) pairs for the flat vector (result.x_flat's order). "
+        "None means unbounded.")
+
+
 def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = None,
              jac=None, hess=None, hessp=None, bounds=None, constraints=(),
              tol: float | None = None, callback: Callable | None = None,
@@ -302,8 +392,12 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     is the flat vector SciPy worked on (also set for array ``x0``).  Your
     ``jac``, ``hess``, ``hessp``, constraint functions and ``callback`` also
     receive x (and ``hessp`` its p) in x0's structure; ``jac`` may return a
-    pytree like x0 or a flat vector; ``bounds`` and constraint Jacobians
-    refer to the flat vector.  ``method=None`` picks Newton-CG for an unconstrained problem (exact
+    pytree like x0 or a flat vector; constraint Jacobians refer to the flat
+    vector.  ``bounds`` may follow x0's structure: a pytree like x0 with a
+    ``(min, max)`` pair at each leaf (``{"a": (0, None), "k": (0.0, 5.0)}``),
+    or ``(lb, ub)`` with lb and ub pytrees like x0 (a leaf's bound a number
+    or an array of its shape, None unbounded); SciPy's flat forms (``Bounds``,
+    n pairs) work too, and win when both readings fit.  ``method=None`` picks Newton-CG for an unconstrained problem (exact
     Hessian products make it the natural choice) and SciPy's own choice
     (SLSQP with constraints, L-BFGS-B with bounds) otherwise.
 
@@ -386,7 +480,8 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
             sp_constraints = sp_constraints[0]
 
     res = _so.minimize(sp_fun, ravel.x0, method=method, jac=sp_jac, hess=sp_hess,
-                       hessp=sp_hessp, bounds=bounds, constraints=sp_constraints,
+                       hessp=sp_hessp, bounds=_flat_bounds(bounds, ravel),
+                       constraints=sp_constraints,
                        tol=tol, callback=_wrap_callback(callback, ravel), options=options)
     res.x_flat = res.x
     res.x = ravel.unravel_result(res.x)
