@@ -13,6 +13,7 @@ give a one-line message and a non-zero exit status, never a traceback.
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 
@@ -181,6 +182,22 @@ def demo(n_newton: int = 1000, n_costs: int = 1000, repeat: int = 3) -> int:
 
 
 # ---- subcommands ------------------------------------------------------------------------
+def _check_outputs(args) -> None:
+    """Refuse, before any measuring, outputs that could only fail at the end:
+    a sweep can run for minutes, and losing it to a missing matplotlib or a
+    missing directory is the worst time to learn of either."""
+    if args.plot:
+        from .plots import _matplotlib
+        _matplotlib()  # raises PlotUnavailableError, saying how to install it
+    for option, path in (("--json", args.json), ("--plot", args.plot)):
+        if path:
+            folder = os.path.dirname(os.path.abspath(path))
+            if not os.path.isdir(folder):
+                raise ValueError(f"{option} {path}: the directory {folder} does not exist; "
+                                 "create it first or choose another path (checked before "
+                                 "measuring, so nothing was run)")
+
+
 def _write_outputs(report, args) -> None:
     if args.json:
         report.to_json(args.json)
@@ -191,6 +208,7 @@ def _write_outputs(report, args) -> None:
 
 
 def _cmd_costs(args) -> int:
+    _check_outputs(args)
     prob = problems.get(args.problem)
     inst = prob.make(n=args.n, m=args.m, seed=args.seed)
     report = compare(inst.f, inst.x, repeat=args.repeat, chunk_size=args.chunk_size,
@@ -203,6 +221,7 @@ def _cmd_costs(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
+    _check_outputs(args)
     report = sweep(args.problem, args.sizes, m=args.m, n=args.n, vary=args.vary,
                          repeat=args.repeat, modes=args.modes, chunk_size=args.chunk_size,
                          max_seconds=args.max_seconds, seed=args.seed, local=args.local,
