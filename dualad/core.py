@@ -687,7 +687,7 @@ def _missing_rule_message(func) -> str:
     inside = f" (It was called inside {caller}, on a traced argument.)" if caller else ""
     return (f"dualad has no derivative rule for {name}.{inside} Declare one with "
             "dualad.Primitive(...) and register it with dualad.register("
-            f"{name}, ...) -- see 'Adding a primitive' in the README.")
+            f"{name}, ...) -- see docs/extending.md.")
 
 
 def public_name(func) -> str:

@@ -14,7 +14,7 @@ raises the error for an argument a rule does not implement; and
 :func:`register_replacement` names the dualad function to use instead of a
 library function that cannot be traced.  Every section of ``dualad.rules``
 and ``dualad.scipy`` is declared with this API alone, as a user's own
-primitive is (README, "Adding a primitive").
+primitive is (docs/extending.md).
 
 The invariant
 -------------

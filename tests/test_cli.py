@@ -33,9 +33,12 @@ def test_demo_without_arguments():
     assert out.returncode == 0, out.stderr
     text = out.stdout
     assert "J v" in text and "∇²f v" in text and "agree" in text
-    assert "Newton-CG" in text and "Hessian products" in text and "rosen_hess_prod" in text
-    assert "HVP fwd-over-rev" in text and "Recommendation" in text
+    assert "Newton-CG" in text and "H products" in text and "rosen_der/hess_prod" in text
+    assert "the count is the method's" in text  # the long run is explained
+    assert "HVP fwd-over-rev" in text and "HVP nesting:" in text
     assert "Traceback" not in out.stderr
+    # a newcomer's terminal: no line wider than 100 columns
+    assert max(len(line) for line in text.splitlines()) <= 100
 
 
 def test_demo_subcommand_small():

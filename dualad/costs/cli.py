@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import textwrap
 import time
 
 import numpy as np
@@ -133,7 +134,7 @@ def _demo_newton(n: int):
     runs = []
     try:
         from ..optimize import minimize
-        how = "dualad.optimize.minimize (HVPs by HessianOperator)"
+        how = "dualad (exact HVPs, nothing by hand)"
 
         def with_dualad():
             return minimize(f, x0, method="Newton-CG", options={"xtol": 1e-8})
@@ -149,20 +150,21 @@ def _demo_newton(n: int):
                            method="Newton-CG", options={"xtol": 1e-8})
 
     for label, run in ((how, with_dualad),
-                       ("hand-written rosen_der / rosen_hess_prod (SciPy)", by_hand)):
+                       ("SciPy's hand-written rosen_der/hess_prod", by_hand)):
         t0 = time.perf_counter()
         res = run()
         seconds = time.perf_counter() - t0
         runs.append((label, res, seconds))
-    rows = [[label, str(res.nit), str(res.nfev), str(res.njev), str(res.nhev),
-             _fmt_time(seconds), f"{res.fun:.2e}",
-             f"{float(np.max(np.abs(np.asarray(res.x).ravel() - 1.0))):.1e}"]
+    rows = [["   " + label, str(res.nit), str(res.nhev), _fmt_time(seconds),
+             f"{float(np.max(np.abs(np.asarray(res.x).ravel() - 1.0))):.0e}"]
             for label, res, seconds in runs]
-    print(_table(["derivatives", "iterations", "f evals", "gradients",
-                        "Hessian products", "time", "f(x*)", "max |x* - 1|"], rows, False))
+    print(_table(["   derivatives", "iterations", "H products", "time", "|x* - 1|"], rows,
+                 False))
     ratio = runs[0][2] / runs[1][2]
-    print(f"   exact AD derivatives, none written by hand: {ratio:.1f}x the time of the "
-          "hand-written ones")
+    print(f"   Same iterations and products, {ratio:.1f}x the time of the hand-written "
+          "derivatives.\n   (Newton-CG follows Rosenbrock's curved valley in ~1,600 short "
+          "steps from\n   this start whoever writes the derivatives: the count is the "
+          "method's.)")
     print()
 
 
@@ -175,7 +177,14 @@ def demo(n_newton: int = 1000, n_costs: int = 1000, repeat: int = 3) -> int:
           f"(python -m dualad costs rosenbrock --n {inst.n})")
     report = compare(inst.f, inst.x, repeat=repeat, name="rosenbrock",
                            max_seconds=2.0, progress=_progress(False, after=5.0))
-    print(report.to_text())
+    print("   time as a multiple of f itself (the full table: the command above)")
+    for key, res in report.results.items():
+        if res.ratio is not None and key != "f":
+            print(f"   {res.label or key:54.54s} {res.ratio:9.3g}x f")
+    for key in ("hvp", "operator"):
+        reason = report.recommendation.get(f"{key}_reason")
+        if reason:
+            print(textwrap.fill(reason, 96, initial_indent="   ", subsequent_indent="   "))
     print()
     print(f"(demo finished in {time.perf_counter() - t0:.1f} s; see python -m dualad --help)")
     return 0

@@ -46,7 +46,7 @@ def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
               "operator-build": "HessianOperator build, once per x",
               "hvp:operator": "HVP by HessianOperator, per product",
               "jacfwd": f"jacfwd ({passes} pass{'es' * (passes > 1)} of {chunk})",
-              "jacrev": f"jacrev (1 pullback of {m} rows)",
+              "jacrev": f"jacrev (1 pullback of {m} row{'s' * (m > 1)})",
               "hessian": f"dense Hessian ({-(-n // hess_chunk)} × {hess_chunk} directions)"}
     for mode in HVP_MODES:
         labels[f"hvp:{mode}"] = f"HVP {mode}"
