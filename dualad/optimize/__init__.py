@@ -49,8 +49,10 @@ Conventions
   of arrays) is flattened into one (a list or tuple of plain numbers is an
   array, as in SciPy); ``fun`` and constraint functions still
   receive the pytree, ``result.x`` comes back in ``x0``'s structure and
-  ``result.x_flat`` is the flat vector.  ``bounds`` and the ``jac``,
-  ``hess``, ``hessp`` that SciPy sees refer to the flat vector.
+  ``result.x_flat`` is the flat vector.  The ``jac``, ``hess``, ``hessp``
+  that SciPy sees refer to the flat vector.  ``minimize``'s ``bounds`` may
+  follow ``x0``'s structure (a ``(min, max)`` pair at each leaf, or a pair
+  ``(lb, ub)`` of pytrees like ``x0``) or be SciPy's flat forms.
 * Integer entries of ``x0`` are converted to float64, as SciPy does;
   complex or non-numeric entries raise ``TypeError``.
 * An objective returning more than one number raises ``ValueError`` (SciPy
