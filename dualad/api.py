@@ -17,7 +17,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from . import rules  # noqa: F401  (fills the dispatch tables)
-from .core import (INVALID_EVENTS, STATE, Box, LeakedValueError, note_complex, primal,
+from .core import (INVALID_EVENTS, STATE, STORE_MESSAGE, Box, LeakedValueError, note_complex, primal,
                    refuse_subclass, unwrap)
 from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
 from .forward import Dual, ForwardTrace
@@ -150,9 +150,7 @@ def _call(f, args):
     except ValueError as exc:
         cause = exc.__cause__
         if isinstance(cause, TypeError) and _raised_in_dualad(cause):
-            raise TypeError(
-                f"Assigning a value that dualad is differentiating into a NumPy "
-                f"array (a[i] = ...) is not supported. {cause}") from exc
+            raise TypeError(STORE_MESSAGE) from exc
         raise
     except TypeError as exc:
         note = _sequence_note(args)

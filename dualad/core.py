@@ -64,7 +64,6 @@ never see each other's transformations.
 
 from __future__ import annotations
 
-import dis
 import inspect
 import itertools
 import sys
@@ -364,20 +363,10 @@ def _caller_hint(frame) -> str:
             "differentiates.")
 
 
-def _storing_into_array(frame) -> bool:
-    """Is ``frame`` executing ``a[i] = value``?  NumPy converts a value stored
-    into an array with ``float()`` / ``int()`` / ``complex()`` / ``__array__``
-    from C, so the caller's frame is still on its STORE_SUBSCR instruction;
-    reading that instruction is what tells an assignment apart from a call
-    like ``float(x)`` without guessing."""
-    try:
-        return any(ins.offset == frame.f_lasti and ins.opname == "STORE_SUBSCR"
-                   for ins in dis.get_instructions(frame.f_code))
-    except Exception:  # an exotic frame: fall back to the general message
-        return False
-
-
-_STORE_MESSAGE = (
+# What assigning a traced value into a NumPy array means (NumPy converts the
+# value with float(), then reports a ValueError caused by our TypeError:
+# dualad.api._call turns that into this message).
+STORE_MESSAGE = (
     "A NumPy array holds plain numbers only, so storing a value that dualad is "
     "differentiating into one (y[i] = ..., y[mask] = ...) would drop its "
     "derivative. Build the array from the traced values instead: "
@@ -391,8 +380,6 @@ def _no_conversion(what: str, detail: str = ""):
     way the user can have reached it."""
     def method(self, *args, **kwargs):
         caller = sys._getframe(1)
-        if _storing_into_array(caller):
-            raise TypeError(_STORE_MESSAGE + _caller_hint(caller))
         raise TypeError(
             f"{what} of a value that dualad is differentiating would drop its "
             f"derivative{detail}. Keep the computation in NumPy functions instead: "
@@ -497,7 +484,13 @@ class Box:
             args, kwargs = spec.check(args, kwargs)
         return rule(*args, **kwargs)
 
-    __array__ = _no_conversion("Converting to a NumPy array (np.asarray / np.array, or assigning into a NumPy array)")
+    # np.asarray(x), np.array(x) and y[:k] = x / y[mask] = x all reach here
+    # (NumPy converts the stored value with __array__), so the message names both
+    def __array__(self, *args, **kwargs):
+        raise TypeError(
+            "Converting a value that dualad is differentiating to a NumPy array "
+            "(np.asarray / np.array) would drop its derivative. " + STORE_MESSAGE
+            + _caller_hint(sys._getframe(1)))
     # Python's math functions convert their argument with __float__ (cmath's
     # with __complex__) before any dualad code runs, so from here a call of
     # math.exp(x) looks exactly like float(x): the message names both.
@@ -505,8 +498,10 @@ class Box:
         "float()", " (Python calls float() both for float(x) and inside math-module "
         "functions such as math.exp, math.sin and math.sqrt)")
     __int__ = _no_conversion(
-        "int()", " (Python calls int() both for int(x) and inside math-module "
-        "functions such as math.factorial and math.comb)")
+        "int()", " (Python calls int() for int(x), inside math-module functions such as "
+        "math.factorial and math.comb, and when storing a value that dualad is "
+        "differentiating into an integer NumPy array, y[i] = ...: build that array with "
+        "np.stack / np.concatenate / np.where instead)")
     __complex__ = _no_conversion(
         "complex()", " (Python calls complex() both for complex(x) and inside cmath "
         "functions such as cmath.exp)")
