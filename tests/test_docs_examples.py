@@ -28,7 +28,23 @@ def python_blocks(path: pathlib.Path) -> list[str]:
     return re.findall(r"```python\n(.*?)```", path.read_text(), re.S)
 
 
+@pytest.fixture
+def dispatch_tables_restored():
+    """A page may register its own primitive (docs/extending.md replaces
+    scipy.special.ndtri's rule): the process's dispatch tables are put back
+    afterwards, so later tests see dualad's own rules."""
+    from dualad import core
+    tables = (core.UFUNC_RULES, core.FUNCTION_RULES, core.SIGNATURES, core.METHOD_RULES,
+              core.REPLACEMENTS)
+    saved = [dict(t) for t in tables]
+    yield
+    for table, copy in zip(tables, saved):
+        table.clear()
+        table.update(copy)
+
+
 @pytest.mark.parametrize("page", PAGES_WITH_EXAMPLES)
+@pytest.mark.usefixtures("dispatch_tables_restored")
 def test_docs_python_blocks_run(page):
     path = DOCS / page
     blocks = python_blocks(path)
