@@ -159,7 +159,7 @@ def _call(f, args):
         raise
 
 
-def _check_returned(out, fname: str, has_aux: bool) -> None:
+def _check_returned(out, fname: str) -> None:
     """f must return something to differentiate: None is a missing return."""
     if out is None:
         raise TypeError(f"{fname}: f returned None; it must return an array (or a pytree of "
@@ -279,7 +279,7 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
         if has_aux:
             out, aux = _aux_pair(out, "jvp")
             aux = _detach_tree(aux)
-        _check_returned(out, "jvp", has_aux)
+        _check_returned(out, "jvp")
     finally:
         trace.active = False
     outs, out_tangents, o_tree = _strip(trace, out, "tangent")
@@ -378,7 +378,7 @@ def vjp(f: Callable, *primals, has_aux: bool = False) -> tuple:
     """
     tape, p_leaves, p_tree, in_pos, out = _record(f, primals, "vjp")
     out, aux = _split_aux(tape, out, has_aux)
-    _check_returned(out, "vjp", has_aux)
+    _check_returned(out, "vjp")
     out_vals, out_pos, out_tree = _strip(tape, out)
     out_value = tree_unflatten(out_tree, _detached(out_vals))
 
@@ -498,7 +498,7 @@ def value_and_grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool 
         # vjp's steps, without re-checking a seed that is ours
         tape, p_leaves, p_tree, in_pos, out = _record(partial, (x,), "grad")
         out, aux = _split_aux(tape, out, has_aux)
-        _check_returned(out, "grad", has_aux)
+        _check_returned(out, "grad")
         if isinstance(out, (tuple, list, dict)):
             _scalar_seed(out, "grad", has_aux=has_aux)  # raises
         (value,), (pos,), _ = _strip(tape, out)

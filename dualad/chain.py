@@ -96,7 +96,7 @@ def scaler(f):
     return lambda t: times(t, f) if (NAN_SAFE_THREADS[0] and STATE.nan_safe) else t * f
 
 
-def _fits(acc, other) -> bool:
+def _sums_into(acc, other) -> bool:
     """Whether ``acc += other`` keeps ``acc``'s shape and dtype (and ``acc``
     is large enough for the saved allocation to matter)."""
     return (type(acc) is np.ndarray and type(other) is np.ndarray
@@ -124,7 +124,7 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
         if result is not None and type(d) is float and abs(d) == 1.0:
             # a sum or difference of (large, batched) tangents: one operation,
             # into the sum so far when this loop made it and it is big enough
-            if owned and _fits(result, t):
+            if owned and _sums_into(result, t):
                 if d == 1.0:
                     result += t
                 else:
@@ -141,9 +141,9 @@ def push(prim, tangents: Sequence, out, args: Sequence, params: dict, batch: boo
         if result is None:
             result = c
             owned = c is not t and type(c) is np.ndarray
-        elif owned and _fits(result, c):
+        elif owned and _sums_into(result, c):
             result += c
-        elif c is not t and _fits(c, result):
+        elif c is not t and _sums_into(c, result):
             c += result
             result, owned = c, True
         else:

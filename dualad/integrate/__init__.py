@@ -88,16 +88,8 @@ def _implicit_name(method) -> str | None:
 
 
 def _as_pattern(sparsity, n: int) -> _sp.csr_array:
-    try:
-        pattern = _sp.csr_array(sparsity, dtype=bool)
-    except Exception as exc:
-        raise TypeError(f"jac_sparsity must be an (n, n) array or sparse matrix (or "
-                        f"'auto'); got {type(sparsity).__name__}") from exc
-    if pattern.shape != (n, n):
-        raise ValueError(f"jac_sparsity has shape {pattern.shape}, but y0 has {n} entries: "
-                         f"the Jacobian of fun is ({n}, {n}). Pass the pattern of "
-                         f"d fun / d y, or jac_sparsity='auto' to detect it.")
-    return pattern
+    return _sparse.as_pattern(sparsity, (n, n), "jac_sparsity",
+                              f"d fun / d y for y0 of {n} entries (or pass 'auto')")
 
 
 def ode_jac(fun: Callable, t0: float, y0, *, args: tuple | None = None,

@@ -37,16 +37,8 @@ def _pattern(sparsity, shape: tuple | None, where: str):
                              "or an (m, n) array / sparse matrix of the entries that may "
                              "be nonzero")
         return None
-    try:
-        pattern = _sp.csr_array(sparsity, dtype=bool)
-    except Exception as exc:
-        raise TypeError(f"{where} must be 'auto' or an (m, n) array or sparse matrix; got "
-                        f"{type(sparsity).__name__}") from exc
-    if shape is not None and pattern.shape != tuple(shape):
-        raise ValueError(f"{where} has shape {pattern.shape}, but the Jacobian is "
-                         f"{tuple(shape)} (residuals x variables); pass its pattern, or "
-                         f"'auto' to detect it")
-    return pattern
+    return _sparse.as_pattern(sparsity, shape, where,
+                              "the Jacobian (residuals x variables; or pass 'auto')")
 
 
 class _SparseVectorFunction:

@@ -21,10 +21,10 @@ from .coloring import (DenseRowError, Recovery, check_column_coloring, check_sta
                        recover_star, row_coloring, row_recovery, seeds, star_coloring,
                        star_recovery)
 from .detect import BranchOnValue, hessian_sparsity, jacobian_sparsity
-from .evaluate import SparseHessian, SparseJacobian, hessian, jacobian
+from .evaluate import SparseHessian, SparseJacobian, as_pattern, hessian, jacobian
 
 __all__ = ["jacobian_sparsity", "hessian_sparsity", "BranchOnValue",
-           "jacobian", "hessian", "SparseJacobian", "SparseHessian",
+           "jacobian", "hessian", "SparseJacobian", "SparseHessian", "as_pattern",
            "column_coloring", "row_coloring", "star_coloring",
            "check_column_coloring", "check_star_coloring",
            "seeds", "recover_columns", "recover_rows", "recover_star",

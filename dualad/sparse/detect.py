@@ -296,7 +296,6 @@ _SELECTING = frozenset({"maximum", "minimum", "fmax", "fmin"})
 
 def _elementwise(trace, prim, out, args, deps, params):
     out_shape = np.shape(out[0] if prim.multiple_results else out)
-    q = _size(out_shape)
     blocks = {}
     for k, (a, d) in enumerate(zip(args, deps)):
         if d is not None:

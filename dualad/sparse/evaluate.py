@@ -50,7 +50,7 @@ def _check_real(x, where: str) -> np.ndarray:
                         "for complex values use dualad.jacfwd)")
     return x
 
-__all__ = ["jacobian", "hessian", "SparseJacobian", "SparseHessian"]
+__all__ = ["jacobian", "hessian", "SparseJacobian", "SparseHessian", "as_pattern"]
 
 # The seeds of one pass hold at most this many entries (colours x inputs, or
 # colours x outputs); more colours are split into several passes.
@@ -69,19 +69,27 @@ def _point(x, shape: tuple, where: str) -> np.ndarray:
     return x
 
 
-def _pattern(sparsity, shape: tuple, what: str) -> sp.csr_array:
-    """A user's ``sparsity=`` as a canonical boolean csr_array of ``shape``."""
-    if sp.issparse(sparsity):
-        p = sp.csr_array(sparsity, dtype=bool)
-    else:
-        arr = np.asarray(sparsity)
-        if arr.ndim != 2:
-            raise ValueError(f"{what}: sparsity must be a 2-D array or scipy.sparse matrix "
-                             f"of shape {shape}; got an array of shape {arr.shape}")
-        p = sp.csr_array(arr != 0)
-    if p.shape != tuple(shape):
-        raise ValueError(f"{what}: sparsity has shape {p.shape}, but the Jacobian of f at x "
-                         f"has shape {tuple(shape)} (outputs x inputs, both flattened)")
+def as_pattern(sparsity, shape: tuple | None = None, what: str = "sparsity",
+               expected: str = "the Jacobian of f at x (outputs x inputs, both flattened)"
+               ) -> sp.csr_array:
+    """A user's sparsity pattern (a dense array or any scipy.sparse matrix) as a
+    canonical boolean ``csr_array``, its shape checked against ``shape`` --
+    the one place every ``sparsity=`` / ``jac_sparsity=`` argument is read.
+
+    >>> as_pattern([[1, 0], [1, 1]]).toarray().tolist()
+    [[True, False], [True, True]]
+    """
+    try:
+        p = sp.csr_array(sparsity if sp.issparse(sparsity) else np.asarray(sparsity) != 0,
+                         dtype=bool)
+    except Exception as exc:
+        raise TypeError(f"{what} must be a 2-D array or scipy.sparse matrix; got "
+                        f"{type(sparsity).__name__}") from exc
+    if p.ndim != 2:
+        raise ValueError(f"{what} must be 2-D; got shape {p.shape}")
+    if shape is not None and p.shape != tuple(shape):
+        raise ValueError(f"{what} has shape {p.shape}, but {expected} has shape "
+                         f"{tuple(shape)}")
     p.eliminate_zeros()
     p.sum_duplicates()
     p.sort_indices()
@@ -185,7 +193,7 @@ class SparseJacobian:
             self.sparsity = jacobian_sparsity(f, x0, local=local)
         else:
             m = np.size(f(np.array(x0)))
-            self.sparsity = _pattern(sparsity, (m, x0.size), "SparseJacobian")
+            self.sparsity = as_pattern(sparsity, (m, x0.size), "SparseJacobian: sparsity")
         self.shape = self.sparsity.shape
         m, n = self.shape
         if mode == "auto":
@@ -279,7 +287,7 @@ class SparseHessian:
         if sparsity is None:
             self.sparsity = hessian_sparsity(f, x0, local=local)
         else:
-            p = _pattern(sparsity, (n, n), "SparseHessian")
+            p = as_pattern(sparsity, (n, n), "SparseHessian: sparsity", "the Hessian of f at x")
             if (p != p.T).nnz:
                 raise ValueError("SparseHessian: sparsity must be symmetric (a Hessian is); "
                                  "pass sparsity + sparsity.T")
