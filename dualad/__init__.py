@@ -19,6 +19,7 @@ from .extend import Primitive, elementwise, register
 from .custom import custom_jvp, custom_vjp
 from .rules import all_primitives
 from .checkpoint import checkpoint
+from .staging import Replayed, replay
 from .allocator import tune_allocator
 from . import scipy  # noqa: F401  (dualad.scipy.special)
 from . import sparse  # noqa: F401  (dualad.sparse: sparse Jacobians and Hessians)
@@ -30,4 +31,4 @@ __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
            "hessian", "linearize", "linearize_grad", "GradientLinearization",
            "tree_flatten", "tree_unflatten", "HVP_MODES", "stop_gradient", "custom_jvp", "custom_vjp",
            "Primitive", "elementwise", "register", "LeakedValueError",
-           "all_primitives", "checkpoint", "tune_allocator"]
+           "all_primitives", "checkpoint", "tune_allocator", "replay", "Replayed"]

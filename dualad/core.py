@@ -238,8 +238,12 @@ def concrete(x):
 
 
 def primal(x):
-    """The raw NumPy value under any number of boxes."""
-    while isinstance(x, Box):
+    """The raw NumPy value under any number of boxes.
+
+    While :mod:`dualad.replay` records a program, the raw values are its
+    staged values (boxes with ``_bottom`` set): primal stops there, so that
+    computations on primal values are recorded too, not baked in."""
+    while isinstance(x, Box) and not x._bottom:
         x = x._value
     return x
 
@@ -451,6 +455,7 @@ class Box:
 
     __slots__ = ("_value", "_trace")
     __array_priority__ = 1000.0
+    _bottom = False  # True for dualad.replay's staged values, where primal() stops
 
     # ---- NumPy protocol -------------------------------------------------
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):

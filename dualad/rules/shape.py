@@ -335,6 +335,8 @@ class Index:
         items = []
         for k in key:
             k = primal(k)
+            if isinstance(k, Box):  # a staged index (dualad.replay): its value is seen
+                k = np.asarray(k)
             if isinstance(k, (list, tuple)):
                 k = np.asarray(k)
                 if k.size == 0:  # NumPy reads an empty sequence as integer indices

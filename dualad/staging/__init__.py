@@ -1,0 +1,268 @@
+"""Record once, replay fast: ``dualad.replay(fn)`` (this package is ``dualad.staging``).
+
+What this module lets you do
+----------------------------
+Wrap any function of arrays -- ``grad(f)``, ``value_and_grad(f)``,
+``lambda x, v: hvp(f, x, v)``, ``jacfwd(f)`` or plain ``f`` -- so that the
+first call *records* every array operation that runs (the derivative
+computation included, at the lowest level) as a flat program, and later
+calls with inputs of the same structure, shapes and dtypes *replay* that
+program: one compiled Python function of NumPy calls, with no boxes, no
+dispatch and no tape.
+
+>>> import numpy as np, dualad as ad
+>>> f = lambda x: np.sum(np.sin(x) ** 2)
+>>> g = ad.replay(ad.grad(f))
+>>> x = np.array([0.1, 0.2, 0.3])
+>>> bool(np.allclose(g(x), ad.grad(f)(x))), bool(np.allclose(g(x + 1), ad.grad(f)(x + 1)))
+(True, True)
+>>> g.recordings, g.replays
+(1, 2)
+
+The assumption: ``fn`` is pure
+------------------------------
+As for ``jax.jit``: the result may depend only on the arguments.  Values
+``fn`` reads from elsewhere (globals, closures, attributes) are captured as
+they were at the recording -- arrays are copied -- and a change to them
+later is not seen until something forces a new recording.  Side effects
+(printing, appending to a list, counting calls) happen once, at the
+recording.  Calling ``fn`` without replay is always correct for impure
+code; the plain transformations (``grad`` ...) stay eager for that reason.
+
+Never wrong: guards
+-------------------
+Everything Python could see of a value and act on is checked again at every
+replay (``dualad.staging.trace`` explains what that is): a comparison
+used in an ``if``, ``float(x)``, a Python object a NumPy function returned,
+the shape of a boolean mask's selection.  dualad's own decisions count too
+-- a NaN check, a redo of a derivative pass after an invalid floating-point
+operation: a replay in which NumPy reports an invalid operation is
+abandoned.  When anything differs, the call records afresh and keeps the
+new program beside the old ones (up to :data:`MAX_PROGRAMS` per input
+signature), so code that branches on values settles on one program per
+branch.  ``recordings``, ``replays``, ``mismatches`` and ``eager_calls``
+count what happened.
+
+Inputs
+------
+Array leaves (and NumPy scalars) are the program's inputs.  Python scalars,
+strings and other hashable leaves are static, like ``static_argnums``: a
+new value records a new program.  Arguments that are values of an enclosing
+transformation (``grad(replay(f))``) cannot be replayed -- the program has
+no derivative -- so such calls run ``fn`` directly (``eager_calls``).
+
+Outputs never alias each other's calls: results of the program are fresh
+arrays (or views of the caller's inputs, exactly as ``fn`` returns them),
+constant results are copied at every call, and buffers reused inside a call
+are never returned.  The compiled function holds no state, so threads can
+replay one program at once.
+
+Design notes
+------------
+* *Why a trace, not an ndarray subclass.*  A subclass of ndarray would be
+  turned back into a plain array by every ``np.asarray`` in library code,
+  silently making its value a constant.  A box refuses the conversion, and
+  dualad's rules are already written to keep computing on boxes.
+* *Why generated source.*  A loop over op records costs an indexing and a
+  call per op; one function with local variables costs only the NumPy call,
+  which is what ``f`` itself pays.
+* *Buffers.*  Large elementwise results are computed with ``out=`` into the
+  buffer of a value whose life has ended (:func:`~dualad.staging.program.plan_buffers`);
+  a value's life includes every view of it, and inputs, outputs and
+  constants never lend theirs.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Callable
+
+import numpy as np
+
+from ..core import INVALID_EVENTS, Box
+from ..nan_safe import watching
+from ..pytree import tree_flatten, tree_unflatten
+from .program import Mismatch, Output, Program
+from .trace import Recording, Staged, StagingError
+
+__all__ = ["replay", "Replayed", "Program", "StagingError", "MAX_PROGRAMS"]
+
+MAX_PROGRAMS = 8  # programs kept per input signature (one per branch taken)
+
+
+def _tree_key(td):
+    if td.kind == "leaf" or td.kind == "none":
+        return td.kind
+    return (td.kind, td.keys, tuple(_tree_key(c) for c in td.children))
+
+
+def _invalid(kind, flag):
+    raise Mismatch()
+
+
+class Replayed:
+    """``fn`` recorded once per input signature and replayed; see the module
+    docstring.  Counters: ``recordings``, ``replays``, ``mismatches`` (replays
+    abandoned by a guard), ``eager_calls`` (calls that could not replay)."""
+
+    def __init__(self, fn: Callable, static_argnums=()):
+        if not callable(fn):
+            raise TypeError(f"dualad.replay needs a function, not {type(fn).__name__}")
+        if isinstance(static_argnums, int):
+            static_argnums = (static_argnums,)
+        self.fn = fn
+        self.static_argnums = tuple(sorted(static_argnums))
+        self._programs: dict = {}
+        self._lock = threading.Lock()
+        self.recordings = 0
+        self.replays = 0
+        self.mismatches = 0
+        self.eager_calls = 0
+        self.__wrapped__ = fn
+        self.__doc__ = getattr(fn, "__doc__", None)
+
+    def __repr__(self):
+        return f"<dualad.replay of {getattr(self.fn, '__name__', self.fn)!r}>"
+
+    def programs(self) -> list:
+        """Every program kept, newest first within each input signature."""
+        with self._lock:
+            return [p for ps in self._programs.values() for p in ps]
+
+    # ---- the call ------------------------------------------------------------
+    def _split(self, args):
+        """(key, dynamic leaves, rebuild) or None when the call cannot replay."""
+        statics = []
+        dynamic = []
+        for i, a in enumerate(args):
+            if i in self.static_argnums:
+                try:
+                    hash(a)
+                except TypeError:
+                    raise TypeError(f"static argument {i} of dualad.replay must be hashable; "
+                                    f"got {type(a).__name__}") from None
+                statics.append((i, a))
+            else:
+                dynamic.append(a)
+        if all(type(a) is np.ndarray for a in dynamic):
+            leaves, td = dynamic, None
+            spec = tuple((a.shape, a.dtype) for a in dynamic)
+            tkey = len(dynamic)
+        else:
+            leaves, td = tree_flatten(tuple(dynamic))
+            spec = []
+            for leaf in leaves:
+                t = type(leaf)
+                if t is np.ndarray or isinstance(leaf, np.generic):
+                    spec.append((np.shape(leaf), leaf.dtype))
+                elif isinstance(leaf, (Box, np.ndarray)):
+                    return None  # a value being differentiated, or an ndarray subclass
+                else:
+                    try:
+                        hash(leaf)
+                    except TypeError:
+                        raise TypeError(
+                            f"dualad.replay cannot take a {t.__name__} as an argument leaf: "
+                            "pass arrays, numbers, or make the argument static "
+                            "(static_argnums)") from None
+                    spec.append(("static", t, leaf))
+            spec = tuple(spec)
+            tkey = _tree_key(td)
+        return (tkey, spec, tuple(statics)), leaves, td, statics
+
+    def __call__(self, *args):
+        split = self._split(args)
+        if split is None:
+            self.eager_calls += 1
+            return self.fn(*args)
+        key, leaves, td, statics = split
+        inputs = tuple(leaf for leaf in leaves
+                       if type(leaf) is np.ndarray or isinstance(leaf, np.generic))
+        programs = self._programs.get(key)
+        if programs:
+            guard_events = np.geterr()["invalid"] in ("ignore", "warn", "raise")
+            for program in programs:
+                try:
+                    if guard_events:
+                        with np.errstate(invalid="call", call=_invalid):
+                            out = program.fn(inputs)
+                    else:
+                        out = program.fn(inputs)
+                except Exception:
+                    self.mismatches += 1
+                    continue
+                self.replays += 1
+                if program is not programs[0]:
+                    with self._lock:  # the program that matched goes first
+                        if program in programs:
+                            programs.remove(program)
+                            programs.insert(0, program)
+                return tree_unflatten(program.out_tree, out)
+        return self._record(key, leaves, td, statics, args)
+
+    def _record(self, key, leaves, td, statics, args):
+        rec = Recording()
+        staged = []
+        slots = []
+        for leaf in leaves:
+            if type(leaf) is np.ndarray or isinstance(leaf, np.generic):
+                box = rec.stage(leaf)
+                staged.append(box)
+                slots.append(box._slot)
+            else:
+                staged.append(leaf)
+        dyn = iter(staged if td is None else tree_unflatten(td, staged))
+        static = dict(statics)
+        call_args = [static[i] if i in static else next(dyn) for i in range(len(args))]
+        events = INVALID_EVENTS[0]
+        try:
+            with watching():
+                result = self.fn(*call_args)
+        finally:
+            rec.active = False
+        self.recordings += 1
+        out_leaves, out_td = tree_flatten(result)
+        outputs, plain = [], []
+        for leaf in out_leaves:
+            if type(leaf) is Staged and leaf._trace is rec:
+                outputs.append(Output("slot", leaf._slot))
+                plain.append(leaf._value)
+            elif isinstance(leaf, Box):
+                raise StagingError(
+                    "the replayed function returned a value of a transformation that "
+                    "encloses it or has already returned; return plain results")
+            elif isinstance(leaf, np.ndarray):
+                outputs.append(Output("const", leaf.copy()))
+                plain.append(leaf)
+            else:
+                outputs.append(Output("static", leaf))
+                plain.append(leaf)
+        if INVALID_EVENTS[0] == events:
+            program = Program(rec.steps, rec.values, rec.consts, slots, outputs)
+            program.out_tree = out_td
+            with self._lock:
+                programs = self._programs.setdefault(key, [])
+                programs.insert(0, program)
+                del programs[MAX_PROGRAMS:]
+        # else: NumPy reported an invalid operation while recording, and dualad's
+        # derivative code may have acted on it; such a program is not kept
+        return tree_unflatten(out_td, plain)
+
+
+def replay(fn: Callable, static_argnums=()) -> Replayed:
+    """``fn``, recorded once per input signature and replayed without dispatch.
+
+    ``fn`` may be any function of arrays and pytrees of arrays: a
+    transformation (``ad.grad(f)``, ``lambda x, v: ad.hvp(f, x, v)``) or
+    plain NumPy code.  ``static_argnums`` names positional arguments that
+    are part of the signature instead of inputs (hashable; a new value
+    records a new program).  See :mod:`dualad.staging` for what is assumed
+    (``fn`` is pure) and what is guaranteed (never a result different from
+    ``fn``'s own).
+
+    >>> import numpy as np, dualad as ad
+    >>> h = ad.replay(lambda x, v: ad.hvp(lambda y: np.sum(y ** 4), x, v))
+    >>> h(np.array([1.0, 2.0]), np.array([1.0, 0.0])).tolist()
+    [12.0, 0.0]
+    """
+    return Replayed(fn, static_argnums)

@@ -1,0 +1,425 @@
+"""A recorded program: dead code removed, liveness found, compiled to one function.
+
+What this module does
+---------------------
+:class:`Program` takes a :class:`~dualad.staging.trace.Recording`'s steps
+(ops and guards, in execution order) and
+
+1. drops every op whose value reaches neither an output nor a guard
+   (the primal value a gradient does not need, a tangent nobody reads);
+2. finds each value's last use (liveness), and from it which large
+   elementwise results can be computed into the buffer of a value that has
+   just died -- what NumPy's temporary elision does for ``f`` by reference
+   counts, done here by analysis (see :func:`plan_buffers`);
+3. writes the program as the source of one Python function -- one line per
+   op, ``s7 = F3(s2, C1)``, constants and callables bound as globals of
+   that function -- and compiles it once.  A replay is one call of that
+   function: no boxes, no dispatch, no tape.
+
+Guards are ``if`` lines at the point where Python saw the value; a failed
+guard, a failed shape check, an exception from any op or an invalid
+floating-point operation (which the eager derivative code may react to)
+raises :class:`Mismatch`, and the caller records afresh.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+from typing import NamedTuple
+
+import numpy as np
+
+from .trace import Const, Guard, Op, Slot, _same
+
+__all__ = ["Program", "Mismatch", "plan_buffers"]
+
+
+class Mismatch(Exception):
+    """A replay met a value, shape or event that differs from its recording."""
+
+
+_MISMATCH = Mismatch()
+
+# Results smaller than this are allocated fresh: below it, passing out= costs
+# about what the allocation saves.
+BUFFER_MIN_SIZE = 2048
+
+
+class Output(NamedTuple):
+    kind: str   # "slot", "copy" (a slot, copied), "const" (an array: copied at
+    value: object  # every call) or "static"
+
+
+def _refs(template, found: list) -> None:
+    t = type(template)
+    if t is Slot:
+        found.append(template.index)
+    elif t is tuple or t is list:
+        for x in template:
+            _refs(x, found)
+    elif t is dict:
+        for x in template.values():
+            _refs(x, found)
+
+
+def _fresh(op: Op, value) -> bool:
+    """Whether ``op`` returns new memory of its own (an elementwise ufunc call
+    with no ``out=``): only such values may lend their buffer to a later one."""
+    return op.kind in ("ufunc", "elementwise") and type(value) is np.ndarray
+
+
+def plan_buffers(steps: list, values: list, keep: set) -> dict:
+    """Which ops compute into the buffer of a dead value: ``{op index: slot
+    whose buffer it takes}``.
+
+    A value may give its buffer away when (a) an elementwise ufunc made it
+    (so the buffer is its own, not a view of something else), (b) no value
+    that may be a view of it is still alive (every non-elementwise op is
+    assumed to return a view of its arguments, so their lifetimes are
+    joined), (c) it is not an output or an input, and (d) its last use is
+    at or before the op that takes the buffer -- at the op itself only when
+    that op is elementwise with the same shape, so each output element
+    overwrites exactly the input element it was computed from.
+    """
+    n = len(steps)
+    last = {}
+    for i, step in enumerate(steps):
+        refs: list = []
+        if type(step) is Guard:
+            refs.append(step.slot)
+        else:
+            _refs(step.args, refs)
+            _refs(step.kwargs, refs)
+        for r in refs:
+            last[r] = i
+    # a view keeps its base alive: join lifetimes backwards through non-fresh ops
+    owner_end = dict(last)
+    for i in range(n - 1, -1, -1):
+        step = steps[i]
+        if type(step) is Guard or _fresh(step, values[step.out]):
+            continue
+        refs: list = []
+        _refs(step.args, refs)
+        _refs(step.kwargs, refs)
+        end = owner_end.get(step.out, i)
+        if step.out in keep:
+            end = n
+        for r in refs:
+            if owner_end.get(r, -1) < end:
+                owner_end[r] = end
+    free: dict = {}  # (shape, dtype) -> slots whose buffers are free
+    dying: dict = {}  # step index -> slots that die there
+    for s, end in owner_end.items():
+        dying.setdefault(end, []).append(s)
+    taken = {}
+    made_fresh = set()
+    for i, step in enumerate(steps):
+        if type(step) is Op:
+            value = values[step.out]
+            if (step.kind == "ufunc" and type(value) is np.ndarray
+                    and value.size >= BUFFER_MIN_SIZE and step.out not in keep):
+                key = (value.shape, value.dtype)
+                pool = free.get(key)
+                if not pool:
+                    # an argument dying here, of the same shape: elementwise, in place
+                    refs: list = []
+                    _refs(step.args, refs)
+                    for r in refs:
+                        if (r in made_fresh and owner_end.get(r) == i and r not in keep
+                                and values[r].shape == value.shape
+                                and values[r].dtype == value.dtype):
+                            taken[i] = r
+                            owner_end[r] = -1  # given away
+                            break
+                else:
+                    taken[i] = pool.pop()
+            if _fresh(step, value):
+                made_fresh.add(step.out)
+        for s in dying.get(i, ()):
+            if s in made_fresh and s not in keep and owner_end.get(s) == i:
+                v = values[s]
+                free.setdefault((v.shape, v.dtype), []).append(s)
+    return taken
+
+
+class Program:
+    """One recorded program, compiled.  ``run(leaves)`` returns the output
+    leaves or raises :class:`Mismatch`."""
+
+    def __init__(self, steps: list, values: list, consts: list, inputs: list,
+                 outputs: list):
+        self.outputs = outputs
+        recorded = outputs
+        steps, outputs = simplify(steps, values, consts, outputs)
+        # where simplification made an output an input or another output's
+        # value, that output is copied: fn returned a distinct array there
+        seen = set()
+        for k, (before, after) in enumerate(zip(recorded, outputs)):
+            if after.kind == "slot":
+                if after.value != before.value and (after.value in inputs
+                                                    or after.value in seen):
+                    outputs[k] = Output("copy", after.value)
+                seen.add(after.value)
+        self.outputs = outputs
+        keep = {o.value for o in outputs if o.kind in ("slot", "copy")} | set(inputs)
+        steps = _live_steps(steps, keep)
+        self.n_ops = sum(type(s) is Op for s in steps)
+        self.n_guards = len(steps) - self.n_ops
+        taken = plan_buffers(steps, values, keep)
+        self.n_reused = len(taken)
+        self.source, namespace = _source(steps, values, consts, inputs, outputs, taken)
+        namespace["M"] = _MISMATCH
+        code = compile(self.source, "<dualad.replay program>", "exec")
+        exec(code, namespace)
+        self.fn = namespace["program"]
+
+    def __repr__(self):
+        return f"<dualad.replay program: {self.n_ops} ops, {self.n_guards} guards>"
+
+
+# ---- simplification -------------------------------------------------------------
+def _substitute(template, subst: dict):
+    t = type(template)
+    if t is Slot:
+        r = subst.get(template.index)
+        return template if r is None else Slot(r)
+    if t is tuple:
+        return tuple(_substitute(x, subst) for x in template)
+    if t is list:
+        return [_substitute(x, subst) for x in template]
+    if t is dict:
+        return {k: _substitute(v, subst) for k, v in template.items()}
+    return template
+
+
+def _key(template):
+    """A hashable stand-in for a template: equal keys, equal arguments."""
+    t = type(template)
+    if t is Slot or t is Const:
+        return template
+    if t is float:
+        return (float, repr(template))  # 0.0 and -0.0 differ
+    if t is int or t is bool or t is str or template is None or template is Ellipsis:
+        return (t, template)
+    if t is tuple:
+        return (tuple,) + tuple(_key(x) for x in template)
+    if t is list:
+        return (list,) + tuple(_key(x) for x in template)
+    if t is dict:
+        return (dict,) + tuple((k, _key(v)) for k, v in sorted(template.items()))
+    return ("id", id(template))
+
+
+def _is_one(t, consts) -> bool:
+    if type(t) in (int, float):
+        return t == 1
+    if type(t) is Const:
+        c = consts[t.index]
+        return isinstance(c, (np.ndarray, np.generic)) and c.dtype.kind in "fiu" \
+            and bool(np.all(c == 1))
+    return False
+
+
+def _is_zero(t, consts) -> bool:
+    if type(t) in (int, float):
+        return t == 0
+    if type(t) is Const:
+        c = consts[t.index]
+        return isinstance(c, (np.ndarray, np.generic)) and c.dtype.kind in "fiu" \
+            and bool(np.all(c == 0))
+    return False
+
+
+def _identity_of(step: Op, values, consts, producers):
+    """The slot this op's value equals exactly, or None: ``x * 1``, ``1 * x``,
+    ``x / 1``, ``x - 0`` and ``-(-x)`` (only where the result has ``x``'s
+    shape and dtype).  ``x + 0`` is not folded: it turns -0.0 into 0.0."""
+    fn, args = step.fn, step.args
+    if step.kwargs or step.kind not in ("ufunc", "elementwise"):
+        return None
+    x = None
+    if fn is np.multiply and len(args) == 2:
+        if type(args[0]) is Slot and _is_one(args[1], consts):
+            x = args[0]
+        elif type(args[1]) is Slot and _is_one(args[0], consts):
+            x = args[1]
+    elif (fn is np.true_divide or fn is np.subtract) and len(args) == 2 and type(args[0]) is Slot:
+        if (_is_one if fn is np.true_divide else _is_zero)(args[1], consts):
+            x = args[0]
+    elif fn is np.negative and len(args) == 1 and type(args[0]) is Slot:
+        inner = producers.get(args[0].index)
+        if inner is not None and inner.fn is np.negative and not inner.kwargs \
+                and type(inner.args[0]) is Slot:
+            x = inner.args[0]
+    if x is None:
+        return None
+    a, out = values[x.index], values[step.out]
+    if (type(a) is type(out) and np.shape(a) == np.shape(out)
+            and getattr(a, "dtype", None) == getattr(out, "dtype", None)):
+        return x.index
+    return None
+
+
+def _scalars_as_arrays(step: Op, values) -> Op:
+    """Python number arguments of an elementwise ufunc as 0-d arrays of the
+    result's dtype, where every array argument already has that dtype: the
+    same loop and the same converted number (NumPy casts a Python number to
+    the array's dtype), and a cheaper call."""
+    if step.kind != "ufunc" or not isinstance(step.fn, np.ufunc):
+        return step
+    out = values[step.out]
+    dtype = getattr(out, "dtype", None)
+    if dtype is None or dtype.kind not in "fc":
+        return step
+    has_number = False
+    for a in step.args:
+        if type(a) is Slot:
+            if getattr(values[a.index], "dtype", None) != dtype:
+                return step
+        elif type(a) in (int, float):
+            has_number = True
+        else:
+            return step
+    if not has_number:
+        return step
+    args = tuple(np.array(a, dtype=dtype) if type(a) in (int, float) else a
+                 for a in step.args)
+    return step._replace(args=args)
+
+
+def simplify(steps: list, values: list, consts: list, outputs: list):
+    """Common subexpressions merged, exact identities folded, Python numbers
+    of ufunc calls made 0-d arrays.  Every op is pure, so two ops of one
+    callable on equal arguments give equal values."""
+    subst: dict = {}
+    seen: dict = {}
+    producers: dict = {}
+    out_steps = []
+    for step in steps:
+        if type(step) is Guard:
+            r = subst.get(step.slot)
+            out_steps.append(step if r is None else step._replace(slot=r))
+            continue
+        step = step._replace(args=_substitute(step.args, subst),
+                             kwargs=_substitute(step.kwargs, subst))
+        same = _identity_of(step, values, consts, producers)
+        if same is not None:
+            subst[step.out] = same
+            continue
+        key = (id(step.fn), _key(step.args), _key(step.kwargs))
+        earlier = seen.get(key)
+        if earlier is not None:
+            subst[step.out] = earlier
+            continue
+        seen[key] = step.out
+        producers[step.out] = step
+        out_steps.append(_scalars_as_arrays(step, values))
+    outputs = [o._replace(value=subst.get(o.value, o.value)) if o.kind == "slot" else o
+               for o in outputs]
+    return out_steps, outputs
+
+
+def _live_steps(steps: list, keep: set) -> list:
+    """Steps that reach an output or a guard (guards, and ops whose shape is
+    checked, always stay: Python saw them)."""
+    needed = set(keep)
+    live = []
+    for step in reversed(steps):
+        if type(step) is Guard:
+            needed.add(step.slot)
+            live.append(step)
+            continue
+        if step.out in needed or step.shape is not None:
+            refs: list = []
+            _refs(step.args, refs)
+            _refs(step.kwargs, refs)
+            needed.update(refs)
+            live.append(step)
+    live.reverse()
+    return live
+
+
+class _Names:
+    """Globals of the generated function: callables and constants by name."""
+
+    def __init__(self, consts):
+        self.namespace = {"_same": _same}
+        self.consts = consts
+        self.by_id = {}
+
+    def bind(self, obj, prefix: str) -> str:
+        key = id(obj)
+        name = self.by_id.get(key)
+        if name is None:
+            name = f"{prefix}{len(self.by_id)}"
+            self.by_id[key] = name
+            self.namespace[name] = obj
+        return name
+
+    def expr(self, t) -> str:
+        k = type(t)
+        if k is Slot:
+            return f"s{t.index}"
+        if k is Const:
+            return self.bind(self.consts[t.index], "C")
+        if k is int or k is bool or t is None:
+            return repr(t)
+        if k is float and math.isfinite(t):
+            return repr(t)
+        if k is str:
+            return repr(t)
+        if t is Ellipsis:
+            return "..."
+        if k is tuple:
+            return "(" + "".join(self.expr(x) + ", " for x in t) + ")"
+        if k is list:
+            return "[" + ", ".join(self.expr(x) for x in t) + "]"
+        if k is dict:
+            return "{" + ", ".join(f"{k2!r}: {self.expr(v)}" for k2, v in t.items()) + "}"
+        return self.bind(t, "K")
+
+
+def _source(steps, values, consts, inputs, outputs, taken):
+    names = _Names(consts)
+    lines = ["def program(I):"]
+    if len(inputs) == 1:
+        lines.append(f"    s{inputs[0]}, = I")
+    elif inputs:
+        lines.append("    " + ", ".join(f"s{i}" for i in inputs) + " = I")
+    for i, step in enumerate(steps):
+        if type(step) is Guard:
+            s = f"s{step.slot}"
+            if step.convert is bool:
+                lines.append(f"    if {'not ' if step.value else ''}{s}: raise M")
+            elif step.convert is None:
+                lines.append(f"    if not _same({s}, {names.bind(step.value, 'G')}): raise M")
+            else:
+                conv = names.bind(step.convert, "V")
+                lines.append(f"    if not _same({conv}({s}), {names.bind(step.value, 'G')}): "
+                             "raise M")
+            continue
+        fn = names.bind(step.fn, "F")
+        parts = [names.expr(a) for a in step.args]
+        for k, v in step.kwargs.items():
+            if k.isidentifier() and not keyword.iskeyword(k):
+                parts.append(f"{k}={names.expr(v)}")
+            else:
+                parts.append(f"**{{{k!r}: {names.expr(v)}}}")
+        if i in taken:
+            parts.append(f"out=s{taken[i]}")
+        lines.append(f"    s{step.out} = {fn}({', '.join(parts)})")
+        if step.shape is not None:
+            lines.append(f"    if s{step.out}.shape != {step.shape!r}: raise M")
+    outs = []
+    for o in outputs:
+        if o.kind == "slot":
+            outs.append(f"s{o.value}")
+        elif o.kind == "copy":
+            outs.append(f"s{o.value}.copy()")
+        elif o.kind == "const":
+            outs.append(f"{names.bind(o.value, 'C')}.copy()")
+        else:
+            outs.append(names.bind(o.value, "S"))
+    lines.append("    return (" + "".join(x + ", " for x in outs) + ")")
+    return "\n".join(lines) + "\n", names.namespace
