@@ -103,21 +103,31 @@ def _invalid(kind, flag):
 class Replayed:
     """``fn`` recorded once per input signature and replayed; see the module
     docstring.  Counters: ``recordings``, ``replays``, ``mismatches`` (replays
-    abandoned by a guard), ``eager_calls`` (calls that could not replay)."""
+    abandoned by a guard), ``eager_calls`` (calls that could not replay),
+    ``preparations`` (runs of the part that depends on ``fixed_argnums``
+    alone)."""
 
-    def __init__(self, fn: Callable, static_argnums=()):
+    def __init__(self, fn: Callable, static_argnums=(), fixed_argnums=()):
         if not callable(fn):
             raise TypeError(f"dualad.replay needs a function, not {type(fn).__name__}")
         if isinstance(static_argnums, int):
             static_argnums = (static_argnums,)
+        if isinstance(fixed_argnums, int):
+            fixed_argnums = (fixed_argnums,)
+        both = set(static_argnums) & set(fixed_argnums)
+        if both:
+            raise ValueError(f"argument {min(both)} cannot be both static and fixed")
         self.fn = fn
         self.static_argnums = tuple(sorted(static_argnums))
+        self.fixed_argnums = tuple(sorted(fixed_argnums))
         self._programs: dict = {}
+        self._prepared = None  # (program, copies of the fixed inputs, hoisted values)
         self._lock = threading.Lock()
         self.recordings = 0
         self.replays = 0
         self.mismatches = 0
         self.eager_calls = 0
+        self.preparations = 0
         self.__wrapped__ = fn
         self.__doc__ = getattr(fn, "__doc__", None)
 
@@ -131,9 +141,11 @@ class Replayed:
 
     # ---- the call ------------------------------------------------------------
     def _split(self, args):
-        """(key, dynamic leaves, rebuild) or None when the call cannot replay."""
+        """(key, leaves, treedef, statics, fixed positions among the inputs),
+        or None when the call cannot replay."""
         statics = []
         dynamic = []
+        owner = []  # argument index of each dynamic argument
         for i, a in enumerate(args):
             if i in self.static_argnums:
                 try:
@@ -144,38 +156,46 @@ class Replayed:
                 statics.append((i, a))
             else:
                 dynamic.append(a)
+                owner.append(i)
         if all(type(a) is np.ndarray for a in dynamic):
             leaves, td = dynamic, None
             spec = tuple((a.shape, a.dtype) for a in dynamic)
             tkey = len(dynamic)
-        else:
-            leaves, td = tree_flatten(tuple(dynamic))
-            spec = []
-            for leaf in leaves:
-                t = type(leaf)
-                if t is np.ndarray or isinstance(leaf, np.generic):
-                    spec.append((np.shape(leaf), leaf.dtype))
-                elif isinstance(leaf, (Box, np.ndarray)):
-                    return None  # a value being differentiated, or an ndarray subclass
-                else:
-                    try:
-                        hash(leaf)
-                    except TypeError:
-                        raise TypeError(
-                            f"dualad.replay cannot take a {t.__name__} as an argument leaf: "
-                            "pass arrays, numbers, or make the argument static "
-                            "(static_argnums)") from None
-                    spec.append(("static", t, leaf))
-            spec = tuple(spec)
-            tkey = _tree_key(td)
-        return (tkey, spec, tuple(statics)), leaves, td, statics
+            fixed = tuple(k for k, i in enumerate(owner) if i in self.fixed_argnums) \
+                if self.fixed_argnums else ()
+            return (tkey, spec, tuple(statics)), leaves, td, statics, fixed
+        leaves, td = tree_flatten(tuple(dynamic))
+        spec = []
+        fixed = []
+        counts = [tree_flatten(a)[1].num_leaves for a in dynamic] if self.fixed_argnums else ()
+        leaf_owner = [i for i, c in zip(owner, counts) for _ in range(c)]
+        n_inputs = 0
+        for k, leaf in enumerate(leaves):
+            t = type(leaf)
+            if t is np.ndarray or isinstance(leaf, np.generic):
+                spec.append((np.shape(leaf), leaf.dtype))
+                if self.fixed_argnums and leaf_owner[k] in self.fixed_argnums:
+                    fixed.append(n_inputs)
+                n_inputs += 1
+            elif isinstance(leaf, (Box, np.ndarray)):
+                return None  # a value being differentiated, or an ndarray subclass
+            else:
+                try:
+                    hash(leaf)
+                except TypeError:
+                    raise TypeError(
+                        f"dualad.replay cannot take a {t.__name__} as an argument leaf: "
+                        "pass arrays, numbers, or make the argument static "
+                        "(static_argnums)") from None
+                spec.append(("static", t, leaf))
+        return (_tree_key(td), tuple(spec), tuple(statics)), leaves, td, statics, tuple(fixed)
 
     def __call__(self, *args):
         split = self._split(args)
         if split is None:
             self.eager_calls += 1
             return self.fn(*args)
-        key, leaves, td, statics = split
+        key, leaves, td, statics, fixed = split
         inputs = tuple(leaf for leaf in leaves
                        if type(leaf) is np.ndarray or isinstance(leaf, np.generic))
         programs = self._programs.get(key)
@@ -185,9 +205,9 @@ class Replayed:
                 try:
                     if guard_events:
                         with np.errstate(invalid="call", call=_invalid):
-                            out = program.fn(inputs)
+                            out = self._run(program, inputs)
                     else:
-                        out = program.fn(inputs)
+                        out = self._run(program, inputs)
                 except Exception:
                     self.mismatches += 1
                     continue
@@ -198,9 +218,24 @@ class Replayed:
                             programs.remove(program)
                             programs.insert(0, program)
                 return tree_unflatten(program.out_tree, out)
-        return self._record(key, leaves, td, statics, args)
+        return self._record(key, leaves, td, statics, fixed, args)
 
-    def _record(self, key, leaves, td, statics, args):
+    def _run(self, program, inputs):
+        if program.fn is not None:
+            return program.fn(inputs)
+        fixed = program.fixed
+        first = tuple(inputs[k] for k in fixed)
+        prepared = self._prepared  # read once: another thread may replace it
+        if not (prepared is not None and prepared[0] is program
+                and all(_equal(a, b) for a, b in zip(first, prepared[1]))):
+            hoisted = program.prepare(first)
+            self.preparations += 1
+            prepared = (program, tuple(np.array(a, copy=True) for a in first), hoisted)
+            self._prepared = prepared
+        rest = tuple(a for k, a in enumerate(inputs) if k not in fixed)
+        return program.rest(prepared[2], rest)
+
+    def _record(self, key, leaves, td, statics, fixed, args):
         rec = Recording()
         staged = []
         slots = []
@@ -238,7 +273,7 @@ class Replayed:
                 outputs.append(Output("static", leaf))
                 plain.append(leaf)
         if INVALID_EVENTS[0] == events:
-            program = Program(rec.steps, rec.values, rec.consts, slots, outputs)
+            program = Program(rec.steps, rec.values, rec.consts, slots, outputs, fixed)
             program.out_tree = out_td
             with self._lock:
                 programs = self._programs.setdefault(key, [])
@@ -249,14 +284,23 @@ class Replayed:
         return tree_unflatten(out_td, plain)
 
 
-def replay(fn: Callable, static_argnums=()) -> Replayed:
+def _equal(a, b) -> bool:
+    """The same input as before (same values; a NaN never matches)."""
+    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+
+
+def replay(fn: Callable, static_argnums=(), fixed_argnums=()) -> Replayed:
     """``fn``, recorded once per input signature and replayed without dispatch.
 
     ``fn`` may be any function of arrays and pytrees of arrays: a
     transformation (``ad.grad(f)``, ``lambda x, v: ad.hvp(f, x, v)``) or
     plain NumPy code.  ``static_argnums`` names positional arguments that
     are part of the signature instead of inputs (hashable; a new value
-    records a new program).  See :mod:`dualad.staging` for what is assumed
+    records a new program).  ``fixed_argnums`` names arguments that usually
+    come back unchanged while the others vary -- the point ``x`` of
+    ``hvp(f, x, v)`` for many ``v`` -- and the operations that depend on them
+    alone run once per new value of them (compared with the previous call's by
+    value) instead of at every call.  See :mod:`dualad.staging` for what is assumed
     (``fn`` is pure) and what is guaranteed (never a result different from
     ``fn``'s own).
 
@@ -265,4 +309,4 @@ def replay(fn: Callable, static_argnums=()) -> Replayed:
     >>> h(np.array([1.0, 2.0]), np.array([1.0, 0.0])).tolist()
     [12.0, 0.0]
     """
-    return Replayed(fn, static_argnums)
+    return Replayed(fn, static_argnums, fixed_argnums)

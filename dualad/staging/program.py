@@ -65,8 +65,11 @@ def _refs(template, found: list) -> None:
 
 def _fresh(op: Op, value) -> bool:
     """Whether ``op`` returns new memory of its own (an elementwise ufunc call
-    with no ``out=``): only such values may lend their buffer to a later one."""
-    return op.kind in ("ufunc", "elementwise") and type(value) is np.ndarray
+    with no ``out=``, a scatter's array of zeros): only such values may lend
+    their buffer to a later one."""
+    return type(value) is np.ndarray and (
+        op.kind in ("ufunc", "elementwise")
+        or (op.prim is not None and op.prim.name == "scatter_add"))
 
 
 def plan_buffers(steps: list, values: list, keep: set) -> dict:
@@ -136,6 +139,13 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
                     taken[i] = pool.pop()
             if _fresh(step, value):
                 made_fresh.add(step.out)
+            elif step.kind == "inplace":
+                # the op wrote into its first argument, which nothing else reads:
+                # its value takes that buffer over
+                acc = step.args[0].index
+                if acc in made_fresh:
+                    made_fresh.add(step.out)
+                    made_fresh.discard(acc)  # freed once, as step.out
         for s in dying.get(i, ()):
             if s in made_fresh and s not in keep and owner_end.get(s) == i:
                 v = values[s]
@@ -144,12 +154,18 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
 
 
 class Program:
-    """One recorded program, compiled.  ``run(leaves)`` returns the output
-    leaves or raises :class:`Mismatch`."""
+    """One recorded program, compiled.  ``fn(inputs)`` returns the output
+    leaves or raises :class:`Mismatch`.
+
+    With ``fixed`` (positions in ``inputs``), the program is split in two:
+    ``prepare(fixed inputs)`` runs every op that depends on those inputs
+    alone and returns what the rest needs (the *hoisted* values), and
+    ``rest(hoisted, other inputs)`` runs the remainder.  That is the shape of
+    an HVP at one point ``x`` for many ``v``: the primal computation and the
+    gradient are done once per ``x``."""
 
     def __init__(self, steps: list, values: list, consts: list, inputs: list,
-                 outputs: list):
-        self.outputs = outputs
+                 outputs: list, fixed: tuple = ()):
         recorded = outputs
         steps, outputs = simplify(steps, values, consts, outputs)
         # where simplification made an output an input or another output's
@@ -161,21 +177,73 @@ class Program:
                                                     or after.value in seen):
                     outputs[k] = Output("copy", after.value)
                 seen.add(after.value)
-        self.outputs = outputs
         keep = {o.value for o in outputs if o.kind in ("slot", "copy")} | set(inputs)
         steps = _live_steps(steps, keep)
+        steps = _live_steps(fuse(steps, values, consts, keep), keep)
+        steps = [_scalars_as_arrays(step, values) if type(step) is Op else step
+                 for step in steps]
         self.n_ops = sum(type(s) is Op for s in steps)
         self.n_guards = len(steps) - self.n_ops
-        taken = plan_buffers(steps, values, keep)
-        self.n_reused = len(taken)
-        self.source, namespace = _source(steps, values, consts, inputs, outputs, taken)
-        namespace["M"] = _MISMATCH
-        code = compile(self.source, "<dualad.replay program>", "exec")
-        exec(code, namespace)
-        self.fn = namespace["program"]
+        self.fixed = tuple(fixed)
+        if not fixed:
+            self.outputs = outputs
+            taken = plan_buffers(steps, values, keep)
+            self.n_reused = len(taken)
+            self.source, self.fn = _compile(steps, consts, inputs, outputs, taken, "program")
+            return
+        fixed_slots = {inputs[i] for i in fixed}
+        rest_inputs = [s for k, s in enumerate(inputs) if k not in set(fixed)]
+        known = set(fixed_slots)
+        first, second = [], []
+        for step in steps:
+            refs: list = []
+            if type(step) is Guard:
+                refs.append(step.slot)
+            else:
+                _refs(step.args, refs)
+                _refs(step.kwargs, refs)
+            if all(r in known for r in refs):
+                first.append(step)
+                if type(step) is Op:
+                    known.add(step.out)
+            else:
+                second.append(step)
+        needed: list = []
+        for step in second:
+            if type(step) is Guard:
+                needed.append(step.slot)
+            else:
+                _refs(step.args, needed)
+                _refs(step.kwargs, needed)
+        needed += [o.value for o in outputs if o.kind in ("slot", "copy")]
+        hoisted = sorted({r for r in needed if r in known})
+        # an output computed once per fixed input is the same array at every
+        # call of rest: copied, so that no call's result aliases another's
+        outputs = [Output("copy", o.value) if o.kind == "slot" and o.value in known else o
+                   for o in outputs]
+        self.outputs = outputs
+        hold = set(hoisted) | keep
+        taken1 = plan_buffers(first, values, hold)
+        taken2 = plan_buffers(second, values, hold)
+        self.n_reused = len(taken1) + len(taken2)
+        hoisted_out = [Output("slot", h) for h in hoisted]
+        source1, self.prepare = _compile(first, consts, [inputs[i] for i in fixed],
+                                         hoisted_out, taken1, "prepare")
+        source2, self.rest = _compile(second, consts, rest_inputs, outputs, taken2, "rest",
+                                      hoisted=hoisted)
+        self.source = source1 + "\n" + source2
+        self.fn = None
 
     def __repr__(self):
         return f"<dualad.replay program: {self.n_ops} ops, {self.n_guards} guards>"
+
+
+def _compile(steps, consts, inputs, outputs, taken, name: str, hoisted=None):
+    """The source of one function running ``steps``, and the function."""
+    source, namespace = _source(steps, consts, inputs, outputs, taken, name, hoisted)
+    namespace["M"] = _MISMATCH
+    exec(compile(source, "<dualad.replay program>", "exec"), namespace)
+    return source, namespace[name]
 
 
 # ---- simplification -------------------------------------------------------------
@@ -196,12 +264,16 @@ def _substitute(template, subst: dict):
 def _key(template):
     """A hashable stand-in for a template: equal keys, equal arguments."""
     t = type(template)
-    if t is Slot or t is Const:
-        return template
+    if t is Slot:
+        return ("s", template.index)  # named tuples: Slot(1) == Const(1) as tuples
+    if t is Const:
+        return ("c", template.index)
     if t is float:
         return (float, repr(template))  # 0.0 and -0.0 differ
     if t is int or t is bool or t is str or template is None or template is Ellipsis:
         return (t, template)
+    if t is slice:
+        return (slice, _key(template.start), _key(template.stop), _key(template.step))
     if t is tuple:
         return (tuple,) + tuple(_key(x) for x in template)
     if t is list:
@@ -314,10 +386,128 @@ def simplify(steps: list, values: list, consts: list, outputs: list):
             continue
         seen[key] = step.out
         producers[step.out] = step
-        out_steps.append(_scalars_as_arrays(step, values))
+        out_steps.append(step)
     outputs = [o._replace(value=subst.get(o.value, o.value)) if o.kind == "slot" else o
                for o in outputs]
     return out_steps, outputs
+
+
+# ---- fusion ---------------------------------------------------------------------
+def add_at(acc, g, index):
+    """``acc`` with ``g`` added at a basic index, in place: ``acc`` is an array
+    of the program's own that nothing else reads (see :func:`fuse`)."""
+    acc[index.key] += g
+    return acc
+
+
+def _uses(steps: list, keep: set) -> dict:
+    count: dict = {}
+    for step in steps:
+        refs: list = []
+        if type(step) is Guard:
+            refs.append(step.slot)
+        else:
+            _refs(step.args, refs)
+            _refs(step.kwargs, refs)
+        for r in refs:
+            count[r] = count.get(r, 0) + 1
+    for k in keep:
+        count[k] = count.get(k, 0) + 1
+    return count
+
+
+def _scalar(t):
+    """The number a template stands for, if it is a Python number."""
+    return t if type(t) in (int, float) and type(t) is not bool else None
+
+
+def _power_of_two(c) -> bool:
+    if c == 0 or not math.isfinite(c):
+        return False
+    m, _ = math.frexp(abs(c))
+    return m == 0.5
+
+
+def _scaling(step, values):
+    """``(x slot, factor)`` if ``step`` is ``x * c``, ``c * x`` or ``-x``."""
+    if type(step) is not Op or step.kwargs or step.kind not in ("ufunc", "elementwise"):
+        return None
+    if step.fn is np.negative and len(step.args) == 1 and type(step.args[0]) is Slot:
+        return step.args[0].index, -1
+    if step.fn is np.multiply and len(step.args) == 2:
+        a, b = step.args
+        if type(a) is Slot and _scalar(b) is not None:
+            return a.index, b
+        if type(b) is Slot and _scalar(a) is not None:
+            return b.index, a
+    return None
+
+
+def _same_kind(values, *slots) -> bool:
+    first = values[slots[0]]
+    return all(type(values[s]) is np.ndarray and values[s].shape == first.shape
+               and values[s].dtype == first.dtype for s in slots) and first.dtype.kind == "f"
+
+
+def fuse(steps: list, values: list, consts: list, keep: set) -> list:
+    """Two rewrites that save whole passes over memory, each exact:
+
+    * a chain of scalings ``(x * a) * b`` (or negations) whose middle value
+      nothing else reads becomes ``x * (a*b)`` when ``a`` or ``b`` is a power
+      of two (so the product is rounded as the chain was);
+    * a sum of *scatters* (the adjoint of indexing: zeros with a slice of
+      values placed in them -- the cotangent of ``x`` from ``x[1:]`` and
+      ``x[:-1]``) adds each later piece into the first one's array in place
+      (:func:`add_at`), instead of filling a new array of zeros for each piece
+      and adding them up.  Sign of zero aside (``-0.0`` entries stay
+      ``-0.0`` where ``-0.0 + 0.0`` made ``0.0``), the values are the same.
+    """
+    uses = _uses(steps, keep)
+    producer = {}
+    out = []
+    for step in steps:
+        if type(step) is Op:
+            sc = _scaling(step, values)
+            if sc is not None:
+                inner = producer.get(sc[0])
+                isc = _scaling(inner, values) if inner is not None else None
+                if (isc is not None and uses.get(sc[0]) == 1
+                        and _same_kind(values, isc[0], sc[0], step.out)
+                        and (_power_of_two(sc[1]) or _power_of_two(isc[1]))):
+                    c = float(isc[1]) * float(sc[1])
+                    step = Op(np.multiply, (Slot(isc[0]), c), {}, step.out, None, "ufunc")
+            if step.fn is np.add and not step.kwargs and len(step.args) == 2 and all(
+                    type(a) is Slot for a in step.args):
+                a, b = step.args[0].index, step.args[1].index
+                for acc, piece in ((a, b), (b, a)):
+                    pa, pp = producer.get(acc), producer.get(piece)
+                    if (pa is not None and pp is not None and _owned_scatter(pa, consts)
+                            and _basic_scatter(pp, consts) and uses.get(acc) == 1
+                            and acc not in keep and _same_kind(values, acc, piece, step.out)):
+                        step = Op(add_at, (Slot(acc), pp.args[0], pp.kwargs["index"]), {},
+                                  step.out, None, "inplace")
+                        uses[piece] -= 1
+                        refs: list = []
+                        _refs(pp.args, refs)
+                        for r in refs:
+                            uses[r] = uses.get(r, 0) + 1
+                        break
+            producer[step.out] = step
+        out.append(step)
+    return out
+
+
+def _basic_scatter(step, consts) -> bool:
+    """Whether ``step`` is dualad's scatter (zeros with values placed at an index)
+    at a basic index (slices and integers: no entry is written twice)."""
+    return (type(step) is Op and step.prim is not None and step.prim.name == "scatter_add"
+            and set(step.kwargs) == {"index", "shape"} and len(step.args) == 1
+            and type(step.kwargs["index"]) is Const
+            and getattr(consts[step.kwargs["index"].index], "basic", False) is True)
+
+
+def _owned_scatter(step, consts) -> bool:
+    return _basic_scatter(step, consts) or (type(step) is Op and step.fn is add_at)
 
 
 def _live_steps(steps: list, keep: set) -> list:
@@ -380,9 +570,14 @@ class _Names:
         return self.bind(t, "K")
 
 
-def _source(steps, values, consts, inputs, outputs, taken):
+def _source(steps, consts, inputs, outputs, taken, name: str, hoisted=None):
     names = _Names(consts)
-    lines = ["def program(I):"]
+    if hoisted is None:
+        lines = [f"def {name}(I):"]
+    else:
+        lines = [f"def {name}(H, I):"]
+        if hoisted:
+            lines.append("    " + "".join(f"s{h}, " for h in hoisted) + "= H")
     if len(inputs) == 1:
         lines.append(f"    s{inputs[0]}, = I")
     elif inputs:

@@ -72,6 +72,7 @@ class Op(NamedTuple):
     out: int
     shape: Any
     kind: str
+    prim: Any = None  # the dualad Primitive whose implementation fn is, if any
 
 
 class Guard(NamedTuple):
@@ -144,8 +145,12 @@ class Recording(Trace):
             self.consts.append(copy)
             self._const_ids[id(value)] = (value, copy, index)
             return Const(index)
+        hit = self._const_ids.get(id(value))
+        if hit is not None and hit[0] is value:
+            return Const(hit[2])  # the same object (an Index, a dtype): one constant
         index = len(self.consts)
         self.consts.append(value)
+        self._const_ids[id(value)] = (value, value, index)
         return Const(index)
 
     def lower(self, obj):
@@ -182,7 +187,7 @@ class Recording(Trace):
         return obj, self.constant(obj)
 
     # ---- recording ---------------------------------------------------------------
-    def call(self, fn, args: tuple, kwargs: dict, kind: str, check_shape: bool):
+    def call(self, fn, args: tuple, kwargs: dict, kind: str, check_shape: bool, prim=None):
         raw_args, t_args = self.lower(args)
         raw_kwargs, t_kwargs = self.lower(kwargs) if kwargs else ({}, {})
         if isinstance(t_kwargs, Const):
@@ -190,16 +195,16 @@ class Recording(Trace):
         if isinstance(t_args, Const):
             t_args = tuple(self._literal(a) for a in raw_args)
         out = fn(*raw_args, **raw_kwargs)
-        return self.result(fn, t_args, t_kwargs, out, kind, check_shape)
+        return self.result(fn, t_args, t_kwargs, out, kind, check_shape, prim)
 
     def _literal(self, value):
         return value if _is_literal(value) else self.constant(value)
 
-    def result(self, fn, t_args, t_kwargs, out, kind: str, check_shape: bool):
+    def result(self, fn, t_args, t_kwargs, out, kind: str, check_shape: bool, prim=None):
         if isinstance(out, (np.ndarray, np.generic)):
             box = self.stage(out)
             shape = np.shape(out) if check_shape else None
-            self.steps.append(Op(fn, t_args, t_kwargs, box._slot, shape, kind))
+            self.steps.append(Op(fn, t_args, t_kwargs, box._slot, shape, kind, prim))
             return box
         if type(out) in (tuple, list) or (isinstance(out, tuple) and hasattr(out, "_fields")):
             if all(isinstance(o, (np.ndarray, np.generic)) for o in out):
@@ -236,8 +241,8 @@ class Recording(Trace):
         if prim.elementwise:
             # a ufunc's call is a "ufunc" op (it may compute into a reused buffer)
             kind = "ufunc" if isinstance(prim.impl, np.ufunc) and not params else "elementwise"
-            return self.call(prim.impl, args, params, kind, False)
-        return self.call(prim.impl, args, params, "call", _value_shaped_args(args, params))
+            return self.call(prim.impl, args, params, kind, False, prim)
+        return self.call(prim.impl, args, params, "call", _value_shaped_args(args, params), prim)
 
 
 def _is_literal(value) -> bool:
