@@ -74,7 +74,7 @@ from typing import Callable
 import numpy as np
 
 __all__ = [
-    "Box", "Trace", "Primitive", "primal", "concrete", "shape_of", "ndim_of", "unwrap",
+    "Box", "Trace", "Primitive", "primal", "lowest", "concrete", "shape_of", "ndim_of", "unwrap",
     "UFUNC_RULES", "FUNCTION_RULES", "METHOD_RULES", "LeakedValueError",
     "unbroadcast", "refuse", "REPLACEMENTS", "install_rule_derivation",
 ]
@@ -235,6 +235,21 @@ def concrete(x):
     if isinstance(value, np.ndarray) and type(value) is not np.ndarray:
         return value.view(np.ndarray)
     return value
+
+
+def lowest(x, dtype=None):
+    """The value under every box of differentiation, as an array.
+
+    ``np.asarray(primal(x))``, except while :mod:`dualad.staging` records a
+    program: then it is the staged value itself, so that what the library
+    computes from it (a mask, a shift, a pivot order) is recorded too rather
+    than becoming a constant of the program.  Use it where library code needs
+    the values of an argument to compute with NumPy calls; use
+    :func:`concrete` for checks whose outcome Python acts on."""
+    p = primal(x)
+    if isinstance(p, Box):
+        return p if dtype is None or p.dtype == np.dtype(dtype) else p.astype(dtype)
+    return np.asarray(p, dtype=dtype)
 
 
 def primal(x):

@@ -31,7 +31,7 @@ import numpy as np
 from numpy.lib._arraysetops_impl import UniqueAllResult, UniqueCountsResult, UniqueInverseResult
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import Box, concrete, ndim_of, primal, shape_of
+from ..core import lowest, Box, concrete, ndim_of, primal, shape_of
 from ..extend import nondiff, refuse, register
 from .shape import Index, _along, _holds_box, _traced_array, getitem, scatter_add_p
 
@@ -169,7 +169,7 @@ def _choose(a, choices, out=None, mode="raise"):
 def _trim_zeros(filt, trim="fb", axis=None):
     """np.trim_zeros: the bounds of the non-zero entries found on the
     values, as NumPy finds them; the kept entries are a slice of ``filt``."""
-    values = np.asarray(primal(filt))
+    values = lowest(filt)
     trim = trim.lower()
     if trim not in {"fb", "bf", "f", "b"}:
         raise ValueError(f"unexpected character(s) in `trim`: {trim!r}")
@@ -260,7 +260,7 @@ def _bincount(x, /, weights=None, minlength=0):
         return value
     w = np.reshape(weights, (-1,)) if ndim_of(weights) != 1 else weights
     w = _cast(w, np.dtype(np.float64))
-    bins = np.asarray(primal(x)).astype(np.intp, copy=False).ravel()
+    bins = lowest(x).astype(np.intp, copy=False).ravel()
     return scatter_add_p(w, index=Index((bins,), 1), shape=value.shape)
 
 
@@ -312,7 +312,7 @@ def _apply_along_axis(func1d, axis, arr, *args, **kwargs):
     results = [r if isinstance(r, Box) else np.asanyarray(r) for r in results]
     shape, dtype = shape_of(results[0]), _dtype(results[0])
     if dtype.kind not in "fc" or not any(isinstance(r, Box) for r in results):
-        results = [np.broadcast_to(np.asarray(primal(r)).astype(dtype), shape) for r in results]
+        results = [np.broadcast_to(lowest(r).astype(dtype), shape) for r in results]
         stacked = np.stack(results)
     else:
         stacked = np.stack([np.broadcast_to(_cast(r, dtype), shape) for r in results])

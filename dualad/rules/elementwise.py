@@ -38,7 +38,7 @@ import math
 import numpy as np
 import scipy.special as sp
 
-from ..core import Box, concrete, is_complex, primal
+from ..core import lowest, Box, concrete, is_complex, primal
 from ..extend import (Primitive, elementwise, nondiff, refuse, register,
                       register_replacement)
 
@@ -362,7 +362,7 @@ def _np_where(condition, x=_MISSING, y=_MISSING, /):
     if x is None or y is None:
         refuse("numpy.where", "x" if x is None else "y",
                "None as a branch makes an object array, which dualad cannot differentiate")
-    return where(np.asarray(primal(condition), dtype=bool), x, y)
+    return where(lowest(condition, bool), x, y)
 
 
 register(np.where, _np_where)
@@ -445,7 +445,7 @@ def _heaviside(x1, x2):
     value = np.heaviside(primal(x1), primal(x2))
     if not isinstance(x2, Box):
         return value
-    return where(np.asarray(primal(x1) == 0), x2, value)
+    return where(lowest(x1) == 0, x2, value)
 
 
 register(np.heaviside, _heaviside)
@@ -691,7 +691,7 @@ def _filled(part, value, replacements):
     constant, its non-finite entries filled) where it is not finite; a
     traced ``nan``/``posinf``/``neginf`` fills its own entries, cast to the
     part's dtype."""
-    raw = np.asarray(primal(part))
+    raw = lowest(part)
     result = np.where(np.isfinite(raw), part, value)
     for test, replacement in zip((np.isnan, np.isposinf, np.isneginf), replacements):
         if isinstance(replacement, Box):

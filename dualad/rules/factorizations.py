@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
-from ..core import ndim_of, primal, shape_of, unbroadcast
+from ..core import lowest, ndim_of, primal, shape_of, unbroadcast
 from ..extend import Primitive
 from .linalg import _align_batched, _mT, matmul_p
 
@@ -100,7 +100,7 @@ def _tri_solve(a, b, lower, unit=False):
 # The permutation is piecewise constant (derivative 0).
 def _permutation(piv, m: int):
     """The row order of Pᵀ A from LAPACK's swaps ``piv`` (..., k): Pᵀ A = A[perm]."""
-    piv = np.asarray(primal(piv))
+    piv = lowest(piv)
     batch, k = piv.shape[:-1], piv.shape[-1]
     flat = piv.reshape(-1, k)
     perm = np.tile(np.arange(m), (flat.shape[0], 1))
@@ -133,7 +133,7 @@ def _right_solve_upper(x, lu1):
 
 def _check_pivots(packed, k):
     """The LU derivative needs U₁⁻¹: refuse it, saying why, at a zero pivot."""
-    pivots = np.diagonal(np.asarray(primal(packed)), 0, -2, -1)[..., :k]
+    pivots = np.diagonal(lowest(packed), 0, -2, -1)[..., :k]
     if np.any(pivots == 0):
         raise np.linalg.LinAlgError(
             "the derivative of lu_factor / lu is undefined at a matrix with an exactly zero "

@@ -42,7 +42,7 @@ import warnings
 import numpy as np
 
 from ..chain import real_for
-from ..core import Box, concrete, ndim_of, primal, shape_of, unbroadcast
+from ..core import lowest, Box, concrete, ndim_of, primal, shape_of, unbroadcast
 from ..extend import Primitive, refuse, register
 
 __all__ = ["convolve_p", "polyfit_p"]
@@ -73,7 +73,7 @@ def _numpy_value(value, expr):
     than the formula would."""
     if not isinstance(expr, Box):
         return value
-    return value + (expr - np.asarray(primal(expr)))
+    return value + (expr - lowest(expr))
 
 
 # ---- convolve / correlate -----------------------------------------------------------------
@@ -224,7 +224,7 @@ def _interp_real(x, xp, fp, left, right):
     and ``right`` outside.  The segment is found on the primal values; the
     derivative in ``x`` is its slope, at a grid point ``xp[j]`` the slope to
     the right of it, at ``xp[-1]`` that of the last segment."""
-    xr, xpr = np.asarray(primal(x)), np.asarray(primal(xp))
+    xr, xpr = lowest(x), lowest(xp)
     n = xpr.shape[0]
     below, above, missing = xr < xpr[0], xr > xpr[-1], np.isnan(xr)
     left = fp[0] if left is None else left
@@ -240,7 +240,7 @@ def _interp_real(x, xp, fp, left, right):
             slope = (f1 - f0) / (x1 - x0)
             from_left = slope * (x - x0) + f0
             at_last = j >= n - 1
-            retry = np.isnan(np.asarray(primal(from_left))) & ~at_last
+            retry = np.isnan(lowest(from_left)) & ~at_last
             anchor_right = at_last | retry
             inner = from_left
             if np.any(anchor_right):
@@ -248,9 +248,9 @@ def _interp_real(x, xp, fp, left, right):
             # NumPy returns fp[j] itself at a grid point, and fp[j] when both
             # anchors give NaN on a flat segment
             hit = xr == np.take(xpr, np.clip(j, 0, n - 1))
-            slope_raw = np.asarray(primal(slope))
-            flat = retry & np.isnan(np.asarray(primal(inner))) & \
-                (np.asarray(primal(f0)) == np.asarray(primal(f1)))
+            slope_raw = lowest(slope)
+            flat = retry & np.isnan(lowest(inner)) & \
+                (lowest(f0) == lowest(f1))
             exact = (hit & ~np.isfinite(slope_raw)) | flat
             if np.any(exact):
                 inner = np.where(exact, np.where(at_last, f1, f0), inner)
@@ -274,7 +274,7 @@ def _interp(x, xp, fp, left=None, right=None, period=None):
         left = right = None
         x = np.remainder(x, period)
         xp = np.remainder(xp, period)
-        order = np.argsort(np.asarray(primal(xp)))
+        order = np.argsort(lowest(xp))
         xp, fp = np.take(xp, order), np.take(fp, order)
         xp = np.concatenate((xp[-1:] - period, xp, xp[0:1] + period))
         fp = np.concatenate((fp[-1:], fp, fp[0:1]))
@@ -325,7 +325,7 @@ def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
         raise ValueError(f"Number of samples, {num}, must be non-negative.")
     div = (num - 1) if endpoint else num
     # Python numbers are weak, as in NumPy's promotion of the endpoints
-    dt = np.result_type(*(v if type(v) in (int, float, complex) else np.asarray(primal(v))
+    dt = np.result_type(*(v if type(v) in (int, float, complex) else lowest(v)
                           for v in (start, stop)), 0.0)
     start, stop = _array(start), _array(stop)
     if dt.kind not in "fc":
@@ -339,7 +339,7 @@ def _linspace(start, stop, num=50, endpoint=True, retstep=False, dtype=None, axi
     y = np.arange(0, num, dtype=dt, device=device).reshape((-1,) + (1,) * len(lead))
     if div > 0:
         step = delta / div
-        if np.any(np.asarray(primal(step)) == 0):     # NumPy's care for denormal steps
+        if np.any(lowest(step) == 0):     # NumPy's care for denormal steps
             y = y / div * delta
         else:
             y = y * step
@@ -376,7 +376,7 @@ def _geomspace(start, stop, num=50, endpoint=True, dtype=None, axis=0):
     of the endpoints rotated onto the positive reals, with both endpoints
     themselves placed at the ends."""
     start, stop = _array(start), _array(stop)
-    start_raw, stop_raw = np.asarray(primal(start)), np.asarray(primal(stop))
+    start_raw, stop_raw = lowest(start), lowest(stop)
     if np.any(start_raw == 0) or np.any(stop_raw == 0):
         raise ValueError("Geometric sequence cannot include zero")
     dt = np.result_type(start_raw, stop_raw, float(num), np.zeros((), dtype))
@@ -416,7 +416,7 @@ def _at_least_2d(value, dtype):
 
 
 def _sample_weights(weights, what, samples):
-    raw = np.asarray(primal(weights), dtype=float)
+    raw = lowest(weights, float)
     if raw.ndim > 1:
         raise RuntimeError(f"cannot handle multidimensional {what}")
     if raw.shape[0] != samples:
@@ -441,7 +441,7 @@ def _cov(m, y=None, rowvar=True, bias=False, ddof=None, fweights=None, aweights=
         if ndim_of(y) > 2:
             raise ValueError("y has more than 2 dimensions")
     if dtype is None:
-        arrays = [np.asarray(primal(m))] + ([] if y is None else [np.asarray(primal(y))])
+        arrays = [lowest(m)] + ([] if y is None else [lowest(y)])
         dtype = np.result_type(*arrays, np.float64)
     X = _at_least_2d(m, dtype)
     if not rowvar and ndim_of(m) != 1:
@@ -505,7 +505,7 @@ def _corrcoef(x, y=None, rowvar=True, *, dtype=None):
     stddev = np.sqrt(np.real(np.diagonal(c)))
     c = c / stddev[:, None]
     c = c / stddev[None, :]
-    raw = np.asarray(primal(c))
+    raw = lowest(c)
     shift = np.clip(raw.real, -1, 1) - raw.real
     if raw.dtype.kind == "c":
         shift = shift + 1j * (np.clip(raw.imag, -1, 1) - raw.imag)
@@ -663,7 +663,7 @@ def _polyfit_jvp(tangents, out, x, y, w, deg, rcond, full_rank):
         dY = ty if two_d else ty[..., None]
         dY = dY if w is None else dY * w[:, None]
         dB = dY if dB is None else dB + dY
-    scale = np.sqrt(np.sum(np.asarray(primal(M)) ** 2, axis=0))   # a constant preconditioner
+    scale = np.sqrt(np.sum(lowest(M) ** 2, axis=0))   # a constant preconditioner
     A = M / scale
     rhs = 0.0
     if dM is not None:
@@ -687,7 +687,7 @@ def _polyfit(x, y, deg, rcond=None, full=False, w=None, cov=False):
     of ``Σ r²`` and of the square roots of ``eigvalsh(AᵀA)``), the rank and
     ``rcond``; with ``cov=True`` the covariance of the coefficients as NumPy
     scales it."""
-    raw = [None if v is None else np.asarray(primal(v)) for v in (x, y, w)]
+    raw = [None if v is None else lowest(v) for v in (x, y, w)]
     for name, value in (("x", raw[0]), ("w", raw[2])):
         if value is not None and value.dtype.kind == "c":
             refuse("numpy.polyfit", name, "complex sample points and weights are not "

@@ -34,7 +34,7 @@ import operator
 
 import numpy as np
 
-from ..core import FUNCTION_RULES, Box, ndim_of, primal, shape_of
+from ..core import lowest, FUNCTION_RULES, Box, ndim_of, primal, shape_of
 from ..extend import Primitive, refuse, register
 from .shape import Index, _holds_box, _traced_array, scatter_add_p
 
@@ -100,7 +100,7 @@ def _poly(seq_of_zeros):
     for k in range(n):
         a = np.concatenate([a, zero]) - seq[k] * np.concatenate([zero, a])
     if _dtype(a).kind == "c":
-        roots = np.asarray(primal(seq), complex)
+        roots = lowest(seq, complex)
         if np.all(np.sort(roots) == np.sort(roots.conjugate())):
             a = np.real(a)  # conjugate pairs: NumPy keeps the real part
     return a

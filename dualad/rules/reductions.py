@@ -36,7 +36,7 @@ import typing
 
 import numpy as np
 
-from ..core import Box, broadcast_number, is_complex, note_complex, primal, shape_of
+from ..core import lowest, Box, broadcast_number, is_complex, note_complex, primal, shape_of
 from ..extend import Primitive, refuse, register
 
 __all__ = ["normalize_axes", "sum_p", "max_p", "min_p", "prod_p", "cumsum_p"]
@@ -80,7 +80,7 @@ def _where_mask(where, shape: tuple):
     entry" (NumPy's default; only the literal ``True`` means no mask)."""
     if where is _NoValue or where is True:
         return None
-    w = np.asarray(primal(where))
+    w = lowest(where)
     if w.dtype != np.bool_:
         raise TypeError(f"Cannot cast array data from {w.dtype!r} to dtype('bool') "
                         "according to the rule 'safe'")

@@ -31,7 +31,7 @@ import typing
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from ..core import (AXIS_PERMUTATIONS, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of, note_complex,
+from ..core import (lowest, AXIS_PERMUTATIONS, MEMO_LIMIT, SLICE_INDEXES, Box, ndim_of, note_complex,
                     primal, shape_of, unbroadcast)
 from ..extend import Primitive, nondiff, refuse, register
 
@@ -1267,7 +1267,7 @@ def piecewise(x, condlist, funclist, *args, **kw):
     a constant ``x`` meet NumPy's own loop, which raises the error naming
     numpy.piecewise.)"""
     x = _as_array(x)
-    xp = np.asarray(primal(x))
+    xp = lowest(x)
     n2 = len(funclist)
     if np.isscalar(condlist) or (not isinstance(condlist[0], (list, np.ndarray, Box))
                                  and xp.ndim != 0):

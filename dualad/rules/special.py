@@ -16,7 +16,7 @@ import math
 import numpy as np
 import scipy.special as sp
 
-from ..core import Box, is_complex, primal
+from ..core import lowest, Box, is_complex, primal
 from ..extend import elementwise, refuse, register
 
 _TWO_OVER_SQRT_PI = 2 / math.sqrt(math.pi)
@@ -344,7 +344,7 @@ def _backward(depth, coefs):
 
 def _gammainc_da(a, x):
     """dP(a, x)/da, with NumPy calls on ``a`` and ``x`` (broadcast)."""
-    raw_a, raw_x = np.broadcast_arrays(np.asarray(primal(a), float), np.asarray(primal(x), float))
+    raw_a, raw_x = np.broadcast_arrays(lowest(a, float), lowest(x, float))
     ones = np.ones(raw_a.shape, _float_type(a, x))
     a, x = a * ones, x * ones
     defined = (raw_a > 0) & (raw_x >= 0)
@@ -404,7 +404,7 @@ def _betainc_fraction_d(a, b, x, wrt):
             else:
                 dd = m * x / ((a + 2 * m - 1) * (a + 2 * m))
         return d, dd, 1.0, 0.0
-    raw_a, raw_b, raw_x = (np.asarray(primal(v), float) for v in (a, b, x))
+    raw_a, raw_b, raw_x = (lowest(v, float) for v in (a, b, x))
 
     def raw_d(k, s):
         m, rb = k // 2, raw_b + s
@@ -424,7 +424,7 @@ def _betainc_fraction_d(a, b, x, wrt):
 
 def _betainc_d(a, b, x, wrt):
     """dI_x(a, b)/da (``wrt="a"``) or /db, with NumPy calls on the values."""
-    raw_a, raw_b, raw_x = np.broadcast_arrays(*(np.asarray(primal(v), float) for v in (a, b, x)))
+    raw_a, raw_b, raw_x = np.broadcast_arrays(*(lowest(v, float) for v in (a, b, x)))
     ones = np.ones(raw_a.shape, _float_type(a, b, x))
     a, b, x = a * ones, b * ones, x * ones
     defined = (raw_a > 0) & (raw_b > 0) & (raw_x >= 0) & (raw_x <= 1)

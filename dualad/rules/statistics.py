@@ -29,7 +29,7 @@ import math
 
 import numpy as np
 
-from ..core import Box, concrete, primal, shape_of
+from ..core import lowest, Box, concrete, primal, shape_of
 from ..extend import Primitive, nondiff, refuse, register
 from .reductions import _refuse_out, cumsum_p, cumulative, normalize_axes
 
@@ -143,9 +143,9 @@ def _quantile_of(name, a, q, axis, keepdims, weak_q):
     x, keep_shape = _reduced_first(a, axis)
     s = np.sort(x, axis=0, kind="stable")
     n = shape_of(s)[0]
-    q_raw = np.asarray(primal(q))
+    q_raw = lowest(q)
     virtual = (n - 1) * q                       # a box for a traced q: the weight follows it
-    virtual_raw = np.asarray(primal(virtual))
+    virtual_raw = lowest(virtual)
     if virtual_raw.dtype.kind in "iu":          # q of 0s and 1s as integers: no interpolation
         result = np.take(s, virtual_raw, axis=0)
     else:
@@ -157,7 +157,7 @@ def _quantile_of(name, a, q, axis, keepdims, weak_q):
         previous, following = previous.astype(np.intp), following.astype(np.intp)
         below, above = np.take(s, previous, axis=0), np.take(s, following, axis=0)
         gamma = virtual - previous.astype(virtual_raw.dtype)
-        gamma_raw = np.asarray(primal(gamma))
+        gamma_raw = lowest(gamma)
         if weak_q:
             gamma = float(gamma_raw)            # NumPy's weak promotion: a's dtype is kept
         elif not isinstance(gamma, Box):
@@ -178,7 +178,7 @@ def _quantile_of(name, a, q, axis, keepdims, weak_q):
 
 
 def _check_q(q, what, high):
-    q_raw = np.asarray(primal(q))
+    q_raw = lowest(q)
     if q_raw.ndim > 2:
         raise ValueError("q must be a scalar or 1d")
     if np.any(q_raw < 0) or np.any(q_raw > high):
@@ -301,7 +301,7 @@ register(np.ptp, _ptp)
 # arithmetic: their derivative is exactly 0, never 0 * NaN.
 def _nan_mask(a):
     """Where ``a`` is NaN (a constant bool array), or None if nowhere."""
-    raw = np.asarray(primal(a))
+    raw = lowest(a)
     if raw.dtype.kind not in "fc":
         return None
     mask = np.isnan(raw)
@@ -318,7 +318,7 @@ def _valid(a, where):
     mask = _nan_mask(a)
     if mask is None:
         return where
-    return ~mask if where is _NoValue else ~mask & np.asarray(primal(where), dtype=bool)
+    return ~mask if where is _NoValue else ~mask & lowest(where, bool)
 
 
 def _nansum(a, axis=None, dtype=None, out=None, keepdims=_NoValue, initial=_NoValue,
@@ -368,7 +368,7 @@ def _nan_extremum(name, numpy_function, fill):
             return numpy_function(a, axis, None, keepdims, initial, where)
         result = numpy_function(np.where(mask, fill, a), axis, None, keepdims, initial, where)
         if initial is _NoValue:  # a slice of NaNs only is NaN, as NumPy's fmax.reduce gives
-            empty = mask if where is _NoValue else mask | ~np.asarray(primal(where), dtype=bool)
+            empty = mask if where is _NoValue else mask | ~lowest(where, bool)
             empty = np.all(empty, axis=axis, keepdims=keepdims is not _NoValue and bool(keepdims))
             if np.any(empty):
                 result = np.where(empty, np.nan, result)
@@ -409,7 +409,7 @@ def _nan_sorted(a, axis):
     a = _as_real_input(a)
     x, keep_shape = _reduced_first(a, axis)
     s = np.sort(x, axis=0, kind="stable")
-    raw = np.asarray(primal(s))
+    raw = lowest(s)
     count = (np.sum(~np.isnan(raw), axis=0) if raw.dtype.kind in "fc"
              else np.full(raw.shape[1:], raw.shape[0]))
     return s, count, keep_shape
@@ -423,13 +423,13 @@ def _nan_keepdims(result, keepdims, shape):
 
 def _nanquantile_of(a, q, axis, keepdims, weak_q):
     s, count, keep_shape = _nan_sorted(a, axis)
-    q_raw = np.asarray(primal(q))
+    q_raw = lowest(q)
     rest = (1,) * count.ndim
     qs = q if weak_q or not isinstance(q, Box) else np.reshape(q, q_raw.shape + rest)
     if not isinstance(qs, Box):
         qs = np.reshape(q_raw, q_raw.shape + rest)
     virtual = (count - 1) * qs                  # per slice; a box for a traced q
-    virtual_raw = np.asarray(primal(virtual))
+    virtual_raw = lowest(virtual)
     top = np.maximum(count - 1, 0)
     if virtual_raw.dtype.kind in "biu":         # q of 0s and 1s as integers: no interpolation
         result = _gather(s, np.clip(virtual_raw, 0, top).astype(np.intp))
@@ -441,7 +441,7 @@ def _nanquantile_of(a, q, axis, keepdims, weak_q):
     following = np.minimum(previous + 1, top).astype(np.intp)
     below, above = _gather(s, previous), _gather(s, following)
     gamma = virtual - previous
-    gamma_raw = np.asarray(primal(gamma))
+    gamma_raw = lowest(gamma)
     if weak_q:  # a Python q: NumPy's weak promotion keeps a's dtype, 1 - gamma taken in float64
         dtype = np.result_type(primal(s))
         upper, lower = gamma_raw.astype(dtype), (1 - gamma_raw).astype(dtype)

@@ -44,7 +44,7 @@ import operator
 import numpy as np
 import scipy.linalg
 
-from ..core import Box, concrete, is_complex, ndim_of, primal, shape_of
+from ..core import lowest, Box, concrete, is_complex, ndim_of, primal, shape_of
 from ..extend import refuse, register_replacement
 from ..rules.factorizations import (_eye_like, _permutation, _take_rows, _tri_solve, _triangle,
                                     _triangle_mask, lu_factor_p)
@@ -132,7 +132,7 @@ def _lu_factor(function, a, check_finite):
                          f"shape {shape_of(a)}")
     _check_finite(check_finite, a)
     packed, piv = lu_factor_p(a)
-    return packed, np.asarray(primal(piv))
+    return packed, lowest(piv)
 
 
 # ---- solve ----------------------------------------------------------------------------
@@ -303,7 +303,7 @@ def lu_solve(lu_and_piv, b, trans=0, overwrite_b=False, check_finite=True):
     ``(lu, piv)``."""
     name = "dualad.scipy.linalg.lu_solve"
     packed, piv = lu_and_piv
-    if isinstance(piv, Box):
+    if isinstance(piv, Box) and not piv._bottom:  # a staged piv (dualad.replay) is data
         refuse(name, "lu_and_piv", "piv holds integer row swaps, not values to differentiate")
     if trans not in (0, 1, 2):
         raise ValueError("trans must be 0, 1 or 2")

@@ -23,7 +23,7 @@ import scipy.special
 from scipy.special import (digamma, erf, erfc, expit, gammaln, log_ndtr,  # noqa: F401
                            logit, ndtr, xlog1py, xlogy)
 
-from ..core import Box, concrete, is_complex, primal
+from ..core import lowest, Box, concrete, is_complex, primal
 from ..extend import refuse, register_replacement
 from ..rules.special import polygamma_p
 
@@ -68,12 +68,12 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
         b = None if b is None else np.reshape(b, (1,))
     if np.issubdtype(np.result_type(primal(a)), np.integer) or np.result_type(primal(a)) == bool:
         a = a * 1.0
-    raw_a = np.asarray(primal(a))
+    raw_a = lowest(a)
     if raw_a.size == 0:
         with np.errstate(divide="ignore"):
             return scipy.special.logsumexp(raw_a, axis=axis, b=None if b is None else primal(b),
                                            keepdims=keepdims, return_sign=return_sign)
-    excluded = None if b is None else np.asarray(primal(b)) == 0
+    excluded = None if b is None else lowest(b) == 0
     kept = raw_a if excluded is None else np.where(excluded, -np.inf, raw_a)
     # the shift: the largest real part of the entries that count, a constant
     # (the result does not depend on it)
@@ -90,7 +90,7 @@ def logsumexp(a, axis=None, b=None, keepdims=False, return_sign=False):
     if b is not None:
         e = b * e
     s = np.sum(e, axis=axis, keepdims=True)
-    raw_s = np.asarray(primal(s))
+    raw_s = lowest(s)
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
         direct = np.log(np.abs(raw_s) if return_sign or not np.iscomplexobj(raw_s) else raw_s) + m
         if not return_sign and not np.iscomplexobj(raw_s):

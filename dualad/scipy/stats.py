@@ -36,7 +36,7 @@ import scipy.stats
 from scipy.special import (betainc, betaincc, expit, gammainc, gammaincc, gammaln, log_ndtr, ndtr,
                            stdtr, xlog1py, xlogy)
 
-from ..core import Box, primal
+from ..core import lowest, Box, primal
 from ..extend import register_replacement
 
 __all__ = ["norm", "t", "cauchy", "logistic", "laplace", "expon", "gamma", "beta",
@@ -47,7 +47,7 @@ _LOG_2PI = float(np.log(2 * np.pi))
 
 
 def _raw(x):
-    return np.asarray(primal(x), dtype=float)
+    return lowest(x, float)
 
 
 def _array(x):
