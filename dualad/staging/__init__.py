@@ -40,8 +40,11 @@ operation: a replay in which NumPy reports an invalid operation is
 abandoned.  When anything differs, the call records afresh and keeps the
 new program beside the old ones (up to :data:`MAX_PROGRAMS` per input
 signature), so code that branches on values settles on one program per
-branch.  ``recordings``, ``replays``, ``mismatches`` and ``eager_calls``
-count what happened.
+branch.  A signature for which :data:`MAX_MISSES` calls in a row match
+none of the kept programs (guards on continuous values, such as
+``float(x)`` used in Python arithmetic) stops recording and runs ``fn``
+directly from then on.  ``recordings``, ``replays``, ``mismatches``,
+``eager_calls`` and ``preparations`` count what happened.
 
 Inputs
 ------
@@ -85,9 +88,10 @@ from ..pytree import tree_flatten, tree_unflatten
 from .program import Mismatch, Output, Program
 from .trace import Recording, Staged, StagingError
 
-__all__ = ["replay", "Replayed", "Program", "StagingError", "MAX_PROGRAMS"]
+__all__ = ["replay", "Replayed", "Program", "StagingError", "MAX_PROGRAMS", "MAX_MISSES"]
 
 MAX_PROGRAMS = 8  # programs kept per input signature (one per branch taken)
+MAX_MISSES = 4  # calls in a row with no matching program before a signature runs eagerly
 
 
 def _tree_key(td):
@@ -121,7 +125,9 @@ class Replayed:
         self.static_argnums = tuple(sorted(static_argnums))
         self.fixed_argnums = tuple(sorted(fixed_argnums))
         self._programs: dict = {}
-        self._prepared = None  # (program, copies of the fixed inputs, hoisted values)
+        self._prepared = None
+        self._misses: dict = {}  # key -> calls in a row that no kept program could replay
+        self._eager: set = set()  # keys that run fn directly from now on  # (program, copies of the fixed inputs, hoisted values)
         self._lock = threading.Lock()
         self.recordings = 0
         self.replays = 0
@@ -196,6 +202,9 @@ class Replayed:
             self.eager_calls += 1
             return self.fn(*args)
         key, leaves, td, statics, fixed = split
+        if key in self._eager:
+            self.eager_calls += 1
+            return self.fn(*args)
         inputs = tuple(leaf for leaf in leaves
                        if type(leaf) is np.ndarray or isinstance(leaf, np.generic))
         programs = self._programs.get(key)
@@ -212,12 +221,19 @@ class Replayed:
                     self.mismatches += 1
                     continue
                 self.replays += 1
+                self._misses.pop(key, None)
                 if program is not programs[0]:
                     with self._lock:  # the program that matched goes first
                         if program in programs:
                             programs.remove(program)
                             programs.insert(0, program)
                 return tree_unflatten(program.out_tree, out)
+            # every kept program met a different value: a function whose guards
+            # see continuous values (float(x) in Python arithmetic) would record
+            # at every call, so after a few such calls in a row it runs eagerly
+            misses = self._misses[key] = self._misses.get(key, 0) + 1
+            if misses >= MAX_MISSES:
+                self._eager.add(key)
         return self._record(key, leaves, td, statics, fixed, args)
 
     def _run(self, program, inputs):

@@ -30,6 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from . import blocks
 from .trace import Const, Guard, Op, Slot, _same
 
 __all__ = ["Program", "Mismatch", "plan_buffers"]
@@ -72,7 +73,7 @@ def _fresh(op: Op, value) -> bool:
         or (op.prim is not None and op.prim.name == "scatter_add"))
 
 
-def plan_buffers(steps: list, values: list, keep: set) -> dict:
+def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> dict:
     """Which ops compute into the buffer of a dead value: ``{op index: slot
     whose buffer it takes}``.
 
@@ -80,7 +81,9 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
     (so the buffer is its own, not a view of something else), (b) no value
     that may be a view of it is still alive (every non-elementwise op is
     assumed to return a view of its arguments, so their lifetimes are
-    joined), (c) it is not an output or an input, and (d) its last use is
+    joined), (c) it is not an output or an input, nor ``virtual`` (a value
+    that only ever exists block by block, see :mod:`dualad.staging.blocks`),
+    and (d) its last use is
     at or before the op that takes the buffer -- at the op itself only when
     that op is elementwise with the same shape, so each output element
     overwrites exactly the input element it was computed from.
@@ -120,7 +123,7 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
     for i, step in enumerate(steps):
         if type(step) is Op:
             value = values[step.out]
-            if (step.kind == "ufunc" and type(value) is np.ndarray
+            if (step.kind == "ufunc" and type(value) is np.ndarray and step.out not in virtual
                     and value.size >= BUFFER_MIN_SIZE and step.out not in keep):
                 key = (value.shape, value.dtype)
                 pool = free.get(key)
@@ -137,7 +140,9 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
                             break
                 else:
                     taken[i] = pool.pop()
-            if _fresh(step, value):
+            if step.out in virtual:
+                pass
+            elif _fresh(step, value):
                 made_fresh.add(step.out)
             elif step.kind == "inplace":
                 # the op wrote into its first argument, which nothing else reads:
@@ -150,7 +155,8 @@ def plan_buffers(steps: list, values: list, keep: set) -> dict:
             if s in made_fresh and s not in keep and owner_end.get(s) == i:
                 v = values[s]
                 free.setdefault((v.shape, v.dtype), []).append(s)
-    return taken
+    escaping = {s for s, end in owner_end.items() if end >= n} | set(keep)
+    return taken, escaping
 
 
 class Program:
@@ -187,9 +193,11 @@ class Program:
         self.fixed = tuple(fixed)
         if not fixed:
             self.outputs = outputs
-            taken = plan_buffers(steps, values, keep)
-            self.n_reused = len(taken)
-            self.source, self.fn = _compile(steps, consts, inputs, outputs, taken, "program")
+            plan = _plan(steps, values, keep)
+            self.n_reused, self.n_blocked = len(plan[1]), sum(b - a for a, b, _ in plan[0])
+            self.source, fn = _compile(steps, values, consts, inputs, outputs, plan,
+                                       "program", keep=keep)
+            self.fn = _pooling(fn, _buffer_specs(plan[2], values))
             return
         fixed_slots = {inputs[i] for i in fixed}
         rest_inputs = [s for k, s in enumerate(inputs) if k not in set(fixed)]
@@ -223,14 +231,17 @@ class Program:
                    for o in outputs]
         self.outputs = outputs
         hold = set(hoisted) | keep
-        taken1 = plan_buffers(first, values, hold)
-        taken2 = plan_buffers(second, values, hold)
-        self.n_reused = len(taken1) + len(taken2)
+        plan1 = _plan(first, values, hold)
+        plan2 = _plan(second, values, hold)
+        self.n_reused = len(plan1[1]) + len(plan2[1])
+        self.n_blocked = sum(b - a for a, b, _ in plan1[0] + plan2[0])
         hoisted_out = [Output("slot", h) for h in hoisted]
-        source1, self.prepare = _compile(first, consts, [inputs[i] for i in fixed],
-                                         hoisted_out, taken1, "prepare")
-        source2, self.rest = _compile(second, consts, rest_inputs, outputs, taken2, "rest",
-                                      hoisted=hoisted)
+        source1, prepare = _compile(first, values, consts, [inputs[i] for i in fixed],
+                                    hoisted_out, plan1, "prepare", keep=hold)
+        source2, rest = _compile(second, values, consts, rest_inputs, outputs, plan2,
+                                 "rest", hoisted=hoisted, keep=hold)
+        self.prepare = _pooling(prepare, _buffer_specs(plan1[2], values))
+        self.rest = _pooling(rest, _buffer_specs(plan2[2], values), hoisted=True)
         self.source = source1 + "\n" + source2
         self.fn = None
 
@@ -238,9 +249,93 @@ class Program:
         return f"<dualad.replay program: {self.n_ops} ops, {self.n_guards} guards>"
 
 
-def _compile(steps, consts, inputs, outputs, taken, name: str, hoisted=None):
+def _buffer_specs(pooled: dict, values: list) -> list:
+    specs = [None] * len(pooled)
+    for slot, k in pooled.items():
+        specs[k] = (values[slot].shape, values[slot].dtype)
+    return specs
+
+
+def _pooling(fn, specs: list, hoisted: bool = False):
+    """``fn`` with its buffers taken from a pool kept between calls: a call
+    takes one set (or allocates it), and gives it back when it returns.  Two
+    threads never share a set; no set is ever handed out."""
+    if not specs:
+        if hoisted:
+            return lambda H, I: fn(H, I, ())
+        return lambda I: fn(I, ())
+    pool: list = []
+
+    def take():
+        try:
+            return pool.pop()
+        except IndexError:
+            return tuple(np.empty(shape, dtype) for shape, dtype in specs)
+
+    if hoisted:
+        def run(H, I):
+            P = take()
+            try:
+                return fn(H, I, P)
+            finally:
+                pool.append(P)
+    else:
+        def run(I):
+            P = take()
+            try:
+                return fn(I, P)
+            finally:
+                pool.append(P)
+    run.pool = pool
+    return run
+
+
+def _plan(steps: list, values: list, keep: set):
+    """The blocked regions of ``steps``, and the buffers its ops compute into."""
+    found = blocks.regions(steps, values)
+    virtual = set()
+    for a, b, _ in found:
+        later: set = set(keep)
+        for st in steps[b:]:
+            refs: list = []
+            if type(st) is Guard:
+                refs.append(st.slot)
+            else:
+                _refs(st.args, refs)
+                _refs(st.kwargs, refs)
+            later.update(refs)
+        virtual.update(st.out for st in steps[a:b] if st.out not in later)
+    taken, escaping = plan_buffers(steps, values, keep, virtual)
+    # buffer chains (a value computed into a dead one's buffer, and so on):
+    # a chain none of whose values is handed out (or viewed by one that is)
+    # gets its array from the program's pool, kept between calls
+    out_of = {i: st.out for i, st in enumerate(steps) if type(st) is Op}
+    parent = {out_of[i]: r for i, r in taken.items()}
+    def root(slot):
+        while slot in parent:
+            slot = parent[slot]
+        return slot
+    bad = {root(s) for s in escaping}
+    region_outputs = set()
+    for a, b, _ in found:
+        region_outputs.update(st.out for st in steps[a:b] if st.out not in virtual)
+    pooled = {}
+    for i, st in enumerate(steps):
+        if type(st) is not Op or i in taken or st.out in bad or st.out in virtual:
+            continue
+        v = values[st.out]
+        if type(v) is not np.ndarray or v.size < BUFFER_MIN_SIZE:
+            continue
+        if st.out in region_outputs or (st.kind == "ufunc" and not st.kwargs):
+            pooled[st.out] = len(pooled)
+    return found, taken, pooled
+
+
+def _compile(steps, values, consts, inputs, outputs, plan, name: str, hoisted=None,
+             keep=frozenset()):
     """The source of one function running ``steps``, and the function."""
-    source, namespace = _source(steps, consts, inputs, outputs, taken, name, hoisted)
+    source, namespace = _source(steps, values, consts, inputs, outputs, plan, name, hoisted,
+                                keep)
     namespace["M"] = _MISMATCH
     exec(compile(source, "<dualad.replay program>", "exec"), namespace)
     return source, namespace[name]
@@ -570,19 +665,42 @@ class _Names:
         return self.bind(t, "K")
 
 
-def _source(steps, consts, inputs, outputs, taken, name: str, hoisted=None):
+def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, keep):
+    found, taken, pooled = plan
+    starts = {a: (a, b, shape) for a, b, shape in found}
     names = _Names(consts)
+    names.namespace["_empty"] = np.empty
     if hoisted is None:
-        lines = [f"def {name}(I):"]
+        lines = [f"def {name}(I, P):"]
     else:
-        lines = [f"def {name}(H, I):"]
+        lines = [f"def {name}(H, I, P):"]
         if hoisted:
             lines.append("    " + "".join(f"s{h}, " for h in hoisted) + "= H")
     if len(inputs) == 1:
         lines.append(f"    s{inputs[0]}, = I")
     elif inputs:
         lines.append("    " + ", ".join(f"s{i}" for i in inputs) + " = I")
+    skip_to = 0
     for i, step in enumerate(steps):
+        if i < skip_to:
+            continue
+        if i in starts:
+            a, b, shape = starts[i]
+            later: set = set(keep)
+            for st in steps[b:]:
+                refs: list = []
+                if type(st) is Guard:
+                    refs.append(st.slot)
+                else:
+                    _refs(st.args, refs)
+                    _refs(st.kwargs, refs)
+                later.update(refs)
+            region_taken = {k: r for k, r in taken.items() if a <= k < b}
+            body, _ = blocks.emit(steps, values, a, b, shape, later, region_taken, names,
+                                  pooled=pooled)
+            lines += body
+            skip_to = b
+            continue
         if type(step) is Guard:
             s = f"s{step.slot}"
             if step.convert is bool:
@@ -603,6 +721,8 @@ def _source(steps, consts, inputs, outputs, taken, name: str, hoisted=None):
                 parts.append(f"**{{{k!r}: {names.expr(v)}}}")
         if i in taken:
             parts.append(f"out=s{taken[i]}")
+        elif step.out in pooled:
+            parts.append(f"out=P[{pooled[step.out]}]")
         lines.append(f"    s{step.out} = {fn}({', '.join(parts)})")
         if step.shape is not None:
             lines.append(f"    if s{step.out}.shape != {step.shape!r}: raise M")
