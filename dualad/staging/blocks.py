@@ -50,7 +50,7 @@ BLOCK = 1 << 15      # elements per block: 256 KB of float64
 BLOCK_MIN = 1 << 17  # smaller runs run whole (a block loop costs Python calls)
 
 
-def _array_args(step, values, shape):
+def _array_args(step, values, shape, consts=None):
     """The slots among ``step``'s arguments that are whole arrays of
     ``shape``; None if some argument can be neither blocked nor passed as is."""
     found = []
@@ -68,14 +68,14 @@ def _array_args(step, values, shape):
         elif t is np.ndarray or t is Const or isinstance(a, np.generic):
             if t is np.ndarray and a.ndim != 0:
                 return None
-            if t is Const:
+            if t is Const and (consts is None or np.ndim(consts[a.index]) != 0):
                 return None  # an array constant of the full shape is rare: not blocked
         else:
             return None
     return found
 
 
-def _blockable(step, values):
+def _blockable(step, values, consts):
     if type(step) is not Op or step.kind != "ufunc" or step.kwargs:
         return None
     if not isinstance(step.fn, np.ufunc) or step.fn.nout != 1:
@@ -83,17 +83,17 @@ def _blockable(step, values):
     out = values[step.out]
     if type(out) is not np.ndarray or out.size < BLOCK_MIN or out.ndim == 0:
         return None
-    if _array_args(step, values, out.shape) is None:
+    if _array_args(step, values, out.shape, consts) is None:
         return None
     return out.shape
 
 
-def regions(steps: list, values: list) -> list:
+def regions(steps: list, values: list, consts: list) -> list:
     """``[(start, stop, shape)]``: index ranges of ``steps`` run block by block."""
     found = []
     start, shape = None, None
     for i, step in enumerate(steps + [None]):
-        s = _blockable(step, values) if step is not None else None
+        s = _blockable(step, values, consts) if step is not None else None
         if s is not None and s == shape:
             continue
         if start is not None and i - start >= 2:
@@ -110,7 +110,7 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
     defined = {st.out for st in inner}
     last = {}
     for k, st in enumerate(inner):
-        for a in _array_args(st, values, shape):
+        for a in _array_args(st, values, shape, names.consts):
             last[a] = k
     outs = [st.out for st in inner if st.out in used_after]
     rows = max(1, BLOCK // max(1, int(np.prod(shape[1:], dtype=np.int64))))
@@ -137,7 +137,7 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
                 buffer_of[st.out] = n_buffers
                 buffer_dtypes.append(dt)
                 n_buffers += 1
-        for a in _array_args(st, values, shape):
+        for a in set(_array_args(st, values, shape, names.consts)):  # x * x frees x once
             if last.get(a) == k and a in buffer_of and a in defined:
                 free.setdefault(values[a].dtype, []).append(buffer_of[a])
     block_shape = (rows,) + tuple(shape[1:])
@@ -152,7 +152,7 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
             lines.append(f"{body}u{b} = T{b}[:m]")
     block_in = set()
     for st in inner:
-        for a in _array_args(st, values, shape):
+        for a in _array_args(st, values, shape, names.consts):
             if a not in defined and a not in block_in:
                 block_in.add(a)
                 lines.append(f"{body}v{a} = s{a}[b0:b1]")

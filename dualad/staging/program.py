@@ -40,8 +40,6 @@ class Mismatch(Exception):
     """A replay met a value, shape or event that differs from its recording."""
 
 
-_MISMATCH = Mismatch()
-
 # Results smaller than this are allocated fresh: below it, passing out= costs
 # about what the allocation saves.
 BUFFER_MIN_SIZE = 2048
@@ -68,9 +66,9 @@ def _fresh(op: Op, value) -> bool:
     """Whether ``op`` returns new memory of its own (an elementwise ufunc call
     with no ``out=``, a scatter's array of zeros): only such values may lend
     their buffer to a later one."""
+    # (an "elementwise" primitive's implementation may return a view: np.real)
     return type(value) is np.ndarray and (
-        op.kind in ("ufunc", "elementwise")
-        or (op.prim is not None and op.prim.name == "scatter_add"))
+        op.kind == "ufunc" or (op.prim is not None and op.prim.name == "scatter_add"))
 
 
 def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> dict:
@@ -193,7 +191,7 @@ class Program:
         self.fixed = tuple(fixed)
         if not fixed:
             self.outputs = outputs
-            plan = _plan(steps, values, keep)
+            plan = _plan(steps, values, consts, keep)
             self.n_reused, self.n_blocked = len(plan[1]), sum(b - a for a, b, _ in plan[0])
             self.source, fn = _compile(steps, values, consts, inputs, outputs, plan,
                                        "program", keep=keep)
@@ -231,8 +229,8 @@ class Program:
                    for o in outputs]
         self.outputs = outputs
         hold = set(hoisted) | keep
-        plan1 = _plan(first, values, hold)
-        plan2 = _plan(second, values, hold)
+        plan1 = _plan(first, values, consts, hold)
+        plan2 = _plan(second, values, consts, hold)
         self.n_reused = len(plan1[1]) + len(plan2[1])
         self.n_blocked = sum(b - a for a, b, _ in plan1[0] + plan2[0])
         hoisted_out = [Output("slot", h) for h in hoisted]
@@ -290,9 +288,9 @@ def _pooling(fn, specs: list, hoisted: bool = False):
     return run
 
 
-def _plan(steps: list, values: list, keep: set):
+def _plan(steps: list, values: list, consts: list, keep: set):
     """The blocked regions of ``steps``, and the buffers its ops compute into."""
-    found = blocks.regions(steps, values)
+    found = blocks.regions(steps, values, consts)
     virtual = set()
     for a, b, _ in found:
         later: set = set(keep)
@@ -336,7 +334,9 @@ def _compile(steps, values, consts, inputs, outputs, plan, name: str, hoisted=No
     """The source of one function running ``steps``, and the function."""
     source, namespace = _source(steps, values, consts, inputs, outputs, plan, name, hoisted,
                                 keep)
-    namespace["M"] = _MISMATCH
+    # a new exception each time (raise M): one shared instance would collect the
+    # traceback, and with it the frames of every abandoned replay
+    namespace["M"] = Mismatch
     exec(compile(source, "<dualad.replay program>", "exec"), namespace)
     return source, namespace[name]
 
@@ -428,12 +428,18 @@ def _identity_of(step: Op, values, consts, producers):
     return None
 
 
+# The arithmetic ufuncs whose loops for one float or complex dtype are the
+# only ones NumPy picks when every array argument has that dtype.
+_SAME_LOOP = {np.add, np.subtract, np.multiply, np.true_divide, np.power, np.maximum,
+              np.minimum, np.fmax, np.fmin, np.hypot, np.arctan2}
+
+
 def _scalars_as_arrays(step: Op, values) -> Op:
-    """Python number arguments of an elementwise ufunc as 0-d arrays of the
+    """Python number arguments of an arithmetic ufunc as 0-d arrays of the
     result's dtype, where every array argument already has that dtype: the
     same loop and the same converted number (NumPy casts a Python number to
     the array's dtype), and a cheaper call."""
-    if step.kind != "ufunc" or not isinstance(step.fn, np.ufunc):
+    if step.kind != "ufunc" or step.fn not in _SAME_LOOP:
         return step
     out = values[step.out]
     dtype = getattr(out, "dtype", None)
