@@ -36,11 +36,17 @@ BINARY = [
 ]
 
 
-def generate(seed, n_steps=10):
+def generate(seed, n_steps=10, large=False):
     """(input shape, instructions): each instruction is (name, function,
-    argument indices into the pool) and appends one value to the pool."""
+    argument indices into the pool) and appends one value to the pool.
+    ``large``: a vector long enough for the program to reuse buffers
+    (no matmul, whose Gram matrix would be n x n)."""
     rng = np.random.default_rng(seed)
-    shape = tuple(int(s) for s in rng.integers(1, 5, size=rng.integers(1, 3)))
+    if large:
+        shape = (int(rng.integers(2 * staging_program.BUFFER_MIN_SIZE,
+                                  3 * staging_program.BUFFER_MIN_SIZE)),)
+    else:
+        shape = tuple(int(s) for s in rng.integers(1, 5, size=rng.integers(1, 3)))
     shapes = [shape]
     steps = []
 
@@ -84,7 +90,7 @@ def generate(seed, n_steps=10):
         elif kind == "transpose" and len(s) == 2:
             steps.append(("transpose", np.transpose, (i,)))
             shapes.append(s[::-1])
-        elif kind == "matmul" and len(s) == 2:
+        elif kind == "matmul" and len(s) == 2 and not large:
             partners = [k for k, t in enumerate(shapes) if len(t) in (1, 2) and t[0] == s[1]]
             if partners:
                 j = int(rng.choice(partners))
@@ -121,10 +127,11 @@ def program_of(steps):
     return f, scalar
 
 
-def disagreements(seed, n_points=3):
+def disagreements(seed, n_points=3, large=False, reused=None):
     """Where replay and eager differ for the program of ``seed``: a list of
-    messages (empty when every transformation agrees at every point)."""
-    shape, steps = generate(seed)
+    messages (empty when every transformation agrees at every point).
+    ``reused`` (a list) collects each program's count of reused buffers."""
+    shape, steps = generate(seed, large=large)
     f, scalar = program_of(steps)
     rng = np.random.default_rng(seed + 10_000)
     v = rng.standard_normal(shape)
@@ -139,7 +146,12 @@ def disagreements(seed, n_points=3):
         replayed = ad.replay(fn)
         for k in range(n_points):
             args = args_at(rng.standard_normal(shape) * 1.5)
-            got, want = replayed(*args), fn(*args)
+            want = fn(*args)
+            try:
+                got = replayed(*args)
+            except Exception as e:  # noqa: BLE001 -- a broken program may fail any way
+                found.append(f"{name} at point {k}: {type(e).__name__}: {e}")
+                continue
             g_leaves, g_tree = ad.tree_flatten(got)
             w_leaves, w_tree = ad.tree_flatten(want)
             if g_tree != w_tree:
@@ -148,6 +160,8 @@ def disagreements(seed, n_points=3):
             for a, b in zip(g_leaves, w_leaves):
                 if np.shape(a) != np.shape(b) or not np.allclose(a, b, rtol=RTOL, atol=ATOL):
                     found.append(f"{name} at point {k}: {a!r} vs eager {b!r}")
+        if reused is not None:
+            reused.extend(p.n_reused for p in replayed.programs())
         if replayed.replays == 0 and not (name != "f" and _mask_guarded(steps)):
             found.append(f"{name}: never replayed ({replayed.recordings} recordings)")
     return found
@@ -160,8 +174,8 @@ def _mask_guarded(steps):
     return any(name == "where" for name, _, _ in steps)
 
 
-def _describe(seed):
-    shape, steps = generate(seed)
+def _describe(seed, large=False):
+    shape, steps = generate(seed, large=large)
     return f"input {shape}: " + ", ".join(f"{name}{args}" for name, _, args in steps)
 
 
@@ -169,6 +183,14 @@ def _describe(seed):
 def test_random_program_replays_as_eager(seed):
     found = disagreements(seed)
     assert not found, f"program {_describe(seed)}:\n" + "\n".join(found)
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_large_random_program_replays_as_eager(seed):
+    reused = []
+    found = disagreements(1000 + seed, large=True, reused=reused)
+    assert not found, f"program {_describe(1000 + seed, large=True)}:\n" + "\n".join(found)
+    assert sum(reused) > 0, "no buffer was reused: the test does not reach plan_buffers"
 
 
 def test_generator_covers_every_kind_of_op():
@@ -198,3 +220,13 @@ def test_the_comparison_catches_a_miscompiled_program(monkeypatch):
     assert caught, "a program that folds x * 2 as x went unnoticed"
     monkeypatch.undo()
     assert not any(disagreements(s) for s in seeds[:5])
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # overwritten values overflow
+def test_the_comparison_catches_a_buffer_lent_by_a_view(monkeypatch):
+    """Let every op count as owning its memory (a slice, a reshape or a
+    transpose too): buffers still in use through a view get overwritten, and
+    the large programs' comparison says so."""
+    monkeypatch.setattr(staging_program, "_fresh", lambda op, value: type(value) is np.ndarray)
+    caught = [s for s in range(12) if disagreements(1000 + s, large=True)]
+    assert caught, "overwriting live buffers went unnoticed"
