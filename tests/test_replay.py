@@ -106,10 +106,6 @@ RERECORDS = {
                     ("jvp", "vjp")),
     **dict.fromkeys(["logsumexp-b", "logsumexp-signed"], ("f", "jvp", "vjp")),
 }
-# Wrong replays, reported to the lead (/tmp/wt-a-failing.py): program._key gives
-# Slot(i) and Const(i) equal keys, so CSE merges ``c0 * y`` with ``x * c1``.
-# Remove these once _key tells them apart; the test then covers them too.
-KNOWN_WRONG = {("complex_angle", "f"), ("matrix_power-neg2", "jacfwd")}
 
 
 def _calls(case, extra, rng):
@@ -125,8 +121,6 @@ def _calls(case, extra, rng):
 def test_replay_equals_eager_on_the_rule_table(case):
     rng = _rng(case.id, "points")
     for name, fn, extra in _transformations(case):
-        if (case.id, name) in KNOWN_WRONG:
-            continue
         replayed = ad.replay(fn)
         for k, call in enumerate(_calls(case, extra, rng)):
             assert_same_result(replayed(*call), fn(*call), f"{case.id} {name} at point {k}")

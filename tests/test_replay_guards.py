@@ -77,11 +77,10 @@ def test_masks_and_where_under_derivatives(transform):
     r = ad.replay(fn)
     points = np.random.default_rng(2).standard_normal((60, 4))
     _agree(r, fn, points)
-    assert r.recordings + r.replays == 60
-    # a point seen before replays
-    before = r.replays
-    _agree(r, fn, points[-1:])
-    assert r.replays == before + 1
+    # a boolean selection under a derivative guards its whole mask: with 16
+    # masks in turn the signature soon runs eagerly (MAX_MISSES in a row)
+    assert r.recordings + r.replays + r.eager_calls == 60
+    assert r.recordings < 30
 
 
 def test_sort_argsort_argmax_gathers():

@@ -1,0 +1,120 @@
+"""Regressions of dualad.replay, each once a wrong result, a leak or a
+program that never replayed: common-subexpression keys that told an input
+from a constant apart only by position, a shared Mismatch collecting
+tracebacks, numbers turned into arrays of the wrong loop, np.where's mask
+guarded as a whole value, and a view (np.real) lending its buffer."""
+import numpy as np
+
+import dualad as ad
+
+
+def test_cse_does_not_confuse_an_input_with_a_constant():
+    c0, c1 = np.array([2.0, 3.0]), np.array([5.0, 7.0])
+    f = lambda x, y: c0 * y + x * c1  # noqa: E731
+    r = ad.replay(f)
+    x, y = np.array([1.0, 1.0]), np.array([10.0, 100.0])
+    r(x, y)
+    np.testing.assert_array_equal(r(x, y), f(x, y))  # replay gives [40, 600], eager [25, 307]
+
+
+def test_cse_complex_angle_from_the_rule_table():
+    f = lambda x, y: np.angle(x + 1j * y) + np.angle(x * (1 - 2j), deg=True)  # noqa: E731
+    r = ad.replay(f)
+    x, y = np.array([-0.4, -0.6, 0.7]), np.array([0.5, -1.4, 1.2])
+    r(x, y)
+    np.testing.assert_allclose(r(x, y), f(x, y), rtol=1e-12)
+
+
+def test_mismatches_do_not_keep_the_failed_replays_frames_alive():
+    """program._MISMATCH is one shared exception instance; each ``raise M``
+    adds the failed program's frame (and __call__'s) to its __traceback__,
+    which is never cleared: every abandoned replay's locals (all its
+    intermediate arrays) stay alive, without bound."""
+    import tracemalloc
+
+    def f(x):
+        y = x * 2
+        if y[0] > 0:
+            return y * 2
+        return y * 3
+    r = ad.replay(f)
+    pos, neg = np.ones(10**6), -np.ones(10**6)
+    r(pos), r(neg), r(pos), r(neg)
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        for _ in range(5):
+            r(pos), r(neg)  # each call: one guard mismatch, then the other program replays
+        after = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    assert r.recordings == 2
+    assert after - before < 4 * 10**6, f"{(after - before) / 1e6:.0f} MB kept by 10 mismatches"
+
+
+def test_scalar_arguments_keep_their_ufunc_loop():
+    """program._scalars_as_arrays turns a Python int argument into a float
+    0-d array: np.ldexp(x, 3) then has no loop (TypeError at every replay:
+    the program never replays), and scipy's bdtr(3, 10, p) takes the
+    deprecated float-n loop (a DeprecationWarning eager never gives)."""
+    import warnings
+    import scipy.special as sp
+    x = np.array([0.25, 0.5])
+    r = ad.replay(lambda x: np.ldexp(x, 3))
+    r(x), r(x)
+    assert r.replays == 1, f"{r.recordings} recordings, {r.mismatches} mismatches"
+    b = ad.replay(lambda p: sp.bdtr(3, 10, p))
+    b(x)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        b(x)
+
+
+def test_complex_argument_of_a_real_order_ufunc_replays():
+    """The same: sp.jv(1.5, z) with complex z; 1.5 becomes array(1.5+0j), jv
+    has no complex-order loop -> TypeError at every replay."""
+    import scipy.special as sp
+    z = np.array([0.5 + 0.2j, 1.0 - 0.3j])
+    r = ad.replay(lambda z: sp.jv(1.5, z))
+    r(z), r(z)
+    assert r.replays == 1
+
+
+def test_where_under_grad_replays_for_a_new_mask():
+    """Performance, not correctness: dualad.rules.elementwise._np_where does
+    np.asarray(primal(condition)), which the recording sees as Python
+    reading the whole mask (a guard on every element), so replay(grad(f))
+    with np.where records again for every new mask -- and with more than
+    MAX_PROGRAMS masks, each call first tries 8 doomed programs (measured:
+    200 calls at n = 1000, 200 recordings, 1564 mismatches, 4x slower than
+    eager grad)."""
+    f = lambda x: np.sum(np.where(x > 0, x ** 2, np.sin(x)))  # noqa: E731
+    g = ad.replay(ad.grad(f))
+    g(np.array([1.0, -1.0, 2.0]))
+    np.testing.assert_allclose(g(np.array([-1.0, 1.0, 2.0])), ad.grad(f)(np.array([-1.0, 1.0, 2.0])))
+    assert g.replays == 1, f"{g.recordings} recordings"
+
+
+def test_a_view_made_by_an_elementwise_primitive_does_not_lend_its_buffer():
+    """WRONG RESULTS.  dualad's "real" primitive (rules/elementwise.py
+    real_complex, impl np.real) is elementwise, so program._fresh counts its
+    result as owning its memory -- but np.real of a complex array is a view
+    of it.  plan_buffers then computes cos(real(z)) with out= into that view
+    (the in-place path: real(z) dies at the cos), overwriting z's real part
+    while z is still needed (z * z later).  The generated line is
+    ``s10 = F6(s7, out=s7)`` with s7 = np.real(s5).  Needs n >= 2048."""
+    def f(x, y):
+        z = x + 1j * y
+        r = np.sin(np.real(z))
+        return np.sum(r) + np.sum(np.abs(z * z))
+    n = 4096
+    rng = np.random.default_rng(0)
+    x, y, t = rng.standard_normal(n), rng.standard_normal(n), np.ones(n)
+    jvp_map = lambda x, y, t: ad.jvp(f, (x, y), (t, t))  # noqa: E731
+    r = ad.replay(jvp_map)
+    r(x, y, t)
+    got, want = r(x, y, t), jvp_map(x, y, t)
+    np.testing.assert_allclose(got, want, rtol=1e-12)
+    g = ad.replay(ad.grad(f, argnums=(0, 1)))
+    g(x, y)
+    np.testing.assert_allclose(g(x, y), ad.grad(f, argnums=(0, 1))(x, y), rtol=1e-12)
