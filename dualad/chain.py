@@ -246,6 +246,10 @@ def pull(g, f, g_owned: bool, arg_shape, x):
             c, owned = g, g_owned
         elif NAN_SAFE_THREADS[0] and STATE.nan_safe:
             c, owned = safe_product(g, f), True
+        elif isinstance(g, Box) and g._bottom:
+            # a value dualad.replay records is the raw value of its program:
+            # checked as a plain array is
+            c, owned = times(g, f), True
         else:
             # the box's own transformation checks its products; an invalid
             # report here makes the pass redo itself NaN-safe (api)

@@ -17,7 +17,7 @@ DOCS = ROOT / "docs"
 # Pages whose ```python blocks run here, in order, in one namespace per page
 # (how-it-works.md is run by tests/test_costs.py).
 PAGES_WITH_EXAMPLES = ["extending.md", "testing.md", "complex-numbers.md", "scipy.md",
-                       "sparse.md"]
+                       "sparse.md", "replay.md"]
 
 # docs/coverage.md is generated (tests/coverage_table.py): its links are not ours to fix.
 HAND_WRITTEN = [ROOT / "README.md"] + sorted(p for p in DOCS.glob("*.md")

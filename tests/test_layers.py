@@ -32,7 +32,7 @@ LAYERS = {
     # the transformations
     "api": 4,
     # built on the public API
-    "checkpoint": 5, "testing": 5, "allocator": 5, "sparse": 5,
+    "checkpoint": 5, "testing": 5, "allocator": 5, "sparse": 5, "staging": 5,
     "optimize": 6, "costs": 6, "problems": 6, "integrate": 6,
     # the package itself and its command line
     "__main__": 7, "__init__": 7,

@@ -111,7 +111,7 @@ class Replayed:
     ``preparations`` (runs of the part that depends on ``fixed_argnums``
     alone)."""
 
-    def __init__(self, fn: Callable, static_argnums=(), fixed_argnums=()):
+    def __init__(self, fn: Callable, static_argnums=(), fixed_argnums=(), workers: int = 1):
         if not callable(fn):
             raise TypeError(f"dualad.replay needs a function, not {type(fn).__name__}")
         if isinstance(static_argnums, int):
@@ -121,7 +121,10 @@ class Replayed:
         both = set(static_argnums) & set(fixed_argnums)
         if both:
             raise ValueError(f"argument {min(both)} cannot be both static and fixed")
+        if not (isinstance(workers, int) and workers >= 1):
+            raise ValueError(f"workers must be a positive int, not {workers!r}")
         self.fn = fn
+        self.workers = workers
         self.static_argnums = tuple(sorted(static_argnums))
         self.fixed_argnums = tuple(sorted(fixed_argnums))
         self._programs: dict = {}
@@ -289,7 +292,8 @@ class Replayed:
                 outputs.append(Output("static", leaf))
                 plain.append(leaf)
         if INVALID_EVENTS[0] == events:
-            program = Program(rec.steps, rec.values, rec.consts, slots, outputs, fixed)
+            program = Program(rec.steps, rec.values, rec.consts, slots, outputs, fixed,
+                              self.workers)
             program.out_tree = out_td
             with self._lock:
                 programs = self._programs.setdefault(key, [])
@@ -305,7 +309,7 @@ def _equal(a, b) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
 
 
-def replay(fn: Callable, static_argnums=(), fixed_argnums=()) -> Replayed:
+def replay(fn: Callable, static_argnums=(), fixed_argnums=(), workers: int = 1) -> Replayed:
     """``fn``, recorded once per input signature and replayed without dispatch.
 
     ``fn`` may be any function of arrays and pytrees of arrays: a
@@ -316,7 +320,9 @@ def replay(fn: Callable, static_argnums=(), fixed_argnums=()) -> Replayed:
     come back unchanged while the others vary -- the point ``x`` of
     ``hvp(f, x, v)`` for many ``v`` -- and the operations that depend on them
     alone run once per new value of them (compared with the previous call's by
-    value) instead of at every call.  See :mod:`dualad.staging` for what is assumed
+    value) instead of at every call.  ``workers > 1`` runs the blocks of
+    large elementwise runs on that many threads (:mod:`dualad.staging.blocks`).
+    See :mod:`dualad.staging` for what is assumed
     (``fn`` is pure) and what is guaranteed (never a result different from
     ``fn``'s own).
 
@@ -325,4 +331,4 @@ def replay(fn: Callable, static_argnums=(), fixed_argnums=()) -> Replayed:
     >>> h(np.array([1.0, 2.0]), np.array([1.0, 0.0])).tolist()
     [12.0, 0.0]
     """
-    return Replayed(fn, static_argnums, fixed_argnums)
+    return Replayed(fn, static_argnums, fixed_argnums, workers)

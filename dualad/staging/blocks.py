@@ -32,9 +32,12 @@ into a full array -- into the buffer of a dead value when
 writes the same index range of each block, so an op may write into the
 buffer of a value whose last reader came earlier in the same block.
 
-Blocks are independent, so with ``workers > 1`` they are shared out over
-a thread pool (NumPy releases the GIL inside its loops); whether that pays
-depends on the machine, which is why it is a choice, measured by
+Blocks are independent, so with ``workers > 1`` (``dualad.replay(fn,
+workers=2)``) they are shared out over a thread pool of the program's own
+(NumPy releases the GIL inside its loops), each thread with its own block
+temporaries and its own invalid-operation guard; every block has finished
+before the program goes on.  Whether that pays depends on the machine and
+on what else runs on it, which is why it is a choice, measured by
 ``benchmarks/bench_replay.py``.
 """
 
@@ -44,7 +47,7 @@ import numpy as np
 
 from .trace import Const, Guard, Op, Slot
 
-__all__ = ["BLOCK", "BLOCK_MIN", "regions", "emit"]
+__all__ = ["BLOCK", "BLOCK_MIN", "regions", "emit", "parallel"]
 
 BLOCK = 1 << 15      # elements per block: 256 KB of float64
 BLOCK_MIN = 1 << 17  # smaller runs run whole (a block loop costs Python calls)
@@ -102,8 +105,33 @@ def regions(steps: list, values: list, consts: list) -> list:
     return found
 
 
+def parallel(executor):
+    """``run(block, starts)``: ``block(b0)`` for every start, shared out over
+    ``executor``'s threads, each under the invalid-operation guard of a
+    replay (NumPy's error state is per thread).  Every block has finished
+    when ``run`` returns or raises: none may still write into buffers that
+    go back to the pool."""
+    from concurrent.futures import wait
+
+    from .program import Mismatch
+
+    def invalid(kind, flag):
+        raise Mismatch()
+
+    def guarded(block, b0):
+        with np.errstate(invalid="call", call=invalid):
+            block(b0)
+
+    def run(block, starts):
+        futures = [executor.submit(guarded, block, b0) for b0 in starts]
+        wait(futures)
+        for f in futures:
+            f.result()  # the first exception, if any
+    return run
+
+
 def emit(steps, values, start, stop, shape, used_after, taken, names, indent="    ",
-         pooled=None):
+         pooled=None, workers=1):
     """The source lines of one region: full arrays for the values used after
     it, block buffers for the others, and the loop over blocks."""
     inner = steps[start:stop]
@@ -141,15 +169,27 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
             if last.get(a) == k and a in buffer_of and a in defined:
                 free.setdefault(values[a].dtype, []).append(buffer_of[a])
     block_shape = (rows,) + tuple(shape[1:])
-    for b, dt in enumerate(buffer_dtypes):
-        lines.append(f"{indent}T{b} = _empty({block_shape!r}, {names.bind(dt, 'D')})")
-    lines.append(f"{indent}for b0 in range(0, {shape[0]}, {rows}):")
+    threaded = workers > 1 and shape[0] > rows
     body = indent + "    "
-    lines.append(f"{body}b1 = b0 + {rows}")
-    if n_buffers:
-        lines.append(f"{body}m = min({rows}, {shape[0]} - b0)")
-        for b in range(n_buffers):
-            lines.append(f"{body}u{b} = T{b}[:m]")
+    if threaded:
+        # one function per block, run by the pool; each block its own temporaries
+        name = f"R{start}"
+        lines.append(f"{indent}def {name}(b0):")
+        lines.append(f"{body}b1 = b0 + {rows}")
+        if n_buffers:
+            lines.append(f"{body}m = min({rows}, {shape[0]} - b0)")
+            for b, dt in enumerate(buffer_dtypes):
+                rest = "".join(f", {d}" for d in shape[1:])
+                lines.append(f"{body}u{b} = _empty((m{rest},), {names.bind(dt, 'D')})")
+    else:
+        for b, dt in enumerate(buffer_dtypes):
+            lines.append(f"{indent}T{b} = _empty({block_shape!r}, {names.bind(dt, 'D')})")
+        lines.append(f"{indent}for b0 in range(0, {shape[0]}, {rows}):")
+        lines.append(f"{body}b1 = b0 + {rows}")
+        if n_buffers:
+            lines.append(f"{body}m = min({rows}, {shape[0]} - b0)")
+            for b in range(n_buffers):
+                lines.append(f"{body}u{b} = T{b}[:m]")
     block_in = set()
     for st in inner:
         for a in _array_args(st, values, shape, names.consts):
@@ -177,4 +217,6 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
             lines.append(f"{body}{fn}({args}, out=w{st.out})")
         else:
             lines.append(f"{body}{fn}({args}, out=u{buffer_of[st.out]})")
+    if threaded:
+        lines.append(f"{indent}_parallel({name}, range(0, {shape[0]}, {rows}))")
     return lines, outs

@@ -169,7 +169,7 @@ class Program:
     gradient are done once per ``x``."""
 
     def __init__(self, steps: list, values: list, consts: list, inputs: list,
-                 outputs: list, fixed: tuple = ()):
+                 outputs: list, fixed: tuple = (), workers: int = 1):
         recorded = outputs
         steps, outputs = simplify(steps, values, consts, outputs)
         # where simplification made an output an input or another output's
@@ -189,12 +189,14 @@ class Program:
         self.n_ops = sum(type(s) is Op for s in steps)
         self.n_guards = len(steps) - self.n_ops
         self.fixed = tuple(fixed)
+        self.workers = workers
+        self._executor = None
         if not fixed:
             self.outputs = outputs
             plan = _plan(steps, values, consts, keep)
             self.n_reused, self.n_blocked = len(plan[1]), sum(b - a for a, b, _ in plan[0])
             self.source, fn = _compile(steps, values, consts, inputs, outputs, plan,
-                                       "program", keep=keep)
+                                       "program", keep=keep, program=self)
             self.fn = _pooling(fn, _buffer_specs(plan[2], values))
             return
         fixed_slots = {inputs[i] for i in fixed}
@@ -235,9 +237,9 @@ class Program:
         self.n_blocked = sum(b - a for a, b, _ in plan1[0] + plan2[0])
         hoisted_out = [Output("slot", h) for h in hoisted]
         source1, prepare = _compile(first, values, consts, [inputs[i] for i in fixed],
-                                    hoisted_out, plan1, "prepare", keep=hold)
+                                    hoisted_out, plan1, "prepare", keep=hold, program=self)
         source2, rest = _compile(second, values, consts, rest_inputs, outputs, plan2,
-                                 "rest", hoisted=hoisted, keep=hold)
+                                 "rest", hoisted=hoisted, keep=hold, program=self)
         self.prepare = _pooling(prepare, _buffer_specs(plan1[2], values))
         self.rest = _pooling(rest, _buffer_specs(plan2[2], values), hoisted=True)
         self.source = source1 + "\n" + source2
@@ -330,10 +332,17 @@ def _plan(steps: list, values: list, consts: list, keep: set):
 
 
 def _compile(steps, values, consts, inputs, outputs, plan, name: str, hoisted=None,
-             keep=frozenset()):
+             keep=frozenset(), program=None):
     """The source of one function running ``steps``, and the function."""
+    workers = program.workers if program is not None else 1
     source, namespace = _source(steps, values, consts, inputs, outputs, plan, name, hoisted,
-                                keep)
+                                keep, workers)
+    if "_parallel(" in source:
+        if program._executor is None:
+            from concurrent.futures import ThreadPoolExecutor
+            # the program's own threads: they end when the program is freed
+            program._executor = ThreadPoolExecutor(workers, thread_name_prefix="dualad-replay")
+        namespace["_parallel"] = blocks.parallel(program._executor)
     # a new exception each time (raise M): one shared instance would collect the
     # traceback, and with it the frames of every abandoned replay
     namespace["M"] = Mismatch
@@ -671,7 +680,8 @@ class _Names:
         return self.bind(t, "K")
 
 
-def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, keep):
+def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, keep,
+            workers=1):
     found, taken, pooled = plan
     starts = {a: (a, b, shape) for a, b, shape in found}
     names = _Names(consts)
@@ -703,7 +713,7 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
                 later.update(refs)
             region_taken = {k: r for k, r in taken.items() if a <= k < b}
             body, _ = blocks.emit(steps, values, a, b, shape, later, region_taken, names,
-                                  pooled=pooled)
+                                  pooled=pooled, workers=workers)
             lines += body
             skip_to = b
             continue
