@@ -200,6 +200,26 @@ class Replayed:
         return (_tree_key(td), tuple(spec), tuple(statics)), leaves, td, statics, tuple(fixed)
 
     def __call__(self, *args):
+        if not self.static_argnums and not self.fixed_argnums:
+            # the common call, checked cheaply: arrays only, one kept program
+            spec = []
+            for a in args:
+                if type(a) is not np.ndarray:
+                    break
+                spec.append((a.shape, a.dtype))
+            else:
+                programs = self._programs.get((len(args), tuple(spec), ()))
+                if programs:
+                    program = programs[0]
+                    try:
+                        with np.errstate(invalid="call", call=_invalid):
+                            out = program.fn(args)
+                    except Exception:
+                        pass  # the general path below tries every program
+                    else:
+                        self.replays += 1
+                        return out[0] if program.single else tree_unflatten(
+                            program.out_tree, out)
         split = self._split(args)
         if split is None:
             self.eager_calls += 1
@@ -212,13 +232,12 @@ class Replayed:
                        if type(leaf) is np.ndarray or isinstance(leaf, np.generic))
         programs = self._programs.get(key)
         if programs:
-            guard_events = np.geterr()["invalid"] in ("ignore", "warn", "raise")
             for program in programs:
                 try:
-                    if guard_events:
-                        with np.errstate(invalid="call", call=_invalid):
-                            out = self._run(program, inputs)
-                    else:
+                    # NumPy's report of an invalid operation ends the replay
+                    # (whatever the caller's setting: the eager call that
+                    # follows then reports it as the caller asked)
+                    with np.errstate(invalid="call", call=_invalid):
                         out = self._run(program, inputs)
                 except Exception:
                     self.mismatches += 1
@@ -230,7 +249,7 @@ class Replayed:
                         if program in programs:
                             programs.remove(program)
                             programs.insert(0, program)
-                return tree_unflatten(program.out_tree, out)
+                return out[0] if program.single else tree_unflatten(program.out_tree, out)
             # every kept program met a different value: a function whose guards
             # see continuous values (float(x) in Python arithmetic) would record
             # at every call, so after a few such calls in a row it runs eagerly
@@ -295,6 +314,7 @@ class Replayed:
             program = Program(rec.steps, rec.values, rec.consts, slots, outputs, fixed,
                               self.workers)
             program.out_tree = out_td
+            program.single = out_td.kind == "leaf"
             with self._lock:
                 programs = self._programs.setdefault(key, [])
                 programs.insert(0, program)

@@ -31,7 +31,7 @@ from typing import NamedTuple
 import numpy as np
 
 from . import blocks
-from .trace import Const, Guard, Op, Slot, _same
+from .trace import Const, Guard, Op, Slot, _has_ref, _same
 
 __all__ = ["Program", "Mismatch", "plan_buffers"]
 
@@ -672,6 +672,8 @@ class _Names:
         if t is Ellipsis:
             return "..."
         if k is tuple:
+            if not _has_ref(t):
+                return self.bind(t, "K")  # a constant tuple (an index key): one name
             return "(" + "".join(self.expr(x) + ", " for x in t) + ")"
         if k is list:
             return "[" + ", ".join(self.expr(x) for x in t) + "]"

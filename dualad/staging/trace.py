@@ -238,11 +238,16 @@ class Recording(Trace):
                     f"{prim.name} met a value of a transformation that encloses "
                     "dualad.replay (for example a closure over a value being "
                     "differentiated); pass it to the replayed function as an argument")
+        if prim.name == "getitem" and len(args) == 1 and set(params) == {"index"}:
+            # x[key] itself (the primitive's implementation is x[index.key])
+            return self.call(operator.getitem, (args[0], params["index"].key), {}, "call",
+                             _value_shaped_args(args, None) or _bool_key(params["index"].key))
+        impl = getattr(prim.impl, "__wrapped__", prim.impl)  # not core's complex-noting wrapper
         if prim.elementwise:
             # a ufunc's call is a "ufunc" op (it may compute into a reused buffer)
-            kind = "ufunc" if isinstance(prim.impl, np.ufunc) and not params else "elementwise"
-            return self.call(prim.impl, args, params, kind, False, prim)
-        return self.call(prim.impl, args, params, "call", _value_shaped_args(args, params), prim)
+            kind = "ufunc" if isinstance(impl, np.ufunc) and not params else "elementwise"
+            return self.call(impl, args, params, kind, False, prim)
+        return self.call(impl, args, params, "call", _value_shaped_args(args, params), prim)
 
 
 def _is_literal(value) -> bool:
