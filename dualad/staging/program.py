@@ -30,7 +30,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from . import blocks
+from . import blocks, pairs
 from .trace import Const, Guard, Op, Slot, _has_ref, _same
 
 __all__ = ["Program", "Mismatch", "plan_buffers"]
@@ -197,7 +197,7 @@ class Program:
             self.n_reused, self.n_blocked = len(plan[1]), sum(b - a for a, b, _ in plan[0])
             self.source, fn = _compile(steps, values, consts, inputs, outputs, plan,
                                        "program", keep=keep, program=self)
-            self.fn = _pooling(fn, _buffer_specs(plan[2], values))
+            self.fn = _pooling(fn, _buffer_specs(plan, values))
             return
         fixed_slots = {inputs[i] for i in fixed}
         rest_inputs = [s for k, s in enumerate(inputs) if k not in set(fixed)]
@@ -240,8 +240,8 @@ class Program:
                                     hoisted_out, plan1, "prepare", keep=hold, program=self)
         source2, rest = _compile(second, values, consts, rest_inputs, outputs, plan2,
                                  "rest", hoisted=hoisted, keep=hold, program=self)
-        self.prepare = _pooling(prepare, _buffer_specs(plan1[2], values))
-        self.rest = _pooling(rest, _buffer_specs(plan2[2], values), hoisted=True)
+        self.prepare = _pooling(prepare, _buffer_specs(plan1, values))
+        self.rest = _pooling(rest, _buffer_specs(plan2, values), hoisted=True)
         self.source = source1 + "\n" + source2
         self.fn = None
 
@@ -249,11 +249,26 @@ class Program:
         return f"<dualad.replay program: {self.n_ops} ops, {self.n_guards} guards>"
 
 
-def _buffer_specs(pooled: dict, values: list) -> list:
+def _buffer_specs(plan, values: list) -> list:
+    """What a pool entry holds: ``("array", shape, dtype)`` for each pooled
+    buffer, then ``("stack", shape, dtype)`` for each stack of paired values
+    (three items: the stack and its two rows)."""
+    pooled, pairing = plan[2], plan[3]
     specs = [None] * len(pooled)
     for slot, k in pooled.items():
-        specs[k] = (values[slot].shape, values[slot].dtype)
-    return specs
+        specs[k] = ("array", values[slot].shape, values[slot].dtype)
+    return specs + [("stack", shape, dtype) for shape, dtype in pairing.stacks]
+
+
+def _pool_entry(specs: list) -> tuple:
+    items = []
+    for kind, shape, dtype in specs:
+        if kind == "array":
+            items.append(np.empty(shape, dtype))
+        else:
+            both = np.empty((2,) + tuple(shape), dtype)
+            items += [both, both[0], both[1]]
+    return tuple(items)
 
 
 def _pooling(fn, specs: list, hoisted: bool = False):
@@ -270,7 +285,7 @@ def _pooling(fn, specs: list, hoisted: bool = False):
         try:
             return pool.pop()
         except IndexError:
-            return tuple(np.empty(shape, dtype) for shape, dtype in specs)
+            return _pool_entry(specs)
 
     if hoisted:
         def run(H, I):
@@ -328,7 +343,7 @@ def _plan(steps: list, values: list, consts: list, keep: set):
             continue
         if st.out in region_outputs or (st.kind == "ufunc" and not st.kwargs):
             pooled[st.out] = len(pooled)
-    return found, taken, pooled
+    return found, taken, pooled, pairs.find(steps, values, escaping)
 
 
 def _compile(steps, values, consts, inputs, outputs, plan, name: str, hoisted=None,
@@ -684,7 +699,8 @@ class _Names:
 
 def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, keep,
             workers=1):
-    found, taken, pooled = plan
+    found, taken, pooled, pairing = plan
+    stack_base = {sid: len(pooled) + 3 * sid for sid in range(len(pairing.stacks))}
     starts = {a: (a, b, shape) for a, b, shape in found}
     names = _Names(consts)
     names.namespace["_empty"] = np.empty
@@ -730,7 +746,17 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
                 lines.append(f"    if not _same({conv}({s}), {names.bind(step.value, 'G')}): "
                              "raise M")
             continue
+        if i in pairing.second:
+            continue  # computed with its partner, as the second row of its stack
         fn = names.bind(step.fn, "F")
+        if i in pairing.first:
+            j, sid = pairing.first[i]
+            base = stack_base[sid]
+            parts = [f"P[{stack_base[x]}]" if kind == "stack" else names.expr(x)
+                     for kind, x in pairing.args[i]]
+            lines.append(f"    {fn}({', '.join(parts)}, out=P[{base}])")
+            lines.append(f"    s{step.out} = P[{base + 1}]; s{steps[j].out} = P[{base + 2}]")
+            continue
         parts = [names.expr(a) for a in step.args]
         for k, v in step.kwargs.items():
             if k.isidentifier() and not keyword.iskeyword(k):
@@ -739,6 +765,9 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
                 parts.append(f"**{{{k!r}: {names.expr(v)}}}")
         if i in taken:
             parts.append(f"out=s{taken[i]}")
+        elif i in pairing.rows:
+            sid, row = pairing.rows[i]
+            parts.append(f"out=P[{stack_base[sid] + 1 + row}]")
         elif step.out in pooled:
             parts.append(f"out=P[{pooled[step.out]}]")
         lines.append(f"    s{step.out} = {fn}({', '.join(parts)})")
