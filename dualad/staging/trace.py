@@ -90,6 +90,9 @@ _STATIC = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrea
 _VALUE_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract,
                  np.compress, np.trim_zeros, np.roots, np.setdiff1d, np.intersect1d,
                  np.union1d, np.setxor1d, np.histogram_bin_edges, np.histogram}
+# dualad primitives of float arguments whose output shape depends on values
+# (np.roots drops leading and trailing zero coefficients).
+_VALUE_SHAPED_PRIMITIVES = {"roots"}
 for _name in ("unique_values", "unique_counts", "unique_inverse", "unique_all"):
     if hasattr(np, _name):
         _VALUE_SHAPED.add(getattr(np, _name))
@@ -247,7 +250,8 @@ class Recording(Trace):
             # a ufunc's call is a "ufunc" op (it may compute into a reused buffer)
             kind = "ufunc" if isinstance(impl, np.ufunc) and not params else "elementwise"
             return self.call(impl, args, params, kind, False, prim)
-        return self.call(impl, args, params, "call", _value_shaped_args(args, params), prim)
+        return self.call(impl, args, params, "call", prim.name in _VALUE_SHAPED_PRIMITIVES
+                         or _value_shaped_args(args, params), prim)
 
 
 def _is_literal(value) -> bool:
