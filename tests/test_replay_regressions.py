@@ -118,3 +118,20 @@ def test_a_view_made_by_an_elementwise_primitive_does_not_lend_its_buffer():
     g = ad.replay(ad.grad(f, argnums=(0, 1)))
     g(x, y)
     np.testing.assert_allclose(g(x, y), ad.grad(f, argnums=(0, 1))(x, y), rtol=1e-12)
+
+
+def test_a_signature_whose_recordings_meet_invalid_operations_settles_on_eager_calls():
+    """A recording during which NumPy reports an invalid operation is not kept
+    (dualad's derivative code may have acted on the report); a signature that
+    keeps doing so stops recording after MAX_MISSES calls and runs eagerly."""
+    f = lambda x: np.sum(np.where(x > 0, np.sqrt(x), 0.0))  # noqa: E731
+    g = ad.replay(ad.grad(f))
+    x = np.array([-1.0, 1.0, 4.0])  # sqrt(-1) on the untaken side: an invalid operation
+    with np.errstate(invalid="ignore"):
+        results = [g(x) for _ in range(8)]
+        want = ad.grad(f)(x)
+    for r in results:
+        np.testing.assert_array_equal(r, want)
+    assert g.recordings == ad.staging.MAX_MISSES
+    assert g.eager_calls == 8 - ad.staging.MAX_MISSES
+    assert g.programs() == []

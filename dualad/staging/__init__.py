@@ -319,8 +319,13 @@ class Replayed:
                 programs = self._programs.setdefault(key, [])
                 programs.insert(0, program)
                 del programs[MAX_PROGRAMS:]
-        # else: NumPy reported an invalid operation while recording, and dualad's
-        # derivative code may have acted on it; such a program is not kept
+        else:
+            # NumPy reported an invalid operation while recording, and dualad's
+            # derivative code may have acted on it: such a program is not kept,
+            # and a signature that keeps doing it runs eagerly, as above
+            misses = self._misses[key] = self._misses.get(key, 0) + 1
+            if misses >= MAX_MISSES:
+                self._eager.add(key)
         return tree_unflatten(out_td, plain)
 
 
