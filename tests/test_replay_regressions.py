@@ -4,6 +4,7 @@ from a constant apart only by position, a shared Mismatch collecting
 tracebacks, numbers turned into arrays of the wrong loop, np.where's mask
 guarded as a whole value, and a view (np.real) lending its buffer."""
 import numpy as np
+import pytest
 
 import dualad as ad
 
@@ -135,3 +136,19 @@ def test_a_signature_whose_recordings_meet_invalid_operations_settles_on_eager_c
     assert g.recordings == ad.staging.MAX_MISSES
     assert g.eager_calls == 8 - ad.staging.MAX_MISSES
     assert g.programs() == []
+
+
+@pytest.mark.parametrize("fixed", [0, 1])
+def test_a_kept_value_is_never_added_into(fixed):
+    """With fixed_argnums, a value computed once per fixed input is kept
+    between calls; a sum of scatters fused in place (program.add_at) must add
+    into a copy of it.  Before, each call added into the kept value again
+    (the third call gave [2, 24, 2, 48])."""
+    f = lambda x: np.sum(x[1::2] ** 3 + x[::2] ** 2)  # noqa: E731
+    h = ad.replay(lambda x, v: ad.hvp(f, x, v), fixed_argnums=fixed)
+    x, v = np.arange(1.0, 5.0), np.ones(4)
+    for k in range(4):
+        vk = v * (k + 1) if fixed == 0 else v
+        xk = x if fixed == 0 else x * (k + 1)
+        np.testing.assert_allclose(h(xk, vk), ad.hvp(f, xk, vk), rtol=1e-14)
+    assert h.recordings == 1

@@ -62,6 +62,17 @@ def _refs(template, found: list) -> None:
             _refs(x, found)
 
 
+def _step_refs(step) -> list:
+    """The slots a step reads."""
+    refs: list = []
+    if type(step) is Guard:
+        refs.append(step.slot)
+    else:
+        _refs(step.args, refs)
+        _refs(step.kwargs, refs)
+    return refs
+
+
 def _fresh(op: Op, value) -> bool:
     """Whether ``op`` returns new memory of its own (an elementwise ufunc call
     with no ``out=``, a scatter's array of zeros): only such values may lend
@@ -89,12 +100,7 @@ def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> d
     n = len(steps)
     last = {}
     for i, step in enumerate(steps):
-        refs: list = []
-        if type(step) is Guard:
-            refs.append(step.slot)
-        else:
-            _refs(step.args, refs)
-            _refs(step.kwargs, refs)
+        refs = _step_refs(step)
         for r in refs:
             last[r] = i
     # a view keeps its base alive: join lifetimes backwards through non-fresh ops
@@ -103,9 +109,7 @@ def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> d
         step = steps[i]
         if type(step) is Guard or _fresh(step, values[step.out]):
             continue
-        refs: list = []
-        _refs(step.args, refs)
-        _refs(step.kwargs, refs)
+        refs = _step_refs(step)
         end = owner_end.get(step.out, i)
         if step.out in keep:
             end = n
@@ -194,7 +198,7 @@ class Program:
         if not fixed:
             self.outputs = outputs
             plan = _plan(steps, values, consts, keep)
-            self.n_reused, self.n_blocked = len(plan[1]), sum(b - a for a, b, _ in plan[0])
+            self.n_reused, self.n_blocked = len(plan[1]), sum(r[1] - r[0] for r in plan[0])
             self.source, fn = _compile(steps, values, consts, inputs, outputs, plan,
                                        "program", keep=keep, program=self)
             self.fn = _pooling(fn, _buffer_specs(plan, values))
@@ -204,17 +208,16 @@ class Program:
         known = set(fixed_slots)
         first, second = [], []
         for step in steps:
-            refs: list = []
-            if type(step) is Guard:
-                refs.append(step.slot)
-            else:
-                _refs(step.args, refs)
-                _refs(step.kwargs, refs)
+            refs = _step_refs(step)
             if all(r in known for r in refs):
                 first.append(step)
                 if type(step) is Op:
                     known.add(step.out)
             else:
+                if type(step) is Op and step.fn is add_at and step.args[0].index in known:
+                    # the accumulator is computed once per fixed input and kept
+                    # between calls: add into a copy of it, never into it
+                    step = step._replace(fn=add_at_copy, kind="call")
                 second.append(step)
         needed: list = []
         for step in second:
@@ -234,7 +237,7 @@ class Program:
         plan1 = _plan(first, values, consts, hold)
         plan2 = _plan(second, values, consts, hold)
         self.n_reused = len(plan1[1]) + len(plan2[1])
-        self.n_blocked = sum(b - a for a, b, _ in plan1[0] + plan2[0])
+        self.n_blocked = sum(r[1] - r[0] for r in plan1[0] + plan2[0])
         hoisted_out = [Output("slot", h) for h in hoisted]
         source1, prepare = _compile(first, values, consts, [inputs[i] for i in fixed],
                                     hoisted_out, plan1, "prepare", keep=hold, program=self)
@@ -307,19 +310,14 @@ def _pooling(fn, specs: list, hoisted: bool = False):
 
 def _plan(steps: list, values: list, consts: list, keep: set):
     """The blocked regions of ``steps``, and the buffers its ops compute into."""
-    found = blocks.regions(steps, values, consts)
+    found = []
     virtual = set()
-    for a, b, _ in found:
-        later: set = set(keep)
+    for a, b, shape in blocks.regions(steps, values, consts):
+        later: set = set(keep)  # what is read after the region
         for st in steps[b:]:
-            refs: list = []
-            if type(st) is Guard:
-                refs.append(st.slot)
-            else:
-                _refs(st.args, refs)
-                _refs(st.kwargs, refs)
-            later.update(refs)
+            later.update(_step_refs(st))
         virtual.update(st.out for st in steps[a:b] if st.out not in later)
+        found.append((a, b, shape, later))
     taken, escaping = plan_buffers(steps, values, keep, virtual)
     # buffer chains (a value computed into a dead one's buffer, and so on):
     # a chain none of whose values is handed out (or viewed by one that is)
@@ -332,7 +330,7 @@ def _plan(steps: list, values: list, consts: list, keep: set):
         return slot
     bad = {root(s) for s in escaping}
     region_outputs = set()
-    for a, b, _ in found:
+    for a, b, _, _ in found:
         region_outputs.update(st.out for st in steps[a:b] if st.out not in virtual)
     pooled = {}
     for i, st in enumerate(steps):
@@ -525,15 +523,15 @@ def add_at(acc, g, index):
     return acc
 
 
+def add_at_copy(acc, g, index):
+    """:func:`add_at` into a copy of ``acc`` (a value the program keeps)."""
+    return add_at(acc.copy(), g, index)
+
+
 def _uses(steps: list, keep: set) -> dict:
     count: dict = {}
     for step in steps:
-        refs: list = []
-        if type(step) is Guard:
-            refs.append(step.slot)
-        else:
-            _refs(step.args, refs)
-            _refs(step.kwargs, refs)
+        refs = _step_refs(step)
         for r in refs:
             count[r] = count.get(r, 0) + 1
     for k in keep:
@@ -646,9 +644,7 @@ def _live_steps(steps: list, keep: set) -> list:
             live.append(step)
             continue
         if step.out in needed or step.shape is not None:
-            refs: list = []
-            _refs(step.args, refs)
-            _refs(step.kwargs, refs)
+            refs = _step_refs(step)
             needed.update(refs)
             live.append(step)
     live.reverse()
@@ -701,7 +697,7 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
             workers=1):
     found, taken, pooled, pairing = plan
     stack_base = {sid: len(pooled) + 3 * sid for sid in range(len(pairing.stacks))}
-    starts = {a: (a, b, shape) for a, b, shape in found}
+    starts = {region[0]: region for region in found}
     names = _Names(consts)
     names.namespace["_empty"] = np.empty
     if hoisted is None:
@@ -719,16 +715,7 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
         if i < skip_to:
             continue
         if i in starts:
-            a, b, shape = starts[i]
-            later: set = set(keep)
-            for st in steps[b:]:
-                refs: list = []
-                if type(st) is Guard:
-                    refs.append(st.slot)
-                else:
-                    _refs(st.args, refs)
-                    _refs(st.kwargs, refs)
-                later.update(refs)
+            a, b, shape, later = starts[i]
             region_taken = {k: r for k, r in taken.items() if a <= k < b}
             body, _ = blocks.emit(steps, values, a, b, shape, later, region_taken, names,
                                   pooled=pooled, workers=workers)
