@@ -168,12 +168,16 @@ class _Passes:
     cannot repeat) turns replay off for good, keeping the reason."""
 
     def __init__(self, compute: Callable, replay: bool):
-        if not isinstance(replay, (bool, np.bool_)):
-            raise TypeError(f"replay must be True or False; got {replay!r}")
         self.compute = compute
-        self.replay = bool(replay)
+        self.replay = self.check(replay)
         self.error: str | None = None
         self.replayed: dict[int, Replayed] = {}  # first seed of a block -> its replay
+
+    @staticmethod
+    def check(replay) -> bool:
+        if not isinstance(replay, (bool, np.bool_)):
+            raise TypeError(f"replay must be True or False; got {replay!r}")
+        return bool(replay)
 
     def __call__(self, block: int, x, V):
         if self.replay:
@@ -267,8 +271,13 @@ class SparseJacobian:
 
     @property
     def replay(self) -> bool:
-        """Whether the compressed pass is replayed (see ``replay=``)."""
+        """Whether the compressed pass is replayed (see ``replay=``); may be
+        switched (the programs recorded so far are kept)."""
         return self._pass.replay
+
+    @replay.setter
+    def replay(self, value: bool) -> None:
+        self._pass.replay = _Passes.check(value)
 
     @property
     def replay_error(self) -> str | None:
