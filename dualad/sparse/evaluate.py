@@ -227,9 +227,12 @@ class SparseJacobian:
         (``benchmarks/bench_sparse.py`` prints both).
     replay : bool
         Run the compressed pass through :func:`dualad.replay` (the default):
-        recorded at the first call, replayed after.  Assumes ``f`` is pure (see the module docstring); ``False``
-        computes eagerly at every call.  ``replay_error`` holds the reason
-        when ``f`` could not be recorded and the object went eager.
+        recorded at the first call, replayed after.  Assumes ``f`` is pure:
+        what it reads from outside its argument (a closure's array, a time
+        ``t`` in a dict) is captured at the first call -- pass ``False`` when
+        that changes between calls, to compute eagerly at every call.
+        ``replay_error`` holds the reason when ``f`` could not be recorded
+        and the object went eager.
 
     >>> import numpy as np
     >>> from dualad.sparse import SparseJacobian
