@@ -74,6 +74,19 @@ def test_replayed_sparse_row_beside_the_eager_one(banded):
     assert "(replayed, the default)" in banded.recommendation["sparse_reason"]
 
 
+def test_the_replay_check_catches_a_difference_without_densifying():
+    J = sp.csr_array(sp.diags_array([np.ones(50_000), np.full(49_999, 2.0)], offsets=[0, 1]))
+    off = J.copy()
+    off.data[7] += 1e-3  # one entry of 4 off: a 50,000 x 50,000 dense copy would be 20 GB
+    v = np.ones(50_000)
+    jvp = (np.zeros(50_000), J @ v)
+    values = {"sparse": J, "replayed:sparse": off, "jvp": jvp, "replayed:jvp": jvp}
+    checks = comparison._checks(values, False, v)
+    assert checks["replayed vs eager"] == pytest.approx(1e-3 / 2.0)
+    values["replayed:sparse"] = J.copy()
+    assert comparison._checks(values, False, v)["replayed vs eager"] == 0.0
+
+
 def test_the_sparse_check_catches_a_wrong_jacobian():
     f, x = problems.bratu_1d, np.linspace(0.1, 0.9, 12)
     J = ad.jacfwd(f)(x)
@@ -127,6 +140,8 @@ def test_sparse_wins_on_a_large_banded_problem_where_dense_cannot_run():
     assert rec["sparse_ncolors"] == 3
     assert "(predicted)" in rec["sparse_reason"]
     assert r.checks["sparse Jacobian @ v vs jvp"] < 1e-12
+    assert r.checks["replayed vs eager"] < 1e-12
+    assert r["replayed:sparse"].replay["recordings"] == 1
     assert "Sparse Jacobian: 3 colours" in r.to_text()
 
 
