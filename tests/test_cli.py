@@ -55,8 +55,13 @@ def test_costs(tmp_path):
     out = run(*args)
     assert out.returncode == 0, out.stderr
     assert "HVP rev-over-rev" in out.stdout and "dense Hessian" in out.stdout
+    for row in ("JVP (replayed)", "gradient (replayed)", "HVP fwd-over-rev (replayed)",
+                "sparse Hessian (replayed), per x"):
+        assert row in out.stdout
     data = json.loads(report.read_text())
     assert data["n"] == 20 and data["recommendation"]["jacobian"] in ("jacfwd", "jacrev")
+    assert data["recommendation"]["replay_reason"] in out.stdout
+    assert data["modes"]["replayed:vjp"]["replay"]["recordings"] == 1
     if has_matplotlib():
         assert (tmp_path / "r.png").read_bytes()[:4] == b"\x89PNG"
 
@@ -65,6 +70,7 @@ def test_costs_vector_problem_markdown():
     out = run("costs", "tanh-tall", "--n", "5", "--repeat", "1", "--markdown")
     assert out.returncode == 0, out.stderr
     assert "| jacrev (1 pullback of 50 rows)" in out.stdout
+    assert "| VJP (replayed)" in out.stdout
     assert "Jacobian (50 x 5): jacfwd" in out.stdout
 
 

@@ -76,7 +76,7 @@ def test_reverse_modes_do_at_least_the_work_of_f(rosen_report):
 
 def test_modes_that_compute_the_same_thing_agree(rosen_report):
     assert set(rosen_report.checks) == {"hvp modes", "jacfwd vs jacrev", "jacrev vs gradient",
-                                        "Hessian @ v vs hvp"}
+                                        "Hessian @ v vs hvp", "replayed vs eager"}
     assert max(rosen_report.checks.values()) < 1e-10
 
 
@@ -103,6 +103,81 @@ def test_text_and_markdown_tables(rosen_report):
     assert len({l.count("|") for l in table}) == 1
     assert "Recommendation" in text and "HVP nesting" in text
     assert rosen_report.recommendation["hvp"] in ad.HVP_MODES
+
+
+# ---- replayed rows ----------------------------------------------------------------------
+REPLAYED_ROWS = {"replayed:jvp": "JVP (replayed)", "replayed:vjp": "gradient (replayed)",
+                 "replayed:hvp": "HVP fwd-over-rev (replayed)",
+                 "replayed:sparse": "sparse Hessian (replayed), per x"}
+
+
+def test_replayed_rows_beside_the_eager_ones(rosen_report):
+    keys = list(rosen_report.results)
+    for key, label in REPLAYED_ROWS.items():
+        r = rosen_report[key]
+        eager = rosen_report[costs.REPLAYED[key]]
+        assert keys.index(key) == keys.index(eager.key) + 1, key  # the row below its twin
+        assert r.label == label
+        assert r.timing.median > 0 and r.ratio > 0 and r.work_ratio > 0, key
+        # recorded once, before the timing; every timed call a replay
+        assert r.replay["recordings"] == 1 and r.replay["mismatches"] == 0, key
+        assert r.replay["replays"] >= r.timing.samples * r.timing.loops, key
+        assert r.replay["record_seconds"] > 0
+        # no dispatch and no tape: the program's NumPy calls, at NumPy's overhead
+        assert r.work.ops == r.replay["ops"] > 0, key
+        assert r.work.tape_entries == 0 and r.work.passes == 0, key
+        assert r.work.overhead == costs.NUMPY_OVERHEAD
+        assert r.work.work == eager.work.work, key
+        assert "recorded once" in r.note
+    assert rosen_report.checks["replayed vs eager"] < 1e-12
+
+
+def test_replay_recommendation(rosen_report):
+    rec = rosen_report.recommendation
+    assert rec["replay"] in (True, False)
+    reason = rec["replay_reason"]
+    assert "dualad.replay" in reason and reason in rosen_report.to_text()
+    if rec["replay"]:
+        assert re.search(r"gradient [\d.]+x f instead of [\d.]+x f", reason) or \
+            re.search(r"(JVP|HVP|sparse evaluation) [\d.]+x f instead of", reason)
+        assert "paid back after" in reason
+
+
+def test_replay_recommendation_names_only_measurably_cheaper_modes():
+    from dualad.costs.recommend import recommend_replay
+    from dualad.costs.report import ModeResult
+    t = lambda med, lo: costs.Timing(med, lo, med * 1.1, 3, 1)
+
+    def rows(replayed_median):
+        eager = ModeResult("vjp", "", t(6.0, 5.5), ratio=6.0)
+        again = ModeResult("replayed:vjp", "", t(replayed_median, replayed_median), ratio=replayed_median,
+                           replay={"record_seconds": 20.0, "recordings": 1})
+        return {"vjp": eager, "replayed:vjp": again}
+
+    rec = recommend_replay(rows(2.0))
+    assert rec["replay"] is True
+    assert "gradient 2.00x f instead of 6.00x f" in rec["replay_reason"]
+    assert "paid back after 5 calls" in rec["replay_reason"]  # 20 s / (6 - 2) s per call
+    rec = recommend_replay(rows(5.8))  # below the median, not below eager's fastest sample
+    assert rec["replay"] is False and "not measurably cheaper" in rec["replay_reason"]
+    assert recommend_replay({"vjp": rows(2.0)["vjp"]}) == {}
+
+
+def test_replayed_rows_only_when_wanted_and_a_failed_replay_is_a_row(monkeypatch):
+    f = lambda x: np.sum(np.sin(x) ** 2)
+    r = costs.compare(f, np.ones(5), repeat=1, modes=["jvp"])
+    assert not any(k.startswith("replayed:") for k in r.results)
+    assert "replay" not in r.recommendation
+
+    def refusing(fn, *args, **kwargs):
+        raise ad.staging.StagingError("cannot record this")
+
+    monkeypatch.setattr(comparison, "replay", refusing)
+    r = costs.compare(f, np.ones(5), repeat=1, modes=["replayed:vjp", "replayed:jvp"])
+    for key in ("replayed:vjp", "replayed:jvp"):
+        assert r[key].timing is None and "replay failed: StagingError" in r[key].skipped
+    assert r["vjp"].timing is not None and "not run (replay failed" in r.to_text()
+    assert "replay" not in r.recommendation
 
 
 # ---- work counts ------------------------------------------------------------------------
@@ -268,7 +343,9 @@ def test_memory_limit_skips_the_dense_hessian():
 def test_vector_function_has_no_hvp_rows():
     inst = problems.make("tanh-tall", n=8)
     r = costs.compare(inst.f, inst.x, repeat=1)
-    assert list(r.results) == ["f", "jvp", "vjp", "jacfwd", "jacrev"]
+    assert list(r.results) == ["f", "jvp", "replayed:jvp", "vjp", "replayed:vjp", "jacfwd",
+                               "jacrev"]
+    assert r["replayed:vjp"].label == "VJP (replayed)"
     assert r.m == 80 and r.n == 8 and not r.scalar
     assert r.checks["jacfwd vs jacrev"] < 1e-12
 

@@ -40,7 +40,8 @@ def banded():
 
 
 def test_tridiagonal_jacobian_has_three_colours_and_rows(banded):
-    assert list(banded.results) == ["f", "jvp", "vjp", "jacfwd", "jacrev", *SPARSE]
+    assert list(banded.results) == ["f", "jvp", "replayed:jvp", "vjp", "replayed:vjp", "jacfwd",
+                                    "jacrev", *SPARSE, "replayed:sparse"]
     rec = banded.recommendation
     assert rec["sparse_ncolors"] == 3
     assert rec["sparse_nnz"] == 3 * 60 - 2
@@ -57,6 +58,33 @@ def test_tridiagonal_jacobian_has_three_colours_and_rows(banded):
 def test_sparse_values_are_checked_against_jacfwd(banded):
     assert banded.checks["sparse Jacobian vs jacfwd"] < 1e-12
     assert banded.checks["jacfwd vs jacrev"] < 1e-12
+    assert banded.checks["replayed vs eager"] < 1e-12
+
+
+def test_replayed_sparse_row_beside_the_eager_one(banded):
+    """The sparse row is the eager pass; the replayed row the object's default,
+    recorded once (before its timing) and replayed from then on."""
+    eager, again = banded["sparse"], banded["replayed:sparse"]
+    assert again.label == "sparse Jacobian (replayed), per x"
+    assert again.timing is not None and again.timing.median > 0 and again.ratio > 0
+    assert again.replay["recordings"] == 1 and again.replay["mismatches"] == 0
+    assert again.replay["replays"] >= again.timing.samples * again.timing.loops
+    assert again.work.ops == again.replay["ops"] > 0
+    assert again.work.passes == 0 and eager.work.passes > 0  # no trace opened: no dispatch
+    assert "(replayed, the default)" in banded.recommendation["sparse_reason"]
+
+
+def test_the_replay_check_catches_a_difference_without_densifying():
+    J = sp.csr_array(sp.diags_array([np.ones(50_000), np.full(49_999, 2.0)], offsets=[0, 1]))
+    off = J.copy()
+    off.data[7] += 1e-3  # one entry of 4 off: a 50,000 x 50,000 dense copy would be 20 GB
+    v = np.ones(50_000)
+    jvp = (np.zeros(50_000), J @ v)
+    values = {"sparse": J, "replayed:sparse": off, "jvp": jvp, "replayed:jvp": jvp}
+    checks = comparison._checks(values, False, v)
+    assert checks["replayed vs eager"] == pytest.approx(1e-3 / 2.0)
+    values["replayed:sparse"] = J.copy()
+    assert comparison._checks(values, False, v)["replayed vs eager"] == 0.0
 
 
 def test_the_sparse_check_catches_a_wrong_jacobian():
@@ -112,6 +140,8 @@ def test_sparse_wins_on_a_large_banded_problem_where_dense_cannot_run():
     assert rec["sparse_ncolors"] == 3
     assert "(predicted)" in rec["sparse_reason"]
     assert r.checks["sparse Jacobian @ v vs jvp"] < 1e-12
+    assert r.checks["replayed vs eager"] < 1e-12
+    assert r["replayed:sparse"].replay["recordings"] == 1
     assert "Sparse Jacobian: 3 colours" in r.to_text()
 
 

@@ -436,3 +436,118 @@ def test_recovery_gather_on_threads_equals_one_thread():
 def test_bad_workers_are_refused(workers):
     with pytest.raises(ValueError, match="workers"):
         sparse.SparseJacobian(lambda x: x ** 2, np.ones(3), workers=workers)
+
+
+# ---- replay: the compressed pass recorded once, replayed at every later x ------------------
+def _points(x0, seed):
+    """x0, two new points and x0 again: replays at new values and at a repeat."""
+    rng = np.random.default_rng(seed)
+    return [x0, x0 + 0.5 * rng.standard_normal(x0.shape),
+            x0 - 0.3 * rng.standard_normal(x0.shape), x0]
+
+
+@pytest.mark.parametrize("name", list(JACOBIAN_CASES))
+def test_replayed_jacobian_equals_eager(name):
+    f, x0 = JACOBIAN_CASES[name]
+    replayed = sparse.SparseJacobian(f, x0)
+    eager = sparse.SparseJacobian(f, x0, sparsity=replayed.sparsity, mode=replayed.mode,
+                                  replay=False)
+    assert replayed.replay and not eager.replay
+    for x in _points(x0, 50):
+        value, J = replayed.value_and_jacobian(x)
+        value_eager, J_eager = eager.value_and_jacobian(x)
+        assert_values(J, J_eager.toarray(), replayed.shape, f"{name}, replayed")
+        np.testing.assert_allclose(value, value_eager, rtol=RTOL)
+        assert_values(J, dense_jacobian(f, x), replayed.shape, f"{name}, replayed vs jacfwd")
+    (r,) = replayed.replayed
+    if name == "where":
+        # should np.where's mask be a guard of the program, a new mask records anew
+        assert r.recordings + r.replays == 4
+    else:
+        assert (r.recordings, r.replays, r.mismatches) == (1, 3, 0), name
+    assert eager.replayed == [] and replayed.replay_error is None
+
+
+@pytest.mark.parametrize("name", ["stencil", "bratu-sliced", "tall", "wide"])
+def test_replayed_jacobian_in_both_modes(name):
+    f, x0 = JACOBIAN_CASES[name]
+    for mode in ("forward", "reverse"):
+        jac = sparse.SparseJacobian(f, x0, mode=mode)
+        for x in _points(x0, 51):
+            assert_values(jac(x), dense_jacobian(f, x), jac.shape, f"{name}, {mode}")
+        assert [r.recordings for r in jac.replayed] == [1]
+
+
+@pytest.mark.parametrize("name", list(HESSIAN_CASES))
+def test_replayed_hessian_equals_eager(name):
+    f, x0 = HESSIAN_CASES[name]
+    replayed = sparse.SparseHessian(f, x0)
+    eager = sparse.SparseHessian(f, x0, sparsity=replayed.sparsity, replay=False)
+    for x in _points(x0, 52):
+        H = replayed(x)
+        assert_values(H, eager(x).toarray(), replayed.shape, f"{name}, replayed")
+        assert_values(H, dense_hessian(f, x), replayed.shape, f"{name}, replayed vs hessian")
+    (r,) = replayed.replayed
+    assert (r.recordings, r.replays, r.mismatches) == (1, 3, 0), name
+
+
+def test_replayed_results_are_fresh_arrays():
+    """A later call never changes an earlier result (the program's buffers
+    are its own)."""
+    f, x0 = HESSIAN_CASES["extended-rosenbrock"]
+    hess = sparse.SparseHessian(f, x0)
+    first = [hess(x0) for _ in range(3)]
+    kept = [H.data.copy() for H in first]
+    hess(x0 + 1.0)
+    for H, data in zip(first, kept):
+        np.testing.assert_array_equal(H.data, data)
+    assert not np.shares_memory(first[1].data, first[2].data)
+
+
+def test_replayed_passes_on_threads_equal_one_thread(monkeypatch):
+    from dualad.sparse import evaluate
+    monkeypatch.setattr(evaluate, "THREADS_MIN_ENTRIES", 0)
+    f, x0 = JACOBIAN_CASES["bratu-sliced"]
+    one = sparse.SparseJacobian(f, x0, replay=False)
+    two = sparse.SparseJacobian(f, x0, sparsity=one.sparsity, workers=2)
+    for x in _points(x0, 53):
+        np.testing.assert_allclose(two(x).toarray(), one(x).toarray(), rtol=RTOL, atol=RTOL)
+    assert len(two.replayed) == 2 and all(r.recordings == 1 for r in two.replayed)
+
+
+def test_replay_falls_back_to_eager_when_f_cannot_be_recorded(monkeypatch):
+    """A StagingError (f did something a recording cannot repeat) switches
+    the object to eager evaluation for good, with the reason kept."""
+    from dualad.sparse import evaluate
+    from dualad.staging import StagingError
+
+    def refusing(fn, fixed_argnums=()):
+        def call(*args):
+            raise StagingError("x += y changes an array in place")
+        return call
+
+    monkeypatch.setattr(evaluate, "_replay", refusing)
+    f, x0 = JACOBIAN_CASES["stencil"]
+    jac = sparse.SparseJacobian(f, x0)
+    assert_values(jac(x0), dense_jacobian(f, x0), jac.shape, "after the fallback")
+    assert not jac.replay and "in place" in jac.replay_error
+    assert_values(jac(x0 + 1), dense_jacobian(f, x0 + 1), jac.shape, "eager from then on")
+
+
+@pytest.mark.parametrize("bad", [None, 1, "yes"])
+def test_replay_must_be_a_bool(bad):
+    with pytest.raises(TypeError, match="replay must be True or False"):
+        sparse.SparseJacobian(np.sin, rng_x(3), replay=bad)
+    with pytest.raises(TypeError, match="replay must be True or False"):
+        sparse.SparseHessian(lambda x: np.sum(x ** 3), rng_x(3), replay=bad)
+
+
+def test_one_off_jacobian_and_hessian_are_not_recorded(monkeypatch):
+    from dualad.sparse import evaluate
+    recorded = []
+    monkeypatch.setattr(evaluate, "_replay", lambda *a, **k: recorded.append(a))
+    f, x = JACOBIAN_CASES["stencil"]
+    assert_values(sparse.jacobian(f, x), dense_jacobian(f, x), (9, 11), "jacobian")
+    g, y = HESSIAN_CASES["arrow-head"]
+    assert_values(sparse.hessian(g, y), dense_hessian(g, y), (9, 9), "hessian")
+    assert recorded == []

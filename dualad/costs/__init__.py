@@ -7,12 +7,13 @@ differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
 in its four nestings and through :class:`dualad.optimize.HessianOperator`,
 ``jacfwd``, ``jacrev`` and the dense Hessian, and the sparse Jacobian (a
 vector ``f``) or Hessian (a scalar ``f``) of :mod:`dualad.sparse`: detecting
-the pattern, colouring it, one compressed evaluation -- and returns a
+the pattern, colouring it, one compressed evaluation; the JVP, gradient, HVP
+and sparse evaluation also through :func:`dualad.replay` -- and returns a
 :class:`CostReport`: wall time (median, min and max of repeats) and its ratio
 to ``f``; the work each mode did (operations executed, tape entries, bytes
 held by the tape, peak memory); and the recommendation that follows (jacfwd
 or jacrev, the sparse mode or not and from how many calls on, which HVP
-nesting, which chunk size).  :func:`sweep` does the
+nesting, which chunk size, whether to wrap in ``dualad.replay``).  :func:`sweep` does the
 same over a range of sizes and finds where jacfwd and jacrev cross;
 :func:`count` counts the work of any one call::
 
@@ -43,9 +44,9 @@ The package, one concern per module
 from .comparison import compare, sweep
 from .counting import NUMPY_OVERHEAD, OVERHEAD, PASS_OPS, Work, count
 from .plots import PlotUnavailableError
-from .report import MODES, CostReport, ModeResult, SweepReport
+from .report import MODES, REPLAYED, CostReport, ModeResult, SweepReport
 from .timing import Timing
 
 __all__ = ["compare", "sweep", "count", "CostReport", "SweepReport", "ModeResult", "Work",
-           "Timing", "MODES", "OVERHEAD", "NUMPY_OVERHEAD", "PASS_OPS",
+           "Timing", "MODES", "REPLAYED", "OVERHEAD", "NUMPY_OVERHEAD", "PASS_OPS",
            "PlotUnavailableError"]

@@ -181,7 +181,7 @@ def demo(n_newton: int = 1000, n_costs: int = 1000, repeat: int = 3) -> int:
     for key, res in report.results.items():
         if res.ratio is not None and key != "f":
             print(f"   {res.label or key:54.54s} {res.ratio:9.3g}x f")
-    for key in ("hvp", "operator"):
+    for key in ("hvp", "operator", "replay"):
         reason = report.recommendation.get(f"{key}_reason")
         if reason:
             print(textwrap.fill(reason, 96, initial_indent="   ", subsequent_indent="   "))
@@ -306,7 +306,8 @@ def build_parser() -> argparse.ArgumentParser:
         "costs", help="what each mode costs on a built-in problem", epilog=_EPILOG,
         description="Time f, a JVP, a VJP, the four HVP nestings, HessianOperator, jacfwd, "
                     "jacrev, the dense Hessian and the sparse Jacobian or Hessian (detection, "
-                    "colouring, one compressed evaluation) on a built-in problem; count "
+                    "colouring, one compressed evaluation) on a built-in problem, and the "
+                    "JVP, VJP, HVP and sparse evaluation replayed (dualad.replay); count "
                     "their work; recommend a mode. The sparse mode wins on bratu, "
                     "bratu-1d (Jacobians) and rosenbrock at large n (Hessian).")
     p.add_argument("problem", type=_problem_name, help="one of: " + ", ".join(problems.PROBLEMS))

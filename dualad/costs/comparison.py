@@ -7,7 +7,9 @@ differentiate it -- a JVP, a VJP (the gradient), the Hessian-vector product
 in its four nestings and through :class:`dualad.optimize.HessianOperator`,
 ``jacfwd``, ``jacrev`` and the dense Hessian, and the sparse Jacobian or
 Hessian of :mod:`dualad.sparse` (detection, colouring, one compressed
-evaluation) -- timing each
+evaluation); the JVP, the VJP, the fwd-over-rev HVP and the sparse
+evaluation also replayed (:func:`dualad.replay`: recorded once, before
+their timing) -- timing each
 (:mod:`~dualad.costs.timing`) and counting its work
 (:mod:`~dualad.costs.counting`); modes predicted to be too slow or too big
 are not run but predicted (:mod:`~dualad.costs.recommend`).  The result is
@@ -25,9 +27,12 @@ import numpy as np
 from ..api import HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, vjp
 from . import problems
 from .. import sparse
+from ..staging import replay
 from .counting import NUMPY_OVERHEAD, Work, count
-from .recommend import best_chunk, jacfwd_work, jacrev_work, recommend, recommend_sparse
-from .report import MODES, CostReport, ModeResult, SweepReport, _fmt_bytes, _fmt_time
+from .recommend import (best_chunk, jacfwd_work, jacrev_work, recommend, recommend_replay,
+                        recommend_sparse)
+from .report import (MODES, REPLAYED, CostReport, ModeResult, SweepReport, _fmt_bytes,
+                     _fmt_time)
 from .timing import measure as _measure
 
 __all__ = ["compare", "sweep"]
@@ -50,7 +55,18 @@ def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
               "hessian": f"dense Hessian ({-(-n // hess_chunk)} × {hess_chunk} directions)"}
     for mode in HVP_MODES:
         labels[f"hvp:{mode}"] = f"HVP {mode}"
+    labels.update({"replayed:jvp": "JVP (replayed)",
+                   "replayed:vjp": "gradient (replayed)" if scalar else "VJP (replayed)",
+                   "replayed:hvp": "HVP fwd-over-rev (replayed)"})
     return labels
+
+
+def _replayed_work(eager: Work, counted: Work, n_ops: int) -> Work:
+    """A replay's work on the scale of f's: the program's NumPy calls, each at
+    plain NumPy's overhead (no dispatch, no tape), the eager mode's arithmetic,
+    and the memory measured over one replay."""
+    return Work(evals=n_ops, eval_work=eager.work, peak_memory=counted.peak_memory,
+                overhead=NUMPY_OVERHEAD)
 
 
 def _rel_diff(a, b) -> float:
@@ -148,6 +164,40 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
         values[key] = value
         return work
 
+    def measure_replayed(key, fn, args, replayed=None):
+        """The replayed twin of an eager mode that ran: ``replay(fn)(*args)``
+        (or the calls of ``replayed`` objects given) recorded once, untimed
+        in the row, then counted and timed as replays."""
+        eager = results.get(REPLAYED[key])
+        if key not in wanted or eager is None or eager.timing is None:
+            return
+        say(f"{name}: {key}")
+        try:
+            if replayed is None:
+                r = replay(fn)
+                call, objects = (lambda: r(*args)), [r]
+            else:
+                call, objects = fn, None
+            t0 = time.perf_counter()
+            call()
+            record_seconds = time.perf_counter() - t0
+            objects = objects or replayed()
+            _, counted = count(call)
+            timing, value = _measure(call, repeat, max_seconds)
+        except Exception as exc:  # noqa: BLE001 - the row says why; the rest still runs
+            results[key] = ModeResult(key, "", skipped=f"replay failed: {type(exc).__name__}: "
+                                                       f"{str(exc).splitlines()[0] if str(exc) else ''}")
+            return
+        n_ops = sum(p.n_ops for o in objects for p in o.programs()[:1])
+        counters = {c: sum(getattr(o, c) for o in objects)
+                    for c in ("recordings", "replays", "mismatches")}
+        counters.update(ops=n_ops, record_seconds=record_seconds)
+        results[key] = ModeResult(key, "", timing, _replayed_work(eager.work, counted, n_ops),
+                                  replay=counters,
+                                  note=(f"recorded once in {_fmt_time(record_seconds)}; ops: "
+                                        "NumPy calls of the program, work as eager"))
+        values[key] = value
+
     # f, one JVP, one VJP: everything else is predicted from these counts.  Plain
     # f never enters dualad, so its operations are the ones its recording evaluates.
     (_, pullback), w_record = count(lambda: vjp(f, x))
@@ -162,10 +212,13 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     w_f.evals, w_f.eval_work = w_record.evals, w_record.eval_work
     w_f.overhead = NUMPY_OVERHEAD
     w_jvp = measure("jvp", lambda: jvp(f, (x,), (v,)))
+    measure_replayed("replayed:jvp", lambda x, v: jvp(f, (x,), (v,)), (x, v))
     if scalar:
         w_vjp = measure("vjp", lambda: grad(f)(x))
+        measure_replayed("replayed:vjp", grad(f), (x,))
     else:
         w_vjp = measure("vjp", lambda: vjp(f, x)[1](u))
+        measure_replayed("replayed:vjp", lambda x, u: vjp(f, x)[1](u), (x, u))
     # seconds per work unit, to predict the time of modes too big to run
     per_unit = max(results[k].timing.min / max(results[k].work.units, 1.0)
                    for k in ("jvp", "vjp"))
@@ -203,8 +256,9 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     w_fr = None
     if scalar:
         say(f"{name}: hvp")
-        if wanted & {"hvp:fwd-over-rev", "hessian"}:
+        if wanted & {"hvp:fwd-over-rev", "hessian", "replayed:hvp"}:
             w_fr = measure("hvp:fwd-over-rev", lambda: hvp(f, x, v, "fwd-over-rev"))
+            measure_replayed("replayed:hvp", lambda x, v: hvp(f, x, v, "fwd-over-rev"), (x, v))
         for mode in ("rev-over-fwd", "rev-over-rev"):
             maybe(f"hvp:{mode}", (lambda mode=mode: hvp(f, x, v, mode)), None)
         if "hvp:fwd-over-fwd" in wanted:
@@ -240,9 +294,9 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     if "hvp:fwd-over-rev" in results and "hvp:fwd-over-rev" not in wanted:
         del results["hvp:fwd-over-rev"]
     sparse_info = None
-    if wanted & set(SPARSE_MODES):
-        sparse_info = _sparse(f, x, scalar, m, n, local, wanted, measure, results, values, say,
-                              name)
+    if wanted & {*SPARSE_MODES, "replayed:sparse"}:
+        sparse_info = _sparse(f, x, scalar, m, n, local, wanted, measure, measure_replayed,
+                              results, values, say, name)
 
     # ratios, labels, order
     labels = _labels(scalar, m, n, chunk, hess_chunk)
@@ -262,13 +316,15 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     rec = recommend(ordered, n, m, chunk, fwd_pred, rev_pred, scalar, w_jvp)
     if sparse_info is not None:
         rec.update(recommend_sparse(ordered, sparse_info, scalar))
+    rec.update(recommend_replay(ordered))
     return CostReport(name, n, m, scalar, chunk, ordered, rec, checks, repeat)
 
 
 def _sparse(f, x, scalar: bool, m: int, n: int, local: bool, wanted: set, measure,
-            results: dict, values: dict, say, name: str) -> dict:
+            measure_replayed, results: dict, values: dict, say, name: str) -> dict:
     """Measure the sparse Jacobian (vector f) or Hessian (scalar f): detection,
-    colouring, one evaluation by the reused object.  Returns what the
+    colouring, one evaluation by the reused object (eager, then replayed: the
+    object's default).  Returns what the
     recommendation needs (``kind``, ``ncolors``, ``nnz``, ...); when the sparse
     mode is no use here (detection failed, pattern dense) its rows are left
     out and ``skipped`` says why."""
@@ -316,15 +372,24 @@ def _sparse(f, x, scalar: bool, m: int, n: int, local: bool, wanted: set, measur
     if c >= dense_directions:
         return leave_out(f"the {kind}'s pattern needs {c} colours, as many as the dense "
                          f"modes' {dense_directions} passes: no gain")
+    obj.replay = False
     measure("sparse", lambda: obj(x))
+    obj.replay = True
+    measure_replayed("replayed:sparse", lambda: obj(x), None, replayed=lambda: obj.replayed)
     info["seconds"] = {key: results[key].seconds for key in SPARSE_MODES}
+    again = results.get("replayed:sparse")
+    if again is not None and again.timing is not None:
+        # what an object costs per x as built (replay is its default)
+        info["seconds"]["sparse"] = again.seconds
+        info["replayed"] = True
     what = "HVPs" if scalar else "VJPs" if mode == "reverse" else "JVPs"
     how = ("star colouring" if scalar else
            "row colouring" if mode == "reverse" else "column colouring")
     info["labels"] = {
         "sparse:detect": f"sparse {kind}: detect pattern ({flavour}), once",
         "sparse:color": f"sparse {kind}: {how}, once",
-        "sparse": f"sparse {kind} ({c} {what} in one pass), per x"}
+        "sparse": f"sparse {kind} ({c} {what} in one pass), per x",
+        "replayed:sparse": f"sparse {kind} (replayed), per x"}
     percent = 100.0 * info["density"]
     results["sparse:detect"].note = (f"nnz {nnz} of {shape[0]} x {shape[1]} ({percent:.2g}%); "
                                      "ops not observed (the sparsity trace does not report "
@@ -337,6 +402,20 @@ def _sparse(f, x, scalar: bool, m: int, n: int, local: bool, wanted: set, measur
     return info
 
 
+def _replay_diff(replayed, eager) -> float:
+    """Max relative difference of a replayed mode's result from the eager one's
+    (a JVP's pair as one array; sparse matrices compared entry by entry, never
+    densified)."""
+    if hasattr(eager, "tocsr"):
+        scale = max(float(abs(eager).max()) if eager.nnz else 0.0, 1e-300)
+        diff = abs(replayed - eager)
+        return float(diff.max()) / scale if diff.nnz else 0.0
+    if isinstance(eager, tuple):
+        flat = lambda t: np.concatenate([np.ravel(np.asarray(a, dtype=float)) for a in t])
+        return _rel_diff(flat(replayed), flat(eager))
+    return _rel_diff(replayed, eager)
+
+
 def _checks(values: dict, scalar: bool, v) -> dict:
     """Max relative differences between modes that compute the same thing.
 
@@ -344,6 +423,10 @@ def _checks(values: dict, scalar: bool, v) -> dict:
     "sparse Jacobian vs jacfwd" (or jacrev, or J @ v vs the JVP, whichever
     ran) compares the sparse Jacobian's values with a dense mode's."""
     checks = {}
+    replayed = [_replay_diff(values[k], values[e]) for k, e in REPLAYED.items()
+                if k in values and e in values]
+    if replayed:
+        checks["replayed vs eager"] = max(replayed)
     hvps = [np.ravel(values[k]) for k in values if k.startswith("hvp:")]
     n = int(np.size(v))
     if len(hvps) > 1:

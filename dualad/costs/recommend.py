@@ -24,9 +24,10 @@ from __future__ import annotations
 import math
 
 from .counting import OVERHEAD, PASS_OPS, Work
-from .report import _fmt_count, _fmt_ratio, _fmt_time
+from .report import REPLAYED, _fmt_count, _fmt_ratio, _fmt_time
 
-__all__ = ["best_chunk", "jacfwd_work", "jacrev_work", "recommend", "recommend_sparse"]
+__all__ = ["best_chunk", "jacfwd_work", "jacrev_work", "recommend", "recommend_sparse",
+           "recommend_replay"]
 
 
 def best_chunk(n: int, per_pass: Work, per_direction_work: float, peak_per_direction: float,
@@ -170,7 +171,7 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
     how = "star" if scalar else "rows, VJPs" if info["mode"] == "reverse" else "columns, JVPs"
     head = (f"Sparse {kind}: {c} colour{'s' * (c != 1)} ({how}), {info['nnz']} nonzeros of "
             f"{rows} x {cols}; detect + colour once ({_fmt_ratio(once)}x f), then each {kind} "
-            f"costs {_fmt_ratio(each)}x f")
+            f"costs {_fmt_ratio(each)}x f{' (replayed, the default)' if info.get('replayed') else ''}")
     dense = _dense_cost(results, ("hessian",) if scalar else ("jacfwd", "jacrev"))
     if dense is None:
         return {"sparse": None, "sparse_calls": None, "sparse_ncolors": c,
@@ -191,3 +192,48 @@ def recommend_sparse(results: dict, info: dict, scalar: bool) -> dict:
         calls, verdict = None, f"Use {name}: it costs less than one sparse evaluation."
     return {"sparse": calls is not None, "sparse_calls": calls, "sparse_reason": head + verdict,
             "sparse_ncolors": c, "sparse_nnz": info["nnz"]}
+
+
+_REPLAY_NAMES = {"replayed:jvp": "JVP", "replayed:vjp": "gradient",
+                 "replayed:hvp": "HVP", "replayed:sparse": "sparse evaluation"}
+
+
+def recommend_replay(results: dict) -> dict:
+    """Whether wrapping in :func:`dualad.replay` pays: ``replay`` is True when
+    some replayed mode is measurably cheaper than its eager twin (its median
+    below the eager mode's fastest sample), False when none is, None when no
+    replayed mode ran; ``replay_reason`` gives the figures and from how many
+    calls the recording is paid back.
+
+    >>> import numpy as np
+    >>> from dualad import costs
+    >>> r = costs.compare(lambda x: np.sum(np.sin(x) ** 2), np.ones(10), repeat=3,
+    ...                   modes=["replayed:vjp"])
+    >>> r.recommendation["replay"] in (True, False), r["replayed:vjp"].replay["recordings"]
+    (True, 1)
+    """
+    pairs = []
+    for key, eager_key in REPLAYED.items():
+        r, e = results.get(key), results.get(eager_key)
+        if r is not None and e is not None and r.timing is not None and e.timing is not None:
+            pairs.append((key, r, e))
+    if not pairs:
+        return {}
+    cheaper = [(k, r, e) for k, r, e in pairs if r.timing.median < e.timing.min]
+    if not cheaper:
+        shown = ", ".join(f"{_REPLAY_NAMES[k]} {_fmt_ratio(r.ratio)}x f (eager "
+                          f"{_fmt_ratio(e.ratio)}x f)" for k, r, e in pairs)
+        return {"replay": False,
+                "replay_reason": f"dualad.replay: not measurably cheaper here ({shown}); "
+                                 "the arrays are large enough that dispatch costs little."}
+    parts = []
+    for k, r, e in cheaper:
+        saved = e.timing.median - r.timing.median
+        calls = math.ceil(r.replay["record_seconds"] / saved) if saved > 0 else None
+        parts.append(f"{_REPLAY_NAMES[k]} {_fmt_ratio(r.ratio)}x f instead of "
+                     f"{_fmt_ratio(e.ratio)}x f (recording once: "
+                     f"{_fmt_time(r.replay['record_seconds'])}, paid back after "
+                     f"{calls} call{'s' * (calls != 1)})")
+    return {"replay": True,
+            "replay_reason": "Wrap in dualad.replay (f must be pure: see dualad.staging): "
+                             + "; ".join(parts) + "."}

@@ -25,15 +25,22 @@ from . import plots
 from .counting import OVERHEAD, Work
 from .timing import Timing
 
-__all__ = ["MODES", "ModeResult", "CostReport", "SweepReport"]
+__all__ = ["MODES", "REPLAYED", "ModeResult", "CostReport", "SweepReport"]
 
-MODES = ("f", "jvp", "vjp", "hvp:fwd-over-rev", "hvp:rev-over-fwd", "hvp:rev-over-rev",
-         "hvp:fwd-over-fwd", "operator-build", "hvp:operator", "jacfwd", "jacrev", "hessian",
-         "sparse:detect", "sparse:color", "sparse")
+MODES = ("f", "jvp", "replayed:jvp", "vjp", "replayed:vjp", "hvp:fwd-over-rev", "replayed:hvp",
+         "hvp:rev-over-fwd", "hvp:rev-over-rev", "hvp:fwd-over-fwd", "operator-build",
+         "hvp:operator", "jacfwd", "jacrev", "hessian", "sparse:detect", "sparse:color",
+         "sparse", "replayed:sparse")
 """Every mode :func:`dualad.costs.compare` knows, in report order.  The three
 ``sparse*`` modes are the sparse Jacobian (vector ``f``) or sparse Hessian
 (scalar ``f``) of :mod:`dualad.sparse`: detecting the pattern and colouring it,
-each done once, and one compressed evaluation, done at every new ``x``."""
+each done once, and one compressed evaluation, done at every new ``x``.  The
+``replayed:*`` modes are the JVP, the VJP (gradient), the fwd-over-rev HVP and
+the sparse evaluation through :func:`dualad.replay`: recorded once (not
+timed in the row: its note says what the recording cost), then replayed."""
+REPLAYED = {"replayed:jvp": "jvp", "replayed:vjp": "vjp", "replayed:hvp": "hvp:fwd-over-rev",
+            "replayed:sparse": "sparse"}
+"""Each replayed mode and the eager mode it replays."""
 
 
 def _json(data: dict, path, indent: int) -> str:
@@ -48,7 +55,11 @@ def _json(data: dict, path, indent: int) -> str:
 @dataclass
 class ModeResult:
     """One mode's figures.  ``timing`` is None when the mode was skipped; then
-    ``work`` (if any) is predicted from counted components (``predicted``)."""
+    ``work`` (if any) is predicted from counted components (``predicted``).
+    A replayed mode's ``replay`` holds its :class:`dualad.Replayed` counters
+    after the timing (``recordings``, ``replays``, ``mismatches``), the
+    program's NumPy calls (``ops``) and the recording's seconds
+    (``record_seconds``)."""
 
     key: str
     label: str
@@ -59,6 +70,7 @@ class ModeResult:
     predicted: bool = False
     skipped: str | None = None
     note: str | None = None
+    replay: dict | None = None
 
     @property
     def seconds(self) -> float | None:
@@ -69,7 +81,8 @@ class ModeResult:
                 "seconds": None if self.timing is None else asdict(self.timing),
                 "ratio_to_f": self.ratio, "work_ratio_to_f": self.work_ratio,
                 "work": None if self.work is None else self.work.to_dict(),
-                "work_predicted": self.predicted, "skipped": self.skipped, "note": self.note}
+                "work_predicted": self.predicted, "skipped": self.skipped, "note": self.note,
+                "replay": self.replay}
 
 
 def _fmt_time(s: float | None) -> str:
@@ -136,7 +149,8 @@ class CostReport:
     ``report[key]`` is a :class:`ModeResult` (keys from :data:`MODES`);
     ``recommendation`` holds ``jacobian`` ('jacfwd' or 'jacrev'), ``sparse``
     (whether the sparse Jacobian or Hessian wins, and ``sparse_calls``: from how
-    many calls on), ``chunk_size``, ``hvp`` (a nesting) and a sentence of
+    many calls on), ``chunk_size``, ``hvp`` (a nesting), ``replay`` (whether
+    wrapping in :func:`dualad.replay` is measurably cheaper) and a sentence of
     reasons for each.
     """
 
@@ -206,7 +220,7 @@ class CostReport:
         rec = self.recommendation
         bullet = "- " if markdown else "  "
         parts.append("Recommendation:" if not markdown else "**Recommendation**")
-        for key in ("jacobian", "sparse", "chunk_size", "hvp", "operator"):
+        for key in ("jacobian", "sparse", "chunk_size", "hvp", "operator", "replay"):
             if f"{key}_reason" in rec:
                 parts.append(f"{bullet}{rec[key + '_reason']}")
         if self.checks:

@@ -26,6 +26,17 @@ The pattern and the colouring are found once (:class:`SparseJacobian`,
 Every result has the pattern's structure exactly -- entries that happen
 to be zero at this ``x`` are stored as explicit zeros -- so the structure
 a sparse factorisation sees does not change between iterates.
+
+Replay
+------
+The compressed pass is the same computation at every ``x``, with the same
+seeds, so by default (``replay=True``) it runs through :func:`dualad.replay`:
+recorded at the first call, then replayed without dispatch or boxes.  That
+assumes ``f`` is pure, as :mod:`dualad.staging` explains: arrays or numbers
+``f`` reads from outside its argument are captured at the first call (pass
+``replay=False`` if they change between calls).  When ``f`` does something a
+recording cannot repeat (writes into an array in place), the object says so
+in ``replay_error`` and computes eagerly from then on.
 """
 
 from __future__ import annotations
@@ -38,6 +49,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ..api import grad, jvp, vjp
+from ..staging import Replayed, StagingError, replay as _replay
 from . import coloring
 from .detect import _check_x, hessian_sparsity, jacobian_sparsity
 
@@ -58,6 +70,11 @@ CHUNK_ENTRIES = 20_000_000
 # With workers > 1, passes of at least this many seed entries in all are split
 # among the threads (smaller ones are not worth a thread).
 THREADS_MIN_ENTRIES = 1_000_000
+# Replayed passes take the seeds as an argument; ``fixed_argnums`` of it would
+# do the work on the seeds alone once, but dualad.replay's split program then
+# sums a later scatter into a hoisted array in place (a wrong result from the
+# second replay on): not until that is fixed.
+FIXED_SEEDS = ()
 
 
 def _point(x, shape: tuple, where: str) -> np.ndarray:
@@ -106,8 +123,9 @@ def _workers(workers: int) -> int:
 def _passes(one_pass: Callable, seeds: np.ndarray, shape: tuple, length: int, width: int,
             workers: int = 1):
     """The compressed products of all colours, ``(c, length)``, and the
-    output of one pass: ``one_pass(V) -> (out, products)`` on blocks of seeds
-    (rows of ``seeds``, reshaped to ``(k,) + shape``), each block small
+    output of one pass: ``one_pass(b, V) -> (out, products)`` on blocks of
+    seeds (block ``b``: rows of ``seeds``, reshaped to ``(k,) + shape``; the
+    blocks are the same at every call), each block small
     enough for memory, run on ``workers`` threads when there are several
     blocks' worth of work; each block is written into the result by its thread.
 
@@ -121,14 +139,14 @@ def _passes(one_pass: Callable, seeds: np.ndarray, shape: tuple, length: int, wi
         per = min(per, -(-c // workers))
     blocks = [(s, min(s + per, c)) for s in range(0, c, per)]
     if len(blocks) == 1:  # one pass: its products are the result, uncopied
-        out, t = one_pass(seeds.reshape((c,) + shape))
+        out, t = one_pass(0, seeds.reshape((c,) + shape))
         return np.reshape(t, (c, length)), out
     compressed = np.empty((c, length))
     outs = []
 
     def run(block):
         s, e = block
-        out, t = one_pass(seeds[s:e].reshape((e - s,) + shape))
+        out, t = one_pass(s, seeds[s:e].reshape((e - s,) + shape))
         compressed[s:e] = np.reshape(t, (e - s, length))
         return out
 
@@ -138,6 +156,41 @@ def _passes(one_pass: Callable, seeds: np.ndarray, shape: tuple, length: int, wi
     else:
         outs = [run(b) for b in blocks]
     return compressed, (outs[0] if outs else None)
+
+
+class _Passes:
+    """The compressed passes of one sparse object, eager or replayed.
+
+    ``compute(x, V)`` is one pass on a block of seeds ``V``.  Replayed, each
+    block of seeds gets its own :class:`dualad.Replayed` (blocks may run on
+    several threads at once: each records and replays its own program).  A
+    :class:`~dualad.staging.StagingError` (``f`` does something a recording
+    cannot repeat) turns replay off for good, keeping the reason."""
+
+    def __init__(self, compute: Callable, replay: bool):
+        self.compute = compute
+        self.replay = self.check(replay)
+        self.error: str | None = None
+        self.replayed: dict[int, Replayed] = {}  # first seed of a block -> its replay
+
+    @staticmethod
+    def check(replay) -> bool:
+        if not isinstance(replay, (bool, np.bool_)):
+            raise TypeError(f"replay must be True or False; got {replay!r}")
+        return bool(replay)
+
+    def __call__(self, block: int, x, V):
+        if self.replay:
+            r = self.replayed.get(block)
+            if r is None:
+                r = self.replayed.setdefault(block, _replay(self.compute,
+                                                            fixed_argnums=FIXED_SEEDS))
+            try:
+                return r(x, V)
+            except StagingError as exc:
+                self.replay, self.error = False, str(exc)
+                self.replayed.clear()
+        return self.compute(x, V)
 
 
 class SparseJacobian:
@@ -172,6 +225,14 @@ class SparseJacobian:
         NumPy code is; code that writes into shared arrays is not).  On two
         cores a batched pass over 10⁶ unknowns runs about 1.7x faster
         (``benchmarks/bench_sparse.py`` prints both).
+    replay : bool
+        Run the compressed pass through :func:`dualad.replay` (the default):
+        recorded at the first call, replayed after.  Assumes ``f`` is pure:
+        what it reads from outside its argument (a closure's array, a time
+        ``t`` in a dict) is captured at the first call -- pass ``False`` when
+        that changes between calls, to compute eagerly at every call.
+        ``replay_error`` holds the reason when ``f`` could not be recorded
+        and the object went eager.
 
     >>> import numpy as np
     >>> from dualad.sparse import SparseJacobian
@@ -182,7 +243,7 @@ class SparseJacobian:
     """
 
     def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False,
-                 mode: str = "auto", workers: int = 1):
+                 mode: str = "auto", workers: int = 1, replay: bool = True):
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
         x0 = _check_real(x0, "SparseJacobian")
@@ -209,6 +270,40 @@ class SparseJacobian:
         self.mode = mode
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
         self._seeds = coloring.seeds(self.colors)
+        self._pass = _Passes(self._forward if mode == "forward" else self._reverse, replay)
+
+    @property
+    def replay(self) -> bool:
+        """Whether the compressed pass is replayed (see ``replay=``); may be
+        switched (the programs recorded so far are kept)."""
+        return self._pass.replay
+
+    @replay.setter
+    def replay(self, value: bool) -> None:
+        self._pass.replay = _Passes.check(value)
+
+    @property
+    def replay_error(self) -> str | None:
+        """Why replay was turned off (``f`` could not be recorded), or None."""
+        return self._pass.error
+
+    @property
+    def replayed(self) -> list:
+        """The :class:`dualad.Replayed` of each block of seeds run so far (one
+        block unless there are very many colours), with their counters."""
+        return list(self._pass.replayed.values())
+
+    def _forward(self, x, V):
+        return jvp(self.f, (x,), (V,), batched=True)
+
+    def _reverse(self, x, seeds):
+        """``f(x)`` and the VJPs of the seed rows, ``(c, n)``."""
+        out, pullback = vjp(self.f, x)
+        out_shape, n = np.shape(out), self.shape[1]
+        dtype = np.result_type(out, float)
+        rows = [np.reshape(pullback(np.reshape(seeds[i], out_shape).astype(dtype))[0], n)
+                for i in range(self.ncolors)]
+        return out, (np.stack(rows) if rows else np.zeros((0, n)))
 
     def _choose(self, m: int, n: int) -> tuple:
         """Forward (columns) or reverse (rows), by fewer colours.  The densest
@@ -252,14 +347,10 @@ class SparseJacobian:
         m, n = self.shape
         seeds = self._seeds
         if self.mode == "forward":
-            compressed, out = _passes(lambda V: jvp(self.f, (x,), (V,), batched=True), seeds,
+            compressed, out = _passes(lambda b, V: self._pass(b, x, V), seeds,
                                       self.x_shape, m, n + m, self.workers)
             return (self.f(x) if out is None else out), self._recover(compressed, self.workers)
-        out, pullback = vjp(self.f, x)
-        out_shape = np.shape(out)
-        compressed = np.stack([np.reshape(pullback(np.reshape(row, out_shape).astype(
-            np.result_type(out, float)))[0], n) for row in seeds]) if self.ncolors else \
-            np.zeros((0, n))
+        out, compressed = self._pass(0, x, seeds)
         return out, self._recover(compressed)
 
 
@@ -268,7 +359,7 @@ class SparseHessian:
 
     Calling it at ``x`` returns ``H(x)`` as a symmetric ``scipy.sparse.csr_array``
     ``(n, n)``, from ``ncolors`` Hessian-vector products in one batched
-    forward-over-reverse pass.  ``sparsity`` and ``local`` as for
+    forward-over-reverse pass.  ``sparsity``, ``local`` and ``replay`` as for
     :class:`SparseJacobian`.
 
     >>> import numpy as np
@@ -279,7 +370,8 @@ class SparseHessian:
     (3, [2.0, 2.0, 2.0, 0.0])
     """
 
-    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False):
+    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False,
+                 replay: bool = True):
         x0 = _check_real(x0, "SparseHessian")
         self.f = f
         self.x_shape = x0.shape
@@ -297,6 +389,14 @@ class SparseHessian:
         self.ncolors = int(self.colors.max()) + 1 if self.colors.size else 0
         self._seeds = coloring.seeds(self.colors)
         self._recover = coloring.star_recovery(self.sparsity, self.colors)
+        self._pass = _Passes(self._forward_over_reverse, replay)
+
+    replay = SparseJacobian.replay
+    replay_error = SparseJacobian.replay_error
+    replayed = SparseJacobian.replayed
+
+    def _forward_over_reverse(self, x, V):
+        return jvp(grad(self.f), (x,), (V,), batched=True)
 
     def __repr__(self) -> str:
         return (f"<SparseHessian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
@@ -305,9 +405,7 @@ class SparseHessian:
     def __call__(self, x) -> sp.csr_array:
         x = _point(x, self.x_shape, "SparseHessian")
         n = self.shape[0]
-        seeds = self._seeds
-        g = grad(self.f)
-        compressed, _ = _passes(lambda V: jvp(g, (x,), (V,), batched=True), seeds,
+        compressed, _ = _passes(lambda b, V: self._pass(b, x, V), self._seeds,
                                 self.x_shape, n, 2 * n)
         return self._recover(compressed)
 
@@ -315,22 +413,24 @@ class SparseHessian:
 def jacobian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
     """The Jacobian of ``f`` at ``x`` as a ``scipy.sparse.csr_array``, exact,
     from as many JVPs as its pattern has colours.  For repeated evaluation
-    at new points build a :class:`SparseJacobian` once.
+    at new points build a :class:`SparseJacobian` once (its pass is replayed
+    from the second call on; here, for one call, it is not recorded).
 
     >>> import numpy as np
     >>> from dualad.sparse import jacobian
     >>> jacobian(lambda x: np.diff(x) ** 2, np.array([0.0, 1.0, 3.0])).toarray().tolist()
     [[-2.0, 2.0, 0.0], [0.0, -4.0, 4.0]]
     """
-    return SparseJacobian(f, x, sparsity=sparsity, local=local)(x)
+    return SparseJacobian(f, x, sparsity=sparsity, local=local, replay=False)(x)
 
 
 def hessian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
-    """The Hessian of a scalar ``f`` at ``x`` as a symmetric ``scipy.sparse.csr_array``.
+    """The Hessian of a scalar ``f`` at ``x`` as a symmetric ``scipy.sparse.csr_array``
+    (one evaluation, not recorded: build a :class:`SparseHessian` to reuse).
 
     >>> import numpy as np
     >>> from dualad.sparse import hessian
     >>> hessian(lambda x: np.sum(x[1:] * x[:-1]), np.ones(3)).toarray().tolist()
     [[0.0, 1.0, 0.0], [1.0, 0.0, 1.0], [0.0, 1.0, 0.0]]
     """
-    return SparseHessian(f, x, sparsity=sparsity, local=local)(x)
+    return SparseHessian(f, x, sparsity=sparsity, local=local, replay=False)(x)
