@@ -137,9 +137,11 @@ def ode_jac(fun: Callable, t0: float, y0, *, args: tuple | None = None,
     pattern = None if jac_sparsity is None else _as_pattern(jac_sparsity, n)
     try:
         if pattern is not None:
-            evaluate = _sparse.SparseJacobian(g, y0, sparsity=pattern)
+            # g reads the current t from a closure: not a pure function of y, so
+            # its evaluations run eagerly (dualad.replay would keep the first t)
+            evaluate = _sparse.SparseJacobian(g, y0, sparsity=pattern, replay=False)
         elif explicit or n > SPARSE_MIN_SIZE:
-            evaluate = _sparse.SparseJacobian(g, y0)
+            evaluate = _sparse.SparseJacobian(g, y0, replay=False)
     except _sparse.BranchOnValue as exc:
         if explicit:
             raise

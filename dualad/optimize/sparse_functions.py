@@ -90,7 +90,9 @@ def _sparse_constraint_hess(con_flat: Callable, x0: np.ndarray) -> Callable:
     def weighted(z):
         return np.sum(multipliers["v"] * con_flat(z))
 
-    evaluate = _sparse.SparseHessian(weighted, x0)
+    # weighted reads the multipliers from a closure, so it is not a pure
+    # function of z: its evaluations run eagerly (replay would keep the first)
+    evaluate = _sparse.SparseHessian(weighted, x0, replay=False)
 
     def hess(x, v):
         v = np.asarray(v, dtype=float).reshape(-1)

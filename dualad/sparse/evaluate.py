@@ -70,11 +70,9 @@ CHUNK_ENTRIES = 20_000_000
 # With workers > 1, passes of at least this many seed entries in all are split
 # among the threads (smaller ones are not worth a thread).
 THREADS_MIN_ENTRIES = 1_000_000
-# Replayed passes take the seeds as an argument; ``fixed_argnums`` of it would
-# do the work on the seeds alone once, but dualad.replay's split program then
-# sums a later scatter into a hoisted array in place (a wrong result from the
-# second replay on): not until that is fixed.
-FIXED_SEEDS = ()
+# Replayed passes take the seeds as an argument, fixed (dualad.replay's
+# fixed_argnums): the work on the seeds alone is done once, not at every x.
+FIXED_SEEDS = (1,)
 
 
 def _point(x, shape: tuple, where: str) -> np.ndarray:
