@@ -177,6 +177,12 @@ def bench_rosenbrock(quick):
     r_grad = ad.replay(grad)
     r_hvp = ad.replay(hvp)
     r_hvp_x = ad.replay(hvp, fixed_argnums=0)
+    # the blocks of large elementwise runs on two threads (dualad.staging.blocks)
+    r_grad2, r_hvp2 = ad.replay(grad, workers=2), ad.replay(hvp, workers=2)
+    _check("replayed gradient, 2 workers", r_grad2(x), grad(x))
+    _check("replayed gradient, 2 workers, again", r_grad2(x), grad(x))
+    _check("replayed HVP, 2 workers", r_hvp2(x, vs[1]), hvp(x, vs[1]))
+    _check("replayed HVP, 2 workers, again", r_hvp2(x, vs[2]), hvp(x, vs[2]))
     _check("replayed gradient", r_grad(x), grad(x))
     _check("replayed gradient at a new x", r_grad(x + 0.1), grad(x + 0.1))
     for v in vs + vs:
@@ -193,6 +199,8 @@ def bench_rosenbrock(quick):
         ("gradient, replayed (target <= 2)", t(lambda: r_grad(x)), f_grad),
         ("HVP, replayed (target <= 4)", t(lambda: r_hvp(x, next_v())), f_hvp),
         ("HVP, replayed with x fixed (new v)", t(lambda: r_hvp_x(x, next_v())), f_hvp),
+        ("gradient, replayed, workers=2", t(lambda: r_grad2(x)), f_grad),
+        ("HVP, replayed, workers=2", t(lambda: r_hvp2(x, next_v())), f_hvp),
         ("gradient, eager", t(lambda: grad(x)), f_grad),
         ("HVP fwd-over-rev, eager", t(lambda: hvp(x, vs[0])), f_hvp),
         ("scipy rosen_der (by hand)", t(lambda: scipy.optimize.rosen_der(x)), None),
@@ -201,7 +209,8 @@ def bench_rosenbrock(quick):
     ]
     report(f"2. Rosenbrock, n = {n:.0e} (floor: bench_core's op-by-op floor)", base, rows)
     print(f"  HVP with x fixed: {r_hvp_x.preparations} preparations (once per new x), "
-          f"{r_hvp_x.replays} replays")
+          f"{r_hvp_x.replays} replays; ops blocked in the gradient program: "
+          f"{r_grad.programs()[0].n_blocked} of {r_grad.programs()[0].n_ops}")
 
 
 # ---- 3. Newton-CG end to end --------------------------------------------------------------
