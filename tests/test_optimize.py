@@ -151,13 +151,33 @@ def test_hessian_operator_records_once():
         calls.append(1)
         return rosen(x)
 
-    H = HessianOperator(f, rosen_x0(8))
+    H = HessianOperator(f, rosen_x0(8), replay=False)
     assert len(calls) == 1
     for _ in range(5):
         H @ np.ones(8)
     H.matmat(np.eye(8))
     assert len(calls) == 1, "products must reuse the recording, not call f again"
     assert H.nprod == 13
+
+
+def test_hessian_operator_replays_its_products():
+    calls = []
+
+    def f(x):
+        calls.append(1)
+        return rosen(x)
+
+    H = HessianOperator(f, rosen_x0(8))
+    assert len(calls) == 1  # the value and gradient at x
+    for _ in range(5):
+        H @ np.ones(8)
+    H.matmat(np.eye(8))
+    assert len(calls) == 3  # one recording each: the product, the batched product
+    for _ in range(5):
+        H @ np.arange(8.0)
+    H.matmat(np.eye(8)[:, ::-1])
+    assert len(calls) == 3, "later products must replay, not call f again"
+    assert H.nprod == 26
 
 
 def test_hessian_operator_pytree_point():
@@ -230,12 +250,18 @@ def test_jacobian_operator_reuses_evaluation_and_solves_with_lsmr():
         return A @ np.tanh(x)
 
     x = np.array([0.2, -0.4])
-    J = JacobianOperator(F, x)
     b = np.array([1.0, 2.0, 0.5])
+    expected = np.linalg.lstsq(ad.jacfwd(F)(x), b, rcond=None)[0]
+    calls.clear()
+    J = JacobianOperator(F, x, replay=False)
     sol = lsmr(J, b, atol=1e-14, btol=1e-14)[0]
     assert len(calls) == 1
-    dense = ad.jacfwd(F)(x)
-    np.testing.assert_allclose(sol, np.linalg.lstsq(dense, b, rcond=None)[0], rtol=1e-8)
+    np.testing.assert_allclose(sol, expected, rtol=1e-8)
+    calls.clear()
+    J = JacobianOperator(F, x)  # replayed: the value, then one recording per product kind
+    sol = lsmr(J, b, atol=1e-14, btol=1e-14)[0]
+    assert len(calls) == 3
+    np.testing.assert_allclose(sol, expected, rtol=1e-8)
 
 
 def test_jacobian_operator_pytree_point_and_args():
@@ -698,22 +724,24 @@ def test_helpers_in_plain_scipy():
     np.testing.assert_allclose(res.x, [2.0, 0.5], atol=1e-6)
 
 
-def test_hessp_helper_records_once_per_x():
+@pytest.mark.parametrize("replay", [False, True])
+def test_hessp_helper_records_once_per_x(replay):
     calls = []
 
     def f(x, c):
         calls.append(1)
         return np.sum(c * x ** 4)
 
-    hp = opt.hessp(f)
+    hp = opt.hessp(f, replay=replay)
     c = np.array([1.0, 2.0])
     x = np.array([1.0, -1.0])
     for k in range(4):
         np.testing.assert_allclose(hp(x, np.eye(2, dtype=np.int8)[k % 2], c),
                                    12 * c * x ** 2 * np.eye(2)[k % 2])
     assert len(calls) == 1
-    hp(x + 1, np.ones(2), c)
-    assert len(calls) == 2
+    np.testing.assert_allclose(hp(x + 1, np.ones(2), c), 12 * c * (x + 1) ** 2)
+    # a new x: recorded again on a tape, or the same program replayed
+    assert len(calls) == (1 if replay else 2)
 
 
 # ---- bad input -----------------------------------------------------------------------

@@ -25,9 +25,10 @@ import scipy.optimize as _so
 
 from .. import sparse as _sparse
 from ..api import value_and_grad
+from ..staging import replay as _replay
 from .flat import _plain_x, _Ravel, _scalar_output
 from .objective import _ScalarObjective, _VectorFunction
-from .operators import HessianOperator, JacobianOperator
+from .operators import HessianOperator, JacobianOperator, _HessianProducts
 from .sparse_functions import (_pattern, _sparse_constraint_hess, _sparse_hessian,
                                _SparseVectorFunction)
 
@@ -49,10 +50,13 @@ SPARSE_HESSIAN_METHODS = ("Newton-CG", "trust-constr")
 
 
 # ---- helpers for plain scipy.optimize ------------------------------------------------
-def fun_and_jac(fun: Callable) -> Callable:
+def fun_and_jac(fun: Callable, *, replay: bool = True) -> Callable:
     """``fun`` as SciPy's ``jac=True`` objective: ``(x, *args) -> (value, gradient)``.
 
-    Both come from one reverse pass.
+    Both come from one reverse pass, a :func:`dualad.replay` program
+    recorded at the first call (``args`` are its arguments: arrays are
+    inputs, Python numbers part of the signature); ``replay=False`` for an
+    impure ``fun`` (see :func:`minimize`).
 
     >>> import numpy as np, scipy.optimize
     >>> from dualad.optimize import fun_and_jac
@@ -63,6 +67,8 @@ def fun_and_jac(fun: Callable) -> Callable:
     [2.0, 2.0, 2.0]
     """
     vg = value_and_grad(lambda x, *args: _scalar_output(fun(x, *args)))
+    if replay:
+        vg = _replay(vg)
 
     def fg(x, *args):
         value, g = vg(_plain_x(x), *args)
@@ -72,10 +78,14 @@ def fun_and_jac(fun: Callable) -> Callable:
     return fg
 
 
-def jac(fun: Callable, operator: bool = False) -> Callable:
+def jac(fun: Callable, operator: bool = False, *, replay: bool = True) -> Callable:
     """SciPy's ``jac`` for ``fun``: the gradient of a scalar function, the
     Jacobian (m, n) of a vector function, or with ``operator=True`` a
     :class:`JacobianOperator` (for ``least_squares(..., tr_solver="lsmr")``).
+
+    The derivative programs are :func:`dualad.replay` recordings kept for
+    later calls with the same ``args`` and keyword arguments;
+    ``replay=False`` for an impure ``fun`` (see :func:`minimize`).
 
     >>> import numpy as np, scipy.optimize
     >>> from dualad.optimize import jac
@@ -84,29 +94,49 @@ def jac(fun: Callable, operator: bool = False) -> Callable:
     >>> np.round(res.x, 6).tolist()
     [1.0, 1.0]
     """
+    state: dict = {}
+
     def jacobian(x, *args, **kwargs):
-        out_ndim = []
+        x = _plain_x(x)
+        if not replay:
+            out_ndim = []
 
-        def F(z, *a):
-            out = fun(z, *a, **kwargs)
-            out_ndim.append(np.ndim(out))
-            return out
+            def F(z, *a):
+                out = fun(z, *a, **kwargs)
+                out_ndim.append(np.ndim(out))
+                return out
 
-        J = JacobianOperator(F, _plain_x(x), args)
+            J = JacobianOperator(F, x, args, replay=False)
+            if operator:
+                return J
+            if out_ndim[0] == 0:  # a scalar function: its gradient
+                return J.toarray()[0]
+            return J.toarray()
+        vf = state.get("vf")
+        if vf is None or state["shape"] != x.shape or state["keys"] != tuple(kwargs) \
+                or not _same_args(state["args"], args + tuple(kwargs.values())):
+            vf = state["vf"] = _VectorFunction(lambda z, *a: fun(z, *a, **kwargs),
+                                               _Ravel(x), args)
+            state["keys"], state["shape"] = tuple(kwargs), x.shape
+            state["args"] = _kept(args + tuple(kwargs.values()))
+            state["scalar"] = np.ndim(fun(x, *args, **kwargs)) == 0
         if operator:
-            return J
-        if out_ndim[0] == 0:  # a scalar function: its gradient
-            return J.toarray()[0]
-        return J.toarray()
+            return vf.operator(x)
+        J = vf.dense(x)
+        return J[0] if state["scalar"] else J
 
     jacobian.__name__ = f"jac({getattr(fun, '__name__', 'fun')})"
     return jacobian
 
 
-def hess(fun: Callable, dense: bool = False) -> Callable:
+def hess(fun: Callable, dense: bool = False, *, replay: bool = True) -> Callable:
     """SciPy's ``hess`` for ``fun``: ``(x, *args) ->`` a :class:`HessianOperator`
     (for Newton-CG and trust-constr), or with ``dense=True`` the (n, n) array
     (for trust-exact and dogleg).
+
+    The operators of successive calls share :func:`dualad.replay` programs
+    while ``args`` stay the same; ``replay=False`` for an impure ``fun``
+    (see :func:`minimize`).
 
     >>> import numpy as np, scipy.optimize
     >>> from dualad.optimize import fun_and_jac, hess
@@ -116,20 +146,29 @@ def hess(fun: Callable, dense: bool = False) -> Callable:
     >>> np.round(res.x, 6).tolist()
     [1.0, 1.0, 1.0, 1.0]
     """
+    state: dict = {}
+
     def hessian(x, *args):
-        H = HessianOperator(fun, _plain_x(x), args)
-        return H.toarray() if dense else H
+        if not replay:
+            H = HessianOperator(fun, _plain_x(x), args, replay=False)
+            return H.toarray() if dense else H
+        obj = _objective_for(state, fun, _plain_x(x), args)
+        return obj.hess_dense(x) if dense else obj.hess_operator(x)
 
     hessian.__name__ = f"hess({getattr(fun, '__name__', 'fun')})"
     return hessian
 
 
-def hessp(fun: Callable) -> Callable:
+def hessp(fun: Callable, *, replay: bool = True) -> Callable:
     """SciPy's ``hessp`` for ``fun``: ``(x, p, *args) -> H(x) @ p``.
 
-    The gradient computation is recorded once per ``x`` (the last ``x`` and
-    ``args`` are remembered), so the many products a trust-region or CG
-    solver takes at one iterate each cost one tangent sweep.
+    The products are a :func:`dualad.replay` program with ``x`` fixed,
+    kept while ``args`` stay the same: the gradient computation runs once
+    per ``x``, so the many products a trust-region or CG solver takes at one
+    iterate each cost one tangent pass.  With ``replay=False`` the gradient
+    computation is recorded on a tape once per ``x`` (the last ``x`` and
+    ``args`` are remembered) and each product is one tangent sweep; use it
+    for an impure ``fun`` (see :func:`minimize`).
 
     >>> import numpy as np, scipy.optimize
     >>> from dualad.optimize import fun_and_jac, hessp
@@ -143,15 +182,28 @@ def hessp(fun: Callable) -> Callable:
 
     def hessian_product(x, p, *args):
         x = _plain_x(x)
-        obj = state.get("obj")
-        if obj is None or obj.ravel.n != x.size or not _same_args(state["args"], args):
-            obj = state["obj"] = _ScalarObjective(fun, _Ravel(x), args, record=True)
-            # arrays by value (one changed in place is another argument), the rest by identity
-            state["args"] = tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
-        return obj.hessp(x, p)
+        return _objective_for(state, fun, x, args, replay).hessp(x, p)
 
     hessian_product.__name__ = f"hessp({getattr(fun, '__name__', 'fun')})"
     return hessian_product
+
+
+def _objective_for(state: dict, fun: Callable, x, args: tuple,
+                   replay: bool = True) -> _ScalarObjective:
+    """The objective kept in ``state`` for these ``args`` (and x's shape), or a new one:
+    its recordings and programs serve every call with the same arguments."""
+    obj = state.get("obj")
+    if obj is None or state["shape"] != x.shape or not _same_args(state["args"], args):
+        obj = state["obj"] = _ScalarObjective(fun, _Ravel(x), args, record=True,
+                                              replay=replay)
+        state["args"], state["shape"] = _kept(args), x.shape
+    return obj
+
+
+def _kept(args: tuple) -> tuple:
+    """What ``_same_args`` compares later calls' arguments with: arrays by value
+    (one changed in place is another argument), the rest by identity."""
+    return tuple(a.copy() if isinstance(a, np.ndarray) else a for a in args)
 
 
 def _same_args(kept, args) -> bool:
@@ -198,7 +250,8 @@ def _wrap_callback(callback, ravel: _Ravel):
     return wrapped
 
 
-def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
+def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False,
+                     replay: bool = True):
     """A constraint on the pytree made one on the flat vector, with AD derivatives
     where the method uses them and the user gave none (sparse ones with ``sparse``,
     i.e. ``hess="sparse"`` for trust-constr)."""
@@ -207,7 +260,7 @@ def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
         con = dict(con)
         args = con.get("args", ())
         args = tuple(args) if isinstance(args, (tuple, list)) else (args,)
-        vf = _VectorFunction(con["fun"], ravel, args)
+        vf = _VectorFunction(con["fun"], ravel, args, replay)
         user_jac = con.get("jac")
         con["args"] = ()
         con["fun"] = vf.plain
@@ -219,14 +272,14 @@ def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
                 lb, ub = (0.0, 0.0) if con.get("type") == "eq" else (0.0, np.inf)
                 if not sparse:
                     return _so.NonlinearConstraint(vf.value, lb, ub, jac=vf.dense,
-                                                   hess=_constraint_hess(vf.F_flat))
+                                                   hess=_constraint_hess(vf.F_flat, replay))
                 svf = _SparseVectorFunction(vf.F_flat, ravel.x0)
                 return _so.NonlinearConstraint(svf.value, lb, ub, jac=svf.jac,
                                                hess=_sparse_constraint_hess(vf.F_flat,
                                                                             ravel.x0))
         return con
     if isinstance(con, _so.NonlinearConstraint):
-        vf = _VectorFunction(con.fun, ravel, ())
+        vf = _VectorFunction(con.fun, ravel, (), replay)
         sp_fun = vf.value if wants_jac else vf.plain
         new_jac, new_hess = con.jac, con.hess
         if callable(con.jac):
@@ -244,7 +297,7 @@ def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
             new_hess = lambda x, v, h=con.hess: h(ravel.unravel(x), v)
         elif key == "trust-constr" and isinstance(con.hess, _so.BFGS):
             new_hess = _sparse_constraint_hess(vf.F_flat, ravel.x0) if sparse \
-                else _constraint_hess(vf.F_flat)
+                else _constraint_hess(vf.F_flat, replay)
         return _so.NonlinearConstraint(
             sp_fun, con.lb, con.ub, jac=new_jac,
             hess=new_hess, keep_feasible=con.keep_feasible,
@@ -253,11 +306,21 @@ def _wrap_constraint(con, ravel: _Ravel, key: str, sparse: bool = False):
     return con  # LinearConstraint and the like act on the flat vector already
 
 
-def _constraint_hess(con_fun):
-    """hess(x, v) = ∇²(v · c)(x) as a HessianOperator (trust-constr's form)."""
+def _constraint_hess(con_fun, replay: bool = True):
+    """hess(x, v) = ∇²(v · c)(x) as a HessianOperator (trust-constr's form); with
+    ``replay`` every operator shares one set of programs, x and v fixed."""
+    if not replay:
+        def h(x, v):
+            v = np.asarray(v, dtype=float)
+            return HessianOperator(lambda z: np.sum(v * con_fun(z)),
+                                   np.asarray(x, dtype=float), replay=False)
+        return h
+    products = _HessianProducts(lambda z, v: np.sum(v * con_fun(z)), n_extra=1)
+
     def h(x, v):
-        v = np.asarray(v, dtype=float)
-        return HessianOperator(lambda z: np.sum(v * con_fun(z)), np.asarray(x, dtype=float))
+        x = np.array(x, dtype=float).reshape(-1)  # copies: the operator's own point
+        v = np.array(v, dtype=float).reshape(-1)
+        return HessianOperator._from_products(products, x, None, None, x.dtype, extra=(v,))
     return h
 
 
@@ -354,7 +417,7 @@ def _flat_bounds(bounds, ravel: _Ravel):
 def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = None,
              jac=None, hess=None, hessp=None, bounds=None, constraints=(),
              tol: float | None = None, callback: Callable | None = None,
-             options: dict | None = None) -> _so.OptimizeResult:
+             options: dict | None = None, *, replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.minimize`` with exact derivatives from dualad.
 
     Supplies what the method can use: the value and gradient from one reverse
@@ -362,9 +425,23 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     as a :class:`HessianOperator` for Newton-CG and trust-constr; a ``hessp``
     that reuses the recording at the current x for trust-ncg and
     trust-krylov; a dense Hessian for trust-exact and dogleg; nothing for
-    Nelder-Mead, Powell, COBYLA and COBYQA.  For Newton-CG, trust-constr and
-    the trust-region methods, evaluating ``fun`` at x records the gradient
-    computation, so the Hessian products at that x reuse it.
+    Nelder-Mead, Powell, COBYLA and COBYQA.
+
+    ``replay=True`` (the default): the derivatives are :func:`dualad.replay`
+    programs, recorded at the first evaluation and replayed at every later
+    iterate without boxes or dispatch -- value and gradient one replayed
+    ``value_and_grad``, Hessian products replayed with x fixed (the gradient
+    computation runs once per iterate, each product only its tangent part),
+    dense Hessians a replayed ``hessian``.  ``fun`` must then be pure: its
+    side effects happen once per recording, and globals it reads are
+    captured at the recording; ``args`` are read once too.  Pass
+    ``replay=False`` for impure objectives -- ones that count calls, print,
+    or read changing global state -- or when recording costs more than it
+    saves, e.g. a function called once; then every evaluation runs ``fun``
+    (for Newton-CG, trust-constr and the trust-region methods it records the
+    gradient computation on a tape, so the Hessian products at that x reuse
+    it).  Both give the same iterates.  Derivative-free methods call ``fun``
+    directly either way.
 
     A ``jac``, ``hess`` or ``hessp`` you pass is used as given (a ``jac``
     string such as ``'2-point'`` or ``False`` switches AD off altogether);
@@ -438,7 +515,8 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     use_ad = not user_jac_is_fd
     want_hessian = needs in ("hess", "hessp", "dense") and hess is None and hessp is None \
         and use_ad
-    obj = _ScalarObjective(fun, ravel, args, record=want_hessian, first_output=jac is True)
+    obj = _ScalarObjective(fun, ravel, args, record=want_hessian, first_output=jac is True,
+                           replay=replay)
 
     # What SciPy sees: functions of the flat vector, no args.
     if jac is True:
@@ -464,7 +542,12 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
         sp_hessp = lambda x, p: ravel.ravel(  # noqa: E731
             hessp(ravel.unravel(x), ravel.unravel_result(p), *args), "hessp")
     if want_hessian:
-        if needs == "hess":
+        if needs == "hess" and replay and key == "newton-cg":
+            # Newton-CG calls hessp(x, p) directly, where a hess operator would
+            # be wrapped in SciPy's sf.hess(x).dot(p) (one more comparison of x
+            # per product); the products are the same
+            sp_hessp = obj.hessp
+        elif needs == "hess":
             sp_hess = obj.hess_operator
         elif needs == "hessp":
             sp_hessp = obj.hessp
@@ -475,7 +558,7 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
     if constraints is not None and key in _CONSTRAINED + ("_custom",):
         many = isinstance(constraints, (list, tuple))
         cons = list(constraints) if many else [constraints]
-        sp_constraints = [_wrap_constraint(c, ravel, key, sparse) for c in cons]
+        sp_constraints = [_wrap_constraint(c, ravel, key, sparse, replay) for c in cons]
         if not many:
             sp_constraints = sp_constraints[0]
 
@@ -496,7 +579,7 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
                   diff_step=None, tr_solver: str | None = None, tr_options: dict | None = None,
                   jac_sparsity=None, max_nfev: int | None = None, verbose: int = 0,
                   args: Any = (), kwargs: dict | None = None, callback: Callable | None = None,
-                  workers=None) -> _so.OptimizeResult:
+                  workers=None, *, replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.least_squares`` with exact Jacobians from dualad.
 
     With ``jac=None`` (the default here) the Jacobian is a
@@ -505,6 +588,9 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     ``tr_solver="lsmr"``; it is a dense AD Jacobian when the method needs one:
     ``method="lm"``, ``tr_solver="exact"`` or ``x_scale="jac"``.  A ``jac``
     you pass (a callable or a finite-difference string) is used as given.
+    The JVPs and VJPs are :func:`dualad.replay` programs with x fixed, the
+    dense Jacobian a replayed ``jacfwd`` or ``jacrev``: pass ``replay=False``
+    for impure residual functions, as in :func:`minimize`.
 
     ``jac_sparsity="auto"``, or an (m, n) pattern (array or sparse matrix,
     as SciPy takes), makes the Jacobian an exact ``scipy.sparse.csr_array``
@@ -534,7 +620,7 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     if not isinstance(method, str) or method not in ("trf", "dogbox", "lm"):
         raise ValueError(f"unknown method {method!r}; least_squares methods are: "
                          "trf, dogbox, lm")
-    vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args)
+    vf = _VectorFunction(lambda x, *a: fun(x, *a, **kwargs), ravel, args, replay)
     if jac_sparsity is not None and not (isinstance(jac, str) or jac is None):
         raise ValueError("jac_sparsity is the pattern of dualad's exact sparse Jacobian "
                          "(jac=None) or of SciPy's finite differences (jac='2-point', ...); "

@@ -9,12 +9,21 @@ Hand SciPy's solvers (``cg``, ``lsmr``, Newton-CG, trust-constr,
 
 The invariant
 -------------
-The work that depends only on ``x`` is done once, when the operator is
-built: the Hessian operator keeps a :class:`dualad.GradientLinearization`
-(``f`` and its backward pass recorded on one tape), the Jacobian operator
-a :func:`dualad.linearize` recording.  Every product is then one tangent
-sweep over that recording (its transpose for a VJP), and ``matmat`` pushes
-k directions through one sweep (vector mode).
+The work that depends only on ``x`` is done once per ``x``.  By default
+(``replay=True``) the products are :func:`dualad.replay` programs with
+``x`` fixed (``fixed_argnums``): an HVP is ``hvp(f, x, v)``, a JVP
+``jvp(F, (x,), (v,))``, a VJP ``vjp(F, x)``'s pullback, ``matmat`` a
+batched (vector-mode) JVP; the primal computation and whatever else
+depends on ``x`` alone runs once per new ``x``, and each product runs
+only the rest, with no boxes or dispatch.  The programs live in
+:class:`_HessianProducts` / :class:`_JacobianProducts`, which
+:mod:`dualad.optimize.objective` shares between the operators of every
+iterate, so that a whole optimisation records each program once.  With
+``replay=False`` the Hessian operator keeps a
+:class:`dualad.GradientLinearization` (``f`` and its backward pass on one
+tape) and the Jacobian operator a :func:`dualad.linearize` recording;
+every product is one tangent sweep over that recording (its transpose for
+a VJP).
 """
 
 from __future__ import annotations
@@ -24,8 +33,9 @@ from typing import Callable, Sequence
 import numpy as np
 from scipy.sparse.linalg import LinearOperator
 
-from ..api import (HVP_MODES, GradientLinearization, hvp, linearize, linearize_grad,
-                   value_and_grad, vjp)
+from ..api import (HVP_MODES, GradientLinearization, grad, hvp, jvp, linearize,
+                   linearize_grad, value_and_grad, vjp)
+from ..staging import replay as _replay
 from .flat import _as_vector, _Ravel, _scalar_output
 
 # Batched products keep one (k, size) tangent per tape entry alive; chunk k so
@@ -40,17 +50,56 @@ def _chunks(k: int, n: int):
         yield start, min(k, start + step)
 
 
+# ---- replayed products -------------------------------------------------------------
+class _HessianProducts:
+    """Replayed value-and-gradient and Hessian products of ``f(z, *extra)``.
+
+    ``hvp(z, v, *extra)`` and ``hvp_batched(z, V, *extra)`` (V of shape
+    (k, n), fwd-over-rev only) are replayed with ``z`` and ``extra`` fixed:
+    the part that depends on them alone runs once per new value.  ``extra``
+    holds arguments that change with ``z`` (a constraint Hessian's
+    multipliers); data that stays the same for the whole run is better bound
+    in ``f`` (a program constant, never compared).
+    """
+
+    def __init__(self, f: Callable, mode: str = "fwd-over-rev", n_extra: int = 0):
+        fixed = (0,) + tuple(range(2, 2 + n_extra))
+        self.value_and_grad = _replay(value_and_grad(f))
+        self.hvp = _replay(lambda z, v, *extra: hvp(f, z, v, mode=mode, args=extra),
+                           fixed_argnums=fixed)
+        self.hvp_batched = None
+        if mode == "fwd-over-rev":
+            def batched(z, V, *extra):
+                return jvp(lambda y: grad(f)(y, *extra), (z,), (V,), batched=True)[1]
+            self.hvp_batched = _replay(batched, fixed_argnums=fixed)
+
+
+class _JacobianProducts:
+    """Replayed JVPs (one direction, or k in one batched pass) and VJPs of ``F(z)``,
+    with ``z`` fixed."""
+
+    def __init__(self, F: Callable):
+        self.jvp = _replay(lambda z, v: jvp(F, (z,), (v,))[1], fixed_argnums=0)
+        self.jvp_batched = _replay(lambda z, V: jvp(F, (z,), (V,), batched=True)[1],
+                                   fixed_argnums=0)
+        self.vjp = _replay(lambda z, u: vjp(F, z)[1](u)[0], fixed_argnums=0)
+
+
 # ---- the Hessian operator ------------------------------------------------------------
 class HessianOperator(LinearOperator):
     """The Hessian of a scalar function at ``x`` as a symmetric ``LinearOperator``.
 
     ``H @ v`` is an exact Hessian-vector product; the (n, n) matrix is never
-    formed.  With the default ``mode="fwd-over-rev"`` the gradient computation
-    at ``x`` is recorded once, when the operator is built, and each product
-    is one forward tangent sweep over that recording, reusing the primal
-    values; ``matmat`` pushes all k columns through one sweep (vector mode).
+    formed.  By default (``replay=True``) each product replays a
+    :func:`dualad.replay` program of ``hvp(f, x, v)`` recorded at the first
+    product, with ``x`` fixed: the primal and gradient computation runs once,
+    each product only the tangent part, and ``matmat`` pushes all k columns
+    through one batched pass (vector mode, ``mode="fwd-over-rev"``).  With
+    ``replay=False`` and the default ``mode="fwd-over-rev"`` the gradient
+    computation at ``x`` is recorded on a tape once, when the operator is
+    built, and each product is one forward tangent sweep over that recording;
     ``mode="rev-over-rev"`` also records once and pulls each product back
-    through the recording.  The other :data:`dualad.HVP_MODES` compute a fresh
+    through the recording; the other :data:`dualad.HVP_MODES` compute a fresh
     :func:`dualad.hvp` per product (for checking).
 
     The operator is symmetric: ``rmatvec``, ``rmatmat``, ``.T`` and ``.H``
@@ -68,6 +117,13 @@ class HessianOperator(LinearOperator):
         Extra arguments of ``f`` (not differentiated).
     mode : str
         One of :data:`dualad.HVP_MODES`.
+    replay : bool
+        Replay recorded programs for the products (default).  Pass
+        ``replay=False`` for impure functions -- ones that count calls, print,
+        or read changing global state -- or when recording costs more than it
+        saves, e.g. an operator used for one or two products.  Under replay
+        ``f`` must be pure: its side effects happen once per recording, and
+        globals it reads are captured at the recording.
 
     Attributes
     ----------
@@ -88,7 +144,8 @@ class HessianOperator(LinearOperator):
     [[6.0, 1.0], [1.0, 12.0]]
     """
 
-    def __init__(self, f: Callable, x, args: Sequence = (), mode: str = "fwd-over-rev"):
+    def __init__(self, f: Callable, x, args: Sequence = (), mode: str = "fwd-over-rev",
+                 *, replay: bool = True):
         if mode not in HVP_MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
         ravel = _Ravel(x, "x")
@@ -99,8 +156,12 @@ class HessianOperator(LinearOperator):
 
         x_flat = ravel.x0
         self._mode = mode
-        self._lin = self._pullback = None
-        if mode == "fwd-over-rev":
+        self._lin = self._pullback = self._products = None
+        self._extra = ()
+        if replay:
+            self._products = _HessianProducts(f_flat, mode)
+            value, g = value_and_grad(f_flat)(x_flat)  # once: cheaper unrecorded
+        elif mode == "fwd-over-rev":
             self._lin = linearize_grad(f_flat, x_flat)
             value, g = self._lin.value, self._lin.grad
         elif mode == "rev-over-rev":
@@ -116,8 +177,22 @@ class HessianOperator(LinearOperator):
         passes itself as ``counter``: its ``nhvp`` counts these products too)."""
         self = cls.__new__(cls)
         self._mode = "fwd-over-rev"
-        self._lin, self._pullback = lin, None
+        self._lin, self._pullback, self._products, self._extra = lin, None, None, ()
         self._setup(lin.x, lin.value, lin.grad, dtype, counter)
+        return self
+
+    @classmethod
+    def _from_products(cls, products: _HessianProducts, x_flat, value, g, dtype,
+                       counter=None, extra: tuple = ()):
+        """The operator at ``x_flat`` (not copied: the caller's own) of products
+        shared with other points; ``value`` and ``g`` None: computed here."""
+        self = cls.__new__(cls)
+        self._mode = "fwd-over-rev"
+        self._lin = self._pullback = None
+        self._products, self._extra = products, extra
+        if value is None:
+            value, g = products.value_and_grad(x_flat, *extra)
+        self._setup(x_flat, value, g, dtype, counter)
         return self
 
     def _setup(self, x_flat, value, g, dtype, counter=None):
@@ -154,6 +229,8 @@ class HessianOperator(LinearOperator):
         self.nprod += 1  # self._count(1), inline on the hot path
         if self._counter is not None:
             self._counter.nhvp += 1
+        if self._products is not None:
+            return self._products.hvp(self.x, v, *self._extra)
         if self._lin is not None:
             return self._lin.hvp(v)
         if self._pullback is not None:
@@ -163,14 +240,18 @@ class HessianOperator(LinearOperator):
     def _matmat(self, V):
         V = np.asarray(V)
         n, k = V.shape
-        if self._lin is None or k <= 1:
+        if self._products is not None and self._products.hvp_batched is not None:
+            def batched(T):
+                return self._products.hvp_batched(self.x, T, *self._extra)
+        else:
+            batched = self._lin.hvp_batched if self._lin is not None else None
+        if batched is None or k <= 1:
             return np.stack([self._matvec(V[:, j]) for j in range(k)], axis=1) if k else \
                 np.zeros((n, 0), self.dtype)
         V = V.astype(self.dtype, copy=False)
         out = np.empty((n, k), dtype=self.dtype)
         for a, b in _chunks(k, n):
-            out[:, a:b] = np.asarray(self._lin.hvp_batched(
-                np.ascontiguousarray(V[:, a:b].T))).T
+            out[:, a:b] = np.asarray(batched(np.ascontiguousarray(V[:, a:b].T))).T
         self._count(k)
         return out
 
@@ -197,11 +278,16 @@ class HessianOperator(LinearOperator):
 class JacobianOperator(LinearOperator):
     """The Jacobian of a vector function at ``x`` as a ``LinearOperator`` (m, n).
 
-    ``J @ v`` is a JVP and ``J.T @ u`` (``rmatvec``) a VJP; both reuse the
-    evaluation at ``x`` done once when the operator is built: ``F`` is
-    recorded by :func:`dualad.linearize`, a JVP is one tangent sweep over the
-    recording and a VJP the transpose of that sweep (recorded on the first
-    ``rmatvec``, then pulled back).  ``matmat`` and ``rmatmat`` push k
+    ``J @ v`` is a JVP and ``J.T @ u`` (``rmatvec``) a VJP.  By default
+    (``replay=True``) each is a :func:`dualad.replay` program of
+    ``jvp(F, (x,), (v,))`` or of ``vjp(F, x)``'s pullback, recorded at the
+    first product, with ``x`` fixed: the primal computation runs once, each
+    product only its tangent or cotangent part; ``matmat`` is one batched
+    JVP (vector mode).  With ``replay=False`` both reuse the evaluation at
+    ``x`` done when the operator is built: ``F`` is recorded by
+    :func:`dualad.linearize`, a JVP is one tangent sweep over the recording
+    and a VJP the transpose of that sweep (recorded on the first
+    ``rmatvec``, then pulled back); ``matmat`` and ``rmatmat`` push k
     directions through one sweep.  ``F``'s output is flattened to a vector.
 
     Parameters
@@ -216,6 +302,12 @@ class JacobianOperator(LinearOperator):
         Complex ``x`` needs a holomorphic ``F`` (then the Jacobian is one
         complex matrix, ``F'(z)``); ``rmatvec`` is then SciPy's adjoint
         ``Jᴴ u`` and ``J.T`` the plain transpose.
+    replay : bool
+        Replay recorded programs for the products (default); ``replay=False``
+        for impure functions -- ones that count calls, print, or read changing
+        global state -- or when recording costs more than it saves, e.g. an
+        operator used for one or two products.  Under replay ``F`` must be
+        pure: its side effects happen once per recording.
 
     Attributes
     ----------
@@ -233,7 +325,8 @@ class JacobianOperator(LinearOperator):
     [[2.0, 0.0], [0.0, 12.0]]
     """
 
-    def __init__(self, F: Callable, x, args: Sequence = (), *, holomorphic: bool = False):
+    def __init__(self, F: Callable, x, args: Sequence = (), *, holomorphic: bool = False,
+                 replay: bool = True):
         ravel = _Ravel(x, "x", complex_ok=holomorphic, complex_hint=(
             " For a holomorphic F, pass JacobianOperator(F, x, holomorphic=True)."))
         if holomorphic and ravel.dtype.kind != "c":
@@ -244,13 +337,18 @@ class JacobianOperator(LinearOperator):
         def F_flat(z):
             return np.reshape(F(ravel.unravel(z), *args), (-1,))
 
-        value, f_jvp = linearize(F_flat, ravel.x0)
+        products = None
+        if replay:
+            products = _JacobianProducts(F_flat)
+            value, f_jvp = F_flat(ravel.x0), None  # once: cheaper unrecorded
+        else:
+            value, f_jvp = linearize(F_flat, ravel.x0)
         if np.iscomplexobj(value) and ravel.dtype.kind != "c":
             raise TypeError(
                 "F returned complex values at a real x: its Jacobian is not one complex "
                 "matrix acting on complex vectors. Return np.concatenate([F.real, F.imag]) "
                 "instead, or, for a holomorphic F, pass x.astype(complex) and holomorphic=True.")
-        self._setup(ravel.x0, value, f_jvp, ravel.dtype)
+        self._setup(ravel.x0, value, f_jvp, ravel.dtype, products)
 
     @classmethod
     def _from_linearization(cls, x_flat, value, f_jvp, dtype):
@@ -258,12 +356,21 @@ class JacobianOperator(LinearOperator):
         self._setup(x_flat, value, f_jvp, dtype)
         return self
 
-    def _setup(self, x_flat, value, f_jvp, dtype):
+    @classmethod
+    def _from_products(cls, products: _JacobianProducts, x_flat, value, dtype):
+        """The operator at ``x_flat`` (the caller's own array, not copied) of
+        replayed products shared with other points."""
+        self = cls.__new__(cls)
+        self._setup(x_flat, value, None, dtype, products)
+        return self
+
+    def _setup(self, x_flat, value, f_jvp, dtype, products=None):
         self.x = x_flat
         self.value = np.asarray(value)
         if self.value.dtype.kind not in "fc":
             self.value = self.value.astype(np.float64)
         self._f_jvp = f_jvp
+        self._products = products
         self._transposed = {}  # k (None for a single vector) -> pullback of the sweep
         dtype = np.result_type(dtype, self.value.dtype)
         super().__init__(dtype, (self.value.size, x_flat.size))
@@ -284,6 +391,8 @@ class JacobianOperator(LinearOperator):
 
     def _matvec(self, v):
         v = _as_vector(v, self.shape[1], self.dtype, "the vector")
+        if self._products is not None:
+            return np.asarray(self._products.jvp(self.x, v), dtype=self.dtype)
         return np.asarray(self._f_jvp(v), dtype=self.dtype)
 
     def _rmatvec(self, u):
@@ -293,6 +402,9 @@ class JacobianOperator(LinearOperator):
 
     def _transposed_product(self, u):
         """``Jᵀ u`` (no conjugation): the pullback of the tangent sweep."""
+        if self._products is not None:
+            u = _as_vector(u, self.shape[0], self.dtype, "the vector")
+            return np.asarray(self._products.vjp(self.x, u), dtype=self.dtype)
         return np.asarray(self._pullback(None)(u)[0], dtype=self.dtype)
 
     def _matmat(self, V):
@@ -300,8 +412,10 @@ class JacobianOperator(LinearOperator):
         (m, n), k = self.shape, V.shape[1]
         out = np.empty((m, k), dtype=self.dtype)
         for a, b in _chunks(k, max(m, n)):
-            out[:, a:b] = np.asarray(self._f_jvp(np.ascontiguousarray(V[:, a:b].T),
-                                                 batched=True)).T
+            T = np.ascontiguousarray(V[:, a:b].T)
+            out[:, a:b] = np.asarray(self._products.jvp_batched(self.x, T)
+                                     if self._products is not None
+                                     else self._f_jvp(T, batched=True)).T
         return out
 
     def _rmatmat(self, U):
@@ -309,6 +423,10 @@ class JacobianOperator(LinearOperator):
         (m, n), k = self.shape, U.shape[1]
         out = np.empty((n, k), dtype=self.dtype)
         U = np.conj(U)  # the adjoint, as _rmatvec
+        if self._products is not None:  # one replayed pullback per column
+            for j in range(k):
+                out[:, j] = self._transposed_product(U[:, j])
+            return np.conj(out)
         for a, b in _chunks(k, max(m, n)):
             pb = self._pullback(b - a)
             out[:, a:b] = np.asarray(pb(np.ascontiguousarray(U[:, a:b].T))[0]).T

@@ -8,13 +8,14 @@ one from dualad instead of finite differences.
 
 The invariant
 -------------
-``fun`` is evaluated once per point.  MINPACK asks for the residuals at
-many trial points and for the Jacobian only at some of them, so SciPy's
-``jac=True`` form (a Jacobian at every residual evaluation) would waste
-work; instead each residual evaluation records ``fun`` (``linearize``) and
-the Jacobian at that point is read off the recording in one batched
-tangent sweep, without calling ``fun`` again (the same cache as
-:func:`dualad.optimize.least_squares`).  MINPACK's ``hybrj``/``lmder``
+MINPACK asks for the residuals at many trial points and for the Jacobian
+only at some of them, so SciPy's ``jac=True`` form (a Jacobian at every
+residual evaluation) would waste work.  Instead (the same cache as
+:func:`dualad.optimize.least_squares`) a residual evaluation is a plain
+call of ``fun`` and the Jacobian a replayed ``jacfwd``/``jacrev`` program;
+with ``replay=False``, each residual evaluation records ``fun``
+(``linearize``) and the Jacobian at that point is read off the recording
+in one batched tangent sweep, without calling ``fun`` again.  MINPACK's ``hybrj``/``lmder``
 take dense Jacobians only, so the Jacobian here is dense.
 """
 
@@ -37,14 +38,17 @@ _TAKES_JACOBIAN = ("hybr", "lm")
 
 def root(fun: Callable, x0, args: Any = (), method: str = "hybr", jac=None,
          tol: float | None = None, callback: Callable | None = None,
-         options: dict | None = None) -> _so.OptimizeResult:
+         options: dict | None = None, *, replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.root`` with exact Jacobians from dualad.
 
     For ``method="hybr"`` and ``"lm"`` with ``jac=None`` (the default), SciPy
-    gets the exact dense Jacobian of ``fun``, read off the recording of the
-    residual evaluation at the same point (``fun`` is not called again for
-    it).  A ``jac`` you pass is used as given: a callable, ``True`` (``fun``
-    returns the residuals and the Jacobian) or ``False`` (SciPy's finite
+    gets the exact dense Jacobian of ``fun``: with ``replay=True`` (the
+    default) a :func:`dualad.replay` program of ``jacfwd`` or ``jacrev``,
+    recorded once and replayed at each point; with ``replay=False`` (for an
+    impure ``fun``, as in :func:`dualad.optimize.minimize`) read off the
+    recording of the residual evaluation at the same point (``fun`` is not
+    called again for it).  A ``jac`` you pass is used as given: a callable,
+    ``True`` (``fun`` returns the residuals and the Jacobian) or ``False`` (SciPy's finite
     differences).  The other methods (the quasi-Newton "broyden1", ...,
     "krylov", "df-sane") use no Jacobian and get ``fun`` unchanged: SciPy's
     ``krylov`` method forms its Jacobian-vector products by finite
@@ -74,7 +78,7 @@ def root(fun: Callable, x0, args: Any = (), method: str = "hybr", jac=None,
     ravel = _Ravel(x0)
 
     if jac is None and key in _TAKES_JACOBIAN:
-        vf = _VectorFunction(fun, ravel, args)
+        vf = _VectorFunction(fun, ravel, args, replay)
         sp_fun, sp_jac = vf.value, vf.dense
     elif jac is True:
         def sp_fun(x):
