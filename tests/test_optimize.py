@@ -168,16 +168,18 @@ def test_hessian_operator_replays_its_products():
         return rosen(x)
 
     H = HessianOperator(f, rosen_x0(8))
-    assert len(calls) == 1  # the value and gradient at x
+    assert len(calls) == 0  # f runs when something is asked for
     for _ in range(5):
         H @ np.ones(8)
     H.matmat(np.eye(8))
-    assert len(calls) == 3  # one recording each: the product, the batched product
+    assert len(calls) == 2  # one recording each: the product, the batched product
     for _ in range(5):
         H @ np.arange(8.0)
     H.matmat(np.eye(8)[:, ::-1])
-    assert len(calls) == 3, "later products must replay, not call f again"
+    assert len(calls) == 2, "later products must replay, not call f again"
     assert H.nprod == 26
+    np.testing.assert_allclose(H.grad, so.rosen_der(rosen_x0(8)), rtol=1e-12)
+    assert len(calls) == 3 and H.value == rosen(rosen_x0(8))
 
 
 def test_hessian_operator_pytree_point():
@@ -204,7 +206,9 @@ def test_hessian_operator_errors():
     with pytest.raises(ValueError, match="unknown mode"):
         HessianOperator(rosen, rosen_x0(3), mode="sideways")
     with pytest.raises(ValueError, match="scalar"):
-        HessianOperator(lambda x: x ** 2, rosen_x0(3))
+        HessianOperator(lambda x: x ** 2, rosen_x0(3), replay=False)
+    with pytest.raises(ValueError, match="scalar"):  # replayed: f first runs at a product
+        HessianOperator(lambda x: x ** 2, rosen_x0(3)) @ np.ones(3)
     H = HessianOperator(rosen, rosen_x0(3))
     with pytest.raises(ValueError):
         H @ np.ones(4)

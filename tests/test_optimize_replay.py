@@ -43,8 +43,8 @@ PROBLEMS = {
     "branch": (branchy, np.array([-1.5, 0.8, -0.3, 1.1]), ()),
 }
 # keep the derivative-free runs short; they call fun directly on both paths
-OPTIONS = {"Nelder-Mead": {"maxiter": 300}, "Powell": {"maxiter": 20},
-           "COBYLA": {"maxiter": 300}, "COBYQA": {"maxiter": 100}}
+OPTIONS = {"Nelder-Mead": {"maxiter": 200}, "Powell": {"maxiter": 10},
+           "COBYLA": {"maxiter": 100}, "COBYQA": {"maxiter": 40}}
 
 
 def assert_same_run(a, b):
@@ -68,11 +68,13 @@ def test_minimize_replay_matches_eager(method, problem):
 
 
 def test_branch_problem_crosses_its_branch():
-    # the iterates pass from x[0] < 0 to x[0] > 0, so both programs are used
+    # Newton-CG's iterates pass from x[0] < 0 to x[0] > 0: both branches run
+    # under replay (a guard re-records at the crossing) and the run still
+    # matches the eager one (test_minimize_replay_matches_eager)
     seen = []
-    res = opt.minimize(branchy, PROBLEMS["branch"][1], method="Newton-CG",
-                       callback=lambda xk: seen.append(xk[0]))
-    assert min(seen + [-1.5]) < 0 < max(seen) or res.x[0] > 0 > -1.5
+    x0 = PROBLEMS["branch"][1]
+    res = opt.minimize(branchy, x0, method="Newton-CG", callback=lambda xk: seen.append(xk[0]))
+    assert x0[0] < 0 < max(seen)
     assert np.abs(res.x).max() < 1e-3
 
 
@@ -89,7 +91,8 @@ def test_minimize_constraints_replay_matches_eager():
 
 RESIDUALS = {
     "exp": (lambda p: p[0] * np.exp(-p[1] * T) - Y, np.array([1.0, 1.0]), ()),
-    "pytree": (lambda p: np.concatenate([p["a"] * np.exp(-p["k"] * T) - Y, np.reshape(p["a"] - 3.0, (1,))]),
+    "pytree": (lambda p: np.concatenate([p["a"] * np.exp(-p["k"] * T) - Y,
+                                         np.reshape(p["a"] - 3.0, (1,))]),
                {"a": 1.0, "k": np.array(0.5)}, ()),
     "args": (lambda p, t, y, s: s * (p[0] * np.exp(-p[1] * t) - y), np.array([1.0, 1.0]),
              (T, Y, 2.0)),
@@ -121,7 +124,8 @@ def system(x):
 
 
 def tree_system(p):
-    return np.concatenate([system(np.stack([p["u"], p["w"][0]])), np.reshape(p["w"][1] - 0.25, (1,))])
+    return np.concatenate([system(np.stack([p["u"], p["w"][0]])),
+                           np.reshape(p["w"][1] - 0.25, (1,))])
 
 
 @pytest.mark.parametrize("method", ["hybr", "lm"])

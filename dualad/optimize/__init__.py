@@ -32,16 +32,36 @@ True
 
 The invariant
 -------------
-Work that depends only on ``x`` is done once per ``x``.  A Hessian operator
-records the gradient computation at ``x`` on a tape once
-(:func:`dualad.linearize_grad`: the values of
-``linearize(value_and_grad(f), x)``, with ``f`` and its backward pass on one
-tape rather than on two nested ones); every product is then one forward
-tangent sweep over that tape, reusing the primal values and the derivative
-factors of elementwise operations, and ``matmat`` pushes k directions in one
-sweep (vector mode).  Inside :func:`minimize` the same recording also gives
-the objective's value and gradient, keyed on ``x``, so value, gradient and
-every product at one iterate cost one recorded pass plus one sweep each.
+Work that depends only on ``x`` is done once per ``x``, and derivative code
+is recorded once per run.  By default (``replay=True`` on :func:`minimize`,
+:func:`least_squares`, :func:`root`, the helpers and the operators) every
+derivative SciPy gets is a :func:`dualad.replay` program: recorded at the
+first evaluation, then replayed at every iterate as one compiled function
+of NumPy calls, with no boxes, dispatch or tape.  The value and gradient
+are one replayed ``value_and_grad``; Hessian-vector products are a replayed
+``hvp`` with ``x`` fixed (``fixed_argnums``: the primal and gradient part
+runs once per iterate, each product only the tangent part), and ``matmat``
+a batched (vector-mode) one; JVPs and VJPs of residuals likewise; dense
+Hessians and Jacobians a replayed ``hessian``, ``jacfwd`` or ``jacrev``.
+Extra ``args`` are bound into the programs (SciPy passes the same ones at
+every call).  With ``replay=False`` each point is recorded on a tape
+instead (:func:`dualad.linearize_grad`: ``f`` and its backward pass on one
+tape; every product one forward tangent sweep over it, and ``matmat`` k
+directions in one sweep), and the value, gradient and every product at one
+iterate cost one recorded pass plus one sweep each.  Both paths give the
+same iterates.
+
+Under replay the objective must be pure
+---------------------------------------
+As for ``jax.jit``: ``fun`` (and residual and constraint functions) may
+depend only on their arguments.  Side effects -- counting calls, printing,
+appending to a list -- happen once per recording, not once per point, and
+globals or closure arrays they read are captured as they were at the
+recording (arrays copied).  Replay never gives a wrong result for code that
+branches on values: a guard re-records when a branch changes.  Pass
+``replay=False`` for impure objectives, or when recording costs more than it
+saves (a function called once).  Derivative-free methods (Nelder-Mead,
+Powell, COBYLA, COBYQA) call ``fun`` directly either way.
 
 Conventions
 -----------

@@ -128,9 +128,10 @@ class HessianOperator(LinearOperator):
     Attributes
     ----------
     value : float
-        ``f(x)``, from the same recording.
+        ``f(x)``, from the same recording (with ``replay``: computed when
+        first read).
     grad : ndarray, shape (n,)
-        The gradient at ``x``, from the same recording.
+        The gradient at ``x``, likewise.
 
     Examples
     --------
@@ -159,8 +160,11 @@ class HessianOperator(LinearOperator):
         self._lin = self._pullback = self._products = None
         self._extra = ()
         if replay:
+            # the value and gradient when first asked for, unrecorded: the
+            # products alone then run f once, at their recording
             self._products = _HessianProducts(f_flat, mode)
-            value, g = value_and_grad(f_flat)(x_flat)  # once: cheaper unrecorded
+            value = g = None
+            self._value_and_grad = lambda: value_and_grad(f_flat)(x_flat)
         elif mode == "fwd-over-rev":
             self._lin = linearize_grad(f_flat, x_flat)
             value, g = self._lin.value, self._lin.grad
@@ -190,19 +194,49 @@ class HessianOperator(LinearOperator):
         self._mode = "fwd-over-rev"
         self._lin = self._pullback = None
         self._products, self._extra = products, extra
-        if value is None:
-            value, g = products.value_and_grad(x_flat, *extra)
+        self._value_and_grad = lambda: products.value_and_grad(x_flat, *extra)
         self._setup(x_flat, value, g, dtype, counter)
         return self
 
     def _setup(self, x_flat, value, g, dtype, counter=None):
+        """``value`` and ``g`` None: computed by ``self._value_and_grad()`` when
+        first read."""
         n = x_flat.size
         super().__init__(np.dtype(dtype), (n, n))
         self.x = x_flat
-        self.value = float(np.reshape(value, ()))
-        self.grad = np.asarray(g, dtype=dtype).reshape(-1)
+        self._value = self._grad = None
+        if value is not None:
+            self._keep(value, g)
         self.nprod = 0  # Hessian-vector products computed, counting each column of matmat
         self._counter = counter
+
+    def _keep(self, value, g):
+        self._value = float(np.reshape(value, ()))
+        self._grad = np.asarray(g, dtype=self.dtype).reshape(-1)
+
+    @property
+    def value(self) -> float:
+        """``f(x)``."""
+        if self._value is None:
+            self._keep(*self._value_and_grad())
+        return self._value
+
+    @value.setter
+    def value(self, value):
+        self.grad  # noqa: B018 -- computes both: the gradient stays the one at x
+        self._value = value
+
+    @property
+    def grad(self) -> np.ndarray:
+        """The gradient at ``x``, shape (n,)."""
+        if self._grad is None:
+            self._keep(*self._value_and_grad())
+        return self._grad
+
+    @grad.setter
+    def grad(self, g):  # ``H.grad *= -1`` assigns: the attribute is the user's to change
+        self.value  # noqa: B018 -- as in value's setter
+        self._grad = g
 
     def _count(self, k: int) -> None:
         self.nprod += k
