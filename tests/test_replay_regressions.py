@@ -152,3 +152,23 @@ def test_a_kept_value_is_never_added_into(fixed):
         xk = x if fixed == 0 else x * (k + 1)
         np.testing.assert_allclose(h(xk, vk), ad.hvp(f, xk, vk), rtol=1e-14)
     assert h.recordings == 1
+
+
+def test_a_buffer_rewritten_between_its_uses_is_a_new_constant_each_time():
+    """An array captured as a constant is copied; when the same array holds
+    other values at a later use (a work buffer rewritten in place, even one
+    restored at the end), that use gets a copy of its own."""
+    buf = np.ones(3)
+
+    def f(x):
+        a = x * buf
+        buf[:] = 2.0
+        b = x * buf
+        buf[:] = 1.0  # back to what the first use saw
+        return a + b
+
+    r = ad.replay(f)
+    for k in range(3):
+        x = np.array([1.0, 2.0, 3.0]) * (k + 1)
+        np.testing.assert_array_equal(r(x), x * 3.0)
+    assert r.recordings == 1 and r.replays == 2

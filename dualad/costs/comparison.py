@@ -83,7 +83,7 @@ def _hessian_operator(f, x):
     except ImportError:
         _, f_jvp = linearize(grad(f), x)
         return f_jvp
-    op = HessianOperator(f, x)
+    op = HessianOperator(f, x, replay=False)  # the eager operator: replay has rows of its own
     shape = np.shape(x)
     return lambda v: np.reshape(op.matvec(np.ravel(v)), shape)
 

@@ -154,6 +154,8 @@ def _op_cost(prim: Primitive, args: Sequence, params: dict, out) -> float:
 def _nbytes(v) -> int:
     if isinstance(v, np.ndarray):
         return v.nbytes
+    if isinstance(v, Box) and v._bottom:  # a value dualad.replay records: its raw array
+        return _nbytes(v._value)
     if isinstance(v, Box):  # the raw value and the tangent of each dual number around it
         return _nbytes(primal(v)) + sum(_nbytes(getattr(b, "tangent", None)) for b in layers(v))
     if isinstance(v, (tuple, list)):

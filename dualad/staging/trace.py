@@ -135,7 +135,8 @@ class Recording(Trace):
     def constant(self, value) -> Const:
         """Capture ``value``: arrays are copied (the library or the user may
         change the original in place later), and one copy serves every use
-        while the original is unchanged."""
+        of the same array while the array holds what it held then (checked at
+        each use: a buffer rewritten in a loop is a new constant each time)."""
         if isinstance(value, np.ndarray):
             hit = self._const_ids.get(id(value))
             if hit is not None and hit[0] is value and (
