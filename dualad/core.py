@@ -55,7 +55,8 @@ by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
 ``_LIBRARY_DIRS`` and ``OUT_POSITIONS`` (found on first use); the counts
 ``NAN_SAFE_THREADS`` and ``OBSERVERS_OPEN`` (read by the hot paths first); the constants ``RESIDUAL_MIN_SIZE``
 and ``NO_PARAMS``; ``PROCESS_MEMORY`` (the tracemalloc session that cost counts share);
-``INVALID_EVENTS`` (a count of NumPy's invalid-operation reports); and
+``INVALID_EVENTS`` (a count of NumPy's invalid-operation reports);
+``STAGED_CONSTANTS`` (dualad.replay's shared copies of constant arrays, weak); and
 ``STATE``, per-thread switches (``nan_safe``, and the ``observer``
 that :mod:`dualad.observe` installs).
 Traces are reached only through the boxes that refer to them, so threads
@@ -139,6 +140,11 @@ _LIBRARY_DIRS: tuple = ()     # where installed libraries live (error hints), fo
 RESIDUAL_MIN_SIZE = 4096
 
 NO_PARAMS: dict = {}  # the shared, never mutated params of operator calls
+# dualad.replay's copies of arrays its programs hold as constants: id(array) ->
+# (weak reference to the array, weak reference to the read-only copy), so that
+# the programs of one objective (value and gradient, HVPs ...) share one copy
+# of its data instead of one each.  Weak both ways: it keeps nothing alive.
+STAGED_CONSTANTS: dict = {}
 
 
 class _State(threading.local):

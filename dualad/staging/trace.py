@@ -35,6 +35,7 @@ from __future__ import annotations
 
 import operator
 import sys
+import weakref
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -81,6 +82,9 @@ class Guard(NamedTuple):
     convert: Any
     value: Any
 
+
+# Views at least this large share one copy of the array they look into.
+VIEW_SHARING_MIN_BYTES = 1 << 16
 
 # NumPy functions whose result depends only on shapes and dtypes: answered
 # from the raw value, never recorded.
@@ -133,16 +137,29 @@ def _same(a, b) -> bool:
         return False
 
 
+def _shared_copy(value: np.ndarray):
+    """The copy another recording made of ``value``, if it still holds what
+    ``value`` holds (core.STAGED_CONSTANTS)."""
+    entry = core.STAGED_CONSTANTS.get(id(value))
+    if entry is None:
+        return None
+    original, copy = entry[0](), entry[1]()
+    if original is not value or copy is None or not same_array(copy, value):
+        return None
+    return copy
+
+
 class Recording(Trace):
     """The program being recorded: slots (values), constants, ops, guards."""
 
-    __slots__ = ("values", "consts", "_const_ids", "steps", "thread", "n_inputs")
+    __slots__ = ("values", "consts", "_const_ids", "_roots", "steps", "thread", "n_inputs")
 
     def __init__(self):
         super().__init__("replay")
         self.values: list = []    # slot -> raw value at recording (kept alive, so ids stay unique)
         self.consts: list = []    # constant index -> the captured copy
         self._const_ids: dict = {}  # id(original) -> (original, copy, index)
+        self._roots: dict = {}  # id(array) -> (array, its copy): the bases views share
         self.steps: list = []     # Op and Guard, in execution order
         self.n_inputs = 0
 
@@ -164,8 +181,17 @@ class Recording(Trace):
             hit = self._const_ids.get(id(value))
             if hit is not None and hit[0] is value and same_array(hit[1], value):
                 return Const(hit[2])
-            copy = value.copy()
-            copy.flags.writeable = False
+            copy = _shared_copy(value)
+            if copy is None:
+                copy = self._view_of_copied_base(value)
+                if copy is None:
+                    copy = value.copy()
+                copy.flags.writeable = False
+                if value.nbytes >= VIEW_SHARING_MIN_BYTES:
+                    key = id(value)
+                    core.STAGED_CONSTANTS[key] = (
+                        weakref.ref(value),
+                        weakref.ref(copy, lambda _, key=key: core.STAGED_CONSTANTS.pop(key, None)))
             index = len(self.consts)
             self.consts.append(copy)
             self._const_ids[id(value)] = (value, copy, index)
@@ -177,6 +203,27 @@ class Recording(Trace):
         self.consts.append(value)
         self._const_ids[id(value)] = (value, value, index)
         return Const(index)
+
+    def _view_of_copied_base(self, value):
+        """For a large view (``X.T``, ``X[:, None]``, made afresh at each use by
+        library code): the same view of one copy of the array it looks into,
+        so that one copy serves all of them.  None when ``value`` is not such
+        a view."""
+        root = value
+        while isinstance(root.base, np.ndarray):
+            root = root.base
+        if root is value or value.nbytes < VIEW_SHARING_MIN_BYTES or not (
+                root.flags.c_contiguous or root.flags.f_contiguous):
+            return None
+        entry = self._roots.get(id(root))
+        if entry is None or entry[0] is not root or not same_array(entry[1], root):
+            entry = (root, root.copy(order="K"))
+            entry[1].flags.writeable = False
+            self._roots[id(root)] = entry
+        offset = (value.__array_interface__["data"][0]
+                  - root.__array_interface__["data"][0])
+        return np.ndarray(value.shape, value.dtype, buffer=entry[1], offset=offset,
+                          strides=value.strides)
 
     def lower(self, obj):
         """``obj`` with staged values replaced by raw ones, and its template
