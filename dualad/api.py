@@ -16,6 +16,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import core
 from . import rules  # noqa: F401  (fills the dispatch tables)
 from .core import (INVALID_EVENTS, STATE, STORE_MESSAGE, Box, LeakedValueError, note_complex, primal,
                    refuse_subclass, unwrap)
@@ -968,6 +969,21 @@ def _pull_batch(pullback, o_tree, zeros: list, j: int, U) -> list:
     return rows
 
 
+def _identity(m: int, dtype) -> np.ndarray:
+    """``np.eye(m, dtype=dtype)``, read-only, made once per size (core.IDENTITY_SEEDS)."""
+    key = (m, np.dtype(dtype))
+    eye = core.IDENTITY_SEEDS.get(key)
+    if eye is None:
+        eye = np.eye(m, dtype=dtype)
+        if m > core.IDENTITY_MAX_SIZE:
+            return eye
+        eye.flags.writeable = False
+        if len(core.IDENTITY_SEEDS) >= core.IDENTITY_MEMO:
+            core.IDENTITY_SEEDS.clear()
+        core.IDENTITY_SEEDS[key] = eye
+    return eye
+
+
 def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool = False,
            has_aux: bool = False) -> Callable:
     """Jacobian by reverse mode: ``out.shape + in.shape``, from one tape and
@@ -1003,7 +1019,7 @@ def jacrev(f: Callable, argnums: int | Sequence[int] = 0, *, holomorphic: bool =
             o_shape = np.shape(primal(o))
             m = int(np.prod(o_shape))
             zeros = [_zeros(ol) for ol in o_leaves]
-            basis = np.eye(m, dtype=zeros[j].dtype).reshape((m,) + o_shape)
+            basis = _identity(m, zeros[j].dtype).reshape((m,) + o_shape)
             rows = _pull_batch(pullback, o_tree, zeros, j, basis) if m else \
                 [np.zeros((0,) + s) for s in in_shapes]
             blocks = [np.reshape(r, o_shape + s) for r, s in zip(rows, in_shapes)]

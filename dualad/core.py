@@ -50,7 +50,7 @@ All of dualad's global state is in one section below ("global state"):
 ``_LEVELS`` (a counter); the dispatch tables ``UFUNC_RULES``,
 ``FUNCTION_RULES``, ``SIGNATURES``, ``METHOD_RULES`` and ``REPLACEMENTS``,
 filled when ``dualad.rules`` is imported; the rule derivation hook, set once
-by ``dualad.extend``; the memo tables ``SLICE_INDEXES`` and
+by ``dualad.extend``; the memo tables ``SLICE_INDEXES``, ``IDENTITY_SEEDS`` and
 ``AXIS_PERMUTATIONS`` (bounded, pure functions of their keys) and
 ``_LIBRARY_DIRS`` and ``OUT_POSITIONS`` (found on first use); the counts
 ``NAN_SAFE_THREADS`` and ``OBSERVERS_OPEN`` (read by the hot paths first); the constants ``RESIDUAL_MIN_SIZE``
@@ -132,6 +132,11 @@ _LEVELS = itertools.count(1)
 # again on hot paths; each is cleared when it holds more than MEMO_LIMIT.
 MEMO_LIMIT = 4096
 SLICE_INDEXES: dict = {}      # rules.shape: (start, stop, step, ndim) of a plain slice -> Index
+# api.jacrev: (m, dtype) -> the read-only identity it pulls back, for m of at
+# most IDENTITY_MAX_SIZE (a 300 x 300 identity costs as much to fill as the
+# derivative of a small f; 512 x 512 is 2 MB); cleared past IDENTITY_MEMO entries
+IDENTITY_SEEDS: dict = {}
+IDENTITY_MAX_SIZE, IDENTITY_MEMO = 512, 8
 AXIS_PERMUTATIONS: dict = {}  # rules.shape: (ndim, function, typed arguments) -> permutation
 _LIBRARY_DIRS: tuple = ()     # where installed libraries live (error hints), found on first use
 
