@@ -830,3 +830,24 @@ def test_hessp_sees_arguments_changed_in_place():
     np.testing.assert_allclose(hp(x, p, c), 6.0 * c * x, rtol=1e-14)  # d²/dx² c x³ = 6 c x
     c[:] = [2.0, 20.0]
     np.testing.assert_allclose(hp(x, p, c), 6.0 * c * x, rtol=1e-14)
+
+
+def test_least_squares_bounds_follow_a_pytree_x0():
+    x0 = {"a": np.array([2.0, 3.0]), "b": 0.5}
+
+    def residuals(p):
+        return np.concatenate([p["a"] - 5.0, np.atleast_1d(p["b"] - 4.0)])
+
+    as_trees = opt.least_squares(
+        residuals, x0, bounds=({"a": 0.0, "b": 0.0}, {"a": np.array([4.0, 10.0]), "b": 1.0}))
+    np.testing.assert_allclose(as_trees.x["a"], [4.0, 5.0], atol=1e-6)
+    np.testing.assert_allclose(as_trees.x["b"], 1.0, atol=1e-6)
+    pairs = opt.least_squares(residuals, x0, bounds={"a": (0.0, 4.0), "b": (None, 1.0)})
+    np.testing.assert_allclose(pairs.x["a"], [4.0, 4.0], atol=1e-6)
+    numbers = opt.least_squares(residuals, x0, bounds=(0.0, 4.5))
+    np.testing.assert_allclose(numbers.x_flat, [4.5, 4.5, 4.0], atol=1e-6)
+    # SciPy's flat (lb, ub), in result.x_flat's order (the dict's keys sorted)
+    flat = opt.least_squares(residuals, x0, bounds=(np.zeros(3), np.array([4.0, 4.0, 1.0])))
+    np.testing.assert_allclose(flat.x_flat, [4.0, 4.0, 1.0], atol=1e-6)
+    with pytest.raises(ValueError, match="bounds do not match x0"):
+        opt.least_squares(residuals, x0, bounds=({"a": 0.0}, {"a": 1.0}))

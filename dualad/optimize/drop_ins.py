@@ -573,6 +573,35 @@ def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = 
 
 
 # ---- least squares ---------------------------------------------------------------------
+def _least_squares_bounds(bounds, ravel: _Ravel):
+    """least_squares' ``bounds`` for the flat vector: SciPy's ``(lb, ub)`` of
+    numbers (or of flat arrays, or a ``Bounds``) as given; for a pytree x0
+    also the forms :func:`minimize` takes (see :func:`_flat_bounds`)."""
+    if ravel.single or isinstance(bounds, _so.Bounds):
+        return bounds
+    if isinstance(bounds, (list, tuple)) and len(bounds) == 2 and all(
+            _is_number_or_none(b) or _is_flat_vector(b, ravel.n) for b in bounds):
+        # SciPy's (lb, ub): numbers, or arrays for the flat vector
+        return tuple((-np.inf if k == 0 else np.inf) if b is None else b
+                     for k, b in enumerate(bounds))
+    flat = _flat_bounds(bounds, ravel)
+    if isinstance(flat, _so.Bounds):
+        return flat
+    # n (min, max) pairs (minimize's form) as least_squares' (lb, ub)
+    return _so.Bounds([-np.inf if lo is None else lo for lo, _ in flat],
+                      [np.inf if hi is None else hi for _, hi in flat])
+
+
+def _is_flat_vector(b, n: int) -> bool:
+    if isinstance(b, (dict, tuple)) or b is None:
+        return False
+    try:
+        a = np.asarray(b, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return a.shape == (n,)
+
+
 def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method: str = "trf",
                   ftol: float | None = 1e-8, xtol: float | None = 1e-8,
                   gtol: float | None = 1e-8, x_scale=None, loss="linear", f_scale: float = 1.0,
@@ -591,6 +620,11 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
     The JVPs and VJPs are :func:`dualad.replay` programs with x fixed, the
     dense Jacobian a replayed ``jacfwd`` or ``jacrev``: pass ``replay=False``
     for impure residual functions, as in :func:`minimize`.
+
+    ``bounds`` for a pytree x0 may follow its structure, as in
+    :func:`minimize`: a pytree like x0 with a ``(min, max)`` pair at each
+    leaf, or a pair ``(lb, ub)`` of pytrees like x0 (numbers or arrays of the
+    leaf's shape; None for unbounded); SciPy's own forms still work.
 
     ``jac_sparsity="auto"``, or an (m, n) pattern (array or sparse matrix,
     as SciPy takes), makes the Jacobian an exact ``scipy.sparse.csr_array``
@@ -667,7 +701,8 @@ def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method:
         options["workers"] = workers
     if tr_options is None:
         del options["tr_options"]
-    res = _so.least_squares(sp_fun, ravel.x0, jac=sp_jac, bounds=bounds, method=method,
+    res = _so.least_squares(sp_fun, ravel.x0, jac=sp_jac,
+                            bounds=_least_squares_bounds(bounds, ravel), method=method,
                             **options)
     res.x_flat = res.x
     res.x = ravel.unravel_result(res.x)
