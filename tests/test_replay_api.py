@@ -148,13 +148,18 @@ def test_two_threads_replay_one_program():
                     and np.allclose(gr, grad, rtol=1e-12, atol=1e-14)):
                 wrong.append(t)
 
+    _in_two_threads(work)
+    assert not wrong, f"{len(wrong)} wrong results"
+    assert g.recordings == 1 and g.replays > 0  # (counters are not locked: no exact count)
+
+
+def _in_two_threads(work):
+    """``work(0)`` and ``work(1)`` at once, each in its own thread."""
     threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
     for t in threads:
         t.start()
     for t in threads:
         t.join()
-    assert not wrong, f"{len(wrong)} wrong results"
-    assert g.recordings == 1 and g.replays > 0  # (counters are not locked: no exact count)
 
 
 def test_two_threads_through_guards_and_recordings():
@@ -178,11 +183,7 @@ def test_two_threads_through_guards_and_recordings():
             if not np.allclose(g(x), want, rtol=1e-12, atol=1e-14):
                 wrong.append(t)
 
-    threads = [threading.Thread(target=work, args=(t,)) for t in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    _in_two_threads(work)
     assert not wrong, f"{len(wrong)} wrong results"
     assert g.mismatches > 0 and g.replays > 100  # (counters are not locked: no exact sum)
     assert len(g.programs()) <= 4  # two branches, each recorded by at most both threads
