@@ -14,6 +14,7 @@ True
 from .api import (HVP_MODES, GradientLinearization, grad, hessian, hvp, jacfwd, jacrev, jvp,
                   linearize, linearize_grad, stop_gradient, tree_flatten, tree_unflatten,
                   value_and_grad, vjp)
+from .batching import vmap
 from .core import LeakedValueError
 from .extend import Primitive, elementwise, register
 from .custom import custom_jvp, custom_vjp
@@ -28,7 +29,7 @@ from . import integrate  # noqa: F401  (dualad.integrate.solve_ivp with exact Ja
 __version__ = "0.1.0"
 
 __all__ = ["jvp", "vjp", "grad", "value_and_grad", "hvp", "jacfwd", "jacrev",
-           "hessian", "linearize", "linearize_grad", "GradientLinearization",
+           "hessian", "linearize", "linearize_grad", "GradientLinearization", "vmap",
            "tree_flatten", "tree_unflatten", "HVP_MODES", "stop_gradient", "custom_jvp", "custom_vjp",
            "Primitive", "elementwise", "register", "LeakedValueError",
            "all_primitives", "checkpoint", "tune_allocator", "replay", "Replayed"]

@@ -15,9 +15,12 @@ import math
 from typing import Any, Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from . import core
 from . import rules  # noqa: F401  (fills the dispatch tables)
+from .batching import (NotVectorisable, Stacked, any_stacked, placeholders,
+                       stacked_directions)
 from .core import (INVALID_EVENTS, STATE, STORE_MESSAGE, Box, LeakedValueError, note_complex, primal,
                    refuse_subclass, unwrap)
 from .pytree import tree_flatten, tree_unflatten  # re-exported: dualad.tree_flatten
@@ -266,6 +269,12 @@ def jvp(f: Callable, primals: Sequence, tangents: Sequence, *, batched: bool = F
     if p_tree != t_tree:
         raise ValueError(f"tangents have structure {t_tree}; expected {p_tree}, the "
                          "structure of primals")
+    if any_stacked(t_leaves):  # dualad.vmap over the tangents: one vector-mode pass
+        if batched:
+            raise NotVectorisable("vmap of a jvp with batched=True")
+        t_leaves, _ = stacked_directions(t_leaves, [np.shape(primal(x)) for x in p_leaves])
+        res = jvp(f, primals, tree_unflatten(t_tree, t_leaves), batched=True, has_aux=has_aux)
+        return (res[0], placeholders(res[1])) + tuple(res[2:])
     p_leaves = [_float_leaf(x, f"primal leaf {i}") for i, x in enumerate(p_leaves)]
     t_leaves = [_tangent_leaf(t, x, f"tangent leaf {i}", batched)
                 for i, (t, x) in enumerate(zip(t_leaves, p_leaves))]
@@ -315,6 +324,8 @@ def _strip(trace, tree_value, attr: str = "_pos"):
     carried (``attr``: a tape position, or a tangent), None for the others."""
     leaves, tree = tree_flatten(tree_value)
     for o in leaves:
+        if type(o) is Stacked:  # dualad.vmap's placeholder: this f is not linear in it
+            raise NotVectorisable("vmap: a batched result was differentiated further")
         _check_not_leaked(o, trace)
     values, carried, _ = unwrap(trace, leaves, attr)
     return values, carried, tree
@@ -364,7 +375,7 @@ def _as_complex_if(c, x):
     return np.asarray(c, dtype=np.result_type(primal(x)))
 
 
-def vjp(f: Callable, *primals, has_aux: bool = False) -> tuple:
+def vjp(f: Callable, *primals: Any, has_aux: bool = False) -> tuple:
     """Vector-Jacobian product: returns ``(f(*primals), pullback)`` (and ``aux``).
 
     ``pullback(cotangent)`` gives a tuple with one cotangent ``uᵀJ`` per
@@ -388,6 +399,9 @@ def vjp(f: Callable, *primals, has_aux: bool = False) -> tuple:
         if c_tree != out_tree:
             raise ValueError(f"cotangent has structure {c_tree}; expected {out_tree}, "
                              "the structure of f's output")
+        if any_stacked(c_leaves):  # dualad.vmap over the cotangents: one backward pass
+            U, _ = stacked_directions(c_leaves, [np.shape(o) for o in out_vals])
+            return placeholders(_pull_stacked(pullback, out_tree, out_vals, U))
         seeds = []
         for i, (c, o, pos) in enumerate(zip(c_leaves, out_vals, out_pos)):
             c = _tangent_leaf(c, o, f"cotangent leaf {i}", False)
@@ -535,7 +549,7 @@ def grad(f: Callable, argnums: int | Sequence[int] = 0, has_aux: bool = False,
     return wrapped
 
 
-def linearize(f: Callable, *primals) -> tuple:
+def linearize(f: Callable, *primals: Any) -> tuple:
     """Evaluate ``f`` once and return ``(f(*primals), f_jvp)``.
 
     ``f_jvp(*tangents)`` equals ``jvp(f, primals, tangents)[1]`` but replays
@@ -576,13 +590,14 @@ class GradientLinearization:
 
     __slots__ = ("x", "value", "grad", "jvp", "_tangents", "_tape", "_key")
 
-    def __init__(self, x, value, grad, jvp, tangents, tape, key):
+    def __init__(self, x: np.ndarray, value: Any, grad: Any, jvp: Callable,
+                 tangents: Callable, tape: Tape, key: tuple | None) -> None:
         self.x, self.value, self.grad, self.jvp = x, value, grad, jvp
         self._tangents = tangents  # (tangents, batched, outputs) -> output tangent leaves
         self._tape = tape
         self._key = key  # the sweep from x to the gradient, or None if it is constant
 
-    def hvp(self, v) -> np.ndarray:
+    def hvp(self, v: ArrayLike) -> np.ndarray:
         """``H v`` for one direction ``v`` shaped like ``x``.
 
         >>> import numpy as np, dualad as ad
@@ -604,7 +619,7 @@ class GradientLinearization:
             v = np.asarray(v)  # a direction, not a pytree
         return self._tangents((v,), False, (1,))[0]  # the careful path (NaN-safe retry)
 
-    def hvp_batched(self, V) -> np.ndarray:
+    def hvp_batched(self, V: ArrayLike) -> np.ndarray:
         """``H v`` for ``k`` directions in one sweep: ``V`` and the result have
         shape ``(k,) + x.shape``, one direction per row.
 
@@ -621,7 +636,8 @@ class GradientLinearization:
         return f"<GradientLinearization at x of shape {np.shape(self.x)}>"
 
 
-def linearize_grad(f: Callable, x, *, plans: dict | None = None) -> GradientLinearization:
+def linearize_grad(f: Callable, x: ArrayLike, *,
+                   plans: dict | None = None) -> GradientLinearization:
     """Record ``f`` and its gradient at one float array ``x``, for Hessian products.
 
     The value, gradient and tangents equal those of
@@ -719,6 +735,13 @@ def _linearization(tape, p_leaves, p_tree, in_pos, stripped):
     every_output = range(len(out_pos))
 
     def f_jvp(*tangents, batched: bool = False):
+        t_leaves, t_tree = tree_flatten(tangents)
+        if any_stacked(t_leaves):  # dualad.vmap over the tangents: one forward sweep
+            if batched:
+                raise NotVectorisable("vmap of an f_jvp with batched=True")
+            T, _ = stacked_directions(t_leaves, [np.shape(primal(x)) for x in p_leaves])
+            return placeholders(tree_unflatten(
+                out_tree, tangents_of(tree_unflatten(t_tree, T), True, every_output)))
         return tree_unflatten(out_tree, tangents_of(tangents, batched, every_output))
 
     return tree_unflatten(out_tree, _detached(out_vals)), f_jvp, tangents_of
@@ -734,7 +757,7 @@ def _tree_vdot(a, b):
     return total
 
 
-def hvp(f: Callable, x, v, mode: str = "fwd-over-rev", *, args: tuple = ()) -> Any:
+def hvp(f: Callable, x: Any, v: Any, mode: str = "fwd-over-rev", *, args: tuple = ()) -> Any:
     """Hessian-vector product ``∇²f(x) v`` of a scalar function, without forming H.
 
     ``args``: further arguments of f, held fixed (SciPy's ``args=``): the
@@ -764,7 +787,9 @@ def hvp(f: Callable, x, v, mode: str = "fwd-over-rev", *, args: tuple = ()) -> A
         raise ValueError(f"v has structure {v_tree}; expected {x_tree}, the structure of x")
     for i, (vi, xi) in enumerate(zip(v_leaves, x_leaves)):
         # rev-over-rev only multiplies by v, which would broadcast a wrong shape
-        _tangent_leaf(vi, xi, f"v leaf {i}", False)
+        # (dualad.vmap's placeholder is checked by the jvp it reaches)
+        if type(vi) is not Stacked:
+            _tangent_leaf(vi, xi, f"v leaf {i}", False)
     if mode == "fwd-over-rev":
         return jvp(grad(f), (x,), (v,))[1]
     if mode == "rev-over-fwd":
@@ -967,6 +992,15 @@ def _pull_batch(pullback, o_tree, zeros: list, j: int, U) -> list:
 
     _, rows = jvp(pull, (np.ones_like(zeros[j]),), (U,), batched=True)
     return rows
+
+
+def _pull_stacked(pullback, o_tree, out_vals, U_leaves: list):
+    """The cotangents ``U_leaves`` (one ``(k,) + shape`` array per output
+    leaf) pulled back in one backward pass, as :func:`_pull_batch` does for
+    one leaf: a tree of ``(k,) + input shape`` arrays (``dualad.vmap``)."""
+    ones = tuple(_zeros(o) + 1 for o in out_vals)
+    return jvp(lambda *u: pullback(tree_unflatten(o_tree, u)), ones, tuple(U_leaves),
+               batched=True)[1]
 
 
 def _identity(m: int, dtype) -> np.ndarray:

@@ -36,7 +36,7 @@ each; pytree arguments are not supported.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -72,7 +72,7 @@ def _per_direction(rule, tangents, primals):
 
 
 class _Custom:
-    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int], kind: str):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int], kind: str) -> None:
         self.fun = fun
         self.nondiff = tuple(sorted(int(i) for i in nondiff_argnums))
         self.kind = kind
@@ -80,7 +80,7 @@ class _Custom:
         self.__name__ = getattr(fun, "__name__", "custom")
         self.__doc__ = getattr(fun, "__doc__", None)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if self.prim is None:
             need = "defjvp" if self.kind == "custom_jvp" else "defvjp"
             raise TypeError(f"{self.kind} function {self.__name__} has no rule yet: "
@@ -105,7 +105,7 @@ class custom_jvp(_Custom):
     tangents, as a JVP is).
     """
 
-    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()) -> None:
         super().__init__(fun, nondiff_argnums, "custom_jvp")
 
     def defjvp(self, jvp: Callable) -> Callable:
@@ -129,7 +129,7 @@ class custom_vjp(_Custom):
     ``jvp``, ``jacfwd`` and ``hvp`` accept the function.
     """
 
-    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()):
+    def __init__(self, fun: Callable, nondiff_argnums: Sequence[int] = ()) -> None:
         super().__init__(fun, nondiff_argnums, "custom_vjp")
 
     def defvjp(self, fwd: Callable, bwd: Callable) -> None:

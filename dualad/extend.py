@@ -118,7 +118,7 @@ def _out_arguments(fn, args, kwargs) -> list:
 
 
 # ---- registering -------------------------------------------------------------------
-def register(numpy_function, implementation: Callable) -> None:
+def register(numpy_function: Callable, implementation: Callable) -> None:
     """Make ``numpy_function`` (a ufunc or any NumPy/SciPy function that
     dispatches through ``__array_function__``) call ``implementation`` when
     one of its arguments is a dualad value.  An ``ndarray`` method that no

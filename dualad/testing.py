@@ -26,9 +26,10 @@ dualad's (and JAX's) VJP is the transpose of the JVP.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 
 from .api import jvp, tree_flatten, tree_unflatten, vjp
 
@@ -63,7 +64,7 @@ def _vdot(a, b) -> float:
     return float(sum(np.real(np.sum(x * y)) for x, y in zip(_leaves(a), _leaves(b))))
 
 
-def numerical_jvp(f: Callable, args: Sequence, tangents: Sequence, eps: float = 1e-6):
+def numerical_jvp(f: Callable, args: Sequence, tangents: Sequence, eps: float = 1e-6) -> Any:
     """Central finite difference ``(f(x + eps v) - f(x - eps v)) / (2 eps)``."""
     args, tangents = tuple(args), tuple(tangents)
     plus = f(*_map(lambda x, t: _number(x) + eps * np.asarray(t), args, tangents))
@@ -71,7 +72,7 @@ def numerical_jvp(f: Callable, args: Sequence, tangents: Sequence, eps: float = 
     return _map(lambda p, m: (_number(p) - _number(m)) / (2 * eps), plus, minus)
 
 
-def numerical_grad(f: Callable, x, eps: float = 1e-6) -> np.ndarray:
+def numerical_grad(f: Callable, x: ArrayLike, eps: float = 1e-6) -> np.ndarray:
     """Central-difference gradient of a scalar function of one array, entry
     by entry (``2 x.size`` evaluations of ``f``: for small checks).  For a
     complex ``x`` it is ``∂f/∂x − i ∂f/∂y`` (dualad's convention), from
@@ -111,7 +112,7 @@ def _assert_close(actual, expected, atol, rtol, what):
 
 
 def check_jvp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 1e-5,
-              eps: float = 1e-6, rng=None) -> None:
+              eps: float = 1e-6, rng: np.random.Generator | None = None) -> None:
     """Assert that ``jvp(f)`` matches central differences in a random direction."""
     rng = np.random.default_rng(0) if rng is None else rng
     args = tuple(args)
@@ -138,7 +139,8 @@ def _check_vector_mode(f, args, tangents, rng, atol, rtol):
 
 
 def check_vjp(f: Callable, args: Sequence, *, atol: float = 1e-6, rtol: float = 1e-5,
-              eps: float = 1e-6, rng=None, exact_against_fwd: bool = True) -> None:
+              eps: float = 1e-6, rng: np.random.Generator | None = None,
+              exact_against_fwd: bool = True) -> None:
     """Assert ``⟨u, J v⟩ = ⟨Jᵀu, v⟩`` for random ``u``, ``v`` (``⟨a, b⟩ =
     Re Σ a·b``): ``J v`` by finite differences, and (``exact_against_fwd``)
     by forward mode to rounding."""

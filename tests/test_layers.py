@@ -30,7 +30,7 @@ LAYERS = {
     # forward and reverse mode
     "forward": 3, "reverse": 3, "sweep": 3, "tape_memory": 3,
     # the transformations
-    "api": 4,
+    "api": 4, "batching": 4,
     # built on the public API
     "checkpoint": 5, "testing": 5, "allocator": 5, "sparse": 5, "staging": 5,
     "optimize": 6, "costs": 6, "problems": 6, "integrate": 6,

@@ -22,6 +22,8 @@ from typing import Any, Callable
 
 import numpy as np
 import scipy.optimize as _so
+import scipy.sparse as _sp
+from numpy.typing import ArrayLike
 
 from .. import sparse as _sparse
 from ..api import value_and_grad
@@ -414,8 +416,10 @@ def _flat_bounds(bounds, ravel: _Ravel):
         "None means unbounded.")
 
 
-def minimize(fun: Callable, x0, args: Any = (), method: str | Callable | None = None,
-             jac=None, hess=None, hessp=None, bounds=None, constraints=(),
+def minimize(fun: Callable, x0: Any, args: Any = (), method: str | Callable | None = None,
+             jac: Callable | bool | str | None = None,
+             hess: Callable | str | _so.HessianUpdateStrategy | None = None,
+             hessp: Callable | None = None, bounds: Any = None, constraints: Any = (),
              tol: float | None = None, callback: Callable | None = None,
              options: dict | None = None, *, replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.minimize`` with exact derivatives from dualad.
@@ -602,13 +606,17 @@ def _is_flat_vector(b, n: int) -> bool:
     return a.shape == (n,)
 
 
-def least_squares(fun: Callable, x0, jac=None, bounds=(-np.inf, np.inf), method: str = "trf",
+def least_squares(fun: Callable, x0: Any, jac: Callable | str | None = None,
+                  bounds: Any = (-np.inf, np.inf), method: str = "trf",
                   ftol: float | None = 1e-8, xtol: float | None = 1e-8,
-                  gtol: float | None = 1e-8, x_scale=None, loss="linear", f_scale: float = 1.0,
-                  diff_step=None, tr_solver: str | None = None, tr_options: dict | None = None,
-                  jac_sparsity=None, max_nfev: int | None = None, verbose: int = 0,
+                  gtol: float | None = 1e-8, x_scale: ArrayLike | str | None = None,
+                  loss: str | Callable = "linear", f_scale: float = 1.0,
+                  diff_step: ArrayLike | None = None, tr_solver: str | None = None, tr_options: dict | None = None,
+                  jac_sparsity: ArrayLike | _sp.spmatrix | _sp.sparray | str | None = None,
+                  max_nfev: int | None = None, verbose: int = 0,
                   args: Any = (), kwargs: dict | None = None, callback: Callable | None = None,
-                  workers=None, *, replay: bool = True) -> _so.OptimizeResult:
+                  workers: int | Callable | None = None, *,
+                  replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.least_squares`` with exact Jacobians from dualad.
 
     With ``jac=None`` (the default here) the Jacobian is a

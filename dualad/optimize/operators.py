@@ -28,9 +28,10 @@ a VJP).
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.sparse.linalg import LinearOperator
 
 from ..api import (HVP_MODES, GradientLinearization, grad, hvp, jvp, linearize,
@@ -145,8 +146,8 @@ class HessianOperator(LinearOperator):
     [[6.0, 1.0], [1.0, 12.0]]
     """
 
-    def __init__(self, f: Callable, x, args: Sequence = (), mode: str = "fwd-over-rev",
-                 *, replay: bool = True):
+    def __init__(self, f: Callable, x: Any, args: Sequence = (), mode: str = "fwd-over-rev",
+                 *, replay: bool = True) -> None:
         if mode not in HVP_MODES:
             raise ValueError(f"unknown mode {mode!r}; choose one of {', '.join(HVP_MODES)}")
         ravel = _Ravel(x, "x")
@@ -243,7 +244,7 @@ class HessianOperator(LinearOperator):
         if self._counter is not None:
             self._counter.nhvp += k
 
-    def dot(self, x):
+    def dot(self, x: Any) -> Any:
         # SciPy's Newton-CG calls H.dot(p) once per conjugate-gradient step:
         # a plain vector goes straight to the product, past LinearOperator's
         # generic dispatch; anything else (matrices, operators) takes it.
@@ -251,7 +252,7 @@ class HessianOperator(LinearOperator):
             return self._matvec(x)
         return super().dot(x)
 
-    def matvec(self, x):
+    def matvec(self, x: ArrayLike) -> np.ndarray:
         if type(x) is np.ndarray and x.ndim == 1 and x.shape[0] == self.shape[1]:
             return self._matvec(x)
         return super().matvec(x)
@@ -359,8 +360,8 @@ class JacobianOperator(LinearOperator):
     [[2.0, 0.0], [0.0, 12.0]]
     """
 
-    def __init__(self, F: Callable, x, args: Sequence = (), *, holomorphic: bool = False,
-                 replay: bool = True):
+    def __init__(self, F: Callable, x: Any, args: Sequence = (), *, holomorphic: bool = False,
+                 replay: bool = True) -> None:
         ravel = _Ravel(x, "x", complex_ok=holomorphic, complex_hint=(
             " For a holomorphic F, pass JacobianOperator(F, x, holomorphic=True)."))
         if holomorphic and ravel.dtype.kind != "c":

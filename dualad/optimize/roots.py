@@ -36,7 +36,8 @@ ROOT_METHODS = ("hybr", "lm", "broyden1", "broyden2", "anderson", "linearmixing"
 _TAKES_JACOBIAN = ("hybr", "lm")
 
 
-def root(fun: Callable, x0, args: Any = (), method: str = "hybr", jac=None,
+def root(fun: Callable, x0: Any, args: Any = (), method: str = "hybr",
+         jac: Callable | bool | None = None,
          tol: float | None = None, callback: Callable | None = None,
          options: dict | None = None, *, replay: bool = True) -> _so.OptimizeResult:
     """Drop-in for ``scipy.optimize.root`` with exact Jacobians from dualad.

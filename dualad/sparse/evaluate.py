@@ -47,6 +47,7 @@ from typing import Callable
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
 
 from ..api import grad, jvp, vjp
 from ..staging import Replayed, StagingError, replay as _replay
@@ -84,7 +85,8 @@ def _point(x, shape: tuple, where: str) -> np.ndarray:
     return x
 
 
-def as_pattern(sparsity, shape: tuple | None = None, what: str = "sparsity",
+def as_pattern(sparsity: ArrayLike | sp.spmatrix | sp.sparray, shape: tuple | None = None,
+               what: str = "sparsity",
                expected: str = "the Jacobian of f at x (outputs x inputs, both flattened)"
                ) -> sp.csr_array:
     """A user's sparsity pattern (a dense array or any scipy.sparse matrix) as a
@@ -240,8 +242,10 @@ class SparseJacobian:
     (2, [-1.0, 2.0, 0.0, 0.0, 0.0])
     """
 
-    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False,
-                 mode: str = "auto", workers: int = 1, replay: bool = True):
+    def __init__(self, f: Callable, x0: ArrayLike, *,
+                 sparsity: ArrayLike | sp.spmatrix | sp.sparray | None = None,
+                 local: bool = False, mode: str = "auto", workers: int = 1,
+                 replay: bool = True) -> None:
         if mode not in ("auto", "forward", "reverse"):
             raise ValueError(f"mode must be 'auto', 'forward' or 'reverse'; got {mode!r}")
         x0 = _check_real(x0, "SparseJacobian")
@@ -336,10 +340,10 @@ class SparseJacobian:
         return (f"<SparseJacobian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
                 f"nonzeros, {self.ncolors} colours ({self.mode})>")
 
-    def __call__(self, x) -> sp.csr_array:
+    def __call__(self, x: ArrayLike) -> sp.csr_array:
         return self.value_and_jacobian(x)[1]
 
-    def value_and_jacobian(self, x) -> tuple:
+    def value_and_jacobian(self, x: ArrayLike) -> tuple:
         """``(f(x), J(x))``: the output (as ``f`` returns it) and the csr Jacobian."""
         x = _point(x, self.x_shape, "SparseJacobian")
         m, n = self.shape
@@ -368,8 +372,9 @@ class SparseHessian:
     (3, [2.0, 2.0, 2.0, 0.0])
     """
 
-    def __init__(self, f: Callable, x0, *, sparsity=None, local: bool = False,
-                 replay: bool = True):
+    def __init__(self, f: Callable, x0: ArrayLike, *,
+                 sparsity: ArrayLike | sp.spmatrix | sp.sparray | None = None,
+                 local: bool = False, replay: bool = True) -> None:
         x0 = _check_real(x0, "SparseHessian")
         self.f = f
         self.x_shape = x0.shape
@@ -400,7 +405,7 @@ class SparseHessian:
         return (f"<SparseHessian {self.shape[0]}x{self.shape[1]}, {self.sparsity.nnz} "
                 f"nonzeros, {self.ncolors} colours>")
 
-    def __call__(self, x) -> sp.csr_array:
+    def __call__(self, x: ArrayLike) -> sp.csr_array:
         x = _point(x, self.x_shape, "SparseHessian")
         n = self.shape[0]
         compressed, _ = _passes(lambda b, V: self._pass(b, x, V), self._seeds,
@@ -408,7 +413,9 @@ class SparseHessian:
         return self._recover(compressed)
 
 
-def jacobian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
+def jacobian(f: Callable, x: ArrayLike, *,
+             sparsity: ArrayLike | sp.spmatrix | sp.sparray | None = None,
+             local: bool = False) -> sp.csr_array:
     """The Jacobian of ``f`` at ``x`` as a ``scipy.sparse.csr_array``, exact,
     from as many JVPs as its pattern has colours.  For repeated evaluation
     at new points build a :class:`SparseJacobian` once (its pass is replayed
@@ -422,7 +429,9 @@ def jacobian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_ar
     return SparseJacobian(f, x, sparsity=sparsity, local=local, replay=False)(x)
 
 
-def hessian(f: Callable, x, *, sparsity=None, local: bool = False) -> sp.csr_array:
+def hessian(f: Callable, x: ArrayLike, *,
+            sparsity: ArrayLike | sp.spmatrix | sp.sparray | None = None,
+            local: bool = False) -> sp.csr_array:
     """The Hessian of a scalar ``f`` at ``x`` as a symmetric ``scipy.sparse.csr_array``
     (one evaluation, not recorded: build a :class:`SparseHessian` to reuse).
 

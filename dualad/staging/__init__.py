@@ -78,7 +78,7 @@ Design notes
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -111,7 +111,8 @@ class Replayed:
     ``preparations`` (runs of the part that depends on ``fixed_argnums``
     alone)."""
 
-    def __init__(self, fn: Callable, static_argnums=(), fixed_argnums=(), workers: int = 1):
+    def __init__(self, fn: Callable, static_argnums: int | Sequence[int] = (),
+                 fixed_argnums: int | Sequence[int] = (), workers: int = 1) -> None:
         if not callable(fn):
             raise TypeError(f"dualad.replay needs a function, not {type(fn).__name__}")
         if isinstance(static_argnums, int):
@@ -199,7 +200,7 @@ class Replayed:
                 spec.append(("static", t, leaf))
         return (_tree_key(td), tuple(spec), tuple(statics)), leaves, td, statics, tuple(fixed)
 
-    def __call__(self, *args):
+    def __call__(self, *args: Any) -> Any:
         if not self.static_argnums and not self.fixed_argnums:
             # the common call, checked cheaply: arrays only, one kept program
             spec = []
@@ -334,7 +335,8 @@ def _equal(a, b) -> bool:
     return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
 
 
-def replay(fn: Callable, static_argnums=(), fixed_argnums=(), workers: int = 1) -> Replayed:
+def replay(fn: Callable, static_argnums: int | Sequence[int] = (),
+           fixed_argnums: int | Sequence[int] = (), workers: int = 1) -> Replayed:
     """``fn``, recorded once per input signature and replayed without dispatch.
 
     ``fn`` may be any function of arrays and pytrees of arrays: a
