@@ -70,7 +70,7 @@ import itertools
 import sys
 import threading
 import types
-from typing import Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -951,11 +951,12 @@ class Primitive:
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
                  "residuals", "accumulate", "linear_map", "add_into", "doc")
 
-    def __init__(self, name: str, impl: Callable, jvp=None, vjp=None, *,
+    def __init__(self, name: str, impl: Callable, jvp: Callable | Sequence | None = None,
+                 vjp: Callable | Sequence | None = None, *,
                  elementwise: bool = False, multiple_results: bool = False,
                  doc: str | None = None, accumulate: Callable | None = None,
                  linear_map: Callable | None = None, add_into: Callable | None = None,
-                 derivs: tuple | None = None, residuals: tuple | None = None):
+                 derivs: tuple | None = None, residuals: tuple | None = None) -> None:
         if jvp is None and vjp is None:
             raise ValueError(f"primitive {name!r} needs a jvp rule, a vjp rule, or both")
         self.name = name
@@ -978,7 +979,7 @@ class Primitive:
     def __repr__(self) -> str:
         return f"<dualad primitive {self.name}>"
 
-    def __call__(self, *args, **params):
+    def __call__(self, *args: Any, **params: Any) -> Any:
         if len(args) == 1:
             top = args[0]._trace if isinstance(args[0], Box) else None
         else:

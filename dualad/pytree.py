@@ -22,7 +22,7 @@ rules when the values are traced.
 
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -66,7 +66,7 @@ _NONE = TreeDef("none")
 _FLAT_TUPLES = tuple(TreeDef(tuple, None, (_LEAF,) * n) for n in range(33))
 
 
-def tree_flatten(tree) -> tuple[list, TreeDef]:
+def tree_flatten(tree: Any) -> tuple[list, TreeDef]:
     """Leaves of a pytree, in order, and its structure.
 
     >>> import numpy as np
@@ -100,7 +100,7 @@ def _walk(node, leaves):
     return _LEAF
 
 
-def tree_unflatten(treedef: TreeDef, leaves: Sequence):
+def tree_unflatten(treedef: TreeDef, leaves: Sequence) -> Any:
     """Inverse of :func:`tree_flatten`.
 
     >>> tree_unflatten(tree_flatten({"a": 1.0, "b": [2.0]})[1], [3.0, 4.0])

@@ -53,6 +53,10 @@ from dataclasses import dataclass
 
 import numpy as np
 import scipy.sparse as sp
+from numpy.typing import ArrayLike
+
+# a sparsity pattern: a boolean (or 0/1) array, or a SciPy sparse matrix or array
+Pattern = ArrayLike | sp.sparray | sp.spmatrix
 
 __all__ = [
     "column_coloring",
@@ -340,7 +344,7 @@ def _best_distance1(g: sp.csr_array, order: str, bound: int = 0) -> np.ndarray:
 # Public colourings
 # ----------------------------------------------------------------------------------------------
 
-def column_coloring(pattern, order: str = "auto") -> np.ndarray:
+def column_coloring(pattern: Pattern, order: str = "auto") -> np.ndarray:
     """Colour the columns of an (m, n) pattern so that no two columns of one colour share a row.
 
     Returns an int64 array of length n with colours 0..c-1. Then ``J @ seeds(colors).T`` (c JVPs)
@@ -358,7 +362,7 @@ def column_coloring(pattern, order: str = "auto") -> np.ndarray:
     return _best_distance1(_intersection_graph(p), order, bound)
 
 
-def row_coloring(pattern, order: str = "auto") -> np.ndarray:
+def row_coloring(pattern: Pattern, order: str = "auto") -> np.ndarray:
     """Colour the rows of an (m, n) pattern so that no two rows of one colour share a column.
 
     Returns an int64 array of length m; recover with ``recover_rows`` from c VJPs
@@ -493,7 +497,7 @@ def _greedy_star(g: sp.csr_array, mirror: np.ndarray, order: np.ndarray) -> np.n
     return np.array(color, dtype=np.int64)
 
 
-def star_coloring(pattern, order: str = "auto") -> np.ndarray:
+def star_coloring(pattern: Pattern, order: str = "auto") -> np.ndarray:
     """Star-colour a symmetric (n, n) Hessian pattern (diagonal stored or not).
 
     Adjacent vertices get different colours and every path on four vertices uses at least three
@@ -536,7 +540,7 @@ def star_coloring(pattern, order: str = "auto") -> np.ndarray:
 # Validators
 # ----------------------------------------------------------------------------------------------
 
-def check_column_coloring(pattern, colors) -> None:
+def check_column_coloring(pattern: Pattern, colors: ArrayLike) -> None:
     """Raise ValueError naming two columns of one colour that share a row; return None if valid.
 
     >>> import numpy as np
@@ -565,7 +569,7 @@ def check_column_coloring(pattern, colors) -> None:
         )
 
 
-def check_star_coloring(pattern, colors) -> None:
+def check_star_coloring(pattern: Pattern, colors: ArrayLike) -> None:
     """Raise ValueError naming an edge or a two-coloured 4-vertex path; return None if valid.
 
     >>> import numpy as np
@@ -620,7 +624,7 @@ def _unique_neighbour_color(rows, cols, colors, n):
 # Seeds and recovery
 # ----------------------------------------------------------------------------------------------
 
-def seeds(colors) -> np.ndarray:
+def seeds(colors: ArrayLike) -> np.ndarray:
     """The (c, n) float64 block whose row k is the 0/1 indicator of colour k.
 
     >>> seeds([0, 1, 0]).tolist()
@@ -656,7 +660,7 @@ class Recovery:
     source: np.ndarray  # flat index into compressed of each stored entry, in csr order
     length_name: str = "n"  # for error messages: "m" (JVP outputs) or "n"
 
-    def __call__(self, compressed, workers: int = 1) -> sp.csr_array:
+    def __call__(self, compressed: ArrayLike, workers: int = 1) -> sp.csr_array:
         """The matrix from a compressed block; ``workers`` threads share the
         gather of a large one (NumPy's take releases the GIL)."""
         compressed = np.asarray(compressed, dtype=np.float64)
@@ -682,7 +686,7 @@ class Recovery:
         return sp.csr_array((data, self.indices.copy(), self.indptr.copy()), shape=self.shape)
 
 
-def column_recovery(pattern, colors) -> Recovery:
+def column_recovery(pattern: Pattern, colors: ArrayLike) -> Recovery:
     """Plan reading J (m, n) from the c JVPs ``compressed[k] = J @ seeds(colors)[k]``.
 
     Raises ValueError if ``colors`` is not a valid column colouring of ``pattern``.
@@ -700,7 +704,7 @@ def column_recovery(pattern, colors) -> Recovery:
     return Recovery((m, n), _ncolors(colors), m, p.indices, p.indptr, source, length_name="m")
 
 
-def row_recovery(pattern, row_colors) -> Recovery:
+def row_recovery(pattern: Pattern, row_colors: ArrayLike) -> Recovery:
     """Plan reading J (m, n) from the c VJPs ``compressed[k] = seeds(row_colors)[k] @ J``.
 
     >>> plan = row_recovery([[True, False], [True, True]], [0, 1])
@@ -716,7 +720,7 @@ def row_recovery(pattern, row_colors) -> Recovery:
     return Recovery((m, n), _ncolors(row_colors), n, p.indices, p.indptr, source)
 
 
-def star_recovery(pattern, colors) -> Recovery:
+def star_recovery(pattern: Pattern, colors: ArrayLike) -> Recovery:
     """Plan reading a symmetric H (n, n) from the c HVPs ``compressed[k] = H @ seeds(colors)[k]``.
 
     Raises ValueError if the pattern is not symmetric or ``colors`` is not a star colouring.
@@ -752,7 +756,7 @@ def star_recovery(pattern, colors) -> Recovery:
     return Recovery((n, n), _ncolors(colors), n, full.indices, full.indptr, source)
 
 
-def recover_columns(pattern, colors, compressed) -> sp.csr_array:
+def recover_columns(pattern: Pattern, colors: ArrayLike, compressed: ArrayLike) -> sp.csr_array:
     """J as csr_array (m, n) from ``compressed[k] = J @ seeds(colors)[k]`` (shape (c, m)).
 
     The result has exactly the pattern's structure (stored zeros kept) in canonical format.
@@ -766,7 +770,8 @@ def recover_columns(pattern, colors, compressed) -> sp.csr_array:
     return column_recovery(pattern, colors)(compressed)
 
 
-def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
+def recover_rows(pattern: Pattern, row_colors: ArrayLike,
+                 compressed: ArrayLike) -> sp.csr_array:
     """J as csr_array (m, n) from ``compressed[k] = seeds(row_colors)[k] @ J`` (shape (c, n)).
 
     >>> import numpy as np
@@ -777,7 +782,7 @@ def recover_rows(pattern, row_colors, compressed) -> sp.csr_array:
     return row_recovery(pattern, row_colors)(compressed)
 
 
-def recover_star(pattern, colors, compressed) -> sp.csr_array:
+def recover_star(pattern: Pattern, colors: ArrayLike, compressed: ArrayLike) -> sp.csr_array:
     """Symmetric H as csr_array (n, n) from ``compressed[k] = H @ seeds(colors)[k]`` (shape (c, n)).
 
     The result has exactly the pattern's structure (diagonal entries where the pattern stores

@@ -59,6 +59,8 @@ still adds its pairs: a superset, never a missed entry.)
 
 from __future__ import annotations
 
+from typing import Any, Callable
+
 import numpy as np
 import scipy.sparse as sp
 
@@ -807,7 +809,7 @@ def _deps_to_csr(deps, m: int, n: int) -> sp.csr_array:
     return out
 
 
-def jacobian_sparsity(f, x, *, local: bool = False) -> sp.csr_array:
+def jacobian_sparsity(f: Callable, x: Any, *, local: bool = False) -> sp.csr_array:
     """The sparsity pattern of the Jacobian of ``f`` at ``x``.
 
     Returns a boolean ``scipy.sparse.csr_array`` of shape ``(m, n)``, ``m =
@@ -826,7 +828,7 @@ def jacobian_sparsity(f, x, *, local: bool = False) -> sp.csr_array:
     return _deps_to_csr(deps, out.size, trace.n)
 
 
-def hessian_sparsity(f, x, *, local: bool = False) -> sp.csr_array:
+def hessian_sparsity(f: Callable, x: Any, *, local: bool = False) -> sp.csr_array:
     """The sparsity pattern of the Hessian of a scalar ``f`` at ``x``.
 
     Returns a symmetric boolean ``scipy.sparse.csr_array`` of shape ``(n,
