@@ -59,7 +59,7 @@ def test_costs(tmp_path):
                 "sparse Hessian (replayed), per x"):
         assert row in out.stdout
     data = json.loads(report.read_text())
-    assert data["n"] == 20 and data["recommendation"]["jacobian"] in ("jacfwd", "jacrev")
+    assert data["n"] == 20 and data["recommendation"]["gradient"] == "grad"
     assert data["recommendation"]["replay_reason"] in out.stdout
     assert data["modes"]["replayed:vjp"]["replay"]["recordings"] == 1
     if has_matplotlib():
@@ -71,7 +71,7 @@ def test_costs_vector_problem_markdown():
     assert out.returncode == 0, out.stderr
     assert "| jacrev (1 pullback of 50 rows)" in out.stdout
     assert "| VJP (replayed)" in out.stdout
-    assert "Jacobian (50 x 5): jacfwd" in out.stdout
+    assert "Jacobian (50 x 5; 5 inputs < 50 outputs): jacfwd" in out.stdout
 
 
 def test_sweep_with_progress_on_stderr(tmp_path):

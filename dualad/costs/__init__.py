@@ -11,17 +11,22 @@ the pattern, colouring it, one compressed evaluation; the JVP, gradient, HVP
 and sparse evaluation also through :func:`dualad.replay` -- and returns a
 :class:`CostReport`: wall time (median, min and max of repeats) and its ratio
 to ``f``; the work each mode did (operations executed, tape entries, bytes
-held by the tape, peak memory); and the recommendation that follows (jacfwd
-or jacrev, the sparse mode or not and from how many calls on, which HVP
-nesting, which chunk size, whether to wrap in ``dualad.replay``).  :func:`sweep` does the
+held by the tape, peak memory); and the recommendation that follows, from
+what ``f`` is (a scalar loss: ``grad`` and which HVP nesting; a vector
+function: jacfwd or jacrev, and a chunk size only when measured faster than
+the default), the sparse mode or not and from how many calls on, whether to
+wrap in ``dualad.replay``, and which timings are implausible (a derivative
+faster than ``f``: noise).  ``x`` may be a pytree of float arrays.  From
+the command line: ``python -m dualad costs module:function --x-shape 1000``
+or ``python -m dualad costs myfunc.py`` (a file defining ``f`` and ``x``).  :func:`sweep` does the
 same over a range of sizes and finds where jacfwd and jacrev cross;
 :func:`count` counts the work of any one call::
 
     >>> import numpy as np
     >>> from dualad import costs
     >>> report = costs.compare(lambda x: np.sum(np.tanh(x) ** 2), np.ones(500), repeat=2)
-    >>> report.recommendation["jacobian"], report["vjp"].work.ops >= report["f"].work.ops
-    ('jacrev', True)
+    >>> report.recommendation["gradient"], report["vjp"].work.ops >= report["f"].work.ops
+    ('grad', True)
 
 Work is counted through the core's observer hook (:mod:`dualad.observe`),
 for the calling thread only; nothing of dualad is patched, and counts in

@@ -1,22 +1,28 @@
-"""``python -m dualad``: a demo, and what each mode costs on the built-in problems.
+"""``python -m dualad``: a demo, and what each mode costs on your function or a built-in problem.
 
     python -m dualad                       # the demo (about 10 s)
     python -m dualad costs PROBLEM [--n N] [--m M] [--repeat R] [--json FILE] [--plot FILE]
+    python -m dualad costs module:function --x-shape 1000 [--x-fill 0.5 | --seed S]
+    python -m dualad costs myfunc.py       # a file that defines f and x (and maybe v)
     python -m dualad sweep PROBLEM --sizes 10,100,1000 [--plot FILE]
     python -m dualad problems              # the built-in problems
 
 Every subcommand has ``--help``.  Mistakes in the arguments (an unknown
-problem, a size that is not a positive integer, a plot without matplotlib)
-give a one-line message and a non-zero exit status, never a traceback.
+problem, a size that is not a positive integer, a plot without matplotlib,
+a module that does not import, a file without ``f``) give a one-line
+message and a non-zero exit status, never a traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import os
+import runpy
 import sys
 import textwrap
 import time
+import traceback
 
 import numpy as np
 
@@ -73,6 +79,17 @@ def _sizes(text: str) -> list[int]:
             raise argparse.ArgumentTypeError(f"bad size {p!r}: sizes must be positive")
         sizes.append(value)
     return sizes
+
+
+def _shape(text: str) -> tuple[int, ...]:
+    try:
+        shape = tuple(int(p) for p in text.replace("x", ",").split(",") if p.strip())
+    except ValueError:
+        shape = ()
+    if not shape or any(d < 1 for d in shape):
+        raise argparse.ArgumentTypeError(
+            f"bad shape {text!r}: give positive integers separated by commas, e.g. 1000 or 20,30")
+    return shape
 
 
 def _modes(text: str) -> list[str]:
@@ -216,14 +233,173 @@ def _write_outputs(report, args) -> None:
         print(f"wrote {args.plot}", file=sys.stderr)
 
 
+_YOUR_OWN = ("or measure your own function: python -m dualad costs module:function "
+             "--x-shape 1000, or python -m dualad costs myfunc.py (a file that defines f and x)")
+
+
+def _where(exc: BaseException, path: str | None = None) -> str:
+    """``exc`` in one line, with the line of the user's code that raised it."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    libraries = tuple(os.path.dirname(os.path.dirname(m.__file__)) + os.sep
+                      for m in (np, sys.modules["dualad"]))
+    mine = [fr for fr in frames if (os.path.abspath(fr.filename) == path if path else
+                                    not os.path.abspath(fr.filename).startswith(libraries)
+                                    and fr.filename != __file__)]
+    at = f" (at {os.path.basename(mine[-1].filename)}:{mine[-1].lineno})" if mine else ""
+    first = str(exc).splitlines()[0] if str(exc) else ""
+    return f"{type(exc).__name__}: {first}{at}"
+
+
+def _a(noun: str) -> str:
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
+def _public(names) -> str:
+    shown = sorted(k for k in names if not k.startswith("_"))
+    return ", ".join(shown[:12]) + (", ..." if len(shown) > 12 else "") or "nothing public"
+
+
+def _load_module_function(target: str):
+    """``module:function`` (the function may be dotted: ``mod:Class.method``)."""
+    module_name, _, attr = target.partition(":")
+    if not module_name or not attr:
+        raise ValueError(f"{target!r}: write module:function, e.g. mylosses:loss")
+    if os.getcwd() not in sys.path and "" not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as exc:
+        if exc.name and module_name.startswith(exc.name):
+            raise ValueError(f"cannot import module {module_name!r} ({exc}): run from the "
+                             f"directory that holds {module_name.split('.')[0]}.py or add that "
+                             "directory to PYTHONPATH") from None
+        raise ValueError(f"importing {module_name!r} failed: {_where(exc)}") from None
+    except Exception as exc:  # noqa: BLE001 - the user's module, reported in one line
+        raise ValueError(f"importing {module_name!r} failed: {_where(exc)}") from None
+    obj = module
+    for part in attr.split("."):
+        if not hasattr(obj, part):
+            raise ValueError(f"module {module_name!r} has no attribute {attr!r}; it defines: "
+                             f"{_public(vars(module))}")
+        obj = getattr(obj, part)
+    if not callable(obj):
+        raise ValueError(f"{target} is {_a(type(obj).__name__)}, not a function: name the "
+                         f"function to measure (module {module_name!r} defines: "
+                         f"{_public(vars(module))})")
+    return obj
+
+
+def _load_file(path: str) -> dict:
+    """The globals of a Python file, run as a script of its own."""
+    full = os.path.abspath(path)
+    if not os.path.isfile(full):
+        raise ValueError(f"no such file {path!r}; give a .py file that defines f and x, "
+                         "a module:function, or a built-in problem (python -m dualad problems)")
+    folder = os.path.dirname(full)
+    added = folder not in sys.path
+    if added:
+        sys.path.insert(0, folder)  # so that the file can import its neighbours
+    try:
+        return runpy.run_path(full, run_name="__dualad_costs__")
+    except SyntaxError as exc:
+        raise ValueError(f"{path} is not valid Python: {exc.msg} (line {exc.lineno})") from None
+    except Exception as exc:  # noqa: BLE001 - the user's file, reported in one line
+        raise ValueError(f"running {path} failed: {_where(exc, full)}") from None
+    finally:
+        if added:
+            sys.path.remove(folder)
+
+
+def _x_from_options(args, what: str):
+    if args.x_shape is None:
+        return None
+    if args.x_fill is not None:
+        return np.full(args.x_shape, float(args.x_fill))
+    return np.random.default_rng(args.seed).standard_normal(args.x_shape)
+
+
+def _check_array(x, where: str):
+    """The point as the file gave it: an array, a number or a pytree of them."""
+    if isinstance(x, (np.ndarray, float, int, np.number, dict, tuple, list)) and \
+            not isinstance(x, bool):
+        return x
+    raise ValueError(f"{where} is {_a(type(x).__name__)}, not an array; define x as a float "
+                     "array (e.g. x = np.ones(100)) or a pytree (dict, tuple, list) of them")
+
+
+def user_function(args):
+    """``(f, x, v, name)`` of the user's target: ``module:function`` with
+    ``--x-shape``, or a file that defines ``f`` and ``x`` (and maybe ``v``)."""
+    target = args.problem
+    for option in ("n", "m"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option} sets a built-in problem's size; for your own function "
+                             "give x's shape with --x-shape (or define x in the file)")
+    if args.x_fill is not None and args.x_shape is None:
+        raise ValueError("--x-fill needs --x-shape: the shape of x to fill, e.g. --x-shape 1000")
+    is_file = target.endswith(".py") or os.sep in target or (
+        os.path.isfile(target) and ":" not in target)
+    if not is_file:
+        if ":" not in target:
+            raise ValueError(f"unknown problem {target!r}; choose one of: "
+                             f"{', '.join(problems.PROBLEMS)}; {_YOUR_OWN}")
+        f = _load_module_function(target)
+        x = _x_from_options(args, target)
+        if x is None:
+            raise ValueError(f"{target} needs a point: give x's shape with --x-shape, e.g. "
+                             "--x-shape 1000 or --x-shape 20,30 (standard normal with --seed, "
+                             "or --x-fill VALUE)")
+        return f, x, None, target
+    names = _load_file(target)
+    base = os.path.basename(target)
+    if "f" not in names:
+        functions = [k for k, o in names.items() if callable(o) and not k.startswith("_")
+                     and getattr(o, "__module__", None) == "__dualad_costs__"]
+        hint = f" (it defines {', '.join(functions)}: name one f, e.g. f = {functions[0]})" \
+            if functions else ""
+        raise ValueError(f"{target} defines no f{hint}; the file must define the function to "
+                         "measure as f and the point as x (or pass --x-shape)")
+    f = names["f"]
+    if not callable(f):
+        raise ValueError(f"f in {target} is {_a(type(f).__name__)}, not a function; define "
+                         "f(x) as the function to measure")
+    x = _x_from_options(args, target)
+    if x is not None and "x" in names:
+        raise ValueError(f"{target} defines x and --x-shape gives another: drop one of them")
+    if x is None:
+        if "x" not in names:
+            raise ValueError(f"{target} defines f but no x; define x, the point to "
+                             "differentiate at (e.g. x = np.ones(100)), or pass --x-shape")
+        x = _check_array(names["x"], f"x in {target}")
+    v = names.get("v")
+    if v is not None:
+        v = _check_array(v, f"v in {target}")
+    name = getattr(f, "__name__", "f")
+    return f, x, v, f"{base}:{name}" if name not in ("f", "<lambda>") else f"{base}"
+
+
 def _cmd_costs(args) -> int:
     _check_outputs(args)
-    prob = problems.get(args.problem)
-    inst = prob.make(n=args.n, m=args.m, seed=args.seed)
-    report = compare(inst.f, inst.x, repeat=args.repeat, chunk_size=args.chunk_size,
-                           modes=args.modes, max_seconds=args.max_seconds, name=args.problem,
-                           seed=args.seed, local=args.local,
-                           progress=_progress(args.quiet, after=2.0))
+    if args.problem in problems.PROBLEMS:
+        if args.x_shape is not None or args.x_fill is not None:
+            raise ValueError(f"--x-shape and --x-fill are for your own function; the built-in "
+                             f"problem {args.problem!r} takes --n and --m")
+        inst = problems.get(args.problem).make(n=args.n, m=args.m, seed=args.seed)
+        f, x, v, name = inst.f, inst.x, None, args.problem
+    else:
+        f, x, v, name = user_function(args)
+        try:
+            f(x)
+        except Exception as exc:  # noqa: BLE001 - the user's function, in one line
+            raise ValueError(f"calling {name} at x failed: {_where(exc)}") from None
+    try:
+        report = compare(f, x, v=v, repeat=args.repeat, chunk_size=args.chunk_size,
+                         modes=args.modes, max_seconds=args.max_seconds, name=name,
+                         seed=args.seed, local=args.local,
+                         progress=_progress(args.quiet, after=2.0))
+    except TypeError as exc:
+        # compare's own refusals (x not float, f's output) name the fix
+        raise ValueError(str(exc)) from None
     print(report.to_markdown() if args.markdown else report.to_text())
     _write_outputs(report, args)
     return 0
@@ -303,15 +479,24 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_cmd_demo)
 
     p = sub.add_parser(
-        "costs", help="what each mode costs on a built-in problem", epilog=_EPILOG,
+        "costs", help="what each mode costs on your function or a built-in problem",
+        epilog=_EPILOG,
         description="Time f, a JVP, a VJP, the four HVP nestings, HessianOperator, jacfwd, "
                     "jacrev, the dense Hessian and the sparse Jacobian or Hessian (detection, "
-                    "colouring, one compressed evaluation) on a built-in problem, and the "
-                    "JVP, VJP, HVP and sparse evaluation replayed (dualad.replay); count "
-                    "their work; recommend a mode. The sparse mode wins on bratu, "
-                    "bratu-1d (Jacobians) and rosenbrock at large n (Hessian).")
-    p.add_argument("problem", type=_problem_name, help="one of: " + ", ".join(problems.PROBLEMS))
-    p.add_argument("--n", type=_positive_int, help="input size (default: the problem's)")
+                    "colouring, one compressed evaluation) on your function (module:function "
+                    "with --x-shape, or a file.py that defines f and x, and optionally v) or "
+                    "a built-in problem, and the JVP, VJP, HVP and sparse evaluation replayed "
+                    "(dualad.replay); count their work; recommend a mode. The sparse mode "
+                    "wins on bratu, bratu-1d (Jacobians) and rosenbrock at large n (Hessian).")
+    p.add_argument("problem", metavar="TARGET",
+                   help="module:function, file.py (defining f and x), or a built-in problem: "
+                        + ", ".join(problems.PROBLEMS))
+    p.add_argument("--x-shape", type=_shape,
+                   help="your function's x: its shape, e.g. 1000 or 20,30 (standard normal "
+                        "drawn with --seed)")
+    p.add_argument("--x-fill", type=float, metavar="VALUE",
+                   help="with --x-shape: x filled with VALUE instead of random")
+    p.add_argument("--n", type=_positive_int, help="a built-in problem's input size")
     _common(p, repeat=5)
     p.set_defaults(run=_cmd_costs)
 

@@ -27,13 +27,15 @@ import numpy as np
 from ..api import HVP_MODES, grad, hessian, hvp, jacfwd, jacrev, jvp, linearize, vjp
 from . import problems
 from .. import sparse
+from ..pytree import Ravel, tree_flatten
 from ..staging import replay
 from .counting import NUMPY_OVERHEAD, Work, count
-from .recommend import (best_chunk, jacfwd_work, jacrev_work, recommend, recommend_replay,
-                        recommend_sparse)
+from .recommend import (best_chunk, jacfwd_work, jacrev_work, plausibility, recommend,
+                        recommend_replay, recommend_sparse)
 from .report import (MODES, REPLAYED, CostReport, ModeResult, SweepReport, _fmt_bytes,
                      _fmt_time)
 from .timing import measure as _measure
+from .timing import single_threaded_blas
 
 __all__ = ["compare", "sweep"]
 
@@ -50,8 +52,10 @@ def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
               "vjp": "gradient (reverse)" if scalar else "VJP (reverse)",
               "operator-build": "HessianOperator build, once per x",
               "hvp:operator": "HVP by HessianOperator, per product",
-              "jacfwd": f"jacfwd ({passes} pass{'es' * (passes > 1)} of {chunk})",
-              "jacrev": f"jacrev (1 pullback of {m} row{'s' * (m > 1)})",
+              "jacfwd": (f"{'gradient by ' * scalar}jacfwd "
+                         f"({passes} pass{'es' * (passes > 1)} of {chunk})"),
+              "jacrev": (f"gradient by jacrev (1 pullback)" if scalar else
+                         f"jacrev (1 pullback of {m} row{'s' * (m > 1)})"),
               "hessian": f"dense Hessian ({-(-n // hess_chunk)} × {hess_chunk} directions)"}
     for mode in HVP_MODES:
         labels[f"hvp:{mode}"] = f"HVP {mode}"
@@ -99,11 +103,14 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     f : callable
         ``f(x)`` in plain NumPy, returning a scalar (then the HVP modes and the
         dense Hessian are measured too) or an array of any shape (size ``m``).
-    x : array
-        The point, a float array of any shape (size ``n``).
+    x : array or pytree
+        The point: a float array of any shape, or a pytree (dict, tuple,
+        list) of float arrays, measured as one flat vector of size ``n``
+        (:class:`dualad.pytree.Ravel`) that ``f`` receives as the pytree.
     v, u : array, optional
-        The JVP/HVP direction (like ``x``) and the VJP cotangent (like
-        ``f(x)``); random with ``seed`` by default.
+        The JVP/HVP direction (like ``x``, or the flat vector of an ``x``
+        pytree) and the VJP cotangent (like ``f(x)``); random with ``seed``
+        by default.
     repeat : int
         Timed samples per mode (cut to fit ``max_seconds``).
     chunk_size : int, optional
@@ -130,31 +137,139 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
     what makes a large ``n`` feasible; they are left out, with the reason in
     the recommendation, when detection fails or the pattern is dense.
 
+    Timing runs with BLAS pinned to one thread when threadpoolctl is
+    installed (multi-threaded BLAS on a shared machine is the usual source of
+    a derivative "faster than f"); ``report.machine["blas_threads"]`` says
+    which.  A derivative measured faster than ``f`` is flagged in the
+    recommendation as noise (``recommendation["implausible"]``).
+
     >>> import numpy as np
     >>> r = compare(lambda x: np.tanh(np.ones((3, 4)) @ x), np.zeros(4), repeat=1)
     >>> r.m, r.n, abs(r["jvp"].ratio - r["jvp"].seconds / r["f"].seconds) < 1e-12
     (3, 4, True)
+    >>> params = {"w": np.ones((2, 3)), "b": np.zeros(2)}
+    >>> r = compare(lambda p: np.sum(np.tanh(p["w"] @ np.ones(3) + p["b"]) ** 2), params,
+    ...             repeat=1, modes=["jvp"])
+    >>> r.n, r.recommendation["gradient"], r.point
+    (8, 'grad', 'x: a pytree of 2 arrays ({b: (2,), w: (2, 3)})')
     """
-    x = np.asarray(x)
-    if x.dtype.kind != "f":
-        raise TypeError(f"x has dtype {x.dtype}; pass a float array, e.g. x.astype(float)")
     if isinstance(repeat, bool) or not isinstance(repeat, (int, np.integer)) or repeat < 1:
         raise ValueError(f"repeat must be a positive integer, got {repeat!r}")
     wanted = set(MODES if modes is None else modes)
     unknown = wanted - set(MODES)
     if unknown:
         raise ValueError(f"unknown mode(s) {sorted(unknown)}; choose from {', '.join(MODES)}")
+    if not callable(f):
+        raise TypeError(f"f must be a function of x, got {type(f).__name__} {f!r:.60}")
+    name = name or getattr(f, "__name__", "f")
+    f, x, v, point = _flat_point(f, x, v)
+    with single_threaded_blas() as blas_threads:
+        report = _compare(f, x, v, u, repeat, chunk_size, wanted, max_seconds, memory_limit,
+                          name, seed, local, progress, point)
+    report.machine["blas_threads"] = blas_threads
+    report.recommendation.update(plausibility(report.results, blas_threads))
+    return report
+
+
+def _leaf_names(tree, prefix: str = "x") -> list[str]:
+    """The leaves' names (``x['w']``, ``x[0]``), in :func:`tree_flatten`'s order."""
+    if tree is None:
+        return []
+    if isinstance(tree, (tuple, list)):
+        return [name for i, c in enumerate(tree) for name in _leaf_names(c, f"{prefix}[{i}]")]
+    if isinstance(tree, dict):
+        return [name for k in sorted(tree, key=repr)
+                for name in _leaf_names(tree[k], f"{prefix}[{k!r}]")]
+    return [prefix]
+
+
+def _float_leaf_problem(leaf, name: str) -> str | None:
+    """Why ``leaf`` cannot be a coordinate of the point, or None."""
+    if isinstance(leaf, (bool, np.bool_)):
+        return f"{name} is a bool; pass a float"
+    try:
+        dtype = np.asarray(leaf).dtype
+    except Exception:  # noqa: BLE001 - an object NumPy cannot take at all
+        dtype = np.dtype(object)
+    if dtype.kind == "f":
+        return None
+    if dtype.kind in "iub":
+        return f"{name} has dtype {dtype}; pass floats, e.g. np.asarray({name}, dtype=float)"
+    if dtype.kind == "c":
+        return (f"{name} has dtype {dtype}; dualad.costs measures real points: pass the real "
+                "and imaginary parts as two float arrays")
+    what = (f"an array of dtype {dtype}" if isinstance(leaf, np.ndarray) else
+            f"{type(leaf).__name__} {leaf!r:.40}")
+    return f"{name} is {what}, not a number; x must be a float array or a pytree of them"
+
+
+def _flat_point(f, x, v):
+    """``f`` as a function of one flat float vector (for a pytree ``x``), the
+    point (and ``v``) flattened, and a description of ``x``."""
+    if isinstance(x, (dict, list, tuple)) and not isinstance(x, np.ndarray):
+        leaves, _ = tree_flatten(x)
+        if not leaves:
+            raise ValueError("x is an empty pytree; give the point to differentiate at")
+        for leaf, leaf_name in zip(leaves, _leaf_names(x)):
+            problem = _float_leaf_problem(leaf, leaf_name)
+            if problem:
+                raise TypeError(problem)
+        layout = Ravel(x)
+        flat = np.asarray(layout.ravel(x), dtype=float)
+        if v is not None and not isinstance(v, np.ndarray):
+            v = layout.ravel(v)
+        unravel = layout.unravel
+
+        def f_of_vector(z):
+            return f(unravel(z))
+
+        f_of_vector.__name__ = getattr(f, "__name__", "f")
+        shapes = ", ".join(f"{n[1:].strip('[]').strip(chr(39))}: {s}"
+                           for n, s in zip(_leaf_names(x), layout.shapes))
+        point = (f"x: a pytree of {len(leaves)} array{'s' * (len(leaves) > 1)} "
+                 f"({{{shapes}}})")
+        return f_of_vector, flat, v, point
+    arr = np.asarray(x) if not isinstance(x, np.ndarray) else x
+    problem = _float_leaf_problem(arr, "x") if arr.dtype.kind != "f" else None
+    if problem:
+        if arr.dtype.kind == "O":
+            problem += " (a dict, tuple or list of float arrays is measured as a pytree)"
+        raise TypeError(problem)
+    return f, arr, v, None if arr.ndim <= 1 else f"x of shape {arr.shape}"
+
+
+def _first_value(f, x):
+    """``f(x)``, checked to be what costs can measure: a scalar or a float array."""
+    y = f(x)
+    if y is None:
+        raise TypeError("f(x) returned None; return the value: a scalar loss or an array "
+                        "(a missing return statement?)")
+    if isinstance(y, (tuple, list, dict)):
+        raise TypeError(f"f(x) returned a {type(y).__name__}; dualad.costs measures an f "
+                        "with one output, a scalar or an array: return one array (e.g. "
+                        "np.concatenate of the pieces), or measure each output on its own")
+    kind = np.asarray(y).dtype.kind
+    if kind not in "fiub":
+        raise TypeError(f"f(x) returned {type(y).__name__} {y!r:.60}, not a number or a "
+                        "float array" + (" (complex outputs are not measured)" if kind == "c"
+                                          else ""))
+    return y
+
+
+def _compare(f, x, v, u, repeat, chunk_size, wanted, max_seconds, memory_limit, name, seed,
+             local, progress, point) -> CostReport:
     say = progress or (lambda msg: None)
     rng = np.random.default_rng(seed)
     n = int(x.size)
     v = rng.standard_normal(x.shape) if v is None else np.asarray(v, dtype=float)
-    y0 = f(x)
+    if v.shape != x.shape:
+        raise ValueError(f"v has shape {v.shape}; it is a direction in x's space, shape {x.shape}")
+    y0 = _first_value(f, x)
     scalar = np.ndim(y0) == 0
     m = 1 if scalar else int(np.size(y0))
     u = (rng.standard_normal(np.shape(y0)) if u is None else np.asarray(u, dtype=float))
     results: dict[str, ModeResult] = {}
     values: dict = {}
-    name = name or getattr(f, "__name__", "f")
 
     def measure(key, fn, label=""):
         say(f"{name}: {key}")
@@ -285,6 +400,8 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
                 memory_limit / 4)
             hess_chunk = min(int(hess_chunk), n)
     maybe("jacfwd", lambda: jacfwd(f, chunk_size=chunk)(x), fwd_pred, jac_bytes)
+    chunk_info = _default_chunk(f, x, n, chunk, scalar, results, w_jvp, too_big, jac_bytes,
+                                repeat, max_seconds, say, name)
     maybe("jacrev", lambda: jacrev(f)(x), rev_pred, jac_bytes)
     if scalar and "hessian" in wanted and w_fr is not None:
         hess_pred = jacfwd_work(n, hess_chunk, w_fr)
@@ -313,11 +430,32 @@ def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int 
             ordered[key] = r
 
     checks = _checks(values, scalar, v)
-    rec = recommend(ordered, n, m, chunk, fwd_pred, rev_pred, scalar, w_jvp)
+    rec = recommend(ordered, n, m, chunk, fwd_pred, rev_pred, scalar, w_jvp, chunk_info)
     if sparse_info is not None:
         rec.update(recommend_sparse(ordered, sparse_info, scalar))
-    rec.update(recommend_replay(ordered))
-    return CostReport(name, n, m, scalar, chunk, ordered, rec, checks, repeat)
+    rec.update(recommend_replay(ordered, scalar))
+    return CostReport(name, n, m, scalar, chunk, ordered, rec, checks, repeat, point=point)
+
+
+def _default_chunk(f, x, n: int, chunk: int, scalar: bool, results: dict, w_jvp: Work,
+                   too_big, jac_bytes: float, repeat: int, max_seconds: float, say,
+                   name: str) -> dict:
+    """jacfwd at its default (all n directions in one pass) beside the measured
+    chunk, so that a chunk size is recommended only when measured faster.  A
+    scalar f's gradient is grad's, not jacfwd's: nothing is measured for it."""
+    info = {"chunk": chunk, "default": None, "default_skipped": None}
+    row = results.get("jacfwd")
+    if scalar or chunk >= n or row is None or row.timing is None:
+        return info
+    reason = too_big(jacfwd_work(n, n, w_jvp), jac_bytes)
+    if reason:
+        info["default_skipped"] = reason
+        row.note = f"the default chunk ({n}, one pass) not run: {reason}"
+        return info
+    say(f"{name}: jacfwd, default chunk")
+    info["default"], _ = _measure(lambda: jacfwd(f)(x), repeat, max_seconds)
+    row.note = f"default chunk ({n}, one pass): {_fmt_time(info['default'].median)}"
+    return info
 
 
 def _sparse(f, x, scalar: bool, m: int, n: int, local: bool, wanted: set, measure,
@@ -461,14 +599,18 @@ def _checks(values: dict, scalar: bool, v) -> dict:
 def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
           vary: str = "n", repeat: int = 3, modes: Iterable[str] | None = None,
           chunk_size: int | None = None, max_seconds: float = 5.0, seed: int = 0,
-          local: bool = False, progress: Callable[[str], None] | None = None) -> SweepReport:
+          local: bool = False, name: str | None = None,
+          progress: Callable[[str], None] | None = None) -> SweepReport:
     """:func:`compare` over a range of sizes.
 
     ``problem`` is a built-in problem's name (see :mod:`dualad.costs.problems`) or
     a callable ``size -> (f, x)``.  With ``vary="n"`` (the default) each size
     is the input size ``n`` and ``m`` stays fixed (the problem's default if
     not given); with ``vary="m"`` each size is the problem's second size and
-    ``n`` stays fixed.  ``local`` is passed to :func:`compare`.
+    ``n`` stays fixed.  ``local`` is passed to :func:`compare`.  The report is
+    named ``name``, by default the problem's name or, for a callable, the
+    name of the function it returns (``f.__name__``); its size axis is each
+    report's actual ``n`` (``SweepReport.xs``).
 
     >>> s = sweep("tanh", [4, 2000], m=10, repeat=1, modes=["jacfwd", "jacrev"])
     >>> [r.n for r in s.reports], s.crossover()["work"] is not None
@@ -482,17 +624,20 @@ def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None 
     say = progress or (lambda msg: None)
     reports = []
     start = time.perf_counter()
-    label = problem if isinstance(problem, str) else getattr(problem, "__name__", "problem")
+    label = name or (problem if isinstance(problem, str) else None)
     for i, size in enumerate(sizes):
-        say(f"[{i + 1}/{len(sizes)}] {label}, {vary} = {size} "
-            f"({time.perf_counter() - start:.1f} s elapsed)")
         if isinstance(problem, str):
             prob = problems.get(problem)
             inst = prob.make(n=size, m=m) if vary == "n" else prob.make(n=n, m=size)
-            f, x, name = inst.f, inst.x, problem
+            f, x = inst.f, inst.x
         else:
             f, x = problem(size)
-            name = label
+            # the function's own name, not that of the callable that builds it
+            label = label or next((nm for nm in (getattr(f, "__name__", None),
+                                                 getattr(problem, "__name__", None))
+                                   if nm and nm != "<lambda>"), "f")
+        say(f"[{i + 1}/{len(sizes)}] {label}, {vary} = {size} "
+            f"({time.perf_counter() - start:.1f} s elapsed)")
         reports.append(compare(f, x, repeat=repeat, modes=modes, chunk_size=chunk_size,
-                               max_seconds=max_seconds, name=name, seed=seed, local=local))
+                               max_seconds=max_seconds, name=label, seed=seed, local=local))
     return SweepReport(label, vary, list(sizes), reports)

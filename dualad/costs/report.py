@@ -147,11 +147,16 @@ class CostReport:
     """What each mode cost on one function at one point; see :func:`compare`.
 
     ``report[key]`` is a :class:`ModeResult` (keys from :data:`MODES`);
-    ``recommendation`` holds ``jacobian`` ('jacfwd' or 'jacrev'), ``sparse``
-    (whether the sparse Jacobian or Hessian wins, and ``sparse_calls``: from how
-    many calls on), ``chunk_size``, ``hvp`` (a nesting), ``replay`` (whether
-    wrapping in :func:`dualad.replay` is measurably cheaper) and a sentence of
-    reasons for each.
+    ``recommendation`` starts from what ``f`` is: a scalar loss gets
+    ``gradient`` ('grad') and ``hvp`` (a nesting; ``operator``: whether
+    HessianOperator pays), a vector ``f`` gets ``jacobian`` ('jacfwd' or
+    'jacrev') and ``chunk_size`` (None: jacfwd's default); both get
+    ``sparse`` (whether the sparse Jacobian or Hessian wins, and
+    ``sparse_calls``: from how many calls on), ``replay`` (whether wrapping
+    in :func:`dualad.replay` is measurably cheaper), ``implausible`` (modes
+    timed faster than f: noise) and a sentence of reasons for each.
+    ``point`` describes ``x`` when it is not a vector (a matrix, a pytree);
+    ``machine["blas_threads"]`` says whether BLAS was pinned to one thread.
     """
 
     name: str
@@ -163,6 +168,7 @@ class CostReport:
     recommendation: dict
     checks: dict
     repeat: int
+    point: str | None = None
     machine: dict = field(default_factory=_machine)
 
     def __getitem__(self, key: str) -> ModeResult:
@@ -177,7 +183,7 @@ class CostReport:
 
     def to_dict(self) -> dict:
         return {"name": self.name, "n": self.n, "m": self.m, "scalar": self.scalar,
-                "chunk_size": self.chunk_size, "repeat": self.repeat,
+                "point": self.point, "chunk_size": self.chunk_size, "repeat": self.repeat,
                 "overhead_element_ops_per_op": OVERHEAD,
                 "modes": {k: r.to_dict() for k, r in self.results.items()},
                 "recommendation": self.recommendation, "checks": self.checks,
@@ -213,19 +219,28 @@ class CostReport:
     HEADER = ("mode", "median", "min", "max", "× f", "ops", "work × f", "tape entries",
               "tape bytes", "peak mem", "note")
 
+    @property
+    def title(self) -> str:
+        """``name: n = ..., m = ...`` (and what x is, when not a vector)."""
+        point = f" ({self.point})" if self.point else ""
+        return f"{self.name}: n = {self.n}{point}, m = {self.m}{' (a scalar)' * self.scalar}"
+
     def _render(self, markdown: bool) -> str:
-        title = f"{self.name}: n = {self.n}, m = {self.m}"
+        title = self.title
         parts = [f"### {title}" if markdown else title, "",
                  _table(self.HEADER, self.rows(), markdown), ""]
         rec = self.recommendation
         bullet = "- " if markdown else "  "
         parts.append("Recommendation:" if not markdown else "**Recommendation**")
-        for key in ("jacobian", "sparse", "chunk_size", "hvp", "operator", "replay"):
+        for key in ("gradient", "jacobian", "chunk_size", "hvp", "operator", "sparse",
+                    "replay", "plausibility"):
             if f"{key}_reason" in rec:
                 parts.append(f"{bullet}{rec[key + '_reason']}")
         if self.checks:
             agree = ", ".join(f"{k} {v:.1e}" for k, v in self.checks.items())
             parts.append(f"{bullet}results agree (max relative difference): {agree}")
+        if "blas_threads" in self.machine:
+            parts.append(f"{bullet}BLAS threads: {self.machine['blas_threads']}.")
         return "\n".join(parts)
 
     def to_markdown(self) -> str:
@@ -254,6 +269,29 @@ class SweepReport:
     sizes: list
     reports: list
 
+    @property
+    def xs(self) -> list:
+        """The size axis: each report's ``n`` when ``vary`` is 'n' (a problem
+        or a callable may round the size asked for, e.g. to a square grid),
+        the sizes given otherwise."""
+        return [r.n for r in self.reports] if self.vary == "n" else list(self.sizes)
+
+    @property
+    def xlabel(self) -> str:
+        if self.vary == "n":
+            return "n, the size of x (log scale)"
+        from . import problems
+        meaning = (problems.PROBLEMS[self.problem].m_meaning if self.problem in problems.PROBLEMS
+                   else "the second size")
+        return f"m, {meaning} (log scale)"
+
+    @property
+    def title(self) -> str:
+        r0 = self.reports[0]
+        fixed = (f"m = {r0.m}" if len({r.m for r in self.reports}) == 1 else "m varies") \
+            if self.vary == "n" else f"n = {r0.n}"
+        return f"{self.problem}: cost of each mode against {self.vary} ({fixed})"
+
     def series(self, key: str, what: str = "seconds") -> list:
         """``what`` ('seconds', 'ratio', 'units', 'ops') of mode ``key`` at each size."""
         out = []
@@ -279,7 +317,7 @@ class SweepReport:
         the estimate interpolated on log axes.  'work' compares the counted
         (or predicted) work units, 'measured' the median times.
         """
-        sizes = self.sizes
+        sizes = self.xs
         out = {}
         for what, key in (("work", "units"), ("measured", "seconds")):
             fwd, rev = self.series("jacfwd", key), self.series("jacrev", key)
@@ -342,7 +380,7 @@ class SweepReport:
         keys = self.modes()
         header = [self.vary] + [("f" if k == "f" else k.replace("hvp:", "HVP ")) for k in keys]
         rows = []
-        for size, r in zip(self.sizes, self.reports):
+        for size, r in zip(self.xs, self.reports):
             row = [f"{size} (m={r.m})" if self.vary == "n" else f"{size} (n={r.n})"]
             row += [self._cell(k, r.results.get(k), table) for k in keys]
             rows.append(row)
@@ -378,6 +416,6 @@ class SweepReport:
     __str__ = to_text
 
     def plot(self, path: str | os.PathLike) -> str:
-        """Cost against size on log axes, one line per mode (median seconds,
-        with min-max bars); needs matplotlib (``pip install 'dualad[plot]'``)."""
+        """Cost against size on log axes, as multiples of f's time, one colour
+        per family of modes; needs matplotlib (``pip install 'dualad[plot]'``)."""
         return plots.plot_sweep(self, path)
