@@ -20,7 +20,7 @@ a :class:`~dualad.costs.report.CostReport` with a recommendation.
 from __future__ import annotations
 
 import time
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -92,7 +92,7 @@ def _hessian_operator(f, x):
     return lambda v: np.reshape(op.matvec(np.ravel(v)), shape)
 
 
-def compare(f: Callable, x, *, v=None, u=None, repeat: int = 5, chunk_size: int | None = None,
+def compare(f: Callable, x: Any, *, v: Any = None, u: Any = None, repeat: int = 5, chunk_size: int | None = None,
             modes: Iterable[str] | None = None, max_seconds: float = 5.0,
             memory_limit: float = 2 ** 30, name: str | None = None, seed: int = 0,
             local: bool = False, progress: Callable[[str], None] | None = None) -> CostReport:
@@ -596,7 +596,7 @@ def _checks(values: dict, scalar: bool, v) -> dict:
     return checks
 
 
-def sweep(problem, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
+def sweep(problem: str | Callable, sizes: Sequence[int], *, m: int | None = None, n: int | None = None,
           vary: str = "n", repeat: int = 3, modes: Iterable[str] | None = None,
           chunk_size: int | None = None, max_seconds: float = 5.0, seed: int = 0,
           local: bool = False, name: str | None = None,

@@ -58,7 +58,7 @@ import math
 import tracemalloc
 import weakref
 from dataclasses import asdict, dataclass
-from typing import Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -345,7 +345,8 @@ def _measuring_memory(work: Work):
                 gc.unfreeze()
 
 
-def count(fn: Callable, *args, primitives: Iterable[Primitive] | None = None):
+def count(fn: Callable, *args: Any,
+          primitives: Iterable[Primitive] | None = None) -> tuple[Any, Work]:
     """Run ``fn(*args)`` once, counting its work: returns ``(result, Work)``.
 
     Only the work of this thread is counted, so calls in other threads
