@@ -172,3 +172,84 @@ def test_a_buffer_rewritten_between_its_uses_is_a_new_constant_each_time():
         x = np.array([1.0, 2.0, 3.0]) * (k + 1)
         np.testing.assert_array_equal(r(x), x * 3.0)
     assert r.recordings == 1 and r.replays == 2
+
+
+# ---- found by review: each a replay that differed from the eager call ----------------
+def test_a_blocked_region_never_writes_a_buffer_read_through_a_reversing_view():
+    n = 200_000  # above blocks.BLOCK_MIN
+    c = np.linspace(0.5, 1.5, n)
+    f = lambda x: np.sum(np.cos(np.flip(np.sin(x))) * c)  # noqa: E731
+    g = ad.replay(ad.grad(f))
+    for k in range(3):
+        x = np.linspace(-2.0, 2.0, n) * (1 + 0.1 * k)
+        np.testing.assert_allclose(g(x), ad.grad(f)(x), rtol=1e-12, atol=1e-12)
+    plain = ad.replay(lambda x: np.sum((np.sin(x) + np.sin(x)[::-1]) * 2.0))
+    for k in range(3):
+        x = np.linspace(-2.0, 2.0, n) * (1 + 0.1 * k)
+        np.testing.assert_allclose(plain(x), np.sum((np.sin(x) + np.sin(x)[::-1]) * 2.0),
+                                   rtol=1e-12)
+    a = np.random.default_rng(0).standard_normal((512, 512))
+    t = ad.replay(lambda a: np.sum(np.sin(a) * np.sin(a).T))
+    t(a)
+    np.testing.assert_allclose(t(a * 0.5), np.sum(np.sin(a * 0.5) * np.sin(a * 0.5).T),
+                               rtol=1e-12)
+
+
+def test_an_exception_caught_while_recording_keeps_no_program():
+    def solve_or_zero(A, b):
+        try:
+            return np.linalg.solve(A, b)
+        except np.linalg.LinAlgError:
+            return b * 0.0
+
+    r = ad.replay(solve_or_zero)
+    b = np.ones(2)
+    for A in (np.eye(2), np.zeros((2, 2)), 2.0 * np.eye(2), np.zeros((2, 2)), 4.0 * np.eye(2)):
+        np.testing.assert_array_equal(r(A, b), solve_or_zero(A, b))
+    # only the solving branch is kept: the fallback's program, which never reads A
+    # (s0), would have "matched" every later call
+    for program in r.programs():
+        body = program.source.split("= I", 1)[1]
+        assert "s0" in body, program.source
+
+
+def test_fixed_arguments_tell_minus_zero_from_zero():
+    h = ad.replay(lambda x, v: np.arctan2(x, -1.0) * v, fixed_argnums=0)
+    v = np.ones(3)
+    for x in (np.zeros(3), -np.zeros(3), np.zeros(3)):
+        np.testing.assert_array_equal(h(x, v), np.arctan2(x, -1.0) * v)
+
+
+def test_paired_operations_tell_minus_zero_from_zero():
+    def f(a, b):
+        return np.arctan2(0.0, a * 2.0) - np.arctan2(-0.0, b * 3.0)
+
+    r = ad.replay(f)
+    for k in range(3):
+        a, b = -np.ones(3) * (k + 1), -np.ones(3) * (k + 2)
+        np.testing.assert_array_equal(r(a, b), f(a, b))
+
+
+def test_scaling_chains_are_folded_only_where_exact():
+    f = lambda x: (x * 2.0) * 0.25  # noqa: E731
+    g = lambda x: (x * 0.5) * 3.0  # noqa: E731
+    for fn, x in ((f, np.array([1.0, 1e308, 3.0])), (g, np.array([1.0, 5e-324, 2.0]))):
+        r = ad.replay(fn)
+        with np.errstate(over="ignore"):
+            r(x * 1.0)
+            np.testing.assert_array_equal(r(x), fn(x))  # overflow and underflow as eagerly
+
+
+def test_a_folded_output_is_a_new_array_as_the_eager_one():
+    x = np.arange(4.0)
+    r = ad.replay(lambda x: x[1:] * 1.0)
+    r(x)
+    out = r(x)
+    assert not np.shares_memory(out, x)
+    out[0] = 99.0
+    np.testing.assert_array_equal(x, np.arange(4.0))
+    two = ad.replay(lambda y: (y, y.T * 1.0))
+    y = np.ones((3, 3))
+    two(y)
+    a, b = two(y)
+    assert not np.shares_memory(a, b)

@@ -86,7 +86,7 @@ from ..core import INVALID_EVENTS, Box
 from ..nan_safe import watching
 from ..pytree import tree_flatten, tree_unflatten
 from .program import Mismatch, Output, Program
-from .trace import Recording, Staged, StagingError
+from .trace import Recording, Staged, StagingError, same_array
 
 __all__ = ["replay", "Replayed", "Program", "StagingError", "MAX_PROGRAMS", "MAX_MISSES"]
 
@@ -129,9 +129,9 @@ class Replayed:
         self.static_argnums = tuple(sorted(static_argnums))
         self.fixed_argnums = tuple(sorted(fixed_argnums))
         self._programs: dict = {}
-        self._prepared = None
+        self._prepared = None  # (program, copies of the fixed inputs, hoisted values)
         self._misses: dict = {}  # key -> calls in a row that no kept program could replay
-        self._eager: set = set()  # keys that run fn directly from now on  # (program, copies of the fixed inputs, hoisted values)
+        self._eager: set = set()  # keys that run fn directly from now on
         self._lock = threading.Lock()
         self.recordings = 0
         self.replays = 0
@@ -201,6 +201,7 @@ class Replayed:
         return (_tree_key(td), tuple(spec), tuple(statics)), leaves, td, statics, tuple(fixed)
 
     def __call__(self, *args: Any) -> Any:
+        tried = None
         if not self.static_argnums and not self.fixed_argnums:
             # the common call, checked cheaply: arrays only, one kept program
             spec = []
@@ -216,7 +217,8 @@ class Replayed:
                         with np.errstate(invalid="call", call=_invalid):
                             out = program.fn(args)
                     except Exception:
-                        pass  # the general path below tries every program
+                        self.mismatches += 1
+                        tried = program  # the general path below tries the others
                     else:
                         self.replays += 1
                         return out[0] if program.single else tree_unflatten(
@@ -234,6 +236,8 @@ class Replayed:
         programs = self._programs.get(key)
         if programs:
             for program in programs:
+                if program is tried:
+                    continue
                 try:
                     # NumPy's report of an invalid operation ends the replay
                     # (whatever the caller's setting: the eager call that
@@ -311,7 +315,7 @@ class Replayed:
             else:
                 outputs.append(Output("static", leaf))
                 plain.append(leaf)
-        if INVALID_EVENTS[0] == events:
+        if INVALID_EVENTS[0] == events and not rec.raised:
             program = Program(rec.steps, rec.values, rec.consts, slots, outputs, fixed,
                               self.workers)
             program.out_tree = out_td
@@ -321,9 +325,10 @@ class Replayed:
                 programs.insert(0, program)
                 del programs[MAX_PROGRAMS:]
         else:
-            # NumPy reported an invalid operation while recording, and dualad's
-            # derivative code may have acted on it: such a program is not kept,
-            # and a signature that keeps doing it runs eagerly, as above
+            # NumPy reported an invalid operation while recording (dualad's
+            # derivative code may have acted on it), or an operation raised (fn
+            # may have caught it and taken another way): such a program is not
+            # kept, and a signature that keeps doing it runs eagerly, as above
             misses = self._misses[key] = self._misses.get(key, 0) + 1
             if misses >= MAX_MISSES:
                 self._eager.add(key)
@@ -331,8 +336,9 @@ class Replayed:
 
 
 def _equal(a, b) -> bool:
-    """The same input as before (same values; a NaN never matches)."""
-    return a.shape == b.shape and a.dtype == b.dtype and bool(np.array_equal(a, b))
+    """The same input as before, bit for bit (so -0.0 is not 0.0: arctan2 tells
+    them apart; and a NaN matches itself)."""
+    return same_array(np.asarray(a), b)
 
 
 def replay(fn: Callable, static_argnums: int | Sequence[int] = (),

@@ -27,10 +27,13 @@ along the first axis.  Anything else ends a region:
 
 Inside a region, a value used only inside it lives in a block-sized
 buffer, reused by liveness within the region; a value used later is written
-into a full array -- into the buffer of a dead value when
-:func:`~dualad.staging.program.plan_buffers` found one.  Every op reads and
-writes the same index range of each block, so an op may write into the
-buffer of a value whose last reader came earlier in the same block.
+into a full array -- into the buffer of a value that died *before* the
+region, when :func:`~dualad.staging.program.plan_buffers` found one.  (Not
+one that dies inside it: a reader there may see that value through a view
+that reorders its entries, ``x[::-1]`` or ``x.T``, and read at a later block
+what an op of the region already wrote at block 0.)  Block buffers are
+reused within one block only, where every op reads and writes the same
+index range.
 
 Blocks are independent, so with ``workers > 1`` (``dualad.replay(fn,
 workers=2)``) they are shared out over a thread pool of the program's own
@@ -133,14 +136,14 @@ def parallel(executor):
 def emit(steps, values, start, stop, shape, used_after, taken, names, indent="    ",
          pooled=None, workers=1):
     """The source lines of one region: full arrays for the values used after
-    it, block buffers for the others, and the loop over blocks."""
+    it, block buffers for the others, and the loop over blocks.  ``taken``
+    holds only buffers of values dead before the region (program._plan)."""
     inner = steps[start:stop]
     defined = {st.out for st in inner}
     last = {}
     for k, st in enumerate(inner):
         for a in _array_args(st, values, shape, names.consts):
             last[a] = k
-    outs = [st.out for st in inner if st.out in used_after]
     rows = max(1, BLOCK // max(1, int(np.prod(shape[1:], dtype=np.int64))))
     lines = []
     for k, st in enumerate(inner):
@@ -219,4 +222,4 @@ def emit(steps, values, start, stop, shape, used_after, taken, names, indent="  
             lines.append(f"{body}{fn}({args}, out=u{buffer_of[st.out]})")
     if threaded:
         lines.append(f"{indent}_parallel({name}, range(0, {shape[0]}, {rows}))")
-    return lines, outs
+    return lines

@@ -33,11 +33,14 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .trace import Op, Slot
+from .trace import Op, Slot, same_array
 
 __all__ = ["PAIR_MAX_SIZE", "Pairing", "find"]
 
-PAIR_MAX_SIZE = 1024  # elements; larger operations are bound by their work, not by calls
+# elements; larger operations are bound by their work, not by calls.  Below
+# program.BUFFER_MIN_SIZE, so no stacked value is ever also a buffer lent by
+# liveness (checked where the program is planned).
+PAIR_MAX_SIZE = 1024
 WINDOW = 12  # how far back a partner is looked for
 
 
@@ -157,5 +160,5 @@ def _same_constant(x, y) -> bool:
     if type(x) in (int, float) and type(y) is type(x):
         return repr(x) == repr(y)
     if isinstance(x, np.ndarray) and isinstance(y, np.ndarray):
-        return x.shape == y.shape and x.dtype == y.dtype and bool(np.array_equal(x, y))
+        return same_array(x, y)  # bit for bit: arctan2 tells 0.0 from -0.0
     return False

@@ -82,9 +82,11 @@ def _fresh(op: Op, value) -> bool:
         op.kind == "ufunc" or (op.prim is not None and op.prim.name == "scatter_add"))
 
 
-def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> dict:
-    """Which ops compute into the buffer of a dead value: ``{op index: slot
-    whose buffer it takes}``.
+def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> tuple:
+    """Which ops compute into the buffer of a dead value: ``(taken, escaping,
+    death)`` with ``taken = {op index: slot whose buffer it takes}``,
+    ``escaping`` the slots handed out or viewed by one that is, and ``death``
+    each slot's last use counting its views' uses (a step index).
 
     A value may give its buffer away when (a) an elementwise ufunc made it
     (so the buffer is its own, not a view of something else), (b) no value
@@ -116,6 +118,7 @@ def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> d
         for r in refs:
             if owner_end.get(r, -1) < end:
                 owner_end[r] = end
+    death = dict(owner_end)
     free: dict = {}  # (shape, dtype) -> slots whose buffers are free
     dying: dict = {}  # step index -> slots that die there
     for s, end in owner_end.items():
@@ -157,8 +160,8 @@ def plan_buffers(steps: list, values: list, keep: set, virtual=frozenset()) -> d
             if s in made_fresh and s not in keep and owner_end.get(s) == i:
                 v = values[s]
                 free.setdefault((v.shape, v.dtype), []).append(s)
-    escaping = {s for s, end in owner_end.items() if end >= n} | set(keep)
-    return taken, escaping
+    escaping = {s for s, end in death.items() if end >= n} | set(keep)
+    return taken, escaping, death
 
 
 class Program:
@@ -176,13 +179,16 @@ class Program:
                  outputs: list, fixed: tuple = (), workers: int = 1):
         recorded = outputs
         steps, outputs = simplify(steps, values, consts, outputs)
-        # where simplification made an output an input or another output's
-        # value, that output is copied: fn returned a distinct array there
+        # where simplification made an output another value (x * 1 -> x), fn
+        # returned a new array there: the output is copied unless that value is
+        # a new array itself (not an input, a view, or another output's value)
+        made = {st.out: st for st in steps if type(st) is Op}
         seen = set()
         for k, (before, after) in enumerate(zip(recorded, outputs)):
             if after.kind == "slot":
-                if after.value != before.value and (after.value in inputs
-                                                    or after.value in seen):
+                if after.value != before.value and (
+                        after.value in seen or after.value not in made
+                        or not _fresh(made[after.value], values[after.value])):
                     outputs[k] = Output("copy", after.value)
                 seen.add(after.value)
         keep = {o.value for o in outputs if o.kind in ("slot", "copy")} | set(inputs)
@@ -318,7 +324,15 @@ def _plan(steps: list, values: list, consts: list, keep: set):
             later.update(_step_refs(st))
         virtual.update(st.out for st in steps[a:b] if st.out not in later)
         found.append((a, b, shape, later))
-    taken, escaping = plan_buffers(steps, values, keep, virtual)
+    taken, escaping, death = plan_buffers(steps, values, keep, virtual)
+    # In a region every op runs block by block, so a value read there through a
+    # view that reorders or shifts entries (x[::-1], x.T) may still be read at a
+    # later block after a later op of the region wrote block 0 of its buffer:
+    # a region's op takes only a buffer whose value died before the region.
+    for a, b, _, _ in found:
+        for i in range(a, b):
+            if i in taken and death.get(taken[i], a) >= a:
+                del taken[i]
     # buffer chains (a value computed into a dead one's buffer, and so on):
     # a chain none of whose values is handed out (or viewed by one that is)
     # gets its array from the program's pool, kept between calls
@@ -341,6 +355,7 @@ def _plan(steps: list, values: list, consts: list, keep: set):
             continue
         if st.out in region_outputs or (st.kind == "ufunc" and not st.kwargs):
             pooled[st.out] = len(pooled)
+    assert pairs.PAIR_MAX_SIZE < BUFFER_MIN_SIZE  # a stacked value never lends its buffer
     return found, taken, pooled, pairs.find(steps, values, escaping)
 
 
@@ -411,19 +426,21 @@ def _is_one(t, consts) -> bool:
 
 
 def _is_zero(t, consts) -> bool:
+    """A +0 (``x - (-0.0)`` would turn ``-0.0`` into ``0.0``)."""
     if type(t) in (int, float):
-        return t == 0
+        return t == 0 and math.copysign(1.0, t) > 0
     if type(t) is Const:
         c = consts[t.index]
         return isinstance(c, (np.ndarray, np.generic)) and c.dtype.kind in "fiu" \
-            and bool(np.all(c == 0))
+            and bool(np.all(c == 0)) and not bool(np.any(np.signbit(c)))
     return False
 
 
 def _identity_of(step: Op, values, consts, producers):
     """The slot this op's value equals exactly, or None: ``x * 1``, ``1 * x``,
-    ``x / 1``, ``x - 0`` and ``-(-x)`` (only where the result has ``x``'s
-    shape and dtype).  ``x + 0`` is not folded: it turns -0.0 into 0.0."""
+    ``x / 1``, ``x - (+0)`` and ``-(-x)`` (only where the result has ``x``'s
+    shape and dtype).  ``x + 0`` and ``x - (-0)`` are not folded: they turn
+    -0.0 into 0.0."""
     fn, args = step.fn, step.args
     if step.kwargs or step.kind not in ("ufunc", "elementwise"):
         return None
@@ -544,13 +561,6 @@ def _scalar(t):
     return t if type(t) in (int, float) and type(t) is not bool else None
 
 
-def _power_of_two(c) -> bool:
-    if c == 0 or not math.isfinite(c):
-        return False
-    m, _ = math.frexp(abs(c))
-    return m == 0.5
-
-
 def _scaling(step, values):
     """``(x slot, factor)`` if ``step`` is ``x * c``, ``c * x`` or ``-x``."""
     if type(step) is not Op or step.kwargs or step.kind not in ("ufunc", "elementwise"):
@@ -576,8 +586,9 @@ def fuse(steps: list, values: list, consts: list, keep: set) -> list:
     """Two rewrites that save whole passes over memory, each exact:
 
     * a chain of scalings ``(x * a) * b`` (or negations) whose middle value
-      nothing else reads becomes ``x * (a*b)`` when ``a`` or ``b`` is a power
-      of two (so the product is rounded as the chain was);
+      nothing else reads becomes ``x * (a*b)`` when ``a`` or ``b`` is ±1 (a
+      negation, exact whatever x is; a power of two would not be, where the
+      middle value overflows or becomes subnormal);
     * a sum of *scatters* (the adjoint of indexing: zeros with a slice of
       values placed in them -- the cotangent of ``x`` from ``x[1:]`` and
       ``x[:-1]``) adds each later piece into the first one's array in place
@@ -596,7 +607,7 @@ def fuse(steps: list, values: list, consts: list, keep: set) -> list:
                 isc = _scaling(inner, values) if inner is not None else None
                 if (isc is not None and uses.get(sc[0]) == 1
                         and _same_kind(values, isc[0], sc[0], step.out)
-                        and (_power_of_two(sc[1]) or _power_of_two(isc[1]))):
+                        and (abs(sc[1]) == 1 or abs(isc[1]) == 1)):
                     c = float(isc[1]) * float(sc[1])
                     step = Op(np.multiply, (Slot(isc[0]), c), {}, step.out, None, "ufunc")
             if step.fn is np.add and not step.kwargs and len(step.args) == 2 and all(
@@ -717,8 +728,8 @@ def _source(steps, values, consts, inputs, outputs, plan, name: str, hoisted, ke
         if i in starts:
             a, b, shape, later = starts[i]
             region_taken = {k: r for k, r in taken.items() if a <= k < b}
-            body, _ = blocks.emit(steps, values, a, b, shape, later, region_taken, names,
-                                  pooled=pooled, workers=workers)
+            body = blocks.emit(steps, values, a, b, shape, later, region_taken, names,
+                               pooled=pooled, workers=workers)
             lines += body
             skip_to = b
             continue

@@ -18,13 +18,14 @@ What Python can see
 -------------------
 A staged value is what a raw array would be, except where Python looks at
 its *value*: ``bool()`` (an ``if``), ``float()``, ``int()``, ``.item()``,
-a NumPy function returning a Python object (``np.array_equal``).  Each of
-those records a :class:`Guard` -- the value Python saw -- and the program
-checks it again at every replay.  Shapes and dtypes of every value follow
+``np.asarray`` (the whole array), a NumPy function returning a Python object
+(``np.array_equal``).  Each of those records a :class:`Guard` -- the value
+Python saw -- and the program checks it again at every replay.  An
+operation that raises during the recording (which ``fn`` may catch, and take
+another way) makes the recording one that is not kept.  Shapes and dtypes of every value follow
 from the inputs' shapes and dtypes, except after operations whose output
 shape depends on values (boolean masks, ``nonzero``, ``unique``): those
-ops carry a shape check.  Converting a staged value to a NumPy array
-(``np.asarray``) is refused: the array would be a constant of the program.
+ops carry a shape check.
 
 :func:`dualad.core.primal` stops at staged values (they are the "raw"
 values of this recording), so the library's own computations on primal
@@ -152,7 +153,8 @@ def _shared_copy(value: np.ndarray):
 class Recording(Trace):
     """The program being recorded: slots (values), constants, ops, guards."""
 
-    __slots__ = ("values", "consts", "_const_ids", "_roots", "steps", "thread", "n_inputs")
+    __slots__ = ("values", "consts", "_const_ids", "_roots", "steps", "thread", "n_inputs",
+                 "raised")
 
     def __init__(self):
         super().__init__("replay")
@@ -162,6 +164,7 @@ class Recording(Trace):
         self._roots: dict = {}  # id(array) -> (array, its copy): the bases views share
         self.steps: list = []     # Op and Guard, in execution order
         self.n_inputs = 0
+        self.raised = False  # an operation (or a conversion) raised while recording
 
     # ---- values ------------------------------------------------------------------
     def stage(self, raw) -> "Staged":
@@ -266,7 +269,13 @@ class Recording(Trace):
             t_kwargs = {k: self._literal(v) for k, v in raw_kwargs.items()}
         if isinstance(t_args, Const):
             t_args = tuple(self._literal(a) for a in raw_args)
-        out = fn(*raw_args, **raw_kwargs)
+        try:
+            out = fn(*raw_args, **raw_kwargs)
+        except BaseException:
+            # fn may catch it and go on (a LinAlgError and a fallback): the
+            # program would hold the fallback without the test that chose it
+            self.raised = True
+            raise
         return self.result(fn, t_args, t_kwargs, out, kind, check_shape, prim)
 
     def _literal(self, value):
@@ -424,32 +433,39 @@ class Staged(Box):
 
     # ---- what Python sees: guards --------------------------------------------
     def __bool__(self):
-        value = bool(self._value)
+        value = self._convert(lambda: bool(self._value))
         self._trace.guard(self, bool, value)
         return value
 
     def __float__(self):
-        value = float(self._value)
+        value = self._convert(lambda: float(self._value))
         self._trace.guard(self, float, value)
         return value
 
     def __int__(self):
-        value = int(self._value)
+        value = self._convert(lambda: int(self._value))
         self._trace.guard(self, int, value)
         return value
 
     def __index__(self):
-        value = operator.index(self._value)
+        value = self._convert(lambda: operator.index(self._value))
         self._trace.guard(self, operator.index, value)
         return value
 
     def __complex__(self):
-        value = complex(self._value)
+        value = self._convert(lambda: complex(self._value))
         self._trace.guard(self, complex, value)
         return value
 
+    def _convert(self, conversion):
+        try:
+            return conversion()
+        except BaseException:
+            self._trace.raised = True  # fn may catch it: see Recording.call
+            raise
+
     def item(self, *args):
-        value = self._value.item(*args)
+        value = self._convert(lambda: self._value.item(*args))
         self._trace.guard(self, lambda v: v.item(*args), value)
         return value
 
