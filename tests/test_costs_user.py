@@ -432,3 +432,23 @@ def test_bar_chart_legend_outside_and_title_from_the_function(tmp_path):
     assert "multiple of f" in ax.get_xlabel()
     path = tmp_path / "res-costs.png"
     assert r.plot(path) == str(path) and path.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_sweep_on_module_function(tmp_path, capsys, monkeypatch):
+    (tmp_path / "userloss.py").write_text(
+        "import numpy as np\ndef loss(x):\n    return np.sum(np.tanh(x) ** 2)\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    status = cli.main(["sweep", "userloss:loss", "--sizes", "10,40", "--repeat", "1",
+                       "--modes", "vjp,jvp", "--quiet", "--max-seconds", "1"])
+    out, err = capsys.readouterr()
+    assert status == 0, err
+    assert "userloss:loss: cost against n" in out
+    rows = [line.split()[0] for line in out.splitlines() if line[:2] in ("10", "40")]
+    assert rows == ["10", "40"]
+    # the sizes set x's length: a built-in problem's options are refused
+    status = cli.main(["sweep", "userloss:loss", "--sizes", "10", "--m", "3", "--quiet"])
+    assert status == 1 and "leave out --vary, --m and --n" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        cli.main(["sweep", "nosuchproblem", "--sizes", "10"])
+    assert "sweep your own function: python -m dualad sweep module:function" in \
+        capsys.readouterr().err

@@ -1,10 +1,11 @@
 """``python -m dualad``: a demo, and what each mode costs on your function or a built-in problem.
 
-    python -m dualad                       # the demo (about 10 s)
+    python -m dualad                       # the demo (a few seconds)
     python -m dualad costs PROBLEM [--n N] [--m M] [--repeat R] [--json FILE] [--plot FILE]
     python -m dualad costs module:function --x-shape 1000 [--x-fill 0.5 | --seed S]
     python -m dualad costs myfunc.py       # a file that defines f and x (and maybe v)
     python -m dualad sweep PROBLEM --sizes 10,100,1000 [--plot FILE]
+    python -m dualad sweep module:function --sizes 100,1000  # x of each size drawn
     python -m dualad problems              # the built-in problems
 
 Every subcommand has ``--help``.  Mistakes in the arguments (an unknown
@@ -405,12 +406,33 @@ def _cmd_costs(args) -> int:
     return 0
 
 
+def _sweep_target(text: str) -> str:
+    """A built-in problem, or ``module:function`` (x of each size drawn)."""
+    if ":" in text:
+        return text
+    try:
+        return _problem_name(text)
+    except argparse.ArgumentTypeError as exc:
+        raise argparse.ArgumentTypeError(
+            f"{exc}; or sweep your own function: python -m dualad sweep module:function "
+            "--sizes 100,1000 (x of each size standard normal, with --seed)") from None
+
+
 def _cmd_sweep(args) -> int:
     _check_outputs(args)
-    report = sweep(args.problem, args.sizes, m=args.m, n=args.n, vary=args.vary,
-                         repeat=args.repeat, modes=args.modes, chunk_size=args.chunk_size,
-                         max_seconds=args.max_seconds, seed=args.seed, local=args.local,
-                         progress=_progress(args.quiet))
+    problem, name = args.problem, None
+    if ":" in problem:
+        if args.vary != "n" or args.m is not None or args.n is not None:
+            raise ValueError("for your own function the sizes are x's length: leave out "
+                             "--vary, --m and --n")
+        f = _load_module_function(problem)
+        rng_seed = args.seed
+        problem, name = (lambda size: (f, np.random.default_rng(rng_seed)
+                                       .standard_normal(size))), args.problem
+    report = sweep(problem, args.sizes, m=args.m, n=args.n, vary=args.vary,
+                   repeat=args.repeat, modes=args.modes, chunk_size=args.chunk_size,
+                   max_seconds=args.max_seconds, seed=args.seed, local=args.local,
+                   name=name, progress=_progress(args.quiet))
     for i, table in enumerate(args.table):
         if i:
             print()
@@ -505,7 +527,9 @@ def build_parser() -> argparse.ArgumentParser:
         epilog=_EPILOG,
         description="Run the cost comparison at each size and print (and plot, log-log) "
                     "each mode's time against size.")
-    p.add_argument("problem", type=_problem_name, help="one of: " + ", ".join(problems.PROBLEMS))
+    p.add_argument("problem", type=_sweep_target,
+                   help="module:function (x of each size standard normal, with --seed), or "
+                        "one of: " + ", ".join(problems.PROBLEMS))
     p.add_argument("--sizes", type=_sizes, required=True,
                    help="comma-separated sizes, e.g. 10,100,1000")
     p.add_argument("--vary", choices=("n", "m"), default="n",
