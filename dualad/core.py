@@ -237,7 +237,9 @@ def unwrap(trace: "Trace", args, attr: str):
 
 
 def concrete(x):
-    """The raw values under ``x`` (a plain ndarray, or the scalar), for a library's own checks
+    """The raw values under ``x`` (a plain ndarray, or the scalar; while
+    :mod:`dualad.staging` records, the staged value, so that a check on it is a
+    guard of the program), for a library's own checks
     of this point's values (NaN, finiteness, domain errors).  Global sparsity
     detection (``dualad.sparse``) traces with primal values of an ndarray
     subclass that refuses Python branches -- the branch could go either way at
@@ -938,6 +940,10 @@ class Primitive:
         Set by :func:`dualad.elementwise`: the partial-derivative formulas
         the rules were made from, and for each which of ``(out, *args)`` it
         reads (the tape keeps only those; None keeps everything).
+    value_shaped : bool
+        The output's shape depends on the values of float arguments, not on
+        their shapes alone (``np.roots`` drops zero coefficients):
+        :mod:`dualad.staging` checks the shape at every replay.
 
     Rules must use NumPy calls (or other primitives) on the values they are
     given, never their raw ``primal()``: those values may be boxes of outer
@@ -949,14 +955,15 @@ class Primitive:
 
     __slots__ = ("name", "impl", "jvp_rule", "vjp_rule", "elementwise",
                  "multiple_results", "_jvp_per_arg", "_vjp_per_arg", "derivs",
-                 "residuals", "accumulate", "linear_map", "add_into", "doc")
+                 "residuals", "accumulate", "linear_map", "add_into", "doc", "value_shaped")
 
     def __init__(self, name: str, impl: Callable, jvp: Callable | Sequence | None = None,
                  vjp: Callable | Sequence | None = None, *,
                  elementwise: bool = False, multiple_results: bool = False,
                  doc: str | None = None, accumulate: Callable | None = None,
                  linear_map: Callable | None = None, add_into: Callable | None = None,
-                 derivs: tuple | None = None, residuals: tuple | None = None) -> None:
+                 derivs: tuple | None = None, residuals: tuple | None = None,
+                 value_shaped: bool = False) -> None:
         if jvp is None and vjp is None:
             raise ValueError(f"primitive {name!r} needs a jvp rule, a vjp rule, or both")
         self.name = name
@@ -975,6 +982,7 @@ class Primitive:
         self.linear_map = linear_map
         self.add_into = add_into
         self.doc = doc or getattr(impl, "__doc__", None)
+        self.value_shaped = value_shaped
 
     def __repr__(self) -> str:
         return f"<dualad primitive {self.name}>"

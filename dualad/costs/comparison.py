@@ -54,7 +54,7 @@ def _labels(scalar: bool, m: int, n: int, chunk: int, hess_chunk: int) -> dict:
               "hvp:operator": "HVP by HessianOperator, per product",
               "jacfwd": (f"{'gradient by ' * scalar}jacfwd "
                          f"({passes} pass{'es' * (passes > 1)} of {chunk})"),
-              "jacrev": (f"gradient by jacrev (1 pullback)" if scalar else
+              "jacrev": ("gradient by jacrev (1 pullback)" if scalar else
                          f"jacrev (1 pullback of {m} row{'s' * (m > 1)})"),
               "hessian": f"dense Hessian ({-(-n // hess_chunk)} × {hess_chunk} directions)"}
     for mode in HVP_MODES:
@@ -319,7 +319,7 @@ def _compare(f, x, v, u, repeat, chunk_size, wanted, max_seconds, memory_limit, 
     _, w_pullback = count(pullback, np.ones(()) if scalar else u)
     # jacrev's backward pass: the pullback in vector mode (api._pull_batch), one direction
     ones_u = np.ones(()) if scalar else np.ones_like(u)
-    _, w_batched_pullback = count(lambda: jvp(lambda c: pullback(c), (ones_u,),
+    _, w_batched_pullback = count(lambda: jvp(pullback, (ones_u,),
                                               ((np.ones((1,)) if scalar else u[None]),),
                                               batched=True))
     del pullback

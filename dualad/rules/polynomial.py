@@ -251,7 +251,7 @@ def _roots_vjp(g, out, p):
 
 
 roots_p = Primitive(
-    "roots", np.roots, jvp=(_roots_jvp,), vjp=(_roots_vjp,),
+    "roots", np.roots, jvp=(_roots_jvp,), vjp=(_roots_vjp,), value_shaped=True,
     doc="np.roots of a 1-d array of floating or complex coefficients.")
 
 

@@ -203,26 +203,20 @@ class Replayed:
     def __call__(self, *args: Any) -> Any:
         tried = None
         if not self.static_argnums and not self.fixed_argnums:
-            # the common call, checked cheaply: arrays only, one kept program
+            # the common call, checked cheaply: arrays only, the first kept program
             spec = []
             for a in args:
                 if type(a) is not np.ndarray:
                     break
                 spec.append((a.shape, a.dtype))
             else:
-                programs = self._programs.get((len(args), tuple(spec), ()))
+                key = (len(args), tuple(spec), ())
+                programs = self._programs.get(key)
                 if programs:
-                    program = programs[0]
-                    try:
-                        with np.errstate(invalid="call", call=_invalid):
-                            out = program.fn(args)
-                    except Exception:
-                        self.mismatches += 1
-                        tried = program  # the general path below tries the others
-                    else:
-                        self.replays += 1
-                        return out[0] if program.single else tree_unflatten(
-                            program.out_tree, out)
+                    tried = programs[0]
+                    done, result = self._attempt(tried, args, key)
+                    if done:
+                        return result
         split = self._split(args)
         if split is None:
             self.eager_calls += 1
@@ -236,25 +230,16 @@ class Replayed:
         programs = self._programs.get(key)
         if programs:
             for program in programs:
-                if program is tried:
+                if program is tried:  # the fast path's attempt, failed already
                     continue
-                try:
-                    # NumPy's report of an invalid operation ends the replay
-                    # (whatever the caller's setting: the eager call that
-                    # follows then reports it as the caller asked)
-                    with np.errstate(invalid="call", call=_invalid):
-                        out = self._run(program, inputs)
-                except Exception:
-                    self.mismatches += 1
-                    continue
-                self.replays += 1
-                self._misses.pop(key, None)
-                if program is not programs[0]:
-                    with self._lock:  # the program that matched goes first
-                        if program in programs:
-                            programs.remove(program)
-                            programs.insert(0, program)
-                return out[0] if program.single else tree_unflatten(program.out_tree, out)
+                done, result = self._attempt(program, inputs, key)
+                if done:
+                    if program is not programs[0]:
+                        with self._lock:  # the program that matched goes first
+                            if program in programs:
+                                programs.remove(program)
+                                programs.insert(0, program)
+                    return result
             # every kept program met a different value: a function whose guards
             # see continuous values (float(x) in Python arithmetic) would record
             # at every call, so after a few such calls in a row it runs eagerly
@@ -262,6 +247,23 @@ class Replayed:
             if misses >= MAX_MISSES:
                 self._eager.add(key)
         return self._record(key, leaves, td, statics, fixed, args)
+
+    def _attempt(self, program, inputs, key) -> tuple:
+        """``(True, result)`` if ``program`` replays on ``inputs``, else
+        ``(False, None)`` (a guard, a shape check or an exception differed)."""
+        try:
+            # NumPy's report of an invalid operation ends the replay (whatever
+            # the caller's setting: the eager call that follows then reports it
+            # as the caller asked)
+            with np.errstate(invalid="call", call=_invalid):
+                out = self._run(program, inputs)
+        except Exception:
+            self.mismatches += 1
+            return False, None
+        self.replays += 1
+        if self._misses:
+            self._misses.pop(key, None)  # the streak of calls without a match ends
+        return True, out[0] if program.single else tree_unflatten(program.out_tree, out)
 
     def _run(self, program, inputs):
         if program.fn is not None:

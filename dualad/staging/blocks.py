@@ -48,7 +48,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .trace import Const, Guard, Op, Slot
+from .trace import Const, Op, Slot
 
 __all__ = ["BLOCK", "BLOCK_MIN", "regions", "emit", "parallel"]
 

@@ -35,7 +35,6 @@ values are recorded too, and its checks on them (a NaN test) become guards.
 from __future__ import annotations
 
 import operator
-import sys
 import weakref
 from typing import Any, NamedTuple
 
@@ -95,9 +94,6 @@ _STATIC = {np.shape, np.ndim, np.size, np.result_type, np.iscomplexobj, np.isrea
 _VALUE_SHAPED = {np.nonzero, np.flatnonzero, np.argwhere, np.unique, np.extract,
                  np.compress, np.trim_zeros, np.roots, np.setdiff1d, np.intersect1d,
                  np.union1d, np.setxor1d, np.histogram_bin_edges, np.histogram}
-# dualad primitives of float arguments whose output shape depends on values
-# (np.roots drops leading and trailing zero coefficients).
-_VALUE_SHAPED_PRIMITIVES = {"roots"}
 for _name in ("unique_values", "unique_counts", "unique_inverse", "unique_all"):
     if hasattr(np, _name):
         _VALUE_SHAPED.add(getattr(np, _name))
@@ -153,8 +149,7 @@ def _shared_copy(value: np.ndarray):
 class Recording(Trace):
     """The program being recorded: slots (values), constants, ops, guards."""
 
-    __slots__ = ("values", "consts", "_const_ids", "_roots", "steps", "thread", "n_inputs",
-                 "raised")
+    __slots__ = ("values", "consts", "_const_ids", "_roots", "steps", "raised")
 
     def __init__(self):
         super().__init__("replay")
@@ -163,7 +158,6 @@ class Recording(Trace):
         self._const_ids: dict = {}  # id(original) -> (original, copy, index)
         self._roots: dict = {}  # id(array) -> (array, its copy): the bases views share
         self.steps: list = []     # Op and Guard, in execution order
-        self.n_inputs = 0
         self.raised = False  # an operation (or a conversion) raised while recording
 
     # ---- values ------------------------------------------------------------------
@@ -328,7 +322,7 @@ class Recording(Trace):
             # a ufunc's call is a "ufunc" op (it may compute into a reused buffer)
             kind = "ufunc" if isinstance(impl, np.ufunc) and not params else "elementwise"
             return self.call(impl, args, params, kind, False, prim)
-        return self.call(impl, args, params, "call", prim.name in _VALUE_SHAPED_PRIMITIVES
+        return self.call(impl, args, params, "call", prim.value_shaped
                          or _value_shaped_args(args, params), prim)
 
 
